@@ -1,0 +1,286 @@
+import * as fs from "fs";
+import * as path from "path";
+import { AWS_REGIONS } from "./regions";
+import { SchemaProblem, Spec, check, s } from "./schema";
+
+/** Options of one CodeBuild project, as the environments file declares them. */
+export interface ProjectConfig {
+  readonly projectName: string;
+  readonly imageTag?: string;
+  readonly image?: string;
+  readonly computeType?: string;
+  readonly buildTimeoutMinutes?: number;
+  readonly queuedTimeoutMinutes?: number;
+  readonly logRetentionDays?: number;
+  readonly concurrentBuildLimit?: number;
+  readonly badge?: boolean;
+  readonly source?: { readonly type: "GITHUB" | "CODECOMMIT"; readonly location: string; readonly branch?: string };
+  readonly environmentVariables?: Record<string, { readonly value: string; readonly type?: "PLAINTEXT" | "PARAMETER_STORE" | "SECRETS_MANAGER" }>;
+}
+
+/** Options of the docker:dind project. */
+export interface DindProjectConfig extends ProjectConfig {
+  readonly registryCredentialSecretArn?: string;
+}
+
+/** Options of the ECR repository. */
+export interface RepositoryConfig {
+  readonly tagMutability?: "IMMUTABLE" | "MUTABLE";
+  readonly scanOnPush?: boolean;
+  readonly kmsKeyArn?: string;
+  readonly forceDelete?: boolean;
+  readonly keepTaggedImages?: number;
+  readonly untaggedImageExpiryDays?: number;
+  readonly pullAccountIds?: string[];
+  readonly pullOrganizationId?: string;
+}
+
+/** What each stack of an environment builds. */
+export interface BuildConfig {
+  readonly repositoryName: string;
+  readonly repository?: RepositoryConfig;
+  readonly privilegedProject: ProjectConfig;
+  readonly dindProject: DindProjectConfig;
+}
+
+/** Where an environment keeps its Terraform state. */
+export interface StateConfig {
+  /** S3 bucket (created beforehand; `npm start` creates it on the local AWS). */
+  readonly bucket: string;
+  /** Region of the bucket. Default: the environment's first region. */
+  readonly region?: string;
+  /** Prefix before `<env>/<region>/terraform.tfstate`. Default: none. */
+  readonly keyPrefix?: string;
+  /** Optional DynamoDB lock table, in addition to the S3 native lockfile. */
+  readonly dynamodbTable?: string;
+  /** Optional KMS key ARN that encrypts the state object (else SSE-S3). */
+  readonly kmsKeyArn?: string;
+  /** Optional role the backend assumes to reach the bucket (central state account). */
+  readonly roleArn?: string;
+}
+
+/** One environment: an AWS account and the regions it deploys to. */
+export interface EnvironmentConfig {
+  readonly name: string;
+  readonly description?: string;
+  /** True for the embedded local AWS (moto); real accounts leave it unset. */
+  readonly local?: boolean;
+  readonly accountId: string;
+  readonly regions: string[];
+  readonly assumeRoleArn?: string;
+  readonly state: StateConfig;
+  readonly tags?: Record<string, string>;
+  readonly build: BuildConfig;
+}
+
+/** The account moto answers as; a local environment must use it. */
+export const LOCAL_ACCOUNT_ID = "123456789012";
+
+const ACCOUNT_ID = /^\d{12}$/;
+const ENV_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,64}$/;
+const BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const REPO_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
+const KEY_PREFIX = /^[A-Za-z0-9!_.*'()/-]{1,512}[^/]$|^[A-Za-z0-9]$/;
+
+const region = s.str((v) => AWS_REGIONS.includes(v), "is not a known AWS region (see config/regions.ts)");
+
+const projectFields = {
+  projectName: s.req(s.pattern(PROJECT_NAME, "must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)")),
+  imageTag: s.pattern(IMAGE_TAG, "must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"),
+  image: s.str(),
+  computeType: s.oneOf(["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE"]),
+  buildTimeoutMinutes: s.int(5, 2160),
+  queuedTimeoutMinutes: s.int(5, 480),
+  logRetentionDays: s.int(1, 3653, [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]),
+  concurrentBuildLimit: s.int(1, 10000),
+  badge: s.bool(),
+  source: s.obj({
+    type: s.req(s.oneOf(["GITHUB", "CODECOMMIT"])),
+    location: s.req(s.pattern(/^https:\/\//, "must be an https:// clone URL")),
+    branch: s.str((v) => v.length > 0, "must not be empty"),
+  }),
+  environmentVariables: s.map(
+    s.obj({ value: s.req(s.str()), type: s.oneOf(["PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"]) }),
+    (k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k),
+    "letters, digits and '_', not starting with a digit",
+  ),
+};
+
+/** The schema of one environment. */
+export const ENVIRONMENT_SPEC: Spec = s.obj({
+  description: s.str(),
+  local: s.bool(),
+  accountId: s.req(s.pattern(ACCOUNT_ID, "must be exactly 12 digits (an AWS account ID)")),
+  regions: s.req(s.array(region, { minItems: 1, unique: "region" })),
+  assumeRoleArn: s.pattern(ROLE_ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+  state: s.req(
+    s.obj({
+      bucket: s.req(s.pattern(BUCKET, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')")),
+      region,
+      keyPrefix: s.pattern(KEY_PREFIX, "must be an S3 key prefix without a trailing '/'"),
+      dynamodbTable: s.pattern(TABLE, "must be a DynamoDB table name (3-255 letters, digits, '_', '-', '.')"),
+      kmsKeyArn: s.pattern(KMS_ARN, "must be a KMS key or alias ARN"),
+      roleArn: s.pattern(ROLE_ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+    }),
+  ),
+  tags: s.map(
+    s.str((v) => v.length <= 256, "must be at most 256 characters (AWS tag values)"),
+    (k) => k.length >= 1 && k.length <= 128 && !k.toLowerCase().startsWith("aws:"),
+    "AWS tag keys are 1-128 characters and must not start with aws:",
+  ),
+  build: s.req(
+    s.obj({
+      repositoryName: s.req(
+        s.pattern(REPO_NAME, "must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)"),
+      ),
+      repository: s.obj({
+        tagMutability: s.oneOf(["IMMUTABLE", "MUTABLE"]),
+        scanOnPush: s.bool(),
+        kmsKeyArn: s.pattern(KMS_ARN, "must be a KMS key or alias ARN"),
+        forceDelete: s.bool(),
+        keepTaggedImages: s.int(1, 10000),
+        untaggedImageExpiryDays: s.int(1, 3650),
+        pullAccountIds: s.array(s.pattern(ACCOUNT_ID, "must be exactly 12 digits (an AWS account ID)"), { unique: "account ID" }),
+        pullOrganizationId: s.pattern(/^o-[a-z0-9]{10,32}$/, 'must be an AWS Organization ID ("o-" and 10-32 lowercase letters or digits)'),
+      }),
+      privilegedProject: s.req(s.obj(projectFields)),
+      dindProject: s.req(
+        s.obj({
+          ...projectFields,
+          registryCredentialSecretArn: s.pattern(SECRET_ARN, "must be a Secrets Manager secret ARN"),
+        }),
+      ),
+    }),
+  ),
+});
+
+/** Rules that span fields of one environment. */
+function crossFieldProblems(env: Record<string, any>): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  const accountId = env.accountId;
+  if (typeof env.assumeRoleArn === "string" && typeof accountId === "string") {
+    const m = ROLE_ARN.exec(env.assumeRoleArn);
+    if (m && m[1] !== accountId) out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: `must be a role in the environment's account ${accountId}` });
+  }
+  if (env.local === true && accountId !== LOCAL_ACCOUNT_ID) {
+    out.push({ path: "accountId", value: accountId, rule: `must be ${LOCAL_ACCOUNT_ID} in a local environment (the account moto answers as)` });
+  }
+  if (env.local === true && env.assumeRoleArn !== undefined) {
+    out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: "must not be set in a local environment" });
+  }
+  const p = env.build?.privilegedProject?.projectName;
+  const d = env.build?.dindProject?.projectName;
+  if (typeof p === "string" && p === d) {
+    out.push({ path: "build.dindProject.projectName", value: d, rule: "must differ from build.privilegedProject.projectName" });
+  }
+  return out;
+}
+
+/** A config file that breaks its rules; `problems` holds one line per bad field. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+}
+
+function line(file: string, env: string | undefined, p: SchemaProblem): string {
+  const where = env === undefined ? `${file}: ` : `${file}: environment "${env}": `;
+  const value = p.value === undefined ? "" : ` ${show(p.value)}`;
+  return `${where}${p.path}${value} ${p.rule}`;
+}
+
+/**
+ * Validates a parsed environments file as a whole and returns its environments. Throws a
+ * {@link ConfigError} listing every bad field, one line each.
+ */
+export function validateConfig(raw: unknown, file: string): EnvironmentConfig[] {
+  const lines: string[] = [];
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([`${file}: the file must hold a JSON object with an "environments" object`]);
+  }
+  const top: SchemaProblem[] = [];
+  check(s.obj({ $schema: s.str(), environments: s.req(s.map(s.obj({}))) }), { ...raw, environments: {} }, "", top);
+  lines.push(...top.map((p) => line(file, undefined, p)));
+  const envs = (raw as Record<string, unknown>).environments;
+  if (typeof envs !== "object" || envs === null || Array.isArray(envs)) {
+    if ("environments" in raw) lines.push(`${file}: environments ${show(envs)} must be an object of environments by name`);
+    throw new ConfigError(lines);
+  }
+  const result: EnvironmentConfig[] = [];
+  for (const [name, env] of Object.entries(envs as Record<string, unknown>)) {
+    if (!ENV_NAME.test(name)) {
+      lines.push(`${file}: environment ${show(name)} has an invalid name: must be 1-32 lowercase letters, digits or '-', starting with a letter`);
+    }
+    const problems: SchemaProblem[] = [];
+    check(ENVIRONMENT_SPEC, env, "", problems);
+    if (problems.length === 0) problems.push(...crossFieldProblems(env as Record<string, unknown>));
+    lines.push(...problems.map((p) => line(file, name, p)));
+    if (problems.length === 0) result.push({ ...(env as Omit<EnvironmentConfig, "name">), name });
+  }
+  if (Object.keys(envs as object).length === 0) lines.push(`${file}: environments {} must declare at least one environment`);
+  if (lines.length) throw new ConfigError(lines);
+  return result;
+}
+
+/** Reads and validates an environments file. */
+export function loadConfigFile(file: string): EnvironmentConfig[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError([`${file}: cannot read the environments file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`${file}: not valid JSON (${(e as Error).message})`]);
+  }
+  return validateConfig(raw, file);
+}
+
+/** The environment selected when `ENVIRONMENTS` is unset. */
+export const DEFAULT_ENVIRONMENT = "local";
+
+/**
+ * Picks the environments named by `selection` (comma-separated names, or `all`).
+ * @param selection the `ENVIRONMENTS` variable; unset selects `local`
+ */
+export function selectEnvironments(all: EnvironmentConfig[], selection: string | undefined, file: string): EnvironmentConfig[] {
+  const raw = selection === undefined || selection.trim() === "" ? DEFAULT_ENVIRONMENT : selection;
+  if (raw.trim() === "all") return all;
+  const names = raw.split(",").map((n) => n.trim());
+  const known = all.map((e) => e.name);
+  const problems = names
+    .filter((n) => !known.includes(n))
+    .map((n) => `ENVIRONMENTS: ${JSON.stringify(n)} is not an environment of ${file} (known: ${known.join(", ")}, or all)`);
+  if (problems.length) throw new ConfigError(problems);
+  return all.filter((e) => names.includes(e.name));
+}
+
+/** The project's root folder (the one holding `config/`), from this file upwards. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "cdktf.json"))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The environments file: `CONFIG_FILE`, else `config/environments.json` of the project. */
+export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CONFIG_FILE ?? path.join("config", "environments.json");
+}

@@ -1,0 +1,49 @@
+import * as fs from "fs";
+import { App } from "cdktf";
+import { ConfigError, configFilePath, loadConfigFile, selectEnvironments } from "./config/environments";
+import { RegionalStack, stackName } from "./stacks/regional-stack";
+import { PropValidationError } from "./modules/shared/validation";
+
+/**
+ * Loads the environments file, creates one RegionalStack per (environment, region) and
+ * synthesizes them. The app is synthesized into a staging folder that replaces the output
+ * folder only when everything succeeded, so a failure never leaves a half-written cdktf.out.
+ *
+ * Environment variables: CONFIG_FILE (default config/environments.json), ENVIRONMENTS
+ * (comma-separated names or "all"; default "local"), CDKTF_OUTDIR (default cdktf.out).
+ */
+export function main(env: NodeJS.ProcessEnv = process.env): number {
+  const file = configFilePath(env);
+  const outdir = env.CDKTF_OUTDIR ?? "cdktf.out";
+  const staging = `${outdir}.partial-${process.pid}`;
+  try {
+    const environments = selectEnvironments(loadConfigFile(file), env.ENVIRONMENTS, file);
+    const app = new App({ outdir: staging, stackTraces: false });
+    const problems: string[] = [];
+    for (const environment of environments) {
+      for (const region of environment.regions) {
+        try {
+          new RegionalStack(app, { environment, region });
+        } catch (e) {
+          if (!(e instanceof PropValidationError)) throw e;
+          problems.push(...e.problems.map((p) => `${file}: stack ${stackName(environment.name, region)}: ${p}`));
+        }
+      }
+    }
+    if (problems.length) throw new ConfigError(problems);
+    app.synth();
+    fs.rmSync(outdir, { recursive: true, force: true });
+    fs.renameSync(staging, outdir);
+    return 0;
+  } catch (e) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    const lines = e instanceof ConfigError ? e.problems : [(e as Error).message];
+    for (const line of lines) process.stderr.write(`error: ${line}\n`);
+    process.stderr.write(`synth failed: ${lines.length} problem(s); nothing was written to ${outdir}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main();
+}

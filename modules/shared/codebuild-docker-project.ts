@@ -1,0 +1,504 @@
+import { Construct } from "constructs";
+import { Annotations } from "cdktf";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import {
+  CodebuildProject,
+  CodebuildProjectCache,
+  CodebuildProjectEnvironmentRegistryCredential,
+  CodebuildProjectSource,
+} from "@cdktf/provider-aws/lib/codebuild-project";
+import type { EcrRepo } from "../ecr-repo/ecr-repo";
+import { TagMutability } from "../ecr-repo/ecr-repo";
+import { CodeBuildServiceRole } from "../service-role/service-role";
+import { AwsContext } from "./aws-context";
+import { BuildSpec } from "./buildspec";
+import { PropProblems, checkIntRange, isToken, literal } from "./validation";
+
+/** How CodeBuild resolves an environment variable's value. */
+export enum EnvironmentVariableType {
+  /** The value itself. Refused for names that look like secrets. */
+  PLAINTEXT = "PLAINTEXT",
+  /** The name (or ARN) of an SSM parameter; the role is granted `ssm:GetParameters` on it. */
+  PARAMETER_STORE = "PARAMETER_STORE",
+  /** `secret-id[:json-key[:version-stage[:version-id]]]`; the role is granted read on the secret. */
+  SECRETS_MANAGER = "SECRETS_MANAGER",
+}
+
+/** An extra environment variable of the build. */
+export interface BuildEnvironmentVariable {
+  /** The value, parameter name or secret reference, depending on `type`. */
+  readonly value: string;
+  /**
+   * How the value is resolved.
+   * @default EnvironmentVariableType.PLAINTEXT
+   */
+  readonly type?: EnvironmentVariableType;
+}
+
+/** Where the build's source comes from. */
+export type ProjectSource =
+  | { readonly type: "NO_SOURCE" }
+  | {
+      readonly type: "GITHUB";
+      /** `https://github.com/<owner>/<repo>.git` */
+      readonly location: string;
+      /** Branch, tag or commit to build. @default - the repository's default branch */
+      readonly branch?: string;
+      /** Git clone depth. @default 1 */
+      readonly cloneDepth?: number;
+      /** Report build status to GitHub. @default false */
+      readonly reportBuildStatus?: boolean;
+    }
+  | {
+      readonly type: "CODECOMMIT";
+      /** `https://git-codecommit.<region>.amazonaws.com/v1/repos/<name>` */
+      readonly location: string;
+      /** Branch, tag or commit to build. @default - the repository's default branch */
+      readonly branch?: string;
+      /** Git clone depth. @default 1 */
+      readonly cloneDepth?: number;
+    }
+  | {
+      readonly type: "S3";
+      /** The bucket that holds the source bundle. */
+      readonly bucketName: string;
+      /** The key of the zip bundle, e.g. `sources/app.zip`. */
+      readonly objectKey: string;
+    };
+
+/** How the build caches between runs. */
+export type ProjectCache =
+  | { readonly type: "LOCAL" }
+  | { readonly type: "S3"; readonly bucketName: string; readonly prefix?: string }
+  | { readonly type: "NONE" };
+
+/** The network a project runs in. */
+export interface ProjectVpc {
+  /** `vpc-…` */
+  readonly vpcId: string;
+  /** `subnet-…` IDs (private subnets with a NAT route, so the build reaches ECR). */
+  readonly subnetIds: string[];
+  /** `sg-…` IDs, 1 to 5. */
+  readonly securityGroupIds: string[];
+}
+
+/** Properties every Docker-building CodeBuild project shares. */
+export interface CodeBuildDockerProjectProps {
+  /** The CodeBuild project name (2-255 letters, digits, `-` and `_`, starting with a letter or digit). */
+  readonly projectName: string;
+
+  /** The repository the build pushes to; its name and registry fill `IMAGE_REPO_NAME` and `AWS_ACCOUNT_ID`. */
+  readonly repository: EcrRepo;
+
+  /**
+   * The service role. Whatever role is used receives push on `repository`, logs on the
+   * project's log group and read on every parameter and secret the project references.
+   * @default - a role is created, bound to this project only
+   */
+  readonly role?: CodeBuildServiceRole;
+
+  /**
+   * Description of the project.
+   * @default - "Builds <repository> with Docker (managed by cdktf)"
+   */
+  readonly description?: string;
+
+  /**
+   * The `IMAGE_TAG` environment variable: the tag pushed besides the commit SHA.
+   * @default "latest"
+   */
+  readonly imageTag?: string;
+
+  /**
+   * Extra environment variables. `AWS_DEFAULT_REGION`, `AWS_ACCOUNT_ID`, `IMAGE_TAG` and
+   * `IMAGE_REPO_NAME` are set by the construct and cannot be given here.
+   * @default - none
+   */
+  readonly environmentVariables?: Record<string, BuildEnvironmentVariable>;
+
+  /**
+   * Where the source comes from.
+   * @default - { type: "NO_SOURCE" } with the inline buildspec
+   */
+  readonly source?: ProjectSource;
+
+  /**
+   * The buildspec.
+   * @default - the construct's bundled buildspec from buildspecs/, inlined
+   */
+  readonly buildSpec?: BuildSpec;
+
+  /**
+   * The compute type.
+   * @default "BUILD_GENERAL1_SMALL"
+   */
+  readonly computeType?: string;
+
+  /**
+   * Minutes a build may run before CodeBuild stops it (5-2160).
+   * @default 60
+   */
+  readonly buildTimeoutMinutes?: number;
+
+  /**
+   * Minutes a build may wait in the queue (5-480).
+   * @default 480
+   */
+  readonly queuedTimeoutMinutes?: number;
+
+  /**
+   * Days CloudWatch keeps build logs (one of CloudWatch's retention values).
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+
+  /**
+   * KMS key ARN that encrypts the log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logKmsKeyArn?: string;
+
+  /**
+   * Build cache.
+   * @default - { type: "LOCAL" }: Docker layer cache and source cache on the build host
+   */
+  readonly cache?: ProjectCache;
+
+  /**
+   * Run the build in a VPC; the role gets ENI permissions limited to these subnets.
+   * @default - no VPC
+   */
+  readonly vpc?: ProjectVpc;
+
+  /**
+   * The most builds that may run at once.
+   * @default - no project limit (the account limit applies)
+   */
+  readonly concurrentBuildLimit?: number;
+
+  /**
+   * Publish a build badge (its URL is exposed as `badgeUrl`). Only GitHub, CodeCommit and
+   * Bitbucket sources support badges.
+   * @default false
+   */
+  readonly badge?: boolean;
+
+  /**
+   * Tags of the project and log group, merged with the provider's default tags.
+   * @default - the provider's default tags only
+   */
+  readonly tags?: Record<string, string>;
+}
+
+/** What a concrete project decides about its build environment. */
+export interface DockerBuildEnvironment {
+  /** The construct's class name, used in error messages. */
+  readonly constructName: string;
+  /** Container image. */
+  readonly image: string;
+  /** `LINUX_CONTAINER` or `ARM_CONTAINER`. */
+  readonly environmentType: string;
+  /** `CODEBUILD` for managed/public images, `SERVICE_ROLE` for private registries. */
+  readonly imagePullCredentialsType: "CODEBUILD" | "SERVICE_ROLE";
+  /** Registry credential (Secrets Manager ARN) for a private registry. */
+  readonly registryCredentialSecretArn?: string;
+  /** The buildspec used when the props give none. */
+  readonly defaultBuildSpec: () => BuildSpec;
+  /** Checks of the concrete project's own props, reported with the common ones. */
+  readonly validate?: (problems: PropProblems) => void;
+}
+
+/** The four variables of the AWS Docker sample, set by the construct. */
+export const SAMPLE_ENVIRONMENT_VARIABLES = ["AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "IMAGE_TAG", "IMAGE_REPO_NAME"] as const;
+
+/** Name parts that mark a variable as a secret when it is PLAINTEXT. */
+const SECRET_NAME_PARTS = ["KEY", "APIKEY", "PAT", "PWD", "PASS", "AUTH", "CERT", "PRIVATE"];
+/** Substrings that mark a variable as a secret wherever they appear in its name. */
+const SECRET_NAME_WORDS = ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "CREDENTIAL", "PRIVATEKEY", "ACCESSKEY"];
+
+/** True when a variable name looks like it holds a secret (e.g. `DB_PASSWORD`, `API_KEY`, `GITHUB_TOKEN`). */
+export function looksLikeSecret(name: string): boolean {
+  const upper = name.toUpperCase();
+  return SECRET_NAME_WORDS.some((w) => upper.includes(w)) || upper.split(/[_-]/).some((part) => SECRET_NAME_PARTS.includes(part));
+}
+
+const PROJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;
+const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const COMPUTE_TYPES = [
+  "BUILD_GENERAL1_SMALL",
+  "BUILD_GENERAL1_MEDIUM",
+  "BUILD_GENERAL1_LARGE",
+  "BUILD_GENERAL1_XLARGE",
+  "BUILD_GENERAL1_2XLARGE",
+];
+/** CloudWatch Logs' accepted retention values. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const GITHUB_URL = /^https:\/\/github\.com\/[\w.-]+\/[\w.-]+?(\.git)?$/;
+const CODECOMMIT_URL = /^https:\/\/git-codecommit\.([a-z0-9-]+)\.amazonaws\.com\/v1\/repos\/([\w.-]+)$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * The common part of the Docker-building CodeBuild projects: log group, role and grants,
+ * the sample's environment variables, source, cache, VPC, timeouts and badge. Concrete
+ * projects ({@link CodeBuildPrivilegedProject}, {@link CodeBuildDindProject}) only decide the
+ * build image and its pull credentials. Privileged mode is always on: building Docker images
+ * needs a Docker daemon, and the daemon needs privileged mode.
+ */
+export abstract class CodeBuildDockerProject extends Construct {
+  /** The underlying `aws_codebuild_project`. */
+  public readonly resource: CodebuildProject;
+  /** The project name. */
+  public readonly projectName: string;
+  /** The project ARN. */
+  public readonly projectArn: string;
+  /** The service role the project runs as. */
+  public readonly role: CodeBuildServiceRole;
+  /** The log group builds write to (`/aws/codebuild/<projectName>`). */
+  public readonly logGroup: CloudwatchLogGroup;
+  /** The badge URL, when `badge` is on. */
+  public readonly badgeUrl?: string;
+
+  protected constructor(scope: Construct, id: string, props: CodeBuildDockerProjectProps, env: DockerBuildEnvironment) {
+    super(scope, id);
+    const buildSpec = props.buildSpec ?? env.defaultBuildSpec();
+    validateProps(id, props, env, buildSpec);
+    const context = AwsContext.of(this);
+    const source = props.source ?? { type: "NO_SOURCE" };
+    const imageTag = props.imageTag ?? "latest";
+
+    this.logGroup = new CloudwatchLogGroup(this, "LogGroup", {
+      name: `/aws/codebuild/${props.projectName}`,
+      retentionInDays: props.logRetentionDays ?? 30,
+      kmsKeyId: props.logKmsKeyArn,
+      tags: props.tags,
+    });
+
+    this.role = props.role ?? new CodeBuildServiceRole(this, "Role", { projectName: props.projectName, tags: props.tags });
+    this.role.grantLogs(this.logGroup.arn);
+    props.repository.grantPush(this.role);
+    this.grantForEnvironmentVariables(context, props.environmentVariables ?? {});
+    if (env.registryCredentialSecretArn !== undefined) this.role.grantSecretsRead([env.registryCredentialSecretArn]);
+    this.grantForSource(context, source);
+    const cache = props.cache ?? { type: "LOCAL" };
+    if (cache.type === "S3") {
+      const prefix = cache.prefix ?? props.projectName;
+      this.role.grantS3Read(cache.bucketName, `${prefix}/*`);
+      this.role.grantS3Write(cache.bucketName, `${prefix}/*`);
+    }
+    if (props.vpc) {
+      this.role.grantVpcAccess({
+        subnetArns: props.vpc.subnetIds.map((s) => context.arn("ec2", `subnet/${s}`)),
+        securityGroupArns: props.vpc.securityGroupIds.map((s) => context.arn("ec2", `security-group/${s}`)),
+      });
+    }
+
+    if (props.repository.tagMutability === TagMutability.IMMUTABLE && !isToken(imageTag)) {
+      Annotations.of(this).addWarning(
+        `IMAGE_TAG "${imageTag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
+          `Use a per-release tag, or set the repository's tagMutability to MUTABLE on purpose.`,
+      );
+    }
+
+    const registryCredential: CodebuildProjectEnvironmentRegistryCredential | undefined =
+      env.registryCredentialSecretArn === undefined
+        ? undefined
+        : { credential: env.registryCredentialSecretArn, credentialProvider: "SECRETS_MANAGER" };
+
+    this.resource = new CodebuildProject(this, "Resource", {
+      name: props.projectName,
+      description: props.description !== undefined ? literal(props.description) : `Builds ${props.repository.repositoryName} with Docker (managed by cdktf)`,
+      serviceRole: this.role.roleArn,
+      buildTimeout: props.buildTimeoutMinutes ?? 60,
+      queuedTimeout: props.queuedTimeoutMinutes ?? 480,
+      concurrentBuildLimit: props.concurrentBuildLimit,
+      badgeEnabled: props.badge ?? false,
+      sourceVersion: "branch" in source ? source.branch : undefined,
+      source: renderSource(source, buildSpec),
+      artifacts: { type: "NO_ARTIFACTS" },
+      cache: renderCache(cache, props.projectName),
+      environment: {
+        type: env.environmentType,
+        computeType: props.computeType ?? "BUILD_GENERAL1_SMALL",
+        image: env.image,
+        imagePullCredentialsType: env.imagePullCredentialsType,
+        registryCredential,
+        // Building Docker images needs a Docker daemon inside the build container, and the
+        // daemon needs privileged mode. This is the construct's purpose, not a loosened default.
+        privilegedMode: true,
+        environmentVariable: [
+          { name: "AWS_DEFAULT_REGION", value: context.region, type: "PLAINTEXT" },
+          { name: "AWS_ACCOUNT_ID", value: props.repository.registryId, type: "PLAINTEXT" },
+          { name: "IMAGE_TAG", value: imageTag, type: "PLAINTEXT" },
+          { name: "IMAGE_REPO_NAME", value: props.repository.repositoryName, type: "PLAINTEXT" },
+          ...Object.entries(props.environmentVariables ?? {}).map(([name, v]) => ({
+            name,
+            value: literal(v.value),
+            type: v.type ?? EnvironmentVariableType.PLAINTEXT,
+          })),
+        ],
+      },
+      logsConfig: {
+        cloudwatchLogs: { status: "ENABLED", groupName: this.logGroup.name },
+        s3Logs: { status: "DISABLED" },
+      },
+      vpcConfig: props.vpc
+        ? { vpcId: props.vpc.vpcId, subnets: props.vpc.subnetIds, securityGroupIds: props.vpc.securityGroupIds }
+        : undefined,
+      tags: props.tags,
+    });
+    this.projectName = this.resource.name;
+    this.projectArn = this.resource.arn;
+    if (props.badge) this.badgeUrl = this.resource.badgeUrl;
+  }
+
+  private grantForEnvironmentVariables(context: AwsContext, vars: Record<string, BuildEnvironmentVariable>): void {
+    const parameters: string[] = [];
+    const secrets: string[] = [];
+    for (const v of Object.values(vars)) {
+      if (v.type === EnvironmentVariableType.PARAMETER_STORE) parameters.push(parameterArn(context, v.value));
+      if (v.type === EnvironmentVariableType.SECRETS_MANAGER) secrets.push(secretArn(context, v.value));
+    }
+    if (parameters.length) this.role.grantSsmParameters(parameters);
+    if (secrets.length) this.role.grantSecretsRead(secrets);
+  }
+
+  private grantForSource(context: AwsContext, source: ProjectSource): void {
+    if (source.type === "S3") this.role.grantS3Read(source.bucketName, source.objectKey);
+    if (source.type === "CODECOMMIT") {
+      const m = CODECOMMIT_URL.exec(source.location);
+      if (m) this.role.grantCodeCommitPull(context.arn("codecommit", m[2], { region: m[1] }));
+    }
+  }
+}
+
+/** The ARN of an SSM parameter given by name (`/app/db-url`) or ARN. */
+export function parameterArn(context: AwsContext, nameOrArn: string): string {
+  if (nameOrArn.startsWith("arn:")) return nameOrArn;
+  return context.arn("ssm", `parameter/${nameOrArn.replace(/^\//, "")}`);
+}
+
+/**
+ * The ARN of the secret a SECRETS_MANAGER variable reads. The reference is
+ * `secret-id[:json-key[:version-stage[:version-id]]]`; a secret given by name matches the
+ * six random characters Secrets Manager appends (`-??????`).
+ */
+export function secretArn(context: AwsContext, reference: string): string {
+  if (reference.startsWith("arn:")) return reference.split(":").slice(0, 7).join(":");
+  const name = reference.split(":")[0];
+  return context.arn("secretsmanager", `secret:${name}-??????`);
+}
+
+function renderSource(source: ProjectSource, spec: BuildSpec): CodebuildProjectSource {
+  const buildSpec = { value: literal(spec.value) };
+  switch (source.type) {
+    case "NO_SOURCE":
+      return { type: "NO_SOURCE", buildspec: buildSpec.value };
+    case "GITHUB":
+      return {
+        type: "GITHUB",
+        location: source.location,
+        gitCloneDepth: source.cloneDepth ?? 1,
+        reportBuildStatus: source.reportBuildStatus ?? false,
+        buildspec: buildSpec.value,
+      };
+    case "CODECOMMIT":
+      return { type: "CODECOMMIT", location: source.location, gitCloneDepth: source.cloneDepth ?? 1, buildspec: buildSpec.value };
+    case "S3":
+      return { type: "S3", location: `${source.bucketName}/${source.objectKey}`, buildspec: buildSpec.value };
+  }
+}
+
+function renderCache(cache: ProjectCache, projectName: string): CodebuildProjectCache {
+  switch (cache.type) {
+    case "LOCAL":
+      return { type: "LOCAL", modes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] };
+    case "S3":
+      return { type: "S3", location: `${cache.bucketName}/${cache.prefix ?? projectName}` };
+    case "NONE":
+      return { type: "NO_CACHE" };
+  }
+}
+
+function validateProps(id: string, props: CodeBuildDockerProjectProps, env: DockerBuildEnvironment, buildSpec: BuildSpec): void {
+  const p = new PropProblems(env.constructName, id);
+  p.check(
+    typeof props.projectName === "string" && PROJECT_NAME_PATTERN.test(props.projectName),
+    "projectName",
+    props.projectName,
+    "must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)",
+  );
+  if (props.repository === undefined) p.add("repository", undefined, "is required (the EcrRepo the build pushes to)");
+  if (props.imageTag !== undefined) {
+    p.check(IMAGE_TAG_PATTERN.test(props.imageTag), "imageTag", props.imageTag, "must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+  }
+  if (props.computeType !== undefined) {
+    p.check(COMPUTE_TYPES.includes(props.computeType), "computeType", props.computeType, `must be one of ${COMPUTE_TYPES.join(", ")} (privileged builds need EC2 compute)`);
+  }
+  checkIntRange(p, "buildTimeoutMinutes", props.buildTimeoutMinutes, 5, 2160, "minutes");
+  checkIntRange(p, "queuedTimeoutMinutes", props.queuedTimeoutMinutes, 5, 480, "minutes");
+  checkIntRange(p, "concurrentBuildLimit", props.concurrentBuildLimit, 1, 10000, "builds");
+  if (props.logRetentionDays !== undefined) {
+    p.check(LOG_RETENTION_DAYS.includes(props.logRetentionDays), "logRetentionDays", props.logRetentionDays, `must be one of CloudWatch's retention values (${LOG_RETENTION_DAYS.join(", ")})`);
+  }
+  if (props.logKmsKeyArn !== undefined) {
+    p.check(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(props.logKmsKeyArn), "logKmsKeyArn", props.logKmsKeyArn, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
+  }
+
+  for (const [name, v] of Object.entries(props.environmentVariables ?? {})) {
+    const where = `environmentVariables.${name}`;
+    p.check(ENV_NAME_PATTERN.test(name), "environmentVariables name", name, "must be letters, digits and '_', not starting with a digit");
+    p.check(!name.startsWith("CODEBUILD_"), "environmentVariables name", name, "must not start with CODEBUILD_ (reserved by CodeBuild)");
+    p.check(
+      !(SAMPLE_ENVIRONMENT_VARIABLES as readonly string[]).includes(name),
+      "environmentVariables name",
+      name,
+      "is set by the construct (from the stack and the repository; use imageTag for IMAGE_TAG)",
+    );
+    const type = v.type ?? EnvironmentVariableType.PLAINTEXT;
+    p.check(Object.values(EnvironmentVariableType).includes(type), `${where}.type`, type, "must be PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER");
+    p.check(
+      !(type === EnvironmentVariableType.PLAINTEXT && looksLikeSecret(name)),
+      where,
+      v.value,
+      "is PLAINTEXT but its name looks like a secret: store it in SSM Parameter Store or Secrets Manager and set type PARAMETER_STORE or SECRETS_MANAGER",
+    );
+    p.check(typeof v.value === "string" && v.value.length > 0, `${where}.value`, v.value, "must be a non-empty string");
+  }
+
+  const source = props.source ?? { type: "NO_SOURCE" };
+  if (source.type === "NO_SOURCE") {
+    p.check(buildSpec.inlineContent !== undefined, "buildSpec", buildSpec.origin, "must be inline (BuildSpec.fromFile/fromInline/bundled) when the source is NO_SOURCE");
+  } else if (source.type === "GITHUB") {
+    p.check(GITHUB_URL.test(source.location), "source.location", source.location, "must be https://github.com/<owner>/<repo>.git");
+  } else if (source.type === "CODECOMMIT") {
+    p.check(CODECOMMIT_URL.test(source.location), "source.location", source.location, "must be https://git-codecommit.<region>.amazonaws.com/v1/repos/<name>");
+  } else if (source.type === "S3") {
+    p.check(BUCKET_NAME.test(source.bucketName), "source.bucketName", source.bucketName, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')");
+    p.check(source.objectKey.length > 0 && !source.objectKey.includes("*"), "source.objectKey", source.objectKey, "must be an exact object key (no wildcards)");
+  } else {
+    p.add("source.type", (source as { type: unknown }).type, "must be NO_SOURCE, GITHUB, CODECOMMIT or S3");
+  }
+  if ("cloneDepth" in source) checkIntRange(p, "source.cloneDepth", source.cloneDepth, 0, 1000000);
+  if (props.badge) {
+    p.check(source.type === "GITHUB" || source.type === "CODECOMMIT", "badge", true, `needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for ${source.type})`);
+  }
+  for (const problem of buildSpec.problems()) p.add("buildSpec", buildSpec.origin, problem);
+  env.validate?.(p);
+
+  const cache = props.cache ?? { type: "LOCAL" };
+  if (cache.type === "S3") {
+    p.check(BUCKET_NAME.test(cache.bucketName), "cache.bucketName", cache.bucketName, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')");
+  } else if (cache.type !== "LOCAL" && cache.type !== "NONE") {
+    p.add("cache.type", (cache as { type: unknown }).type, "must be LOCAL, S3 or NONE");
+  }
+
+  if (props.vpc) {
+    p.check(/^vpc-[0-9a-f]{8,17}$/.test(props.vpc.vpcId), "vpc.vpcId", props.vpc.vpcId, "must be a VPC ID (vpc-…)");
+    p.check(props.vpc.subnetIds.length >= 1, "vpc.subnetIds", props.vpc.subnetIds, "must name at least one subnet");
+    props.vpc.subnetIds.forEach((s, i) => p.check(/^subnet-[0-9a-f]{8,17}$/.test(s), `vpc.subnetIds[${i}]`, s, "must be a subnet ID (subnet-…)"));
+    p.check(props.vpc.securityGroupIds.length >= 1 && props.vpc.securityGroupIds.length <= 5, "vpc.securityGroupIds", props.vpc.securityGroupIds, "must name 1 to 5 security groups");
+    props.vpc.securityGroupIds.forEach((s, i) => p.check(/^sg-[0-9a-f]{8,17}$/.test(s), `vpc.securityGroupIds[${i}]`, s, "must be a security group ID (sg-…)"));
+  }
+  p.throwIfAny();
+}

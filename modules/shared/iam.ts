@@ -1,0 +1,128 @@
+/**
+ * IAM action lists used by the modules, one named constant per permission set, each with the
+ * AWS page that documents it. Keeping them here is what lets tests and reviewers see the
+ * complete, exact set of actions a CodeBuild role can ever receive.
+ */
+
+/**
+ * The only action allowed on `*`: ECR issues registry-wide tokens, so it has no resource ARN.
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html
+ */
+export const ECR_AUTH_ACTIONS = ["ecr:GetAuthorizationToken"] as const;
+
+/**
+ * Pull an image (what `docker pull` and `--cache-from` need).
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-pull.html
+ */
+export const ECR_PULL_ACTIONS = [
+  "ecr:BatchCheckLayerAvailability",
+  "ecr:BatchGetImage",
+  "ecr:GetDownloadUrlForLayer",
+] as const;
+
+/**
+ * Push an image, plus the two read-only calls a build needs to wait for the scan on push.
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html
+ */
+export const ECR_PUSH_ACTIONS = [
+  ...ECR_PULL_ACTIONS,
+  "ecr:CompleteLayerUpload",
+  "ecr:DescribeImageScanFindings",
+  "ecr:DescribeImages",
+  "ecr:InitiateLayerUpload",
+  "ecr:PutImage",
+  "ecr:UploadLayerPart",
+] as const;
+
+/**
+ * Write build logs to one CloudWatch log group (the group itself is created by Terraform).
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html
+ */
+export const LOGS_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
+
+/**
+ * Read an S3 source bundle or cache objects.
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html
+ */
+export const S3_READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"] as const;
+
+/** Write S3 cache objects or build artifacts. */
+export const S3_WRITE_ACTIONS = ["s3:PutObject"] as const;
+
+/** Bucket-level calls CodeBuild makes before it reads or writes objects. */
+export const S3_BUCKET_ACTIONS = ["s3:GetBucketAcl", "s3:GetBucketLocation"] as const;
+
+/**
+ * Read PARAMETER_STORE environment variables.
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#build-spec.env.parameter-store
+ */
+export const SSM_READ_ACTIONS = ["ssm:GetParameters"] as const;
+
+/**
+ * Read SECRETS_MANAGER environment variables and private registry credentials.
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/sample-private-registry.html
+ */
+export const SECRETS_READ_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
+
+/** Decrypt with a customer managed KMS key (encrypted secrets, parameters or cache). */
+export const KMS_DECRYPT_ACTIONS = ["kms:Decrypt"] as const;
+
+/**
+ * Pull from a CodeCommit source repository.
+ * @see https://docs.aws.amazon.com/codecommit/latest/userguide/auth-and-access-control-permissions-reference.html
+ */
+export const CODECOMMIT_PULL_ACTIONS = ["codecommit:GitPull"] as const;
+
+/**
+ * ENI management for a project that runs in a VPC, scoped to the given subnets and groups.
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html#customer-managed-policies-example-create-vpc-network-interface
+ */
+export const VPC_ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"] as const;
+
+/** Attach the ENI to CodeBuild, conditioned on the subnets and `codebuild.amazonaws.com`. */
+export const VPC_ENI_PERMISSION_ACTIONS = ["ec2:CreateNetworkInterfacePermission"] as const;
+
+/**
+ * EC2 Describe calls CodeBuild makes in a VPC. EC2 supports no resource-level permissions for
+ * them, so they are the one documented exception to "`*` only for GetAuthorizationToken",
+ * present only when a project runs in a VPC, and conditioned on the region.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+ */
+export const VPC_DESCRIBE_ACTIONS = [
+  "ec2:DescribeDhcpOptions",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSecurityGroups",
+  "ec2:DescribeSubnets",
+  "ec2:DescribeVpcs",
+] as const;
+
+/** Actions that may be granted on `*` because AWS offers no resource ARN for them. */
+export const WILDCARD_RESOURCE_ACTIONS: readonly string[] = [...ECR_AUTH_ACTIONS, ...VPC_DESCRIBE_ACTIONS];
+
+/** A condition block of an IAM statement. */
+export interface PolicyCondition {
+  /** The condition operator, e.g. `StringEquals`, `ArnLike`. */
+  readonly test: string;
+  /** The condition key, e.g. `aws:SourceAccount`. */
+  readonly variable: string;
+  /** The values the key is compared with. */
+  readonly values: string[];
+}
+
+/** An Allow statement of an identity policy: exact actions on exact resources. */
+export interface PolicyStatement {
+  /** A statement ID, unique in the policy; statements with the same sid are merged. */
+  readonly sid: string;
+  /** Exact action names (no wildcards). */
+  readonly actions: readonly string[];
+  /** Exact resource ARNs (or `*` for {@link WILDCARD_RESOURCE_ACTIONS} only). */
+  readonly resources: readonly string[];
+  /** Optional conditions. */
+  readonly conditions?: readonly PolicyCondition[];
+}
+
+/** Something that can receive identity-policy statements (the CodeBuild service role). */
+export interface IGrantable {
+  /** Adds (or merges by sid) an Allow statement to the principal's inline policy. */
+  addToPrincipalPolicy(statement: PolicyStatement): void;
+}

@@ -1,0 +1,99 @@
+import { Token } from "cdktf";
+
+/**
+ * Renders a literal value for an error message: strings quoted, everything else as JSON.
+ */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === undefined) return "undefined";
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** True when `value` is (or contains) an unresolved CDKTF token, so it cannot be checked at synth. */
+export function isToken(value: unknown): boolean {
+  return Token.isUnresolved(value);
+}
+
+/**
+ * Collects every problem with a construct's props and throws once, with one line per problem.
+ *
+ * Each line reads `<Construct> '<id>': <prop> <value> <rule>`, e.g.
+ * `EcrRepo 'app': repositoryName "My_Repo" must be lowercase (ECR naming rules)`.
+ */
+export class PropProblems {
+  private readonly lines: string[] = [];
+
+  constructor(
+    private readonly constructName: string,
+    private readonly id: string,
+  ) {}
+
+  /**
+   * Records a problem unless `ok` is true. Unresolved tokens are never checked.
+   */
+  public check(ok: boolean, prop: string, value: unknown, rule: string): void {
+    if (ok || isToken(value)) return;
+    this.add(prop, value, rule);
+  }
+
+  /** Records a problem unconditionally. */
+  public add(prop: string, value: unknown, rule: string): void {
+    this.lines.push(`${this.constructName} '${this.id}': ${prop} ${show(value)} ${rule}`);
+  }
+
+  /** The problems recorded so far, one line each. */
+  public get messages(): readonly string[] {
+    return this.lines;
+  }
+
+  /** Throws a {@link PropValidationError} carrying every recorded problem, if there is any. */
+  public throwIfAny(): void {
+    if (this.lines.length > 0) throw new PropValidationError(this.lines);
+  }
+}
+
+/** An error thrown by a construct whose literal props break a rule. One line per problem. */
+export class PropValidationError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "PropValidationError";
+  }
+}
+
+/** Checks an integer prop against an inclusive range; tokens and undefined pass. */
+export function checkIntRange(
+  problems: PropProblems,
+  prop: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  unit = "",
+): void {
+  if (value === undefined) return;
+  const suffix = unit ? ` ${unit}` : "";
+  problems.check(
+    Number.isInteger(value) && value >= min && value <= max,
+    prop,
+    value,
+    `must be a whole number from ${min} to ${max}${suffix}`,
+  );
+}
+
+/** AWS account IDs are exactly 12 digits. */
+export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+
+/** AWS Organization IDs: `o-` and 10 to 32 lowercase letters or digits. */
+export const ORGANIZATION_ID_PATTERN = /^o-[a-z0-9]{10,32}$/;
+
+/** A loose ARN shape check: `arn:<partition>:<service>:<region>:<account>:<resource>`. */
+export const ARN_PATTERN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/;
+
+/**
+ * Escapes Terraform template sequences (`${`, `%{`) in a literal string, so text such as a
+ * buildspec's shell `${VAR}` reaches AWS unchanged instead of being read as interpolation.
+ * Strings holding CDKTF tokens are returned as they are (their `${…}` are meant).
+ */
+export function literal(value: string): string {
+  if (isToken(value)) return value;
+  return value.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
+}

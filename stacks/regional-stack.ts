@@ -1,0 +1,158 @@
+import { Construct } from "constructs";
+import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { EnvironmentConfig, ProjectConfig } from "../config/environments";
+import { EcrRepo, TagMutability } from "../modules/ecr-repo";
+import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-project";
+import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
+import {
+  CodeBuildDockerProject,
+  CodeBuildDockerProjectProps,
+  EnvironmentVariableType,
+} from "../modules/shared/codebuild-docker-project";
+
+/** Properties of a {@link RegionalStack}. */
+export interface RegionalStackProps {
+  /** The environment (account) the stack belongs to. */
+  readonly environment: EnvironmentConfig;
+  /** The region it deploys to; one of the environment's regions. */
+  readonly region: string;
+}
+
+/** The name of the stack of an environment in a region: `<env>-<region>`. */
+export function stackName(environment: string, region: string): string {
+  return `${environment}-${region}`;
+}
+
+/** The state key of a stack: `[<prefix>/]<env>/<region>/terraform.tfstate`. */
+export function stateKey(env: EnvironmentConfig, region: string): string {
+  const prefix = env.state.keyPrefix ? `${env.state.keyPrefix}/` : "";
+  return `${prefix}${env.name}/${region}/terraform.tfstate`;
+}
+
+/**
+ * Everything one environment deploys to one region: the AWS provider (optionally assuming a
+ * role in the target account), the S3 state backend with native locking, the ECR repository,
+ * the privileged and docker:dind CodeBuild projects with their roles, and the outputs.
+ */
+export class RegionalStack extends TerraformStack {
+  /** The repository the projects push to. */
+  public readonly repository: EcrRepo;
+  /** The project on the CodeBuild managed image. */
+  public readonly privilegedProject: CodeBuildPrivilegedProject;
+  /** The project on docker:dind. */
+  public readonly dindProject: CodeBuildDindProject;
+
+  constructor(scope: Construct, props: RegionalStackProps) {
+    const { environment: env, region } = props;
+    super(scope, stackName(env.name, region));
+
+    new AwsProvider(this, "aws", {
+      region,
+      // Refuse to touch any other account, whatever credentials the caller has.
+      allowedAccountIds: env.local ? undefined : [env.accountId],
+      assumeRole: env.assumeRoleArn ? [{ roleArn: env.assumeRoleArn, sessionName: "cdktf-codebuild-docker" }] : undefined,
+      defaultTags: [
+        {
+          tags: {
+            ...env.tags,
+            Environment: env.name,
+            ManagedBy: "cdktf",
+            Stack: stackName(env.name, region),
+          },
+        },
+      ],
+    });
+
+    const backend = new S3Backend(this, {
+      bucket: env.state.bucket,
+      key: stateKey(env, region),
+      region: env.state.region ?? env.regions[0],
+      encrypt: true,
+      kmsKeyId: env.state.kmsKeyArn,
+      dynamodbTable: env.state.dynamodbTable,
+      assumeRole: env.state.roleArn ? { roleArn: env.state.roleArn, sessionName: "cdktf-state" } : undefined,
+    });
+    // Terraform 1.10+ native S3 locking; cdktf 0.21's S3Backend has no typed field for it.
+    backend.addOverride("use_lockfile", true);
+
+    const build = env.build;
+    const repo = build.repository ?? {};
+    this.repository = new EcrRepo(this, "Repository", {
+      repositoryName: build.repositoryName,
+      tagMutability: repo.tagMutability as TagMutability | undefined,
+      scanOnPush: repo.scanOnPush,
+      kmsKeyArn: repo.kmsKeyArn,
+      forceDelete: repo.forceDelete,
+      keepTaggedImages: repo.keepTaggedImages,
+      untaggedImageExpiryDays: repo.untaggedImageExpiryDays,
+      pullAccountIds: repo.pullAccountIds,
+      pullOrganizationId: repo.pullOrganizationId,
+    });
+
+    this.privilegedProject = new CodeBuildPrivilegedProject(this, "PrivilegedProject", {
+      ...projectProps(build.privilegedProject, this.repository),
+      image: build.privilegedProject.image,
+    });
+    this.dindProject = new CodeBuildDindProject(this, "DindProject", {
+      ...projectProps(build.dindProject, this.repository),
+      image: build.dindProject.image,
+      registryCredentialSecretArn: build.dindProject.registryCredentialSecretArn,
+    });
+
+    new TerraformOutput(this, "repository_url", {
+      value: this.repository.repositoryUrl,
+      description: "URL of the ECR repository (docker push target)",
+    });
+    new TerraformOutput(this, "repository_arn", {
+      value: this.repository.repositoryArn,
+      description: "ARN of the ECR repository",
+    });
+    this.projectOutputs("privileged", "privileged (managed image)", this.privilegedProject);
+    this.projectOutputs("dind", "docker:dind", this.dindProject);
+  }
+
+  private projectOutputs(prefix: string, label: string, project: CodeBuildDockerProject): void {
+    new TerraformOutput(this, `${prefix}_project_name`, {
+      value: project.projectName,
+      description: `Name of the ${label} CodeBuild project`,
+    });
+    new TerraformOutput(this, `${prefix}_project_arn`, {
+      value: project.projectArn,
+      description: `ARN of the ${label} CodeBuild project`,
+    });
+    new TerraformOutput(this, `${prefix}_role_arn`, {
+      value: project.role.roleArn,
+      description: `ARN of the service role of the ${label} CodeBuild project`,
+    });
+    if (project.badgeUrl !== undefined) {
+      new TerraformOutput(this, `${prefix}_badge_url`, {
+        value: project.badgeUrl,
+        description: `Build badge URL of the ${label} CodeBuild project`,
+      });
+    }
+  }
+}
+
+function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerProjectProps {
+  return {
+    projectName: cfg.projectName,
+    repository,
+    imageTag: cfg.imageTag,
+    computeType: cfg.computeType,
+    buildTimeoutMinutes: cfg.buildTimeoutMinutes,
+    queuedTimeoutMinutes: cfg.queuedTimeoutMinutes,
+    logRetentionDays: cfg.logRetentionDays,
+    concurrentBuildLimit: cfg.concurrentBuildLimit,
+    badge: cfg.badge,
+    source: cfg.source,
+    environmentVariables: cfg.environmentVariables
+      ? Object.fromEntries(
+          Object.entries(cfg.environmentVariables).map(([k, v]) => [
+            k,
+            { value: v.value, type: v.type as EnvironmentVariableType | undefined },
+          ]),
+        )
+      : undefined,
+  };
+}
