@@ -1,0 +1,126 @@
+import { Testing } from "cdktf";
+import { RegionalStack, stackName, stateKey } from "../stacks";
+import { localEnvironment, prodEnvironment } from "./support/environments";
+import { resources, Synthesized } from "./support/synth";
+import type { EnvironmentConfig } from "../config/environments";
+
+function synth(environment: EnvironmentConfig, region = environment.regions[0]): { stack: RegionalStack; json: Synthesized } {
+  const stack = new RegionalStack(Testing.app(), { environment, region });
+  return { stack, json: JSON.parse(Testing.synth(stack, true)) };
+}
+
+describe("RegionalStack", () => {
+  test("is named <environment>-<region>", () => {
+    expect(synth(localEnvironment(), "us-east-1").stack.node.id).toBe("local-us-east-1");
+    expect(stackName("prod", "eu-west-1")).toBe("prod-eu-west-1");
+  });
+
+  describe("provider", () => {
+    test("targets the stack's region with the environment's tags as default tags", () => {
+      const { json } = synth(prodEnvironment(), "us-west-2");
+      const [aws] = json.provider!.aws;
+      expect(aws.region).toBe("us-west-2");
+      expect(aws.default_tags).toEqual([
+        { tags: { CostCenter: "42", Environment: "prod", ManagedBy: "cdktf", Stack: "prod-us-west-2" } },
+      ]);
+    });
+
+    test("a real environment is locked to its account and assumes its deploy role", () => {
+      const [aws] = synth(prodEnvironment()).json.provider!.aws;
+      expect(aws.allowed_account_ids).toEqual(["111111111111"]);
+      expect(aws.assume_role).toEqual([{ role_arn: "arn:aws:iam::111111111111:role/deployer", session_name: "cdktf-codebuild-docker" }]);
+    });
+
+    test("a local environment has no account lock and assumes no role", () => {
+      const [aws] = synth(localEnvironment()).json.provider!.aws;
+      expect(aws.allowed_account_ids).toBeUndefined();
+      expect(aws.assume_role).toBeUndefined();
+    });
+  });
+
+  describe("state backend", () => {
+    test("is S3, encrypted, with native locking, keyed <env>/<region>/terraform.tfstate", () => {
+      expect(synth(localEnvironment(), "us-east-1").json.terraform!.backend).toEqual({
+        s3: {
+          bucket: "codebuild-docker-tfstate-local",
+          key: "local/us-east-1/terraform.tfstate",
+          region: "eu-central-1",
+          encrypt: true,
+          use_lockfile: true,
+        },
+      });
+    });
+
+    test("takes a key prefix, a DynamoDB lock table, a KMS key and a state role", () => {
+      expect(synth(prodEnvironment(), "eu-west-1").json.terraform!.backend.s3).toEqual({
+        bucket: "acme-tfstate",
+        key: "platform/prod/eu-west-1/terraform.tfstate",
+        region: "eu-central-1",
+        encrypt: true,
+        use_lockfile: true,
+        dynamodb_table: "tf-locks",
+        kms_key_id: "arn:aws:kms:eu-central-1:999999999999:key/abcd",
+        assume_role: { role_arn: "arn:aws:iam::999999999999:role/state-access", session_name: "cdktf-state" },
+      });
+    });
+
+    test("defaults the state region to the environment's first region", () => {
+      const env = { ...localEnvironment(), state: { bucket: "b-tfstate" } };
+      expect(synth(env, "us-east-1").json.terraform!.backend.s3.region).toBe("eu-central-1");
+      expect(stateKey(env, "us-east-1")).toBe("local/us-east-1/terraform.tfstate");
+    });
+  });
+
+  describe("resources", () => {
+    test("one repository, two projects, two roles, two log groups", () => {
+      const { json } = synth(localEnvironment());
+      expect(resources(json, "aws_ecr_repository")).toHaveLength(1);
+      expect(resources(json, "aws_codebuild_project")).toHaveLength(2);
+      expect(resources(json, "aws_iam_role")).toHaveLength(2);
+      expect(resources(json, "aws_cloudwatch_log_group")).toHaveLength(2);
+    });
+
+    test("privileged mode is on exactly for the two image-building projects", () => {
+      const { json } = synth(localEnvironment());
+      const privileged = resources(json, "aws_codebuild_project").filter((p) => p.environment.privileged_mode === true);
+      expect(privileged.map((p) => p.name).sort()).toEqual(["codebuild-sample-dckr-dind", "codebuild-sample-dckr-push-ecr"]);
+      expect(privileged.map((p) => p.environment.image).sort()).toEqual(["aws/codebuild/amazonlinux2-x86_64-standard:5.0", "docker:27.3.1-dind"]);
+    });
+
+    test("config options reach the constructs", () => {
+      const { json } = synth(prodEnvironment());
+      const [priv, dind] = ["acme-app", "acme-app-dind"].map((n) => resources(json, "aws_codebuild_project").find((p) => p.name === n));
+      expect(priv.badge_enabled).toBe(true);
+      expect(priv.source.location).toBe("https://github.com/acme/app.git");
+      expect(priv.source_version).toBe("main");
+      expect(priv.environment.environment_variable).toContainEqual({ name: "API_TOKEN", value: "/acme/api-token", type: "PARAMETER_STORE" });
+      expect(priv.environment.environment_variable).toContainEqual({ name: "IMAGE_TAG", value: "release", type: "PLAINTEXT" });
+      expect(dind.environment.image_pull_credentials_type).toBe("SERVICE_ROLE");
+      expect(resources(json, "aws_ecr_repository_policy")).toHaveLength(1);
+      expect(JSON.parse(resources(json, "aws_ecr_lifecycle_policy")[0].policy).rules[1].selection.countNumber).toBe(100);
+    });
+  });
+
+  describe("outputs", () => {
+    test("expose the repository, both projects and both roles, each with a description", () => {
+      const { json } = synth(localEnvironment());
+      expect(Object.keys(json.output!).sort()).toEqual([
+        "dind_project_arn",
+        "dind_project_name",
+        "dind_role_arn",
+        "privileged_project_arn",
+        "privileged_project_name",
+        "privileged_role_arn",
+        "repository_arn",
+        "repository_url",
+      ]);
+      for (const o of Object.values(json.output!)) expect(o.description).toMatch(/\S{3,}/);
+    });
+
+    test("add the badge URL when the badge is on", () => {
+      expect(synth(prodEnvironment()).json.output!.privileged_badge_url.description).toBe(
+        "Build badge URL of the privileged (managed image) CodeBuild project",
+      );
+    });
+  });
+});

@@ -1,0 +1,47 @@
+import * as fs from "fs";
+import * as path from "path";
+import type { EnvironmentConfig } from "../../config/environments";
+
+/** The shipped config file's raw content. */
+export function shippedConfig(): any {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "config", "environments.json"), "utf8"));
+}
+
+/** The shipped `local` environment, as validated config. */
+export function localEnvironment(): EnvironmentConfig {
+  return { ...shippedConfig().environments.local, name: "local" };
+}
+
+/** A real-account environment with every optional field set. */
+export function prodEnvironment(): EnvironmentConfig {
+  return {
+    name: "prod",
+    accountId: "111111111111",
+    regions: ["eu-west-1", "us-west-2"],
+    assumeRoleArn: "arn:aws:iam::111111111111:role/deployer",
+    state: {
+      bucket: "acme-tfstate",
+      region: "eu-central-1",
+      keyPrefix: "platform",
+      dynamodbTable: "tf-locks",
+      kmsKeyArn: "arn:aws:kms:eu-central-1:999999999999:key/abcd",
+      roleArn: "arn:aws:iam::999999999999:role/state-access",
+    },
+    tags: { CostCenter: "42" },
+    build: {
+      repositoryName: "acme/app",
+      repository: { keepTaggedImages: 100, pullAccountIds: ["222222222222"] },
+      privilegedProject: {
+        projectName: "acme-app",
+        imageTag: "release",
+        badge: true,
+        source: { type: "GITHUB", location: "https://github.com/acme/app.git", branch: "main" },
+        environmentVariables: { API_TOKEN: { value: "/acme/api-token", type: "PARAMETER_STORE" } },
+      },
+      dindProject: {
+        projectName: "acme-app-dind",
+        registryCredentialSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:dockerhub-AbCdEf",
+      },
+    },
+  };
+}
