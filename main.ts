@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as path from "path";
 import { App } from "cdktf";
 import { ConfigError, configFilePath, loadConfigFile, selectEnvironments } from "./config/environments";
 import { RegionalStack, stackName } from "./stacks/regional-stack";
@@ -14,7 +15,8 @@ import { PropValidationError } from "./modules/shared/validation";
  */
 export function main(env: NodeJS.ProcessEnv = process.env): number {
   const file = configFilePath(env);
-  const outdir = env.CDKTF_OUTDIR ?? "cdktf.out";
+  const shownOutdir = env.CDKTF_OUTDIR ?? "cdktf.out";
+  const outdir = path.resolve(shownOutdir);
   const staging = `${outdir}.partial-${process.pid}`;
   try {
     const environments = selectEnvironments(loadConfigFile(file), env.ENVIRONMENTS, file);
@@ -32,16 +34,32 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
     }
     if (problems.length) throw new ConfigError(problems);
     app.synth();
-    fs.rmSync(outdir, { recursive: true, force: true });
-    fs.renameSync(staging, outdir);
+    replaceFolder(staging, outdir);
     return 0;
   } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
     const lines = e instanceof ConfigError ? e.problems : [(e as Error).message];
     for (const line of lines) process.stderr.write(`error: ${line}\n`);
-    process.stderr.write(`synth failed: ${lines.length} problem(s); nothing was written to ${outdir}\n`);
+    process.stderr.write(`synth failed: ${lines.length} problem(s); nothing was written to ${shownOutdir}\n`);
     return 1;
   }
+}
+
+/**
+ * Moves `staging` to `target`. An existing target is renamed aside first and restored if the
+ * move fails, so the previous output survives any failure.
+ */
+function replaceFolder(staging: string, target: string): void {
+  const previous = `${target}.previous-${process.pid}`;
+  const hadPrevious = fs.existsSync(target);
+  if (hadPrevious) fs.renameSync(target, previous);
+  try {
+    fs.renameSync(staging, target);
+  } catch (e) {
+    if (hadPrevious) fs.renameSync(previous, target);
+    throw e;
+  }
+  if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
 }
 
 if (require.main === module) {

@@ -196,8 +196,8 @@ function show(value: unknown): string {
 
 function line(file: string, env: string | undefined, p: SchemaProblem): string {
   const where = env === undefined ? `${file}: ` : `${file}: environment "${env}": `;
-  const value = p.value === undefined ? "" : ` ${show(p.value)}`;
-  return `${where}${p.path}${value} ${p.rule}`;
+  const subject = [p.path, p.value === undefined ? "" : show(p.value)].filter(Boolean).join(" ");
+  return `${where}${subject} ${p.rule}`;
 }
 
 /**
@@ -210,7 +210,9 @@ export function validateConfig(raw: unknown, file: string): EnvironmentConfig[] 
     throw new ConfigError([`${file}: the file must hold a JSON object with an "environments" object`]);
   }
   const top: SchemaProblem[] = [];
-  check(s.obj({ $schema: s.str(), environments: s.req(s.map(s.obj({}))) }), { ...raw, environments: {} }, "", top);
+  // Environments are checked one by one below; here only the top level (unknown keys, presence).
+  const topLevel = "environments" in raw ? { ...raw, environments: {} } : raw;
+  check(s.obj({ $schema: s.str(), environments: s.req(s.map(s.obj({}))) }), topLevel, "", top);
   lines.push(...top.map((p) => line(file, undefined, p)));
   const envs = (raw as Record<string, unknown>).environments;
   if (typeof envs !== "object" || envs === null || Array.isArray(envs)) {
@@ -258,10 +260,16 @@ export const DEFAULT_ENVIRONMENT = "local";
  * @param selection the `ENVIRONMENTS` variable; unset selects `local`
  */
 export function selectEnvironments(all: EnvironmentConfig[], selection: string | undefined, file: string): EnvironmentConfig[] {
-  const raw = selection === undefined || selection.trim() === "" ? DEFAULT_ENVIRONMENT : selection;
+  const unset = selection === undefined || selection.trim() === "";
+  const raw = unset ? DEFAULT_ENVIRONMENT : selection;
   if (raw.trim() === "all") return all;
   const names = raw.split(",").map((n) => n.trim());
   const known = all.map((e) => e.name);
+  if (unset && !known.includes(DEFAULT_ENVIRONMENT)) {
+    throw new ConfigError([
+      `ENVIRONMENTS is unset, which selects ${JSON.stringify(DEFAULT_ENVIRONMENT)}, but ${file} does not declare it (known: ${known.join(", ")}); set ENVIRONMENTS to a name or all`,
+    ]);
+  }
   const problems = names
     .filter((n) => !known.includes(n))
     .map((n) => `ENVIRONMENTS: ${JSON.stringify(n)} is not an environment of ${file} (known: ${known.join(", ")}, or all)`);

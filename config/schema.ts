@@ -59,7 +59,8 @@ export function check(spec: Spec, value: unknown, path: string, out: SchemaProbl
       if (spec.test && !spec.test(value)) bad(spec.rule ?? "is not valid");
       return;
     case "int":
-      if (typeof value !== "number" || !Number.isInteger(value)) return bad(`must be a whole number, not ${typeName(value)}`);
+      if (typeof value !== "number") return bad(`must be a whole number, not ${typeName(value)}`);
+      if (!Number.isInteger(value)) return bad("must be a whole number");
       if (spec.oneOf && !spec.oneOf.includes(value)) return bad(`must be one of ${spec.oneOf.join(", ")}`);
       if (value < spec.min || value > spec.max) bad(`must be from ${spec.min} to ${spec.max}`);
       return;

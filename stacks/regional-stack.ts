@@ -10,6 +10,7 @@ import {
   CodeBuildDockerProjectProps,
   EnvironmentVariableType,
 } from "../modules/shared/codebuild-docker-project";
+import { PropValidationError } from "../modules/shared/validation";
 
 /** Properties of a {@link RegionalStack}. */
 export interface RegionalStackProps {
@@ -76,29 +77,56 @@ export class RegionalStack extends TerraformStack {
     // Terraform 1.10+ native S3 locking; cdktf 0.21's S3Backend has no typed field for it.
     backend.addOverride("use_lockfile", true);
 
+    // Every construct validates its own props; collect them all so one synth reports every problem.
+    const problems: string[] = [];
+    const collect = <T>(create: () => T): T | undefined => {
+      try {
+        return create();
+      } catch (e) {
+        if (!(e instanceof PropValidationError)) throw e;
+        problems.push(...e.problems);
+        return undefined;
+      }
+    };
+
     const build = env.build;
     const repo = build.repository ?? {};
-    this.repository = new EcrRepo(this, "Repository", {
-      repositoryName: build.repositoryName,
-      tagMutability: repo.tagMutability as TagMutability | undefined,
-      scanOnPush: repo.scanOnPush,
-      kmsKeyArn: repo.kmsKeyArn,
-      forceDelete: repo.forceDelete,
-      keepTaggedImages: repo.keepTaggedImages,
-      untaggedImageExpiryDays: repo.untaggedImageExpiryDays,
-      pullAccountIds: repo.pullAccountIds,
-      pullOrganizationId: repo.pullOrganizationId,
-    });
+    const repository = collect(
+      () =>
+        new EcrRepo(this, "Repository", {
+          repositoryName: build.repositoryName,
+          tagMutability: repo.tagMutability as TagMutability | undefined,
+          scanOnPush: repo.scanOnPush,
+          kmsKeyArn: repo.kmsKeyArn,
+          forceDelete: repo.forceDelete,
+          keepTaggedImages: repo.keepTaggedImages,
+          untaggedImageExpiryDays: repo.untaggedImageExpiryDays,
+          pullAccountIds: repo.pullAccountIds,
+          pullOrganizationId: repo.pullOrganizationId,
+        }),
+    );
+    // The projects need the repository; without it there is nothing more to check.
+    if (repository === undefined) throw new PropValidationError(problems);
 
-    this.privilegedProject = new CodeBuildPrivilegedProject(this, "PrivilegedProject", {
-      ...projectProps(build.privilegedProject, this.repository),
-      image: build.privilegedProject.image,
-    });
-    this.dindProject = new CodeBuildDindProject(this, "DindProject", {
-      ...projectProps(build.dindProject, this.repository),
-      image: build.dindProject.image,
-      registryCredentialSecretArn: build.dindProject.registryCredentialSecretArn,
-    });
+    const privileged = collect(
+      () =>
+        new CodeBuildPrivilegedProject(this, "PrivilegedProject", {
+          ...projectProps(build.privilegedProject, repository),
+          image: build.privilegedProject.image,
+        }),
+    );
+    const dind = collect(
+      () =>
+        new CodeBuildDindProject(this, "DindProject", {
+          ...projectProps(build.dindProject, repository),
+          image: build.dindProject.image,
+          registryCredentialSecretArn: build.dindProject.registryCredentialSecretArn,
+        }),
+    );
+    if (privileged === undefined || dind === undefined) throw new PropValidationError(problems);
+    this.repository = repository;
+    this.privilegedProject = privileged;
+    this.dindProject = dind;
 
     new TerraformOutput(this, "repository_url", {
       value: this.repository.repositoryUrl,
