@@ -7,7 +7,7 @@ import {
   CodeBuildPrivilegedProject,
   EcrRepo,
 } from "../modules";
-import { newStack, only, statement, synthJson } from "./support/synth";
+import { messageOf, newStack, only, statement, synthJson } from "./support/synth";
 
 const BUILDSPEC = fs.readFileSync(path.join(__dirname, "..", "buildspecs", "docker-dind.yml"), "utf8");
 const SECRET = "arn:aws:secretsmanager:eu-central-1:111111111111:secret:dockerhub-AbCdEf";
@@ -21,12 +21,7 @@ function build(props: Partial<CodeBuildDindProjectProps> = {}) {
 }
 
 function errorOf(props: Partial<CodeBuildDindProjectProps>): string {
-  try {
-    build(props);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the construct to throw");
+  return messageOf(() => build(props));
 }
 
 describe("CodeBuildDindProject", () => {

@@ -15,7 +15,7 @@ import {
 } from "../modules";
 import { AwsContext } from "../modules/shared/aws-context";
 import { ECR_PUSH_ACTIONS } from "../modules/shared/iam";
-import { newStack, only, ref, resources, statement, synthJson, Synthesized } from "./support/synth";
+import { messageOf, newStack, only, ref, resources, statement, synthJson, Synthesized } from "./support/synth";
 
 const BUILDSPEC = fs.readFileSync(path.join(__dirname, "..", "buildspecs", "docker-push-ecr.yml"), "utf8");
 const escaped = (s: string) => s.split("${").join("$${");
@@ -43,12 +43,7 @@ function envVar(b: Built, name: string): any {
 function errorOf(props: Partial<CodeBuildPrivilegedProjectProps>): string {
   const stack = newStack();
   const repo = new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
-  try {
-    new CodeBuildPrivilegedProject(stack, "build", { projectName: "build-app", repository: repo, ...props });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the construct to throw");
+  return messageOf(() => new CodeBuildPrivilegedProject(stack, "build", { projectName: "build-app", repository: repo, ...props }));
 }
 
 describe("CodeBuildPrivilegedProject", () => {

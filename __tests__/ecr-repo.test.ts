@@ -5,7 +5,7 @@ import { EcrLifecycleRules, EcrRepo, EcrRepoProps, TagMutability } from "../modu
 import { CodeBuildServiceRole } from "../modules/service-role";
 import { AwsContext } from "../modules/shared/aws-context";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../modules/shared/iam";
-import { newStack, only, ref, resources, statement, synthJson, synthScope } from "./support/synth";
+import { messageOf, newStack, only, ref, resources, statement, synthJson, synthScope } from "./support/synth";
 
 function repo(props: Partial<EcrRepoProps> = {}): string {
   return synthScope((scope) => new EcrRepo(scope, "Repo", { repositoryName: "team/app", ...props }));
@@ -18,12 +18,7 @@ function lifecycleRules(props: Partial<EcrRepoProps> = {}): any[] {
 }
 
 function errorOf(props: Partial<EcrRepoProps>): string {
-  try {
-    new EcrRepo(newStack(), "app", { repositoryName: "team/app", ...props });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the construct to throw");
+  return messageOf(() => new EcrRepo(newStack(), "app", { repositoryName: "team/app", ...props }));
 }
 
 describe("EcrRepo", () => {

@@ -3,7 +3,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { CodeBuildServiceRole, CodeBuildServiceRoleProps } from "../modules/service-role";
 import { AwsContext } from "../modules/shared/aws-context";
 import { VPC_DESCRIBE_ACTIONS } from "../modules/shared/iam";
-import { newStack, only, ref, statement, statementsOf, synthJson, synthScope } from "./support/synth";
+import { messageOf, newStack, only, ref, statement, statementsOf, synthJson, synthScope } from "./support/synth";
 
 function roleJson(props: CodeBuildServiceRoleProps = {}, grant?: (r: CodeBuildServiceRole) => void) {
   const stack = newStack();
@@ -13,22 +13,12 @@ function roleJson(props: CodeBuildServiceRoleProps = {}, grant?: (r: CodeBuildSe
 }
 
 function errorOf(props: CodeBuildServiceRoleProps): string {
-  try {
-    new CodeBuildServiceRole(newStack(), "Role", props);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the construct to throw");
+  return messageOf(() => new CodeBuildServiceRole(newStack(), "Role", props));
 }
 
 function grantError(grant: (r: CodeBuildServiceRole) => void): string {
   const role = new CodeBuildServiceRole(newStack(), "Role");
-  try {
-    grant(role);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the grant to throw");
+  return messageOf(() => grant(role));
 }
 
 const LOG_GROUP = "arn:aws:logs:eu-central-1:111111111111:log-group:/aws/codebuild/x";

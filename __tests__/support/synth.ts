@@ -66,3 +66,13 @@ export function statement(json: Synthesized, suffix: string, sid: string): any {
 export function ref(scope: Construct, value: unknown): any {
   return resolve(scope, value);
 }
+
+/** The message of the error `fn` throws; fails the test when it does not throw. */
+export function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error("expected an error, but nothing was thrown");
+}
