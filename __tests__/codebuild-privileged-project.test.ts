@@ -86,6 +86,7 @@ describe("CodeBuildPrivilegedProject", () => {
     test("a log group /aws/codebuild/<project> keeps logs 30 days and the project writes to it", () => {
       const b = build();
       expect(only(b.json, "aws_cloudwatch_log_group")).toMatchObject({ name: "/aws/codebuild/build-app", retention_in_days: 30 });
+      expect(only(b.json, "aws_cloudwatch_log_group").kms_key_id).toBeUndefined();
       expect(b.cb.logs_config).toEqual({
         cloudwatch_logs: { status: "ENABLED", group_name: ref(b.stack, b.project.logGroup.name) },
         s3_logs: { status: "DISABLED" },
@@ -96,8 +97,10 @@ describe("CodeBuildPrivilegedProject", () => {
       expect(build().cb.cache).toEqual({ type: "LOCAL", modes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] });
     });
 
-    test("no badge, no VPC, no concurrency limit, no artifacts", () => {
-      const { cb } = build();
+    test("no badge, no VPC, no concurrency limit, no artifacts, no tags of its own", () => {
+      const { cb, json } = build();
+      expect(cb.tags).toBeUndefined();
+      expect(only(json, "aws_iam_role").tags).toBeUndefined();
       expect(cb.badge_enabled).toBe(false);
       expect(cb.vpc_config).toBeUndefined();
       expect(cb.concurrent_build_limit).toBeUndefined();
