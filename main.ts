@@ -11,7 +11,8 @@ import { PropValidationError } from "./modules/shared/validation";
  * folder only when everything succeeded, so a failure never leaves a half-written cdktf.out.
  *
  * Environment variables: CONFIG_FILE (default config/environments.json), ENVIRONMENTS
- * (comma-separated names or "all"; default "local"), CDKTF_OUTDIR (default cdktf.out).
+ * (comma-separated names or "all"; default "local"), CDKTF_OUTDIR (default cdktf.out),
+ * AWS_ENDPOINT_URL (the local AWS endpoint of `local` environments; default http://127.0.0.1:5000).
  */
 export function main(env: NodeJS.ProcessEnv = process.env): number {
   const file = configFilePath(env);
@@ -20,12 +21,16 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
   const staging = `${outdir}.partial-${process.pid}`;
   try {
     const environments = selectEnvironments(loadConfigFile(file), env.ENVIRONMENTS, file);
+    const localEndpoint = env.AWS_ENDPOINT_URL;
+    if (localEndpoint !== undefined && !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(localEndpoint)) {
+      throw new ConfigError([`AWS_ENDPOINT_URL ${JSON.stringify(localEndpoint)} must be an http(s) URL such as http://127.0.0.1:5000`]);
+    }
     const app = new App({ outdir: staging, stackTraces: false });
     const problems: string[] = [];
     for (const environment of environments) {
       for (const region of environment.regions) {
         try {
-          new RegionalStack(app, { environment, region });
+          new RegionalStack(app, { environment, region, localEndpoint });
         } catch (e) {
           if (!(e instanceof PropValidationError)) throw e;
           problems.push(...e.problems.map((p) => `${file}: stack ${stackName(environment.name, region)}: ${p}`));

@@ -14,7 +14,9 @@ export interface ProjectConfig {
   readonly logRetentionDays?: number;
   readonly concurrentBuildLimit?: number;
   readonly badge?: boolean;
-  readonly source?: { readonly type: "GITHUB" | "CODECOMMIT"; readonly location: string; readonly branch?: string };
+  readonly source?:
+    | { readonly type: "GITHUB" | "CODECOMMIT"; readonly location: string; readonly branch?: string }
+    | { readonly type: "S3"; readonly bucketName: string; readonly objectKey: string };
   readonly environmentVariables?: Record<string, { readonly value: string; readonly type?: "PLAINTEXT" | "PARAMETER_STORE" | "SECRETS_MANAGER" }>;
 }
 
@@ -101,9 +103,11 @@ const projectFields = {
   concurrentBuildLimit: s.int(1, 10000),
   badge: s.bool(),
   source: s.obj({
-    type: s.req(s.oneOf(["GITHUB", "CODECOMMIT"])),
-    location: s.req(s.pattern(/^https:\/\//, "must be an https:// clone URL")),
+    type: s.req(s.oneOf(["GITHUB", "CODECOMMIT", "S3"])),
+    location: s.pattern(/^https:\/\//, "must be an https:// clone URL"),
     branch: s.str((v) => v.length > 0, "must not be empty"),
+    bucketName: s.pattern(BUCKET, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')"),
+    objectKey: s.str((v) => v.length > 0 && !v.includes("*"), "must be an exact object key"),
   }),
   environmentVariables: s.map(
     s.obj({ value: s.req(s.str()), type: s.oneOf(["PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"]) }),
@@ -173,6 +177,15 @@ function crossFieldProblems(env: Record<string, any>): SchemaProblem[] {
   }
   if (env.local === true && env.assumeRoleArn !== undefined) {
     out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: "must not be set in a local environment" });
+  }
+  for (const project of ["privilegedProject", "dindProject"]) {
+    const src = env.build?.[project]?.source;
+    if (src === undefined) continue;
+    const at = `build.${project}.source`;
+    const needs = src.type === "S3" ? ["bucketName", "objectKey"] : ["location"];
+    const forbidden = src.type === "S3" ? ["location", "branch"] : ["bucketName", "objectKey"];
+    for (const k of needs) if (src[k] === undefined) out.push({ path: `${at}.${k}`, value: undefined, rule: `is required for a ${src.type} source` });
+    for (const k of forbidden) if (src[k] !== undefined) out.push({ path: `${at}.${k}`, value: src[k], rule: `does not apply to a ${src.type} source` });
   }
   const p = env.build?.privilegedProject?.projectName;
   const d = env.build?.dindProject?.projectName;

@@ -1,1 +1,2 @@
 export * from "./regional-stack";
+export * from "./local-aws";

@@ -11,6 +11,7 @@ import {
   EnvironmentVariableType,
 } from "../modules/shared/codebuild-docker-project";
 import { PropValidationError } from "../modules/shared/validation";
+import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings } from "./local-aws";
 
 /** Properties of a {@link RegionalStack}. */
 export interface RegionalStackProps {
@@ -18,6 +19,11 @@ export interface RegionalStackProps {
   readonly environment: EnvironmentConfig;
   /** The region it deploys to; one of the environment's regions. */
   readonly region: string;
+  /**
+   * The endpoint of the embedded local AWS, for a `local` environment.
+   * @default "http://127.0.0.1:5000" (moto's default port)
+   */
+  readonly localEndpoint?: string;
 }
 
 /** The name of the stack of an environment in a region: `<env>-<region>`. */
@@ -47,8 +53,10 @@ export class RegionalStack extends TerraformStack {
   constructor(scope: Construct, props: RegionalStackProps) {
     const { environment: env, region } = props;
     super(scope, stackName(env.name, region));
+    const local = env.local === true ? localProviderSettings(props.localEndpoint ?? DEFAULT_LOCAL_ENDPOINT) : {};
 
     new AwsProvider(this, "aws", {
+      ...local,
       region,
       // Refuse to touch any other account, whatever credentials the caller has.
       allowedAccountIds: env.local ? undefined : [env.accountId],
@@ -73,6 +81,7 @@ export class RegionalStack extends TerraformStack {
       kmsKeyId: env.state.kmsKeyArn,
       dynamodbTable: env.state.dynamodbTable,
       assumeRole: env.state.roleArn ? { roleArn: env.state.roleArn, sessionName: "cdktf-state" } : undefined,
+      ...(env.local === true ? localBackendSettings(props.localEndpoint ?? DEFAULT_LOCAL_ENDPOINT) : {}),
     });
     // Terraform 1.10+ native S3 locking; cdktf 0.21's S3Backend has no typed field for it.
     backend.addOverride("use_lockfile", true);

@@ -1,0 +1,35 @@
+/**
+ * AWS SDK v3 client settings for either target: the local AWS (when an endpoint is given, with
+ * moto's fixed test credentials and path-style S3) or real AWS (the default credential chain).
+ */
+export interface AwsTarget {
+  /** The region of the call. */
+  readonly region: string;
+  /** The local AWS endpoint; undefined for real AWS. */
+  readonly endpoint?: string;
+}
+
+/** Credentials moto accepts; never used against real AWS. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" } as const;
+
+/** Client config for an SDK v3 client. */
+export function clientConfig(target: AwsTarget): {
+  region: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  forcePathStyle?: boolean;
+} {
+  if (target.endpoint === undefined) return { region: target.region };
+  return { region: target.region, endpoint: target.endpoint, credentials: { ...LOCAL_CREDENTIALS }, forcePathStyle: true };
+}
+
+/** The environment variables that point the AWS CLI, Terraform and SDKs at the local AWS. */
+export function localAwsEnv(endpoint: string, region: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_DEFAULT_REGION: region,
+    AWS_REGION: region,
+  };
+}

@@ -1,0 +1,134 @@
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as net from "net";
+
+/** A running embedded local AWS (moto's server). */
+export interface LocalAws {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  /** The server's process ID. */
+  readonly pid: number;
+  /** Stops the server (SIGTERM, then SIGKILL after 3 s) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Lets the server outlive this process (it is then stopped with `kill <pid>`). */
+  detach(): void;
+}
+
+/** How to install moto's server, for error messages. */
+export const MOTO_INSTALL_HINT = "install it with `pip install 'moto[server]'` (Python 3), or set MOTO_SERVER to its path";
+
+/** The moto_server command: `MOTO_SERVER`, else `moto_server` on PATH; a clear error when missing. */
+export function motoServerCommand(env: NodeJS.ProcessEnv = process.env): string {
+  const cmd = env.MOTO_SERVER ?? "moto_server";
+  try {
+    execFileSync(cmd, ["--help"], { stdio: "ignore", env, timeout: 30_000 });
+    return cmd;
+  } catch {
+    throw new Error(`moto_server not found (looked for ${JSON.stringify(cmd)}): ${MOTO_INSTALL_HINT}`);
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something accepts connections on the port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+const started = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// Whatever happens to this process, the servers it started go with it: no orphans.
+process.once("exit", () => started.forEach((c) => killGroup(c, "SIGKILL")));
+
+async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Promise<LocalAws | "port-taken"> {
+  if (await portInUse(port)) return "port-taken";
+  const child = spawn(cmd, ["-H", "127.0.0.1", "-p", String(port)], {
+    env,
+    detached: true, // its own process group, so stop() also ends anything it forked
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  started.add(child);
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  const stop = async (): Promise<void> => {
+    killGroup(child, "SIGTERM");
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
+    await exited;
+    clearTimeout(timer);
+    started.delete(child);
+  };
+
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      started.delete(child);
+      if (/address already in use/i.test(stderr)) return "port-taken";
+      throw new Error(`moto_server exited during start-up (code ${child.exitCode}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    }
+    try {
+      const res = await fetch(`${endpoint}/moto-api/data.json`);
+      if (res.ok) {
+        const detach = (): void => {
+          started.delete(child);
+          child.stderr?.destroy();
+          child.unref();
+        };
+        return { endpoint, port, pid: child.pid as number, stop, detach };
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+}
+
+/**
+ * Starts moto's server on 127.0.0.1, on `port` if given and free, else on a free port (a port
+ * taken meanwhile is replaced by another, up to five times), and waits until it answers.
+ */
+export async function startLocalAws(opts: { port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<LocalAws> {
+  const env = { ...(opts.env ?? process.env) };
+  const cmd = motoServerCommand(env);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = attempt === 0 && opts.port !== undefined ? opts.port : await freePort();
+    const result = await tryStart(cmd, port, env);
+    if (result !== "port-taken") return result;
+  }
+  throw new Error("could not find a free port for moto_server after 5 attempts");
+}

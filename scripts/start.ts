@@ -1,0 +1,129 @@
+import * as path from "path";
+import { projectRoot } from "../config/environments";
+import { bootstrap, deployStack, localStacks, selectLocalEnvironments, synthesize, verify, type LocalDeployOptions } from "./local-deploy";
+import { LocalAws, startLocalAws } from "./local-aws";
+
+const USAGE = `Usage: npm start [-- --keep-running]
+
+Deploys every stack of the local environment to an embedded local AWS (moto), with real
+Terraform, the real AWS provider and S3 remote state with locking, then reads the result back.
+
+  --keep-running   leave the local AWS running afterwards and print how to use it
+  --help           this text
+
+Environment: AWS_ENDPOINT_URL (deploy to that endpoint, start nothing), ENVIRONMENTS (local
+environments to deploy, default local), CONFIG_FILE, CDKTF_OUTDIR, MOTO_SERVER, TF_PROVIDER_MIRROR.`;
+
+interface Flags {
+  readonly keepRunning: boolean;
+}
+
+/** Parses the flags; throws one line per unknown flag. */
+export function parseFlags(argv: string[]): Flags | "help" {
+  const known = ["--keep-running", "--help", "-h"];
+  const unknown = argv.filter((a) => !known.includes(a));
+  if (unknown.length) {
+    throw new Error(unknown.map((a) => `unknown flag ${JSON.stringify(a)} (known: --keep-running, --help)`).join("\n"));
+  }
+  if (argv.includes("--help") || argv.includes("-h")) return "help";
+  return { keepRunning: argv.includes("--keep-running") };
+}
+
+const timings: [string, number][] = [];
+async function step<T>(label: string, run: () => Promise<T> | T): Promise<T> {
+  const start = Date.now();
+  process.stdout.write(`▸ ${label} …\n`);
+  const result = await run();
+  const seconds = (Date.now() - start) / 1000;
+  timings.push([label, seconds]);
+  process.stdout.write(`  done in ${seconds.toFixed(1)} s\n`);
+  return result;
+}
+
+async function run(flags: Flags): Promise<void> {
+  const root = projectRoot();
+  let server: LocalAws | undefined;
+  const external = process.env.AWS_ENDPOINT_URL;
+  const stopServer = async () => {
+    if (server && !flags.keepRunning) await server.stop();
+  };
+  process.once("SIGINT", () => void stopServer().then(() => process.exit(130)));
+  process.once("SIGTERM", () => void stopServer().then(() => process.exit(143)));
+
+  try {
+    const endpoint =
+      external ??
+      (await step("start the local AWS (moto_server)", async () => {
+        server = await startLocalAws();
+        return server.endpoint;
+      }));
+    if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);
+    const opts: LocalDeployOptions = {
+      endpoint,
+      root,
+      outdir: path.resolve(root, process.env.CDKTF_OUTDIR ?? "cdktf.out"),
+      configFile: process.env.CONFIG_FILE,
+      environments: process.env.ENVIRONMENTS,
+    };
+    const envs = selectLocalEnvironments(opts);
+    const stacks = localStacks(envs, opts.outdir);
+    await step(`synthesize ${stacks.length} stacks`, () => synthesize(opts));
+    await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
+    const results = await step(`deploy ${stacks.map((s) => s.name).join(", ")} in parallel`, () =>
+      Promise.all(stacks.map((s) => deployStack(opts, s))),
+    );
+    const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(opts, r))));
+
+    process.stdout.write("\nOutputs\n");
+    for (const r of results) {
+      process.stdout.write(`  ${r.stack.name}  (init ${r.initSeconds.toFixed(1)} s, apply ${r.applySeconds.toFixed(1)} s)\n`);
+      for (const [k, v] of Object.entries(r.outputs)) process.stdout.write(`    ${k} = ${v}\n`);
+    }
+    process.stdout.write("\nVerification (read back through the API)\n");
+    for (const c of checks) {
+      process.stdout.write(`  ${c.stack}\n`);
+      const r = c.repository;
+      process.stdout.write(`    ECR ${r.name}: tags ${r.tagMutability}, scan on push ${r.scanOnPush}, encryption ${r.encryption}\n`);
+      for (const p of c.projects) {
+        process.stdout.write(`    CodeBuild ${p.name}: ${p.image}, privileged ${p.privileged}, role ${p.serviceRole}\n`);
+      }
+    }
+    process.stdout.write("\nTimings\n");
+    for (const [label, s] of timings) process.stdout.write(`  ${s.toFixed(1).padStart(6)} s  ${label}\n`);
+    process.stdout.write(`  ${timings.reduce((a, [, s]) => a + s, 0).toFixed(1).padStart(6)} s  total\n`);
+
+    if (server && flags.keepRunning) {
+      server.detach();
+      process.stdout.write(
+        `\nThe local AWS keeps running (pid ${server.pid}). Point the AWS CLI at it with:\n` +
+          `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${stacks[0].region}\n` +
+          `  aws codebuild list-projects        # or: npm run aws -- list-projects\n` +
+          `Stop it with: kill ${server.pid}\n`,
+      );
+    }
+  } finally {
+    await stopServer();
+  }
+}
+
+if (require.main === module) {
+  let flags: Flags | "help";
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (e) {
+    for (const line of (e as Error).message.split("\n")) process.stderr.write(`error: ${line}\n`);
+    process.exit(2);
+  }
+  if (flags === "help") {
+    process.stdout.write(`${USAGE}\n`);
+  } else {
+    run(flags).then(
+      () => (process.exitCode = 0),
+      (e: Error) => {
+        process.stderr.write(`\nerror: ${e.message}\n`);
+        process.stderr.write("npm start failed; the local AWS it started was stopped.\n");
+        process.exitCode = 1;
+      },
+    );
+  }
+}

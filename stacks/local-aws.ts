@@ -1,0 +1,36 @@
+import type { AwsProviderConfig } from "@cdktf/provider-aws/lib/provider";
+import type { S3BackendConfig } from "cdktf";
+
+/** Where the embedded local AWS (moto) listens when nothing else is said. */
+export const DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5000";
+
+/** Every AWS service the stacks (and their data sources) call. */
+export const LOCAL_SERVICES = ["codebuild", "dynamodb", "ecr", "iam", "kms", "logs", "s3", "secretsmanager", "ssm", "sts"] as const;
+
+/**
+ * Provider settings of a local environment only: every service used points at the local
+ * endpoint, S3 uses path-style addressing, and the credential/account/region checks that need
+ * real AWS are skipped. Real environments never get any of this.
+ */
+export function localProviderSettings(endpoint: string): Partial<AwsProviderConfig> {
+  return {
+    endpoints: [Object.fromEntries(LOCAL_SERVICES.map((s) => [s, endpoint]))],
+    s3UsePathStyle: true,
+    skipCredentialsValidation: true,
+    skipRequestingAccountId: true,
+    skipMetadataApiCheck: "true",
+    skipRegionValidation: true,
+  };
+}
+
+/** The same for the S3 state backend of a local environment. */
+export function localBackendSettings(endpoint: string): Partial<S3BackendConfig> {
+  return {
+    endpoints: { s3: endpoint, dynamodb: endpoint, iam: endpoint, sts: endpoint },
+    usePathStyle: true,
+    skipCredentialsValidation: true,
+    skipRequestingAccountId: true,
+    skipMetadataApiCheck: true,
+    skipRegionValidation: true,
+  };
+}
