@@ -15,7 +15,7 @@ import {
 } from "../modules";
 import { AwsContext } from "../modules/shared/aws-context";
 import { ECR_PUSH_ACTIONS } from "../modules/shared/iam";
-import { messageOf, newStack, only, ref, resources, statement, synthJson, Synthesized } from "./support/synth";
+import { messageOf, newStack, only, ref, resources, statement, statementsOf, synthJson, Synthesized } from "./support/synth";
 
 const BUILDSPEC = fs.readFileSync(path.join(__dirname, "..", "buildspecs", "docker-push-ecr.yml"), "utf8");
 const escaped = (s: string) => s.split("${").join("$${");
@@ -121,9 +121,7 @@ describe("CodeBuildPrivilegedProject", () => {
 
     test("the role may push to the repository and write to the project's log group, nothing else", () => {
       const b = build();
-      const sids = b.json.data.aws_iam_policy_document;
-      const doc: any = Object.entries(sids).find(([k]) => k.startsWith("Build_Role_PolicyDocument"))![1];
-      expect(doc.statement.map((s: any) => s.sid)).toEqual(["BuildLogs", "EcrAuthToken", "EcrPush"]);
+      expect(statementsOf(b.json, "Build/Role/PolicyDocument").map((s) => s.sid)).toEqual(["BuildLogs", "EcrAuthToken", "EcrPush"]);
       expect(statement(b.json, "Build/Role/PolicyDocument", "EcrPush")).toMatchObject({
         actions: [...ECR_PUSH_ACTIONS].sort(),
         resources: [ref(b.stack, b.repo.repositoryArn)],

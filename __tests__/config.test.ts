@@ -340,6 +340,36 @@ describe("validateConfig", () => {
     ]);
   });
 
+  test("requires bucketName and objectKey for an S3 source, and refuses git fields on it", () => {
+    // GIVEN
+    const raw = validConfig();
+    raw.environments.local.build.dindProject.source = { type: "S3", bucketName: "src-bucket", location: "https://github.com/a/b" };
+
+    // WHEN
+    const problems = problemsOf(raw);
+
+    // THEN
+    expect(problems).toEqual([
+      `${FILE}: environment "local": build.dindProject.source.objectKey is required for a S3 source`,
+      `${FILE}: environment "local": build.dindProject.source.location "https://github.com/a/b" does not apply to a S3 source`,
+    ]);
+  });
+
+  test("requires a location for a git source, and refuses S3 fields on it", () => {
+    // GIVEN
+    const raw = validConfig();
+    raw.environments.local.build.dindProject.source = { type: "GITHUB", objectKey: "a.zip" };
+
+    // WHEN
+    const problems = problemsOf(raw);
+
+    // THEN
+    expect(problems).toEqual([
+      `${FILE}: environment "local": build.dindProject.source.location is required for a GITHUB source`,
+      `${FILE}: environment "local": build.dindProject.source.objectKey "a.zip" does not apply to a GITHUB source`,
+    ]);
+  });
+
   test("rejects equal project names", () => {
     // GIVEN
     const raw = validConfig();
@@ -398,7 +428,7 @@ describe("validateConfig", () => {
     ["projectName", (e) => (e.build.privilegedProject.projectName = "-build"), `build.privilegedProject.projectName "-build" must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)`],
     ["imageTag", (e) => (e.build.privilegedProject.imageTag = ".v1"), `build.privilegedProject.imageTag ".v1" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`],
     ["computeType", (e) => (e.build.privilegedProject.computeType = "BUILD_LAMBDA_1GB"), `build.privilegedProject.computeType "BUILD_LAMBDA_1GB" must be one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE`],
-    ["source.type", (e) => (e.build.privilegedProject.source.type = "S3"), `build.privilegedProject.source.type "S3" must be one of GITHUB, CODECOMMIT`],
+    ["source.type", (e) => (e.build.privilegedProject.source.type = "GIT"), `build.privilegedProject.source.type "GIT" must be one of GITHUB, CODECOMMIT, S3`],
     ["source.location", (e) => (e.build.privilegedProject.source.location = "git@github.com:example/app.git"), `build.privilegedProject.source.location "git@github.com:example/app.git" must be an https:// clone URL`],
     ["source.branch", (e) => (e.build.privilegedProject.source.branch = ""), `build.privilegedProject.source.branch "" must not be empty`],
     ["environment variable name", (e) => (e.build.privilegedProject.environmentVariables["1X"] = { value: "v" }), `build.privilegedProject.environmentVariables.1X "1X" is not a valid key: letters, digits and '_', not starting with a digit`],

@@ -10,7 +10,7 @@ const MAIN_JS = path.join("dist", "main.js");
 /** The config the app reads when CONFIG_FILE is unset. */
 const DEFAULT_CONFIG = path.join(ROOT, "config", "environments.json");
 /** Variables of the caller that would change what the app does; every run starts without them. */
-const APP_VARIABLES = ["CONFIG_FILE", "ENVIRONMENTS", "CDKTF_OUTDIR", "CDKTF_CONTEXT_JSON", "CDKTF_TARGET_STACK_ID", "SYNTH_HCL_OUTPUT"];
+const APP_VARIABLES = ["CONFIG_FILE", "ENVIRONMENTS", "CDKTF_OUTDIR", "AWS_ENDPOINT_URL", "CDKTF_CONTEXT_JSON", "CDKTF_TARGET_STACK_ID", "SYNTH_HCL_OUTPUT"];
 
 /** A parsed environments file. Raw JSON on purpose: the tests put bad values into it. */
 type RawConfig = { environments: Record<string, any>; [key: string]: unknown };
@@ -23,7 +23,7 @@ interface Run {
 }
 
 /** Runs `node dist/main.js` in the project root with the given variables (and none of the caller's). */
-function runMain(vars: { readonly CDKTF_OUTDIR: string; readonly CONFIG_FILE?: string; readonly ENVIRONMENTS?: string }): Run {
+function runMain(vars: { readonly CDKTF_OUTDIR: string; readonly CONFIG_FILE?: string; readonly ENVIRONMENTS?: string; readonly AWS_ENDPOINT_URL?: string }): Run {
   if (!fs.existsSync(path.join(ROOT, MAIN_JS))) {
     throw new Error(`${path.join(ROOT, MAIN_JS)} is missing: run \`npm run build\` first (\`npm test\` builds before running jest)`);
   }
@@ -275,8 +275,8 @@ describe("main (node dist/main.js)", () => {
         {
           change: (c) => (c.environments.local.build.privilegedProject.badge = true),
           lines: (f) => [
-            `${f}: stack local-eu-central-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for NO_SOURCE)`,
-            `${f}: stack local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for NO_SOURCE)`,
+            `${f}: stack local-eu-central-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
+            `${f}: stack local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
           ],
         },
       ],
@@ -314,10 +314,20 @@ describe("main (node dist/main.js)", () => {
       expect(run.status).toBe(1);
       expect(run.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual(
         ["local-eu-central-1", "local-us-east-1"].flatMap((stack) => [
-          `error: ${file}: stack ${stack}: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for NO_SOURCE)`,
+          `error: ${file}: stack ${stack}: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
           `error: ${file}: stack ${stack}: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
         ]),
       );
+    });
+
+    test("refuses an AWS_ENDPOINT_URL that is not an http(s) URL", () => {
+      // WHEN
+      const run = runMain({ CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: "localhost:5000" });
+
+      // THEN
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(`error: AWS_ENDPOINT_URL "localhost:5000" must be an http(s) URL such as http://127.0.0.1:5000\n`);
+      expect(fs.existsSync(outdir)).toBe(false);
     });
 
     test("names the default when ENVIRONMENTS is unset and the file has no local environment", () => {

@@ -1,5 +1,5 @@
 import { Testing } from "cdktf";
-import { RegionalStack, stackName, stateKey } from "../stacks";
+import { DEFAULT_LOCAL_ENDPOINT, LOCAL_SERVICES, RegionalStack, stackName, stateKey } from "../stacks";
 import { localEnvironment, prodEnvironment } from "./support/environments";
 import { resources, Synthesized } from "./support/synth";
 import type { EnvironmentConfig } from "../config/environments";
@@ -38,16 +38,64 @@ describe("RegionalStack", () => {
     });
   });
 
+  describe("local environment settings", () => {
+    const endpoint = "http://127.0.0.1:4567";
+    const localSynth = () => {
+      const stack = new RegionalStack(Testing.app(), { environment: localEnvironment(), region: "eu-central-1", localEndpoint: endpoint });
+      return JSON.parse(Testing.synth(stack, true)) as Synthesized;
+    };
+
+    test("the local provider sends every service used to the local endpoint, path-style, without real-AWS checks", () => {
+      const [aws] = localSynth().provider!.aws;
+      expect(aws.endpoints).toEqual([Object.fromEntries(LOCAL_SERVICES.map((s) => [s, endpoint]))]);
+      expect(aws).toMatchObject({
+        s3_use_path_style: true,
+        skip_credentials_validation: true,
+        skip_requesting_account_id: true,
+        skip_metadata_api_check: "true",
+        skip_region_validation: true,
+      });
+    });
+
+    test("the local backend uses the local endpoint too", () => {
+      expect(localSynth().terraform!.backend.s3).toMatchObject({
+        endpoints: { s3: endpoint, dynamodb: endpoint, iam: endpoint, sts: endpoint },
+        use_path_style: true,
+        skip_credentials_validation: true,
+        skip_requesting_account_id: true,
+      });
+    });
+
+    test("the endpoint defaults to moto's default port", () => {
+      const [aws] = synth(localEnvironment()).json.provider!.aws;
+      expect(aws.endpoints[0].ecr).toBe(DEFAULT_LOCAL_ENDPOINT);
+    });
+
+    test("a real environment gets none of the local settings", () => {
+      const { json } = synth(prodEnvironment());
+      const [aws] = json.provider!.aws;
+      for (const key of ["endpoints", "s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check", "skip_region_validation"]) {
+        expect(aws[key]).toBeUndefined();
+        expect(json.terraform!.backend.s3[key]).toBeUndefined();
+      }
+      expect(json.terraform!.backend.s3.use_path_style).toBeUndefined();
+    });
+  });
+
   describe("state backend", () => {
     test("is S3, encrypted, with native locking, keyed <env>/<region>/terraform.tfstate", () => {
-      expect(synth(localEnvironment(), "us-east-1").json.terraform!.backend).toEqual({
-        s3: {
-          bucket: "codebuild-docker-tfstate-local",
-          key: "local/us-east-1/terraform.tfstate",
-          region: "eu-central-1",
-          encrypt: true,
-          use_lockfile: true,
-        },
+      expect(synth(prodEnvironment(), "us-west-2").json.terraform!.backend.s3).toMatchObject({
+        bucket: "acme-tfstate",
+        key: "platform/prod/us-west-2/terraform.tfstate",
+        encrypt: true,
+        use_lockfile: true,
+      });
+      expect(synth(localEnvironment(), "us-east-1").json.terraform!.backend.s3).toMatchObject({
+        bucket: "codebuild-docker-tfstate-local",
+        key: "local/us-east-1/terraform.tfstate",
+        region: "eu-central-1",
+        encrypt: true,
+        use_lockfile: true,
       });
     });
 

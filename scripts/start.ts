@@ -55,6 +55,7 @@ async function run(flags: Flags): Promise<void> {
       external ??
       (await step("start the local AWS (moto_server)", async () => {
         server = await startLocalAws();
+        process.stdout.write(`  moto_server pid ${server.pid} listening on ${server.endpoint}\n`);
         return server.endpoint;
       }));
     if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);

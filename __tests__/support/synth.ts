@@ -41,9 +41,34 @@ export function only(json: Synthesized, type: string): any {
   return all[0];
 }
 
-/** All `aws_iam_policy_document` data sources, keyed by logical ID (`<Path_Parts>_<HASH>`). */
-export function policyDocuments(json: Synthesized): Record<string, any> {
-  return json.data?.aws_iam_policy_document ?? {};
+/** An IAM statement turned into the lowercase, list-valued shape the tests compare. */
+function normalizeStatement(st: any): any {
+  const list = (v: unknown) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+  const out: any = { sid: st.Sid, effect: st.Effect, actions: list(st.Action), resources: list(st.Resource) };
+  if (st.NotAction) out.not_actions = list(st.NotAction);
+  if (st.NotResource) out.not_resources = list(st.NotResource);
+  if (st.Principal) out.principals = Object.entries(st.Principal).map(([type, ids]) => ({ type, identifiers: list(ids) }));
+  if (st.Condition) {
+    out.condition = Object.entries(st.Condition).flatMap(([test, vars]) =>
+      Object.entries(vars as Record<string, unknown>).map(([variable, values]) => ({ test, variable, values: list(values) })),
+    );
+  }
+  if (out.resources === undefined) delete out.resources;
+  return out;
+}
+
+/**
+ * Every IAM policy document of a synthesized stack, keyed like its construct path with a hash:
+ * `<Role>_PolicyDocument_<HASH>` (inline policy), `<Role>_TrustPolicy_<HASH>` (trust policy),
+ * `<Repo>_PullPolicyDocument_<HASH>` (repository policy); statements normalized.
+ */
+export function policyDocuments(json: Synthesized): Record<string, { statement: any[] }> {
+  const docs: Record<string, { statement: any[] }> = {};
+  const add = (key: string, text: string) => (docs[key] = { statement: JSON.parse(text).Statement.map(normalizeStatement) });
+  for (const [id, r] of Object.entries(json.resource?.aws_iam_role_policy ?? {})) add(id.replace(/_Policy_([0-9A-F]{8})$/, "_PolicyDocument_$1"), r.policy);
+  for (const [id, r] of Object.entries(json.resource?.aws_iam_role ?? {})) add(id.replace(/_([0-9A-F]{8})$/, "_TrustPolicy_$1"), r.assume_role_policy);
+  for (const [id, r] of Object.entries(json.resource?.aws_ecr_repository_policy ?? {})) add(id.replace(/_PullPolicy_([0-9A-F]{8})$/, "_PullPolicyDocument_$1"), r.policy);
+  return docs;
 }
 
 /** The statements of the policy document whose construct path ends with `suffix` (e.g. `Role/PolicyDocument`). */

@@ -1,10 +1,10 @@
 import { Construct } from "constructs";
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { EcrLifecyclePolicy } from "@cdktf/provider-aws/lib/ecr-lifecycle-policy";
 import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
 import { EcrRepositoryPolicy } from "@cdktf/provider-aws/lib/ecr-repository-policy";
 import { AwsContext } from "../shared/aws-context";
 import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, IGrantable } from "../shared/iam";
+import { DocumentStatement, renderPolicyDocument } from "../shared/policy-document";
 import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN, PropProblems, checkIntRange } from "../shared/validation";
 
 /**
@@ -201,26 +201,23 @@ export class EcrRepo extends Construct {
 
   private createPullPolicy(accountIds: string[], organizationId: string | undefined): void {
     const partition = AwsContext.of(this).partition;
-    const statement = [];
+    const statements: DocumentStatement[] = [];
     if (accountIds.length > 0) {
-      statement.push({
+      statements.push({
         sid: "CrossAccountPull",
-        effect: "Allow",
-        actions: [...ECR_PULL_ACTIONS],
+        actions: ECR_PULL_ACTIONS,
         principals: [{ type: "AWS", identifiers: accountIds.map((a) => `arn:${partition}:iam::${a}:root`) }],
       });
     }
     if (organizationId !== undefined) {
-      statement.push({
+      statements.push({
         sid: "OrganizationPull",
-        effect: "Allow",
-        actions: [...ECR_PULL_ACTIONS],
+        actions: ECR_PULL_ACTIONS,
         principals: [{ type: "AWS", identifiers: ["*"] }],
-        condition: [{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: [organizationId] }],
+        conditions: [{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: [organizationId] }],
       });
     }
-    const doc = new DataAwsIamPolicyDocument(this, "PullPolicyDocument", { statement });
-    new EcrRepositoryPolicy(this, "PullPolicy", { repository: this.resource.name, policy: doc.json });
+    new EcrRepositoryPolicy(this, "PullPolicy", { repository: this.resource.name, policy: renderPolicyDocument(statements) });
   }
 }
 

@@ -1,5 +1,4 @@
 import { Construct } from "constructs";
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { AwsContext } from "../shared/aws-context";
@@ -20,6 +19,7 @@ import {
   VPC_ENI_PERMISSION_ACTIONS,
   WILDCARD_RESOURCE_ACTIONS,
 } from "../shared/iam";
+import { renderPolicyDocument } from "../shared/policy-document";
 import { ARN_PATTERN, PropProblems, isToken } from "../shared/validation";
 
 /** The service principal CodeBuild assumes roles as. */
@@ -132,7 +132,8 @@ export class CodeBuildServiceRole extends Construct implements IGrantable {
   public readonly roleName: string;
 
   private readonly statements = new Map<string, MergedStatement>();
-  private readonly policyDocument: DataAwsIamPolicyDocument;
+  /** The role's one inline policy (`aws_iam_role_policy`). */
+  public readonly policy: IamRolePolicy;
   private readonly context: AwsContext;
 
   constructor(scope: Construct, id: string, props: CodeBuildServiceRoleProps = {}) {
@@ -151,24 +152,21 @@ export class CodeBuildServiceRole extends Construct implements IGrantable {
         values: [this.context.arn("codebuild", `project/${props.projectName}`, { account: accountId })],
       });
     }
-    const trust = new DataAwsIamPolicyDocument(this, "TrustPolicy", {
-      statement: [
-        {
-          sid: "CodeBuildAssumeRole",
-          effect: "Allow",
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: [CODEBUILD_SERVICE_PRINCIPAL] }],
-          condition: trustConditions,
-        },
-      ],
-    });
+    const trustPolicy = renderPolicyDocument([
+      {
+        sid: "CodeBuildAssumeRole",
+        actions: ["sts:AssumeRole"],
+        principals: [{ type: "Service", identifiers: [CODEBUILD_SERVICE_PRINCIPAL] }],
+        conditions: trustConditions,
+      },
+    ]);
 
     this.resource = new IamRole(this, "Resource", {
       name: props.roleName,
       namePrefix: props.roleName === undefined ? defaultNamePrefix(props.projectName) : undefined,
       path: props.path ?? "/",
       description: props.description ?? "CodeBuild service role (least privilege, managed by cdktf)",
-      assumeRolePolicy: trust.json,
+      assumeRolePolicy: trustPolicy,
       permissionsBoundary: props.permissionsBoundaryArn,
       maxSessionDuration: 3600,
       tags: props.tags,
@@ -176,11 +174,10 @@ export class CodeBuildServiceRole extends Construct implements IGrantable {
     this.roleArn = this.resource.arn;
     this.roleName = this.resource.name;
 
-    this.policyDocument = new DataAwsIamPolicyDocument(this, "PolicyDocument", {});
-    new IamRolePolicy(this, "Policy", {
+    this.policy = new IamRolePolicy(this, "Policy", {
       name: "least-privilege",
       role: this.resource.id,
-      policy: this.policyDocument.json,
+      policy: renderPolicyDocument([]),
     });
 
     if (props.ssmParameterArns?.length) this.grantSsmParameters(props.ssmParameterArns);
@@ -334,13 +331,12 @@ export class CodeBuildServiceRole extends Construct implements IGrantable {
   }
 
   private render(): void {
-    this.policyDocument.putStatement(
+    this.policy.policy = renderPolicyDocument(
       [...this.statements.entries()].map(([sid, s]) => ({
         sid,
-        effect: "Allow",
         actions: [...s.actions].sort(),
         resources: [...s.resources],
-        condition: s.conditions.size ? [...s.conditions.values()] : undefined,
+        conditions: [...s.conditions.values()],
       })),
     );
   }

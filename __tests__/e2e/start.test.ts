@@ -1,0 +1,134 @@
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { startLocalAws } from "../../scripts/local-aws";
+import { requireBuiltApp, ROOT, tempDir } from "../support/app";
+import { localEnvironment } from "../support/environments";
+
+/** `npm start` (node dist/scripts/start.js) as a user runs it: the main job and its failures. */
+jest.setTimeout(300_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[], env: Record<string, string | undefined>): Promise<Run> {
+  requireBuiltApp();
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "start.js"), ...args], { cwd: ROOT, env: childEnv });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const motoPid = (out: string) => Number(/moto_server pid (\d+)/.exec(out)?.[1]);
+
+describe("npm start", () => {
+  test("deploys every local stack, prints outputs, the API read-back and timings, then stops its server", async () => {
+    const outdir = path.join(tempDir("start"), "cdktf.out");
+    const run = await start([], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, ENVIRONMENTS: undefined, CONFIG_FILE: undefined });
+    expect({ code: run.code, stderr: run.stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?trace-warnings[^\n]*\n/, "") }).toEqual({ code: 0, stderr: "" });
+    expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
+    expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.us-east-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
+    expect(run.stdout).toMatch(/CodeBuild codebuild-sample-dckr-push-ecr: aws\/codebuild\/amazonlinux2-x86_64-standard:5.0, privileged true, role arn:aws:iam::123456789012:role\//);
+    expect(run.stdout).toContain("ECR codebuild-sample/dckr-push-ecr: tags IMMUTABLE, scan on push true, encryption KMS");
+    expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["local-eu-central-1", "local-us-east-1"]);
+    expect(alive(motoPid(run.stdout))).toBe(false);
+  });
+
+  test("deploys to AWS_ENDPOINT_URL when it is set, and starts nothing", async () => {
+    const aws = await startLocalAws();
+    try {
+      const run = await start([], { AWS_ENDPOINT_URL: aws.endpoint, CDKTF_OUTDIR: path.join(tempDir("start"), "cdktf.out"), ENVIRONMENTS: undefined });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`using the local AWS at AWS_ENDPOINT_URL=${aws.endpoint} (nothing started)`);
+      expect(run.stdout).not.toContain("moto_server pid");
+    } finally {
+      await aws.stop();
+    }
+  });
+
+  test("a failed apply shows Terraform's error, exits non-zero and stops the server", async () => {
+    // Two local environments that both create the same repository and projects in one region:
+    // whichever applies second hits "already exists".
+    const dir = tempDir("start-fail");
+    const { name: _n, ...local } = localEnvironment();
+    const env = { ...local, regions: ["eu-central-1"] };
+    fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify({ environments: { local: env, twin: env } }));
+    const run = await start([], {
+      AWS_ENDPOINT_URL: undefined,
+      CONFIG_FILE: path.join(dir, "environments.json"),
+      ENVIRONMENTS: "local,twin",
+      CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/error: terraform apply failed in .*stacks\/(local|twin)-eu-central-1/);
+    expect(run.stderr).toMatch(/already exists/i);
+    expect(run.stderr).toContain("npm start failed; the local AWS it started was stopped.");
+    expect(alive(motoPid(run.stdout))).toBe(false);
+  });
+
+  test("without moto it says how to install it, and writes nothing", async () => {
+    const outdir = path.join(tempDir("start-nomoto"), "cdktf.out");
+    const run = await start([], { AWS_ENDPOINT_URL: undefined, MOTO_SERVER: "/nonexistent/moto_server", CDKTF_OUTDIR: outdir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `error: moto_server not found (looked for "/nonexistent/moto_server"): install it with \`pip install 'moto[server]'\` (Python 3), or set MOTO_SERVER to its path`,
+    );
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  test("an unknown flag is one clear line and exit code 2", async () => {
+    const run = await start(["--keep"], {});
+    expect(run).toEqual({ code: 2, stdout: "", stderr: 'error: unknown flag "--keep" (known: --keep-running, --help)\n' });
+  });
+
+  test("--keep-running leaves the server up and prints how to point the AWS CLI at it", async () => {
+    const run = await start(["--keep-running"], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: path.join(tempDir("start-keep"), "cdktf.out") });
+    const pid = motoPid(run.stdout);
+    try {
+      expect(run.code).toBe(0);
+      expect(alive(pid)).toBe(true);
+      const endpoint = /export AWS_ENDPOINT_URL=(\S+)/.exec(run.stdout)![1];
+      expect(run.stdout).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1`);
+      expect(run.stdout).toContain(`Stop it with: kill ${pid}`);
+      expect((await fetch(`${endpoint}/moto-api/data.json`)).ok).toBe(true);
+    } finally {
+      if (alive(pid)) process.kill(-pid, "SIGTERM");
+    }
+  });
+});
+
+describe("startLocalAws", () => {
+  test("takes another port when the requested one is taken", async () => {
+    const blocker = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => blocker.once("listening", r));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const aws = await startLocalAws({ port: taken });
+    try {
+      expect(aws.port).not.toBe(taken);
+      expect((await fetch(`${aws.endpoint}/moto-api/data.json`)).ok).toBe(true);
+    } finally {
+      await aws.stop();
+      blocker.close();
+    }
+    expect(alive(aws.pid)).toBe(false);
+  });
+});

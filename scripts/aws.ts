@@ -1,0 +1,130 @@
+import { spawn } from "child_process";
+import { AwsTarget, localAwsEnv } from "./aws-clients";
+
+/**
+ * The API calls of the samples' bash script, made like the samples make them (the AWS CLI),
+ * against the local AWS (when AWS_ENDPOINT_URL is set) or real AWS (otherwise, with the default
+ * credential chain) by the same switch. Arguments are validated before anything is called.
+ */
+export const USAGE = `Usage: npm run aws -- <command> [options]
+
+Commands (the samples' API calls):
+  list-projects                          CodeBuild ListProjects
+  batch-get-projects --names a[,b…]      CodeBuild BatchGetProjects
+  start-build --project NAME             CodeBuild StartBuild (prints the build)
+  batch-get-builds --ids id1[,id2…]      CodeBuild BatchGetBuilds
+  ecr-get-login-password                 ECR GetAuthorizationToken, the password only, for
+                                         \`… | docker login --username AWS --password-stdin <registry>\`
+Options:
+  --region REGION   default: AWS_REGION, else AWS_DEFAULT_REGION
+
+Target: the local AWS when AWS_ENDPOINT_URL is set (test credentials), else real AWS.`;
+
+const COMMANDS = ["list-projects", "batch-get-projects", "start-build", "batch-get-builds", "ecr-get-login-password"] as const;
+type Command = (typeof COMMANDS)[number];
+const OPTIONS: Record<Command, string[]> = {
+  "list-projects": [],
+  "batch-get-projects": ["--names"],
+  "start-build": ["--project"],
+  "batch-get-builds": ["--ids"],
+  "ecr-get-login-password": [],
+};
+
+/** A parsed command line. */
+export interface Invocation {
+  readonly command: Command;
+  readonly options: Record<string, string>;
+  readonly target: AwsTarget;
+}
+
+/** Parses argv; throws one line per problem (what, the value, the rule). */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Invocation | "help" {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") return "help";
+  const problems: string[] = [];
+  const [command, ...rest] = argv;
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new Error(`command ${JSON.stringify(command)} is unknown (known: ${COMMANDS.join(", ")})`);
+  }
+  const allowed = [...OPTIONS[command as Command], "--region"];
+  const options: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i];
+    const value = rest[i + 1];
+    const hasValue = value !== undefined && !value.startsWith("--");
+    if (hasValue) i++;
+    if (!allowed.includes(flag)) {
+      problems.push(`option ${JSON.stringify(flag)} is unknown for ${command} (known: ${allowed.join(", ")})`);
+    } else if (!hasValue) {
+      problems.push(`option ${flag} needs a value`);
+      options[flag] = "";
+    } else {
+      options[flag] = value;
+    }
+  }
+  for (const required of OPTIONS[command as Command]) {
+    if (!(required in options)) problems.push(`option ${required} is required for ${command}`);
+  }
+  const region = options["--region"] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region === undefined) problems.push("no region: pass --region REGION or set AWS_REGION");
+  else if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) problems.push(`--region ${JSON.stringify(region)} is not an AWS region name (e.g. eu-central-1)`);
+  const endpoint = env.AWS_ENDPOINT_URL;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(endpoint)) {
+    problems.push(`AWS_ENDPOINT_URL ${JSON.stringify(endpoint)} must be an http(s) URL such as http://127.0.0.1:5000`);
+  }
+  if (problems.length) throw new Error(problems.join("\n"));
+  return { command: command as Command, options, target: { region: region as string, endpoint } };
+}
+
+const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** The AWS CLI arguments of a command. */
+export function cliArgs(inv: Invocation): string[] {
+  const region = ["--region", inv.target.region];
+  switch (inv.command) {
+    case "list-projects":
+      return ["codebuild", "list-projects", ...region, "--output", "json"];
+    case "batch-get-projects":
+      return ["codebuild", "batch-get-projects", "--names", ...list(inv.options["--names"]), ...region, "--output", "json"];
+    case "start-build":
+      return ["codebuild", "start-build", "--project-name", inv.options["--project"], ...region, "--output", "json"];
+    case "batch-get-builds":
+      return ["codebuild", "batch-get-builds", "--ids", ...list(inv.options["--ids"]), ...region, "--output", "json"];
+    case "ecr-get-login-password":
+      return ["ecr", "get-login-password", ...region];
+  }
+}
+
+/** Runs one command with the AWS CLI and returns what it printed; throws with its error text. */
+export function execute(inv: Invocation, base: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const env = inv.target.endpoint === undefined ? base : { ...base, ...localAwsEnv(inv.target.endpoint, inv.target.region) };
+  return new Promise((resolve, reject) => {
+    const child = spawn(base.AWS_CLI ?? "aws", cliArgs(inv), { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", () =>
+      reject(new Error("the AWS CLI (aws) was not found: install it with `pip install awscli` or `apt-get install awscli`, or set AWS_CLI")),
+    );
+    child.on("close", (code) => (code === 0 ? resolve(out.trimEnd()) : reject(new Error(err.trim() || `aws exited with ${code}`))));
+  });
+}
+
+if (require.main === module) {
+  let inv: Invocation | "help";
+  try {
+    inv = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    for (const line of (e as Error).message.split("\n")) process.stderr.write(`error: ${line}\n`);
+    process.exit(2);
+  }
+  if (inv === "help") process.stdout.write(`${USAGE}\n`);
+  else
+    execute(inv).then(
+      (out) => process.stdout.write(`${out}\n`),
+      (e: Error) => {
+        process.stderr.write(`error: ${e.message}\n`);
+        process.exitCode = 1;
+      },
+    );
+}
