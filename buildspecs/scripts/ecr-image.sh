@@ -1,0 +1,155 @@
+#!/bin/sh
+# The steps both buildspecs share (docker-push-ecr.yml on a CodeBuild managed image,
+# docker-dind.yml on docker:dind): POSIX sh, so it runs in Alpine's ash as well as bash.
+#
+# Usage: sh buildspecs/scripts/ecr-image.sh <step>
+#   start-dockerd  start dockerd (overlay2) and wait until `docker info` answers (dind only)
+#   check          the source holds the Docker context; the sample's variables are set
+#   login          aws ecr get-login-password | docker login (the ECR registry of the account)
+#   build          build the image, using the previous IMAGE_TAG image as cache when there is one
+#   push           push IMAGE_TAG and the short commit tag; write imagedefinitions.json
+#   scan-gate      when SCAN_FAIL_SEVERITY is set: wait for the scan on push, fail on findings
+#                  at or above that severity
+#
+# Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_TAG, IMAGE_REPO_NAME (set by the
+# CodeBuild project), CODEBUILD_RESOLVED_SOURCE_VERSION (set by CodeBuild), and optionally
+#   DOCKER_CONTEXT       build context (default: docker)
+#   REGISTRY_HOST        registry host (default: <account>.dkr.ecr.<region>.amazonaws.com)
+#   BUILDER_IMAGE, RUNTIME_IMAGE   base images passed to the Dockerfile (mirrors)
+#   CONTAINER_NAME       name in imagedefinitions.json (default: app)
+#   SCAN_FAIL_SEVERITY   CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL or UNDEFINED
+#   SCAN_WAIT_SECONDS    longest wait for the scan (default: 300)
+#   DOCKERD_WAIT_SECONDS longest wait for dockerd (default: 30)
+set -eu
+
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+need_vars() {
+  for name in "$@"; do
+    eval "value=\${$name:-}"
+    # shellcheck disable=SC2154 # value is set by the eval above
+    [ -n "$value" ] || die "$name is not set (the CodeBuild project sets AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_TAG and IMAGE_REPO_NAME)"
+  done
+}
+
+setup() {
+  need_vars AWS_DEFAULT_REGION AWS_ACCOUNT_ID IMAGE_TAG IMAGE_REPO_NAME
+  REGISTRY="${REGISTRY_HOST:-${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_DEFAULT_REGION}.amazonaws.com}"
+  REPOSITORY_URI="${REGISTRY}/${IMAGE_REPO_NAME}"
+  if [ -n "${CODEBUILD_RESOLVED_SOURCE_VERSION:-}" ]; then
+    COMMIT_TAG="$(printf '%s' "$CODEBUILD_RESOLVED_SOURCE_VERSION" | cut -c 1-7)"
+  else
+    COMMIT_TAG="build-${CODEBUILD_BUILD_NUMBER:-0}"
+  fi
+  DOCKER_CONTEXT="${DOCKER_CONTEXT:-docker}"
+}
+
+start_dockerd() {
+  wait_seconds="${DOCKERD_WAIT_SECONDS:-30}"
+  nohup dockerd --host=unix:///var/run/docker.sock --storage-driver=overlay2 >/tmp/dockerd.log 2>&1 &
+  waited=0
+  until docker info >/dev/null 2>&1; do
+    if [ "$waited" -ge "$wait_seconds" ]; then
+      printf 'error: dockerd did not answer "docker info" within %s s; its log:\n' "$wait_seconds" >&2
+      tail -n 20 /tmp/dockerd.log >&2 || true
+      exit 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  echo "dockerd is up after ${waited} s"
+}
+
+check() {
+  setup
+  [ -f "${DOCKER_CONTEXT}/Dockerfile" ] ||
+    die "no ${DOCKER_CONTEXT}/Dockerfile in the source ($(pwd)); the bundled buildspecs build this repository's docker/ folder, so the project needs a source that holds it"
+  echo "building ${REPOSITORY_URI} with tags ${IMAGE_TAG} and ${COMMIT_TAG}"
+}
+
+login() {
+  setup
+  aws ecr get-login-password --region "$AWS_DEFAULT_REGION" | docker login --username AWS --password-stdin "$REGISTRY"
+}
+
+build() {
+  setup
+  if docker pull "${REPOSITORY_URI}:${IMAGE_TAG}"; then
+    cache="${REPOSITORY_URI}:${IMAGE_TAG}"
+  else
+    echo "no previous ${REPOSITORY_URI}:${IMAGE_TAG}: building without a cache image"
+    cache=""
+  fi
+  set -- --tag "${REPOSITORY_URI}:${IMAGE_TAG}" --tag "${REPOSITORY_URI}:${COMMIT_TAG}" \
+    --build-arg "VERSION=${IMAGE_TAG}" --build-arg "REVISION=${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}"
+  if docker --version 2>/dev/null | grep -qi podman; then
+    # podman (the local stand-in for docker): layer cache, keyed by repository without a tag.
+    set -- "$@" --layers
+    [ -z "$cache" ] || set -- "$@" --cache-from "$REPOSITORY_URI"
+  elif [ -n "$cache" ]; then
+    # Docker: reuse the previous image's layers; BUILDKIT_INLINE_CACHE keeps the new image usable as cache too.
+    set -- "$@" --cache-from "$cache" --build-arg BUILDKIT_INLINE_CACHE=1
+  else
+    set -- "$@" --build-arg BUILDKIT_INLINE_CACHE=1
+  fi
+  [ -z "${BUILDER_IMAGE:-}" ] || set -- "$@" --build-arg "BUILDER_IMAGE=${BUILDER_IMAGE}"
+  [ -z "${RUNTIME_IMAGE:-}" ] || set -- "$@" --build-arg "RUNTIME_IMAGE=${RUNTIME_IMAGE}"
+  docker build "$@" "$DOCKER_CONTEXT"
+}
+
+push() {
+  setup
+  [ "${CODEBUILD_BUILD_SUCCEEDING:-1}" = 1 ] || die "the build failed: nothing to push"
+  docker push "${REPOSITORY_URI}:${IMAGE_TAG}"
+  docker push "${REPOSITORY_URI}:${COMMIT_TAG}"
+  printf '[{"name":"%s","imageUri":"%s"}]\n' "${CONTAINER_NAME:-app}" "${REPOSITORY_URI}:${COMMIT_TAG}" >imagedefinitions.json
+  echo "wrote imagedefinitions.json for ${REPOSITORY_URI}:${COMMIT_TAG}"
+}
+
+# Severities from the most to the least severe, as ECR reports them.
+SEVERITIES="CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED"
+
+scan_gate() {
+  setup
+  threshold="${SCAN_FAIL_SEVERITY:-}"
+  if [ -z "$threshold" ]; then
+    echo "SCAN_FAIL_SEVERITY is not set: not waiting for the scan"
+    return 0
+  fi
+  case " $SEVERITIES " in
+    *" $threshold "*) ;;
+    *) die "SCAN_FAIL_SEVERITY \"$threshold\" must be one of: $SEVERITIES" ;;
+  esac
+  image="imageTag=${COMMIT_TAG}"
+  timeout "${SCAN_WAIT_SECONDS:-300}" aws ecr wait image-scan-complete --region "$AWS_DEFAULT_REGION" \
+    --repository-name "$IMAGE_REPO_NAME" --image-id "$image" ||
+    die "the scan of ${IMAGE_REPO_NAME}:${COMMIT_TAG} did not complete within ${SCAN_WAIT_SECONDS:-300} s"
+  # Count the findings of each severity from the most severe down to the threshold.
+  total=0
+  report=""
+  for severity in $SEVERITIES; do
+    n="$(aws ecr describe-image-scan-findings --region "$AWS_DEFAULT_REGION" --repository-name "$IMAGE_REPO_NAME" \
+      --image-id "$image" --query "imageScanFindings.findingSeverityCounts.${severity}" --output text)"
+    case "$n" in '' | None) n=0 ;; esac
+    report="${report} ${severity}=${n}"
+    total=$((total + n))
+    [ "$severity" = "$threshold" ] && break
+  done
+  if [ "$total" -gt 0 ]; then
+    die "the scan found ${total} finding(s) at or above ${threshold}:${report}"
+  fi
+  echo "scan passed: no findings at or above ${threshold}:${report}"
+}
+
+case "${1:-}" in
+  start-dockerd) start_dockerd ;;
+  check) check ;;
+  login) login ;;
+  build) build ;;
+  push) push ;;
+  scan-gate) scan_gate ;;
+  *) die "unknown step \"${1:-}\" (steps: start-dockerd, check, login, build, push, scan-gate)" ;;
+esac

@@ -1,0 +1,3 @@
+module codebuild-sample-app
+
+go 1.19
