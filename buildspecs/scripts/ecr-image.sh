@@ -16,7 +16,7 @@
 #   DOCKER_CONTEXT       build context (default: docker)
 #   REGISTRY_HOST        registry host (default: <account>.dkr.ecr.<region>.amazonaws.com)
 #   BUILDER_IMAGE, RUNTIME_IMAGE   base images passed to the Dockerfile (mirrors)
-#   CONTAINER_NAME       name in imagedefinitions.json (default: app)
+#   IMAGE_DEFINITIONS_NAME       name in imagedefinitions.json (default: app)
 #   SCAN_FAIL_SEVERITY   CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL or UNDEFINED
 #   SCAN_WAIT_SECONDS    longest wait for the scan (default: 300)
 #   DOCKERD_WAIT_SECONDS longest wait for dockerd (default: 30)
@@ -72,7 +72,10 @@ check() {
 
 login() {
   setup
-  aws ecr get-login-password --region "$AWS_DEFAULT_REGION" | docker login --username AWS --password-stdin "$REGISTRY"
+  # No pipeline: POSIX sh has no pipefail, and a failed get-login-password must fail the step.
+  password="$(aws ecr get-login-password --region "$AWS_DEFAULT_REGION")" ||
+    die "aws ecr get-login-password failed (does the role have ecr:GetAuthorizationToken?)"
+  printf '%s' "$password" | docker login --username AWS --password-stdin "$REGISTRY"
 }
 
 build() {
@@ -105,7 +108,7 @@ push() {
   [ "${CODEBUILD_BUILD_SUCCEEDING:-1}" = 1 ] || die "the build failed: nothing to push"
   docker push "${REPOSITORY_URI}:${IMAGE_TAG}"
   docker push "${REPOSITORY_URI}:${COMMIT_TAG}"
-  printf '[{"name":"%s","imageUri":"%s"}]\n' "${CONTAINER_NAME:-app}" "${REPOSITORY_URI}:${COMMIT_TAG}" >imagedefinitions.json
+  printf '[{"name":"%s","imageUri":"%s"}]\n' "${IMAGE_DEFINITIONS_NAME:-app}" "${REPOSITORY_URI}:${COMMIT_TAG}" >imagedefinitions.json
   echo "wrote imagedefinitions.json for ${REPOSITORY_URI}:${COMMIT_TAG}"
 }
 

@@ -1,0 +1,267 @@
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { runBuildspec, type BuildResult } from "../../scripts/buildspec-runner";
+import { LocalAws, startLocalAws } from "../../scripts/local-aws";
+import { ROOT, tempDir } from "../support/app";
+import { BUILDER_IMAGE, ensureBuilderImage, requireTool } from "../support/containers";
+
+/**
+ * The two buildspecs executed for real, phase by phase as CodeBuild runs them (one shell per
+ * build), with `docker` served by podman, the ECR API (get-login-password) by moto, and the image
+ * registry by a local distribution registry standing in for the ECR registry host.
+ */
+jest.setTimeout(20 * 60_000);
+
+const REPO = "codebuild-sample/dckr-push-ecr";
+let aws: LocalAws;
+let registry: ChildProcess;
+let registryHost: string;
+let work: string;
+let shim: string;
+let srcDir: string;
+let commit: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function writeExecutable(file: string, body: string): void {
+  fs.writeFileSync(file, `#!/bin/sh\n${body}\n`);
+  fs.chmodSync(file, 0o755);
+}
+
+/** A git work tree holding what a CodeBuild source of this repository holds: docker/ and buildspecs/. */
+function makeSource(dir: string, change?: (dir: string) => void): string {
+  fs.cpSync(path.join(ROOT, "docker"), path.join(dir, "docker"), { recursive: true });
+  fs.cpSync(path.join(ROOT, "buildspecs"), path.join(dir, "buildspecs"), { recursive: true });
+  change?.(dir);
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args], { cwd: dir, encoding: "utf8" }).trim();
+  git("init", "-q");
+  git("add", ".");
+  git("commit", "-qm", "source");
+  return git("rev-parse", "HEAD");
+}
+
+/** What the registry says a tag points to. */
+async function digestOf(tag: string): Promise<string | null> {
+  const res = await fetch(`http://${registryHost}/v2/${REPO}/manifests/${tag}`, {
+    method: "HEAD",
+    headers: { Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" },
+  });
+  return res.ok ? res.headers.get("docker-content-digest") : null;
+}
+
+function baseEnv(extraPath: string[] = []): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: [...extraPath, shim, process.env.PATH].join(":"),
+    CONTAINERS_REGISTRIES_CONF: path.join(work, "registries.conf"),
+    BUILDAH_ISOLATION: "chroot",
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+  };
+}
+
+/** The project environment the CodeBuild constructs set, plus the local stand-ins. */
+function projectEnv(imageTag: string): Record<string, string> {
+  return {
+    AWS_DEFAULT_REGION: "eu-central-1",
+    AWS_ACCOUNT_ID: "123456789012",
+    IMAGE_TAG: imageTag,
+    IMAGE_REPO_NAME: REPO,
+    REGISTRY_HOST: registryHost,
+    BUILDER_IMAGE,
+    RUNTIME_IMAGE: "scratch",
+  };
+}
+
+const statuses = (r: BuildResult) => Object.fromEntries(r.phases.map((p) => [p.name, p.status]));
+
+beforeAll(async () => {
+  requireTool("podman", "apt-get install -y podman");
+  requireTool("docker-registry", "apt-get install -y docker-registry");
+  requireTool("aws", "apt-get install -y awscli");
+  await ensureBuilderImage();
+  work = tempDir("buildspecs");
+  aws = await startLocalAws();
+
+  const port = await freePort();
+  registryHost = `127.0.0.1:${port}`;
+  fs.writeFileSync(
+    path.join(work, "registry.yml"),
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(work, "registry")}\nhttp:\n  addr: ${registryHost}\n`,
+  );
+  registry = spawn("docker-registry", ["serve", path.join(work, "registry.yml")], { stdio: "ignore", detached: true });
+  for (let i = 0; i < 100 && !(await fetch(`http://${registryHost}/v2/`).then((r) => r.ok, () => false)); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fs.writeFileSync(path.join(work, "registries.conf"), `[[registry]]\nlocation = "${registryHost}"\ninsecure = true\n`);
+
+  // What podman-docker provides: a `docker` command that is podman (on the build's vfs storage).
+  shim = path.join(work, "bin");
+  fs.mkdirSync(shim);
+  writeExecutable(path.join(shim, "docker"), 'exec podman --storage-driver vfs "$@"');
+
+  srcDir = path.join(work, "src");
+  fs.mkdirSync(srcDir);
+  commit = makeSource(srcDir);
+});
+
+afterAll(async () => {
+  if (registry?.pid) process.kill(-registry.pid, "SIGTERM");
+  await aws?.stop();
+});
+
+describe("docker-push-ecr.yml (managed image, privileged)", () => {
+  let result: BuildResult;
+
+  beforeAll(async () => {
+    result = await runBuildspec({
+      buildspecFile: path.join(srcDir, "buildspecs", "docker-push-ecr.yml"),
+      srcDir,
+      env: projectEnv("latest"),
+      baseEnv: baseEnv(),
+    });
+  });
+
+  test("runs every phase to success", () => {
+    expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
+      succeeded: true,
+      // (no install phase in this buildspec: it counts as succeeded)
+      phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
+      tail: "",
+    });
+  });
+
+  test("pushes IMAGE_TAG and the short commit SHA, both naming the same image", async () => {
+    const latest = await digestOf("latest");
+    expect(latest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await digestOf(commit.slice(0, 7))).toBe(latest);
+  });
+
+  test("writes the imagedefinitions.json artifact with the commit-tagged image", () => {
+    expect(result.artifacts).toEqual([path.join(srcDir, "imagedefinitions.json")]);
+    expect(JSON.parse(fs.readFileSync(path.join(srcDir, "imagedefinitions.json"), "utf8"))).toEqual([
+      { name: "app", imageUri: `${registryHost}/${REPO}:${commit.slice(0, 7)}` },
+    ]);
+  });
+
+  test("logged in with the password from the ECR API", () => {
+    expect(result.output).toMatch(/Login Succeeded/);
+  });
+});
+
+describe("docker-dind.yml (docker:dind)", () => {
+  test("its wait loop gives up after DOCKERD_WAIT_SECONDS with a clear error, and no later phase runs", async () => {
+    // dockerd cannot run here: a dockerd that never answers and a docker whose `info` fails.
+    const fake = path.join(work, "no-daemon");
+    fs.mkdirSync(fake, { recursive: true });
+    writeExecutable(path.join(fake, "dockerd"), "sleep 600");
+    writeExecutable(path.join(fake, "docker"), 'echo "Cannot connect to the Docker daemon" >&2; exit 1');
+    const started = Date.now();
+    const result = await runBuildspec({
+      buildspecFile: path.join(srcDir, "buildspecs", "docker-dind.yml"),
+      srcDir,
+      env: { ...projectEnv("dind-latest"), DOCKERD_WAIT_SECONDS: "2" },
+      baseEnv: baseEnv([fake]),
+    });
+    expect(result.succeeded).toBe(false);
+    expect(statuses(result)).toEqual({ install: "FAILED", pre_build: "SKIPPED", build: "SKIPPED", post_build: "SKIPPED" });
+    expect(result.output).toContain('error: dockerd did not answer "docker info" within 2 s; its log:');
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  test("with a daemon that answers, the rest of its phases build and push both tags", async () => {
+    // The daemon start is the one step that cannot run here: dockerd is a stand-in process,
+    // `docker` is podman, so `docker info` answers and the loop ends at once.
+    const fake = path.join(work, "daemon");
+    fs.mkdirSync(fake, { recursive: true });
+    writeExecutable(path.join(fake, "dockerd"), "sleep 600");
+    const result = await runBuildspec({
+      buildspecFile: path.join(srcDir, "buildspecs", "docker-dind.yml"),
+      srcDir,
+      env: projectEnv("dind-latest"),
+      baseEnv: baseEnv([fake]),
+    });
+    expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
+      succeeded: true,
+      phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
+      tail: "",
+    });
+    expect(result.output).toMatch(/dockerd is up after 0 s/);
+    expect(await digestOf("dind-latest")).toBe(await digestOf(commit.slice(0, 7)));
+  });
+});
+
+describe("failures fail the build", () => {
+  test("a source without docker/Dockerfile fails pre_build with the reason, and nothing is built", async () => {
+    const dir = path.join(work, "empty-src");
+    fs.mkdirSync(dir);
+    fs.cpSync(path.join(ROOT, "buildspecs"), path.join(dir, "buildspecs"), { recursive: true });
+    const result = await runBuildspec({ buildspecFile: path.join(dir, "buildspecs", "docker-push-ecr.yml"), srcDir: dir, env: projectEnv("x"), baseEnv: baseEnv() });
+    expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "FAILED", build: "SKIPPED", post_build: "SKIPPED" });
+    expect(result.output).toContain("error: no docker/Dockerfile in the source");
+    expect(await digestOf("x")).toBeNull();
+  });
+
+  test("a compile error fails the build phase; post_build then refuses to push", async () => {
+    const dir = path.join(work, "broken-src");
+    fs.mkdirSync(dir);
+    makeSource(dir, (d) => fs.appendFileSync(path.join(d, "docker", "main.go"), "\nthis is not Go\n"));
+    const result = await runBuildspec({ buildspecFile: path.join(dir, "buildspecs", "docker-push-ecr.yml"), srcDir: dir, env: projectEnv("broken"), baseEnv: baseEnv() });
+    expect(result.succeeded).toBe(false);
+    expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "FAILED", post_build: "FAILED" });
+    expect(result.output).toContain("error: the build failed: nothing to push");
+    expect(await digestOf("broken")).toBeNull();
+  });
+});
+
+describe("the scan gate (buildspecs/scripts/ecr-image.sh scan-gate)", () => {
+  /** Runs the step with an `aws` stand-in that reports the given finding counts. */
+  function gate(severity: string | undefined, counts: Record<string, number>) {
+    const fake = tempDir("fake-aws");
+    const cases = Object.entries(counts)
+      .map(([s, n]) => `*findingSeverityCounts.${s}*) echo ${n} ;;`)
+      .join("\n  ");
+    writeExecutable(
+      path.join(fake, "aws"),
+      `case "$*" in\n  *"wait image-scan-complete"*) exit 0 ;;\n  ${cases}\n  *describe-image-scan-findings*) echo None ;;\n  *) echo "unexpected: $*" >&2; exit 9 ;;\nesac`,
+    );
+    return spawnSync("sh", [path.join(ROOT, "buildspecs", "scripts", "ecr-image.sh"), "scan-gate"], {
+      encoding: "utf8",
+      env: { ...process.env, ...projectEnv("v1"), PATH: `${fake}:${process.env.PATH}`, SCAN_FAIL_SEVERITY: severity, CODEBUILD_RESOLVED_SOURCE_VERSION: "abcdef1234" },
+    });
+  }
+
+  test("is off without SCAN_FAIL_SEVERITY", () => {
+    const r = gate(undefined, { CRITICAL: 5 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("SCAN_FAIL_SEVERITY is not set: not waiting for the scan");
+  });
+
+  test("fails on findings at or above the threshold", () => {
+    const r = gate("HIGH", { CRITICAL: 0, HIGH: 2, MEDIUM: 7 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error: the scan found 2 finding(s) at or above HIGH: CRITICAL=0 HIGH=2");
+  });
+
+  test("passes when findings are only below the threshold", () => {
+    const r = gate("HIGH", { MEDIUM: 7, LOW: 3 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("scan passed: no findings at or above HIGH: CRITICAL=0 HIGH=0");
+  });
+
+  test("refuses an unknown severity", () => {
+    const r = gate("SEVERE", {});
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error: SCAN_FAIL_SEVERITY "SEVERE" must be one of: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED');
+  });
+});
