@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { BatchGetProjectsCommand, CodeBuildClient, DeleteProjectCommand, ListProjectsCommand } from "@aws-sdk/client-codebuild";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
@@ -107,8 +108,11 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
     expect(priv.serviceRole).toBe(s.outputs.privileged_role_arn);
     expect(dind.serviceRole).toBe(s.outputs.dind_role_arn);
     expect(priv.timeoutInMinutes).toBe(60);
-    // The inline buildspec reached AWS unescaped (Terraform's `$${` turned back into `${`).
-    expect(priv.source?.buildspec).toContain('REGISTRY="${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_DEFAULT_REGION}.amazonaws.com"');
+    // The inline buildspec reached AWS exactly as the file says: Terraform's `$${` escapes
+    // turned back into the shell's `${`.
+    const file = fs.readFileSync(path.join(ROOT, "buildspecs", "docker-push-ecr.yml"), "utf8");
+    expect(file).toContain("${IMAGE_REPO_NAME}");
+    expect(priv.source?.buildspec).toBe(file);
   });
 
   test("IAM: the trust policy and the exact scope of the inline policy", async () => {
