@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
+import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { ConfigError, configFilePath, loadConfigFile, selectEnvironments } from "./config/environments";
 import { RegionalStack, stackName } from "./stacks/regional-stack";
 import { PropValidationError } from "./modules/shared/validation";
@@ -35,6 +36,15 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
           if (!(e instanceof PropValidationError)) throw e;
           problems.push(...e.problems.map((p) => `${file}: stack ${stackName(environment.name, region)}: ${p}`));
         }
+      }
+    }
+    if (problems.length) throw new ConfigError(problems);
+    // Run the aspects (the policy pack) and every validation of every stack first, so one run
+    // reports the problems of all stacks, not just the first failing one.
+    for (const stack of app.node.children.filter(TerraformStack.isStack)) {
+      invokeAspects(stack);
+      for (const node of stack.node.findAll()) {
+        for (const message of node.node.validate()) problems.push(`${file}: stack ${stack.node.id}: ${message}`);
       }
     }
     if (problems.length) throw new ConfigError(problems);

@@ -320,6 +320,28 @@ describe("main (node dist/main.js)", () => {
       );
     });
 
+    test("fails on a policy-pack violation in every stack it occurs in, and writes nothing", () => {
+      // GIVEN scan on push turned off, which the config allows but the policy pack does not
+      const config = twoEnvironments();
+      config.environments.local.build.repository = { scanOnPush: false };
+      const file = writeConfig(config);
+
+      // WHEN
+      const run = runMain({ CDKTF_OUTDIR: outdir, CONFIG_FILE: file });
+
+      // THEN
+      expect(run.status).toBe(1);
+      const errors = run.stderr.split("\n").filter((l) => l.startsWith("error: "));
+      expect(errors).toEqual(
+        ["local-eu-central-1", "local-us-east-1"].map(
+          (stack) =>
+            `error: ${file}: stack ${stack}: CKV_AWS_163 violated at ${stack}/Repository/Resource: ECR repositories scan images on push (scan_on_push is not true). Fix: set scanOnPush to true (the EcrRepo default). Mirrors checkov CKV_AWS_163.`,
+        ),
+      );
+      expect(fs.existsSync(outdir)).toBe(false);
+      expect(stagingFolders()).toEqual([]);
+    });
+
     test("refuses an AWS_ENDPOINT_URL that is not an http(s) URL", () => {
       // WHEN
       const run = runMain({ CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: "localhost:5000" });

@@ -12,3 +12,4 @@ export type {
   ProjectVpc,
 } from "./shared/codebuild-docker-project";
 export { PropValidationError } from "./shared/validation";
+export * from "./policy-pack";

@@ -11,6 +11,7 @@ import {
   EnvironmentVariableType,
 } from "../modules/shared/codebuild-docker-project";
 import { PropValidationError } from "../modules/shared/validation";
+import { PolicyPack } from "../modules/policy-pack/policy-pack";
 import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings } from "./local-aws";
 
 /** Properties of a {@link RegionalStack}. */
@@ -85,6 +86,8 @@ export class RegionalStack extends TerraformStack {
     });
     // Terraform 1.10+ native S3 locking; cdktf 0.21's S3Backend has no typed field for it.
     backend.addOverride("use_lockfile", true);
+    // Every resource of the stack is checked at synth (secure defaults, least privilege, state).
+    PolicyPack.applyTo(this);
 
     // Every construct validates its own props; collect them all so one synth reports every problem.
     const problems: string[] = [];

@@ -10,8 +10,10 @@ import {
 import type { EcrRepo } from "../ecr-repo/ecr-repo";
 import { TagMutability } from "../ecr-repo/ecr-repo";
 import { CodeBuildServiceRole } from "../service-role/service-role";
+import { PolicyPack, RULES } from "../policy-pack/policy-pack";
 import { AwsContext } from "./aws-context";
 import { BuildSpec } from "./buildspec";
+import { looksLikeSecret } from "./secret-names";
 import { PropProblems, checkIntRange, isToken, literal } from "./validation";
 
 /** How CodeBuild resolves an environment variable's value. */
@@ -211,17 +213,6 @@ export interface DockerBuildEnvironment {
 /** The four variables of the AWS Docker sample, set by the construct. */
 export const SAMPLE_ENVIRONMENT_VARIABLES = ["AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "IMAGE_TAG", "IMAGE_REPO_NAME"] as const;
 
-/** Name parts that mark a variable as a secret when it is PLAINTEXT. */
-const SECRET_NAME_PARTS = ["KEY", "APIKEY", "PAT", "PWD", "PASS", "AUTH", "CERT", "PRIVATE"];
-/** Substrings that mark a variable as a secret wherever they appear in its name. */
-const SECRET_NAME_WORDS = ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "CREDENTIAL", "PRIVATEKEY", "ACCESSKEY"];
-
-/** True when a variable name looks like it holds a secret (e.g. `DB_PASSWORD`, `API_KEY`, `GITHUB_TOKEN`). */
-export function looksLikeSecret(name: string): boolean {
-  const upper = name.toUpperCase();
-  return SECRET_NAME_WORDS.some((w) => upper.includes(w)) || upper.split(/[_-]/).some((part) => SECRET_NAME_PARTS.includes(part));
-}
-
 const PROJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;
 const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -347,6 +338,11 @@ export abstract class CodeBuildDockerProject extends Construct {
         : undefined,
       tags: props.tags,
     });
+    PolicyPack.suppress(
+      this.resource,
+      RULES.codebuildPrivileged.id,
+      "building Docker images needs the Docker daemon, and the daemon runs only in privileged mode; AWS retired the matching Security Hub control CodeBuild.5",
+    );
     this.projectName = this.resource.name;
     this.projectArn = this.resource.arn;
     if (props.badge) this.badgeUrl = this.resource.badgeUrl;

@@ -1,0 +1,249 @@
+import { IConstruct } from "constructs";
+import { Aspects, IAspect, S3Backend, TerraformElement, TerraformResource, TerraformStack } from "cdktf";
+import { resolve } from "cdktf/lib/_tokens";
+import { WILDCARD_RESOURCE_ACTIONS } from "../shared/iam";
+import { looksLikeSecret } from "../shared/secret-names";
+
+/** One rule of the pack: what it checks and the scanner control it mirrors. */
+export interface PolicyRule {
+  /** The rule ID, the same as the control it mirrors where there is one (e.g. `CKV_AWS_51`). */
+  readonly id: string;
+  /** The checkov / trivy / Security Hub control (or guidance) it mirrors. */
+  readonly mirrors: string;
+  /** What the rule requires. */
+  readonly title: string;
+  /** How to fix a violation. */
+  readonly fix: string;
+}
+
+/** A broken rule, found at synth. */
+export interface Violation {
+  readonly rule: PolicyRule;
+  readonly path: string;
+  readonly detail: string;
+}
+
+/** A rule switched off for one construct, with the written reason. */
+export interface Suppression {
+  readonly rule: string;
+  readonly reason: string;
+}
+
+const rule = (id: string, mirrors: string, title: string, fix: string): PolicyRule => ({ id, mirrors, title, fix });
+
+/** Every rule of the pack, by ID. */
+export const RULES = {
+  ecrImmutable: rule("CKV_AWS_51", "checkov CKV_AWS_51", "ECR repositories have immutable tags", "set tagMutability to IMMUTABLE (the EcrRepo default)"),
+  ecrScanOnPush: rule("CKV_AWS_163", "checkov CKV_AWS_163", "ECR repositories scan images on push", "set scanOnPush to true (the EcrRepo default)"),
+  ecrKms: rule("CKV_AWS_136", "checkov CKV_AWS_136", "ECR repositories are encrypted with KMS", "use encryption_type KMS (the EcrRepo default)"),
+  ecrNotPublic: rule(
+    "CKV_AWS_32",
+    "checkov CKV_AWS_32",
+    "ECR repository policies do not grant access to everyone",
+    "name account principals, or condition a \"*\" principal on aws:PrincipalOrgID (EcrRepo pullAccountIds / pullOrganizationId)",
+  ),
+  ecrLifecycle: rule("ECR.3", "AWS Security Hub ECR.3", "ECR repositories have a lifecycle policy", "keep EcrRepo's default lifecycle rules or give lifecycleRules"),
+  codebuildLogs: rule("CKV_AWS_314", "checkov CKV_AWS_314", "CodeBuild projects write logs", "enable CloudWatch or S3 logs in logs_config (the project constructs do)"),
+  codebuildTimeout: rule("CB-TIMEOUT", "Security Hub CodeBuild guidance (bounded builds)", "CodeBuild projects set a build timeout", "set buildTimeoutMinutes"),
+  codebuildPlaintextSecret: rule(
+    "CodeBuild.2",
+    "AWS Security Hub CodeBuild.2",
+    "CodeBuild environment variables hold no clear-text credentials",
+    "store the value in SSM Parameter Store or Secrets Manager and use type PARAMETER_STORE or SECRETS_MANAGER",
+  ),
+  codebuildRegistryCredential: rule(
+    "CB-REGISTRY-CREDENTIAL",
+    "AWS CodeBuild private registry guidance",
+    "a registry credential comes with SERVICE_ROLE image pull credentials",
+    "set image_pull_credentials_type to SERVICE_ROLE when registry_credential is set (CodeBuildDindProject does)",
+  ),
+  codebuildPrivileged: rule(
+    "CKV_AWS_316",
+    "checkov CKV_AWS_316 (Security Hub CodeBuild.5, since retired by AWS)",
+    "CodeBuild projects do not run privileged",
+    "turn privileged mode off, or suppress CKV_AWS_316 with the reason where building images needs it",
+  ),
+  iamWildcardAction: rule("CKV_AWS_63", "checkov CKV_AWS_63", "IAM policies name exact actions (no \"*\" in actions)", "list the exact actions"),
+  iamWildcardResource: rule(
+    "CKV_AWS_355",
+    "checkov CKV_AWS_355",
+    "\"*\" is a resource only of actions without resource ARNs (ecr:GetAuthorizationToken)",
+    "name the exact ARNs",
+  ),
+  iamTrustCondition: rule(
+    "IAM-CONFUSED-DEPUTY",
+    "AWS IAM confused-deputy guidance (aws:SourceAccount / aws:SourceArn)",
+    "service trust policies carry aws:SourceAccount or aws:SourceArn",
+    "add an aws:SourceAccount (or aws:SourceArn) condition to the trust policy (CodeBuildServiceRole does)",
+  ),
+  stateEncrypted: rule("STATE-ENCRYPTED", "HashiCorp S3 backend guidance (encrypt = true)", "the S3 state backend encrypts the state", "set encrypt: true on the S3 backend"),
+  stateLocked: rule(
+    "STATE-LOCKED",
+    "HashiCorp S3 backend guidance (use_lockfile / dynamodb_table)",
+    "the S3 state backend locks the state",
+    "set use_lockfile (Terraform >= 1.10) or a dynamodb_table on the S3 backend",
+  ),
+} as const;
+
+const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
+
+/**
+ * The policy pack: checks every resource of a stack at synth against the rules above and fails
+ * synth with the construct path, the rule ID and how to fix it. Add it to a stack with
+ * `PolicyPack.applyTo(stack)` (RegionalStack does).
+ */
+export class PolicyPack implements IAspect {
+  /** Adds the pack to `stack` (once) and makes its violations fail synth. */
+  public static applyTo(stack: TerraformStack): PolicyPack {
+    const pack = new PolicyPack();
+    Aspects.of(stack).add(pack);
+    stack.node.addValidation({ validate: () => pack.violations.map(formatViolation) });
+    return pack;
+  }
+
+  /**
+   * Switches `ruleId` off for `construct` (a resource or any construct above it). The reason is
+   * required: it is written into the synthesized stack and listed in the plan summary.
+   */
+  public static suppress(construct: IConstruct, ruleId: string, reason: string): void {
+    const known = Object.values(RULES).map((r) => r.id);
+    if (!known.includes(ruleId)) {
+      throw new Error(`PolicyPack.suppress at ${construct.node.path}: rule ${JSON.stringify(ruleId)} is unknown (rules: ${known.join(", ")})`);
+    }
+    if (typeof reason !== "string" || reason.trim().length < 10) {
+      throw new Error(
+        `PolicyPack.suppress at ${construct.node.path}: suppressing ${ruleId} needs a written reason (at least 10 characters), got ${JSON.stringify(reason)}`,
+      );
+    }
+    SUPPRESSIONS.set(construct, [...(SUPPRESSIONS.get(construct) ?? []), { rule: ruleId, reason: reason.trim() }]);
+  }
+
+  /** The suppressions that apply to `construct`: its own and those of the constructs above it. */
+  public static suppressionsOf(construct: IConstruct): Suppression[] {
+    return construct.node.scopes.flatMap((c) => SUPPRESSIONS.get(c) ?? []);
+  }
+
+  private readonly found = new Map<string, Violation>();
+  private readonly recorded = new WeakSet<IConstruct>();
+
+  /** The violations found so far (each once, however often the aspect runs). */
+  public get violations(): Violation[] {
+    return [...this.found.values()];
+  }
+
+  public visit(node: IConstruct): void {
+    if (TerraformStack.isStack(node)) this.checkBackend(node);
+    if (!(node instanceof TerraformResource)) return;
+    const config = resolve(TerraformStack.of(node), (node as TerraformElement).toTerraform()).resource?.[node.terraformResourceType];
+    const body = config ? (Object.values(config)[0] as Record<string, any>) : undefined;
+    if (!body) return;
+    const suppressed = PolicyPack.suppressionsOf(node);
+    const report = (r: PolicyRule, detail: string) => {
+      if (suppressed.some((s) => s.rule === r.id)) return;
+      this.found.set(`${node.node.path}|${r.id}|${detail}`, { rule: r, path: node.node.path, detail });
+    };
+    if (suppressed.length && !this.recorded.has(node)) {
+      // Written into the synthesized JSON (Terraform ignores "//"), so plan summaries can list them.
+      node.addOverride("//.policy_suppressions", suppressed);
+      this.recorded.add(node);
+    }
+    checkResource(node, node.terraformResourceType, body, report);
+  }
+
+  private checkBackend(stack: TerraformStack): void {
+    const backend = stack.node.findAll().find((c) => c instanceof S3Backend) as S3Backend | undefined;
+    if (!backend) return;
+    const s3 = resolve(stack, backend.toTerraform()).terraform?.backend?.s3 ?? {};
+    const path = backend.node.path;
+    if (s3.encrypt !== true) this.found.set(`${path}|enc`, { rule: RULES.stateEncrypted, path, detail: `encrypt is ${JSON.stringify(s3.encrypt)}` });
+    if (s3.use_lockfile !== true && !s3.dynamodb_table) {
+      this.found.set(`${path}|lock`, { rule: RULES.stateLocked, path, detail: "neither use_lockfile nor dynamodb_table is set" });
+    }
+  }
+}
+
+/** `[<path>] <rule id>: <title> (<detail>). Fix: <fix>. Mirrors <control>.` */
+export function formatViolation(v: Violation): string {
+  return `${v.rule.id} violated at ${v.path}: ${v.rule.title} (${v.detail}). Fix: ${v.rule.fix}. Mirrors ${v.rule.mirrors}.`;
+}
+
+function policyStatements(text: unknown): any[] {
+  if (typeof text !== "string") return [];
+  try {
+    const doc = JSON.parse(text);
+    return Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+  } catch {
+    return [];
+  }
+}
+
+const asList = (v: unknown): any[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function checkResource(node: IConstruct, type: string, body: Record<string, any>, report: (r: PolicyRule, detail: string) => void): void {
+  switch (type) {
+    case "aws_ecr_repository": {
+      if (body.image_tag_mutability !== "IMMUTABLE") report(RULES.ecrImmutable, `image_tag_mutability is ${JSON.stringify(body.image_tag_mutability ?? "MUTABLE")}`);
+      if (body.image_scanning_configuration?.scan_on_push !== true) report(RULES.ecrScanOnPush, "scan_on_push is not true");
+      if (asList(body.encryption_configuration)[0]?.encryption_type !== "KMS") report(RULES.ecrKms, "encryption_type is not KMS");
+      const stack = TerraformStack.of(node);
+      const name = `\${${type}.${stack.getLogicalId(node as TerraformElement)}.name}`;
+      const hasLifecycle = stack.node
+        .findAll()
+        .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === "aws_ecr_lifecycle_policy")
+        .some((c) => {
+          const repo = resolve(stack, (c as TerraformElement).toTerraform()).resource.aws_ecr_lifecycle_policy;
+          const value = (Object.values(repo)[0] as any).repository;
+          return value === name || value === body.name;
+        });
+      if (!hasLifecycle) report(RULES.ecrLifecycle, "no aws_ecr_lifecycle_policy for this repository in the stack");
+      return;
+    }
+    case "aws_ecr_repository_policy":
+      for (const st of policyStatements(body.policy)) {
+        if (st.Effect !== "Allow") continue;
+        const principals = st.Principal === "*" ? ["*"] : asList(st.Principal?.AWS);
+        const conditioned = st.Condition && JSON.stringify(st.Condition).match(/aws:(PrincipalOrgID|PrincipalAccount|SourceAccount|SourceArn|PrincipalArn)/);
+        if (principals.includes("*") && !conditioned) report(RULES.ecrNotPublic, `statement ${JSON.stringify(st.Sid ?? "")} allows principal "*" without a narrowing condition`);
+      }
+      return;
+    case "aws_codebuild_project": {
+      const logs = body.logs_config;
+      const cw = logs?.cloudwatch_logs?.status;
+      const s3 = logs?.s3_logs?.status;
+      if (!logs || ((cw ?? "ENABLED") === "DISABLED" && (s3 ?? "DISABLED") === "DISABLED") || (!logs.cloudwatch_logs && !logs.s3_logs)) {
+        report(RULES.codebuildLogs, "logs_config has no enabled CloudWatch or S3 logs");
+      }
+      if (body.build_timeout === undefined) report(RULES.codebuildTimeout, "build_timeout is not set");
+      const env = body.environment ?? {};
+      for (const v of asList(env.environment_variable)) {
+        if ((v.type ?? "PLAINTEXT") === "PLAINTEXT" && looksLikeSecret(String(v.name))) {
+          report(RULES.codebuildPlaintextSecret, `variable ${v.name} is PLAINTEXT`);
+        }
+      }
+      if (env.registry_credential && env.image_pull_credentials_type !== "SERVICE_ROLE") {
+        report(RULES.codebuildRegistryCredential, `image_pull_credentials_type is ${JSON.stringify(env.image_pull_credentials_type ?? "CODEBUILD")}`);
+      }
+      if (env.privileged_mode === true) report(RULES.codebuildPrivileged, "privileged_mode is true");
+      return;
+    }
+    case "aws_iam_role_policy":
+    case "aws_iam_policy":
+      for (const st of policyStatements(body.policy)) {
+        if (st.Effect !== "Allow") continue;
+        const actions = asList(st.Action).map(String);
+        for (const a of actions.filter((x) => x.includes("*"))) report(RULES.iamWildcardAction, `action ${JSON.stringify(a)} in statement ${JSON.stringify(st.Sid ?? "")}`);
+        if (asList(st.Resource).includes("*")) {
+          const restrictable = actions.filter((a) => !WILDCARD_RESOURCE_ACTIONS.includes(a));
+          if (restrictable.length) report(RULES.iamWildcardResource, `statement ${JSON.stringify(st.Sid ?? "")} allows ${restrictable.join(", ")} on "*"`);
+        }
+      }
+      return;
+    case "aws_iam_role":
+      for (const st of policyStatements(body.assume_role_policy)) {
+        if (st.Effect !== "Allow" || !st.Principal?.Service) continue;
+        const keys = JSON.stringify(st.Condition ?? {});
+        if (!/aws:Source(Account|Arn)/.test(keys)) report(RULES.iamTrustCondition, `statement ${JSON.stringify(st.Sid ?? "")} trusts ${asList(st.Principal.Service).join(", ")} without aws:SourceAccount or aws:SourceArn`);
+      }
+      return;
+  }
+}
