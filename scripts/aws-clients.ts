@@ -1,3 +1,7 @@
+// The SDK warns on every run that releases after January 2027 will need Node 22. This project
+// pins its SDK versions exactly and supports Node 20 (see README), so the warning is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 /**
  * AWS SDK v3 client settings for either target: the local AWS (when an endpoint is given, with
  * moto's fixed test credentials and path-style S3) or real AWS (the default credential chain).

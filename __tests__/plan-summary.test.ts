@@ -1,0 +1,138 @@
+import { guard, reviewPlan, summaryMarkdown } from "../scripts/plan-summary";
+import { parsePlanFlags } from "../scripts/plan";
+import { messageOf } from "./support/synth";
+
+const change = (address: string, type: string, actions: string[], before: any, after: any) => ({
+  address,
+  type,
+  mode: "managed",
+  change: { actions, before, after },
+});
+
+describe("reviewPlan", () => {
+  test("counts adds, changes, destroys and replacements, ignoring reads and no-ops", () => {
+    const plan = {
+      resource_changes: [
+        change("aws_cloudwatch_log_group.a", "aws_cloudwatch_log_group", ["create"], null, {}),
+        change("aws_cloudwatch_log_group.b", "aws_cloudwatch_log_group", ["update"], {}, {}),
+        change("aws_cloudwatch_log_group.c", "aws_cloudwatch_log_group", ["delete"], {}, null),
+        change("aws_cloudwatch_log_group.d", "aws_cloudwatch_log_group", ["delete", "create"], {}, {}),
+        change("aws_cloudwatch_log_group.e", "aws_cloudwatch_log_group", ["no-op"], {}, {}),
+        { ...change("data.aws_region.r", "aws_region", ["read"], {}, {}), mode: "data" },
+      ],
+    };
+    expect(reviewPlan("s", plan, {}).counts).toEqual({ add: 1, change: 1, destroy: 1, replace: 1 });
+  });
+
+  test("flags a replaced or deleted ECR repository: its images are lost", () => {
+    const r = reviewPlan("s", { resource_changes: [change("aws_ecr_repository.r", "aws_ecr_repository", ["create", "delete"], { name: "team/app" }, {})] }, {});
+    expect(r.risks).toEqual([{ kind: "repository-lost", address: "aws_ecr_repository.r", message: "ECR repository team/app is replaced: its images are lost" }]);
+    expect(r.destructive).toEqual(["s:aws_ecr_repository.r"]);
+  });
+
+  test("flags IAM policy and trust changes, but not a tag-only change of a role", () => {
+    const policy = (a: string) => JSON.stringify({ Statement: [{ Action: a }] });
+    const r = reviewPlan(
+      "s",
+      {
+        resource_changes: [
+          change("aws_iam_role_policy.p", "aws_iam_role_policy", ["update"], { policy: policy("s3:GetObject") }, { policy: policy("s3:PutObject") }),
+          change("aws_iam_role.trust", "aws_iam_role", ["update"], { assume_role_policy: policy("a") }, { assume_role_policy: policy("b") }),
+          change("aws_iam_role.tags", "aws_iam_role", ["update"], { assume_role_policy: policy("a"), tags: {} }, { assume_role_policy: policy("a"), tags: { A: "b" } }),
+        ],
+      },
+      {},
+    );
+    expect(r.risks.map((k) => [k.kind, k.address, k.message])).toEqual([
+      ["iam-change", "aws_iam_role_policy.p", "IAM change of policy on aws_iam_role_policy aws_iam_role_policy.p"],
+      ["iam-change", "aws_iam_role.trust", "IAM change of assume_role_policy on aws_iam_role aws_iam_role.trust"],
+    ]);
+  });
+
+  test("flags a policy that becomes known only after apply", () => {
+    const rc = { ...change("aws_iam_role_policy.p", "aws_iam_role_policy", ["update"], { policy: "{}" }, {}), };
+    (rc.change as any).after_unknown = { policy: true };
+    expect(reviewPlan("s", { resource_changes: [rc] }, {}).risks.map((k) => k.message)).toEqual([
+      "IAM change of policy on aws_iam_role_policy aws_iam_role_policy.p",
+    ]);
+  });
+
+  test("treats equivalent policy JSON as unchanged", () => {
+    const r = reviewPlan(
+      "s",
+      { resource_changes: [change("aws_iam_role_policy.p", "aws_iam_role_policy", ["update"], { policy: '{"A": 1}' }, { policy: '{"A":1}' })] },
+      {},
+    );
+    expect(r.risks).toEqual([]);
+  });
+
+  test("flags privileged mode turned on, for a new project and for an update", () => {
+    const env = (p: boolean) => ({ name: "p", environment: [{ privileged_mode: p }] });
+    const r = reviewPlan(
+      "s",
+      {
+        resource_changes: [
+          change("aws_codebuild_project.new", "aws_codebuild_project", ["create"], null, env(true)),
+          change("aws_codebuild_project.on", "aws_codebuild_project", ["update"], env(false), env(true)),
+          change("aws_codebuild_project.still", "aws_codebuild_project", ["update"], env(true), env(true)),
+        ],
+      },
+      {},
+    );
+    expect(r.risks.map((k) => k.address)).toEqual(["aws_codebuild_project.new", "aws_codebuild_project.on"]);
+  });
+
+  test("flags a backend change against the previous backend settings", () => {
+    const r = reviewPlan("s", { resource_changes: [] }, { terraform: { backend: { s3: { bucket: "b2", key: "k", encrypt: true } } } }, { bucket: "b1", key: "k" });
+    expect(r.risks).toEqual([{ kind: "backend-change", address: "terraform.backend.s3", message: 'state backend changes: bucket "b1" -> "b2"' }]);
+  });
+
+  test("lists the policy-pack suppressions of the synthesized stack", () => {
+    const synthesized = { resource: { aws_codebuild_project: { P: { "//": { policy_suppressions: [{ rule: "CKV_AWS_316", reason: "needs docker" }] } } } } };
+    expect(reviewPlan("s", { resource_changes: [] }, synthesized).suppressions).toEqual([
+      { address: "aws_codebuild_project.P", rule: "CKV_AWS_316", reason: "needs docker" },
+    ]);
+  });
+});
+
+describe("guard", () => {
+  const review = reviewPlan("s", { resource_changes: [change("aws_iam_role.r", "aws_iam_role", ["delete"], {}, null)] }, {});
+
+  test("blocks a deleted role that no allowance names", () => {
+    expect(guard([review], [])).toEqual({ blocked: ["s:aws_iam_role.r"], unusedAllowances: [], ok: false });
+  });
+
+  test("passes when the allowance names exactly that resource", () => {
+    expect(guard([review], ["s:aws_iam_role.r"]).ok).toBe(true);
+  });
+
+  test("fails when an allowance names a resource the plan does not destroy", () => {
+    expect(guard([review], ["s:aws_iam_role.r", "s:aws_ecr_repository.x"])).toEqual({ blocked: [], unusedAllowances: ["s:aws_ecr_repository.x"], ok: false });
+  });
+
+  test("the summary says what is blocked and how to allow it", () => {
+    expect(summaryMarkdown([review], guard([review], []))).toContain(
+      ":no_entry: **Blocked**: the plan deletes or replaces `s:aws_iam_role.r`. Re-run with `--allow-destroy <stack>:<address>` naming exactly the resources allowed to go.",
+    );
+  });
+});
+
+describe("npm run plan flags", () => {
+  test("parse --allow-destroy lists, --out, --apply", () => {
+    expect(parsePlanFlags(["--allow-destroy", "local-eu-central-1:aws_ecr_repository.R,local-us-east-1:aws_iam_role.X", "--out", "p", "--apply"])).toEqual({
+      allowDestroy: ["local-eu-central-1:aws_ecr_repository.R", "local-us-east-1:aws_iam_role.X"],
+      out: "p",
+      baseline: undefined,
+      apply: true,
+    });
+  });
+
+  test.each([
+    [["--allow-destroy", "aws_ecr_repository.R"], '--allow-destroy "aws_ecr_repository.R" must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD'],
+    [["--out"], "option --out needs a value"],
+    [["--baseline", "/nonexistent"], '--baseline "/nonexistent" is not a synth output folder (no stacks/ inside)'],
+    [["--force"], 'unknown flag "--force" (known: --allow-destroy, --out, --baseline, --apply, --help)'],
+  ])("%j is refused", (argv, message) => {
+    expect(messageOf(() => parsePlanFlags(argv))).toBe(message);
+  });
+});

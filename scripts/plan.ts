@@ -1,0 +1,177 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../config/environments";
+import { stackName } from "../stacks/regional-stack";
+import { localAwsEnv } from "./aws-clients";
+import { LocalAws, startLocalAws } from "./local-aws";
+import { bootstrap } from "./local-deploy";
+import { guard, reviewPlan, stackMarkdown, summaryMarkdown, type StackReview } from "./plan-summary";
+import { terraformEnv } from "./terraform-env";
+import { terraform, terraformOk } from "./terraform";
+
+export const USAGE = `Usage: npm run plan [-- options]
+
+Synthesizes, then runs plain \`terraform plan\` for every stack of the selected environments
+(ENVIRONMENTS, default local) on cdktf.out, keeps each plan and its JSON, and writes a Markdown
+review per stack and overall (plans/summary.md). Exits 1 when a plan deletes or replaces an ECR
+repository or IAM role that --allow-destroy does not name.
+
+  --allow-destroy STACK:ADDRESS[,…]  resources allowed to be deleted or replaced (repeatable),
+                                     e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD
+  --out DIR                          where plans and reviews go (default: plans)
+  --baseline DIR                     a previous synth output (e.g. of main) to compare backends with
+  --apply                            after a review that passes, apply exactly the reviewed plans
+  --help                             this text
+
+Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
+default AWS credentials.`;
+
+export interface PlanFlags {
+  readonly allowDestroy: string[];
+  readonly out: string;
+  readonly baseline?: string;
+  readonly apply: boolean;
+}
+
+/** Parses flags; throws one line per problem. */
+export function parsePlanFlags(argv: string[]): PlanFlags | "help" {
+  const problems: string[] = [];
+  const allowDestroy: string[] = [];
+  let out = "plans";
+  let baseline: string | undefined;
+  let apply = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) {
+        problems.push(`option ${a} needs a value`);
+        return undefined;
+      }
+      i++;
+      return v;
+    };
+    if (a === "--help" || a === "-h") return "help";
+    else if (a === "--apply") apply = true;
+    else if (a === "--allow-destroy") {
+      for (const item of (value() ?? "").split(",").filter(Boolean)) {
+        if (/^[a-z][a-z0-9-]*-[a-z]{2}(-gov)?-[a-z]+-\d:[\w.[\]"-]+$/.test(item)) allowDestroy.push(item);
+        else problems.push(`--allow-destroy ${JSON.stringify(item)} must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD`);
+      }
+    } else if (a === "--out") out = value() ?? out;
+    else if (a === "--baseline") {
+      const v = value();
+      if (v !== undefined && !fs.existsSync(path.join(v, "stacks"))) problems.push(`--baseline ${JSON.stringify(v)} is not a synth output folder (no stacks/ inside)`);
+      baseline = v;
+    } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --out, --baseline, --apply, --help)`);
+  }
+  if (problems.length) throw new Error(problems.join("\n"));
+  return { allowDestroy, out, baseline, apply };
+}
+
+interface PlannedStack {
+  readonly env: EnvironmentConfig;
+  readonly region: string;
+  readonly name: string;
+  readonly dir: string;
+  readonly tfEnv: NodeJS.ProcessEnv;
+}
+
+function readJson(file: string): any {
+  return JSON.parse(fs.readFileSync(file, "utf8"));
+}
+
+/** The backend settings the working directory was last initialized with, if any. */
+function initializedBackend(dir: string): Record<string, unknown> | undefined {
+  const file = path.join(dir, ".terraform", "terraform.tfstate");
+  return fs.existsSync(file) ? readJson(file).backend?.config : undefined;
+}
+
+/** Runs the review; returns the exit code. */
+export async function runPlan(flags: PlanFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
+  const root = projectRoot();
+  const file = env.CONFIG_FILE ?? path.join("config", "environments.json");
+  const envs = selectEnvironments(loadConfigFile(path.resolve(root, file)), env.ENVIRONMENTS, file);
+  const outdir = path.resolve(root, env.CDKTF_OUTDIR ?? "cdktf.out");
+  const out = path.resolve(root, flags.out);
+  let server: LocalAws | undefined;
+  try {
+    let endpoint = env.AWS_ENDPOINT_URL;
+    if (envs.some((e) => e.local) && endpoint === undefined) {
+      server = await startLocalAws();
+      endpoint = server.endpoint;
+      log(`started a local AWS for the local environment at ${endpoint} (nothing is deployed there: the plan shows creations)\n`);
+    }
+    const local = envs.filter((e) => e.local);
+    if (local.length && endpoint) await bootstrap({ endpoint, root, outdir }, local);
+
+    const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], {
+      cwd: root,
+      env: { ...env, CDKTF_OUTDIR: outdir, ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}) },
+      encoding: "utf8",
+    });
+    if (synth.status !== 0) throw new Error(`synth failed:\n${synth.stderr.trim()}`);
+
+    const tfBase = terraformEnv(path.join(root, ".tmp", "terraform"), env);
+    const stacks: PlannedStack[] = envs.flatMap((e) =>
+      e.regions.map((region) => {
+        const name = stackName(e.name, region);
+        return { env: e, region, name, dir: path.join(outdir, "stacks", name), tfEnv: e.local && endpoint ? { ...tfBase, ...localAwsEnv(endpoint, region) } : tfBase };
+      }),
+    );
+    fs.mkdirSync(out, { recursive: true });
+
+    const reviews: StackReview[] = await Promise.all(
+      stacks.map(async (s) => {
+        const before = initializedBackend(s.dir);
+        await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv);
+        const planFile = path.join(out, `${s.name}.tfplan`);
+        const plan = await terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, s.tfEnv);
+        if (plan.code === 1) throw new Error(`terraform plan failed for ${s.name}:\n${plan.stderr.trim()}`);
+        fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
+        const shown = await terraformOk(["show", "-json", planFile], s.dir, s.tfEnv);
+        fs.writeFileSync(path.join(out, `${s.name}.json`), shown.stdout);
+        const baselineFile = flags.baseline ? path.join(flags.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
+        const baselineBackend = baselineFile && fs.existsSync(baselineFile) ? readJson(baselineFile).terraform?.backend?.s3 : undefined;
+        const review = reviewPlan(s.name, JSON.parse(shown.stdout), readJson(path.join(s.dir, "cdk.tf.json")), baselineBackend ?? before);
+        fs.writeFileSync(path.join(out, `${s.name}.md`), `${stackMarkdown(review)}\n`);
+        return review;
+      }),
+    );
+    const decision = guard(reviews, flags.allowDestroy);
+    const summary = summaryMarkdown(reviews, decision);
+    fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
+    log(`${summary}\n\nplans, their JSON and the reviews are in ${path.relative(root, out) || "."}/\n`);
+    if (!decision.ok) return 1;
+
+    if (flags.apply) {
+      for (const s of stacks) {
+        log(`applying the reviewed plan of ${s.name}\n`);
+        await terraformOk(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv);
+      }
+    }
+    return 0;
+  } finally {
+    await server?.stop();
+  }
+}
+
+if (require.main === module) {
+  let flags: PlanFlags | "help";
+  try {
+    flags = parsePlanFlags(process.argv.slice(2));
+  } catch (e) {
+    for (const line of (e as Error).message.split("\n")) process.stderr.write(`error: ${line}\n`);
+    process.exit(2);
+  }
+  if (flags === "help") process.stdout.write(`${USAGE}\n`);
+  else
+    runPlan(flags).then(
+      (code) => (process.exitCode = code),
+      (e: Error) => {
+        process.stderr.write(`error: ${e.message}\n`);
+        process.exitCode = 1;
+      },
+    );
+}
