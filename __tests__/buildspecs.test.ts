@@ -16,8 +16,8 @@ function shellcheck(args: string[]) {
 describe("buildspecs/", () => {
   beforeAll(() => requireTool("shellcheck", "apt-get install -y shellcheck"));
 
-  test("holds the two bundled buildspecs", () => {
-    expect(BUILDSPECS.sort()).toEqual(["docker-dind.yml", "docker-push-ecr.yml"]);
+  test("holds the two image buildspecs and the plan-review buildspec", () => {
+    expect(BUILDSPECS.sort()).toEqual(["docker-dind.yml", "docker-push-ecr.yml", "terraform-plan.yml"]);
   });
 
   describe.each(BUILDSPECS)("%s", (file) => {
@@ -27,7 +27,7 @@ describe("buildspecs/", () => {
       expect(parse(text).version).toBe(0.2);
       const spec = parseBuildspec(text, file);
       expect(Object.keys(spec.phases).every((p) => (PHASE_NAMES as readonly string[]).includes(p))).toBe(true);
-      expect(spec.artifacts?.files).toEqual(["imagedefinitions.json"]);
+      expect(spec.artifacts?.files).toEqual(file === "terraform-plan.yml" ? ["plans/**/*"] : ["imagedefinitions.json"]);
     });
 
     test("every command passes shellcheck in the buildspec's shell", () => {
@@ -42,6 +42,18 @@ describe("buildspecs/", () => {
       expect({ status: r.status, out: r.stdout }).toEqual({ status: 0, out: "" });
     });
   });
+});
+
+test("the plan-review buildspec and the GitHub workflow run the same npm scripts", () => {
+  const buildspec = fs.readFileSync(path.join(ROOT, "buildspecs", "terraform-plan.yml"), "utf8");
+  const workflow = fs.readFileSync(path.join(ROOT, ".github", "workflows", "terraform.yml"), "utf8");
+  const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
+  expect(buildspec).toContain("npm run plan -- --out plans");
+  expect(workflow).toContain("npm run plan -- --out plans");
+  expect(workflow).toContain("npm run deploy -- --out plans");
+  expect(scripts.plan).toBe("node scripts/build.mjs && node dist/scripts/plan.js");
+  expect(scripts.deploy).toBe("node scripts/build.mjs && node dist/scripts/plan.js --apply");
+  expect(parse(workflow).jobs.deploy.environment).toBe("production");
 });
 
 describe.each(SHELL_SCRIPTS)("%s", (file) => {

@@ -127,6 +127,15 @@ describe("npm run plan flags", () => {
     });
   });
 
+  test("ALLOW_DESTROY adds allowances from the environment", () => {
+    expect(parsePlanFlags([], { ALLOW_DESTROY: "prod-eu-west-1:aws_iam_role.A prod-eu-west-1:aws_iam_role.B" })).toMatchObject({
+      allowDestroy: ["prod-eu-west-1:aws_iam_role.A", "prod-eu-west-1:aws_iam_role.B"],
+    });
+    expect(messageOf(() => parsePlanFlags([], { ALLOW_DESTROY: "x" }))).toBe(
+      'ALLOW_DESTROY "x" must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD',
+    );
+  });
+
   test.each([
     [["--allow-destroy", "aws_ecr_repository.R"], '--allow-destroy "aws_ecr_repository.R" must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD'],
     [["--out"], "option --out needs a value"],

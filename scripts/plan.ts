@@ -22,6 +22,8 @@ repository or IAM role that --allow-destroy does not name.
   --out DIR                          where plans and reviews go (default: plans)
   --baseline DIR                     a previous synth output (e.g. of main) to compare backends with
   --apply                            after a review that passes, apply exactly the reviewed plans
+Environment: ALLOW_DESTROY (same as --allow-destroy, comma or space separated), ENVIRONMENTS,
+CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL.
   --help                             this text
 
 Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
@@ -35,9 +37,17 @@ export interface PlanFlags {
 }
 
 /** Parses flags; throws one line per problem. */
-export function parsePlanFlags(argv: string[]): PlanFlags | "help" {
+export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): PlanFlags | "help" {
   const problems: string[] = [];
   const allowDestroy: string[] = [];
+  const addAllowed = (list: string, source: string) => {
+    for (const item of list.split(/[\s,]+/).filter(Boolean)) {
+      if (/^[a-z][a-z0-9-]*-[a-z]{2}(-gov)?-[a-z]+-\d:[\w.[\]"-]+$/.test(item)) allowDestroy.push(item);
+      else problems.push(`${source} ${JSON.stringify(item)} must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD`);
+    }
+  };
+  // CI passes allowances through the environment (a workflow input), the same rule applies.
+  if (env.ALLOW_DESTROY) addAllowed(env.ALLOW_DESTROY, "ALLOW_DESTROY");
   let out = "plans";
   let baseline: string | undefined;
   let apply = false;
@@ -54,12 +64,8 @@ export function parsePlanFlags(argv: string[]): PlanFlags | "help" {
     };
     if (a === "--help" || a === "-h") return "help";
     else if (a === "--apply") apply = true;
-    else if (a === "--allow-destroy") {
-      for (const item of (value() ?? "").split(",").filter(Boolean)) {
-        if (/^[a-z][a-z0-9-]*-[a-z]{2}(-gov)?-[a-z]+-\d:[\w.[\]"-]+$/.test(item)) allowDestroy.push(item);
-        else problems.push(`--allow-destroy ${JSON.stringify(item)} must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD`);
-      }
-    } else if (a === "--out") out = value() ?? out;
+    else if (a === "--allow-destroy") addAllowed(value() ?? "", "--allow-destroy");
+    else if (a === "--out") out = value() ?? out;
     else if (a === "--baseline") {
       const v = value();
       if (v !== undefined && !fs.existsSync(path.join(v, "stacks"))) problems.push(`--baseline ${JSON.stringify(v)} is not a synth output folder (no stacks/ inside)`);
@@ -160,7 +166,7 @@ export async function runPlan(flags: PlanFlags, env: NodeJS.ProcessEnv = process
 if (require.main === module) {
   let flags: PlanFlags | "help";
   try {
-    flags = parsePlanFlags(process.argv.slice(2));
+    flags = parsePlanFlags(process.argv.slice(2), process.env);
   } catch (e) {
     for (const line of (e as Error).message.split("\n")) process.stderr.write(`error: ${line}\n`);
     process.exit(2);
