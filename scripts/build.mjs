@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Compiles the app's TypeScript to dist/ as CommonJS with esbuild (no bundling, no type check:
-// `npm run typecheck` does that). Takes ~50 ms, so cdktf.json runs it before every synth and
-// the app never runs stale code.
+// Compiles the TypeScript to dist/ as CommonJS with esbuild (no type check: `npm run typecheck`
+// does that): one file per source for the scripts and tests, plus the single-file app bundle
+// dist/main.bundle.js that cdktf.json runs through scripts/synth.js.
 import { build } from "esbuild";
 import { readdirSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -27,5 +27,14 @@ await build({
   platform: "node",
   target: "node20",
   sourcemap: "inline",
+  logLevel: "warning",
+});
+await build({
+  entryPoints: [join(root, "main.ts")],
+  bundle: true,
+  outfile: join(root, "dist", "main.bundle.js"),
+  format: "cjs",
+  platform: "node",
+  target: "node20",
   logLevel: "warning",
 });
