@@ -1,5 +1,6 @@
 import { spawn } from "child_process";
 import { AwsTarget, localAwsEnv } from "./aws-clients";
+import { runCli } from "./cli";
 
 /**
  * The API calls of the samples' bash script, made like the samples make them (the AWS CLI),
@@ -111,20 +112,9 @@ export function execute(inv: Invocation, base: NodeJS.ProcessEnv = process.env):
 }
 
 if (require.main === module) {
-  let inv: Invocation | "help";
-  try {
-    inv = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    for (const line of (e as Error).message.split("\n")) process.stderr.write(`error: ${line}\n`);
-    process.exit(2);
-  }
-  if (inv === "help") process.stdout.write(`${USAGE}\n`);
-  else
-    execute(inv).then(
-      (out) => process.stdout.write(`${out}\n`),
-      (e: Error) => {
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exitCode = 1;
-      },
-    );
+  runCli({
+    parse: () => parseArgs(process.argv.slice(2)),
+    usage: USAGE,
+    run: async (inv) => void process.stdout.write(`${await execute(inv)}\n`),
+  });
 }

@@ -9,6 +9,7 @@ import { bootstrap } from "./local-deploy";
 import { guard, reviewPlan, stackMarkdown, summaryMarkdown, type StackReview } from "./plan-summary";
 import { terraformEnv } from "./terraform-env";
 import { terraform, terraformOk } from "./terraform";
+import { runCli } from "./cli";
 
 export const USAGE = `Usage: npm run plan [-- options]
 
@@ -164,20 +165,5 @@ export async function runPlan(flags: PlanFlags, env: NodeJS.ProcessEnv = process
 }
 
 if (require.main === module) {
-  let flags: PlanFlags | "help";
-  try {
-    flags = parsePlanFlags(process.argv.slice(2), process.env);
-  } catch (e) {
-    for (const line of (e as Error).message.split("\n")) process.stderr.write(`error: ${line}\n`);
-    process.exit(2);
-  }
-  if (flags === "help") process.stdout.write(`${USAGE}\n`);
-  else
-    runPlan(flags).then(
-      (code) => (process.exitCode = code),
-      (e: Error) => {
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exitCode = 1;
-      },
-    );
+  runCli({ parse: () => parsePlanFlags(process.argv.slice(2), process.env), usage: USAGE, run: (flags) => runPlan(flags) });
 }

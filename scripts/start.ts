@@ -2,6 +2,7 @@ import * as path from "path";
 import { projectRoot } from "../config/environments";
 import { bootstrap, deployStack, localStacks, selectLocalEnvironments, synthesize, verify, type LocalDeployOptions } from "./local-deploy";
 import { LocalAws, startLocalAws } from "./local-aws";
+import { runCli } from "./cli";
 
 const USAGE = `Usage: npm start [-- --keep-running]
 
@@ -108,23 +109,10 @@ async function run(flags: Flags): Promise<void> {
 }
 
 if (require.main === module) {
-  let flags: Flags | "help";
-  try {
-    flags = parseFlags(process.argv.slice(2));
-  } catch (e) {
-    for (const line of (e as Error).message.split("\n")) process.stderr.write(`error: ${line}\n`);
-    process.exit(2);
-  }
-  if (flags === "help") {
-    process.stdout.write(`${USAGE}\n`);
-  } else {
-    run(flags).then(
-      () => (process.exitCode = 0),
-      (e: Error) => {
-        process.stderr.write(`\nerror: ${e.message}\n`);
-        process.stderr.write("npm start failed; the local AWS it started was stopped.\n");
-        process.exitCode = 1;
-      },
-    );
-  }
+  runCli({
+    parse: () => parseFlags(process.argv.slice(2)),
+    usage: USAGE,
+    run: (flags) => run(flags),
+    failureNote: "npm start failed; the local AWS it started was stopped.",
+  });
 }
