@@ -26,7 +26,8 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
     if (localEndpoint !== undefined && !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(localEndpoint)) {
       throw new ConfigError([`AWS_ENDPOINT_URL ${JSON.stringify(localEndpoint)} must be an http(s) URL such as http://127.0.0.1:5000`]);
     }
-    const app = new App({ outdir: staging, stackTraces: false });
+    // Validations run once, in the pass below (all stacks at once); App.synth need not repeat them.
+    const app = new App({ outdir: staging, stackTraces: false, skipValidation: true });
     const problems: string[] = [];
     for (const environment of environments) {
       for (const region of environment.regions) {

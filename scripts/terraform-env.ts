@@ -80,14 +80,23 @@ export function cliConfigText(mirror: string | undefined): string {
   ].join("\n");
 }
 
+/** Config files written by this process, by folder and mirror setting: discovery runs once. */
+const written = new Map<string, string>();
+
 /**
- * Writes the CLI config into `dir` and returns the environment Terraform (and cdktf) should run
- * with: the config, no checkpoint calls, automation mode.
+ * Writes the CLI config into `dir` (once per process; the mirror search can walk the disk) and
+ * returns the environment Terraform (and cdktf) should run with: the config, no checkpoint
+ * calls, automation mode.
  */
 export function terraformEnv(dir: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, "terraform.rc");
-  fs.writeFileSync(file, cliConfigText(findProviderMirror(base)));
+  const key = `${path.resolve(dir)}|${base.TF_PROVIDER_MIRROR ?? ""}`;
+  let file = written.get(key);
+  if (file === undefined || !fs.existsSync(file)) {
+    fs.mkdirSync(dir, { recursive: true });
+    file = path.join(dir, "terraform.rc");
+    fs.writeFileSync(file, cliConfigText(findProviderMirror(base)));
+    written.set(key, file);
+  }
   return { ...base, TF_CLI_CONFIG_FILE: file, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1" };
 }
 
