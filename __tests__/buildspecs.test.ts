@@ -3,7 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { parseBuildspec, PHASE_NAMES } from "../scripts/buildspec-runner";
+import { BuildSpec } from "../modules/shared/buildspec";
 import { ROOT, tempDir } from "./support/app";
+import { ECR_IMAGE_SH, HEREDOC_END, INCLUDE_LINE } from "./support/buildspecs";
 import { requireTool } from "./support/containers";
 
 const BUILDSPECS = fs.readdirSync(path.join(ROOT, "buildspecs")).filter((f) => f.endsWith(".yml"));
@@ -11,6 +13,18 @@ const SHELL_SCRIPTS = ["buildspecs/scripts/ecr-image.sh", "scripts/image/build-i
 
 function shellcheck(args: string[]) {
   return spawnSync("shellcheck", args, { encoding: "utf8" });
+}
+
+/** shellcheck's verdict on a buildspec's commands, run as one script in the buildspec's shell. */
+function shellcheckCommands(text: string, file: string) {
+  const spec = parseBuildspec(text, file);
+  const commands = Object.values(spec.phases).flatMap((p) => [...(p?.commands ?? []), ...(p?.finally ?? [])]);
+  expect(commands.length).toBeGreaterThan(0);
+  const script = path.join(tempDir("shellcheck"), "commands.sh");
+  // One script, as CodeBuild runs them in one shell; the shebang tells shellcheck the dialect.
+  fs.writeFileSync(script, `#!/bin/${spec.shell}\n${commands.join("\n")}\n`);
+  const r = shellcheck([script]);
+  return { status: r.status, out: r.stdout };
 }
 
 describe("buildspecs/", () => {
@@ -31,17 +45,44 @@ describe("buildspecs/", () => {
     });
 
     test("every command passes shellcheck in the buildspec's shell", () => {
-      const spec = parseBuildspec(text, file);
-      const commands = Object.values(spec.phases).flatMap((p) => [...(p?.commands ?? []), ...(p?.finally ?? [])]);
-      expect(commands.length).toBeGreaterThan(0);
-      const dir = tempDir("shellcheck");
-      const script = path.join(dir, "commands.sh");
-      // One script, as CodeBuild runs them in one shell; the shebang tells shellcheck the dialect.
-      fs.writeFileSync(script, `#!/bin/${spec.shell}\n${commands.join("\n")}\n`);
-      const r = shellcheck([script]);
-      expect({ status: r.status, out: r.stdout }).toEqual({ status: 0, out: "" });
+      expect(shellcheckCommands(text, file)).toEqual({ status: 0, out: "" });
     });
   });
+
+  describe.each(["docker-push-ecr.yml", "docker-dind.yml"])("%s as BuildSpec.bundled inlines it", (file) => {
+    const inlined = BuildSpec.bundled(file).value;
+    const spec = parseBuildspec(inlined, file);
+
+    test("the file holds the include line once, in the first command of the install phase", () => {
+      const text = fs.readFileSync(path.join(ROOT, "buildspecs", file), "utf8");
+      expect(text.split(INCLUDE_LINE)).toHaveLength(2);
+      expect(parseBuildspec(text, file).phases.install?.commands[0]).toContain(INCLUDE_LINE.trim());
+    });
+
+    test("its first command writes ecr-image.sh verbatim through a quoted heredoc, and publishes the file only when written whole", () => {
+      const [first, ...rest] = spec.phases.install?.commands ?? [];
+      expect(first).toBe(
+        `steps="$(mktemp)" && cat >"$steps" <<'${HEREDOC_END}' && export ECR_IMAGE_SH="$steps"\n${ECR_IMAGE_SH}${HEREDOC_END}\n`,
+      );
+      expect(rest.every((c) => !c.includes("@include"))).toBe(true);
+    });
+
+    test("every later step runs the embedded script, none a file of the source", () => {
+      const commands = Object.values(spec.phases).flatMap((p) => p?.commands ?? []).slice(1);
+      expect(commands.filter((c) => c.includes("buildspecs/"))).toEqual([]);
+      const steps = commands.filter((c) => c.startsWith("sh ")).map((c) => c.replace('sh "$ECR_IMAGE_SH" ', ""));
+      expect(steps).toEqual([...(file === "docker-dind.yml" ? ["start-dockerd"] : []), "check", "login", "build", "push", "scan-gate"]);
+    });
+
+    test("every command passes shellcheck in the buildspec's shell", () => {
+      expect(shellcheckCommands(inlined, file)).toEqual({ status: 0, out: "" });
+    });
+  });
+});
+
+test("ecr-image.sh has no line that would end the heredoc it is embedded with", () => {
+  expect(ECR_IMAGE_SH.split("\n")).not.toContain(HEREDOC_END);
+  expect(ECR_IMAGE_SH.endsWith("\n")).toBe(true);
 });
 
 test("the plan-review buildspec and the GitHub workflow run the same npm scripts", () => {

@@ -1,5 +1,3 @@
-import * as fs from "fs";
-import * as path from "path";
 import {
   CodeBuildDindProject,
   CodeBuildDindProjectProps,
@@ -8,8 +6,10 @@ import {
   EcrRepo,
 } from "../modules";
 import { messageOf, newStack, only, statement, synthJson } from "./support/synth";
+import { expectedInlined, terraformEscaped } from "./support/buildspecs";
 
-const BUILDSPEC = fs.readFileSync(path.join(__dirname, "..", "buildspecs", "docker-dind.yml"), "utf8");
+/** docker-dind.yml with scripts/ecr-image.sh embedded, as the project inlines it. */
+const BUILDSPEC = expectedInlined("docker-dind.yml");
 const SECRET = "arn:aws:secretsmanager:eu-central-1:111111111111:secret:dockerhub-AbCdEf";
 
 function build(props: Partial<CodeBuildDindProjectProps> = {}) {
@@ -22,6 +22,10 @@ function build(props: Partial<CodeBuildDindProjectProps> = {}) {
 
 function errorOf(props: Partial<CodeBuildDindProjectProps>): string {
   return messageOf(() => build(props));
+}
+
+function envVar(b: ReturnType<typeof build>, name: string): any {
+  return b.cb.environment.environment_variable.find((v: any) => v.name === name);
 }
 
 describe("CodeBuildDindProject", () => {
@@ -39,17 +43,27 @@ describe("CodeBuildDindProject", () => {
       expect(build().cb.environment.privileged_mode).toBe(true);
     });
 
-    test("the bundled docker-dind.yml buildspec is inlined", () => {
-      expect(build().cb.source).toEqual({ type: "NO_SOURCE", buildspec: BUILDSPEC.split("${").join("$${") });
+    test("the bundled docker-dind.yml buildspec is inlined, ecr-image.sh embedded in it", () => {
+      expect(build().cb.source).toEqual({ type: "NO_SOURCE", buildspec: terraformEscaped(BUILDSPEC) });
     });
 
-    test("the sample variables are set like the privileged project's", () => {
+    test("the sample variables, DOCKERFILE and DOCKER_CONTEXT are set like the privileged project's", () => {
       expect(build().cb.environment.environment_variable.map((v: any) => v.name)).toEqual([
         "AWS_DEFAULT_REGION",
         "AWS_ACCOUNT_ID",
         "IMAGE_TAG",
         "IMAGE_REPO_NAME",
+        "DOCKERFILE",
+        "DOCKER_CONTEXT",
       ]);
+    });
+
+    test("the build reads the Dockerfile at the source root (DOCKERFILE is Dockerfile)", () => {
+      expect(envVar(build(), "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" });
+    });
+
+    test("the build context is the source root (DOCKER_CONTEXT is .)", () => {
+      expect(envVar(build(), "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" });
     });
 
     test("its role may read no secret", () => {
@@ -63,6 +77,12 @@ describe("CodeBuildDindProject", () => {
       expect(build({ image: "registry.example.com:5000/mirror/docker:26.1.4-dind" }).cb.environment.image).toBe(
         "registry.example.com:5000/mirror/docker:26.1.4-dind",
       );
+    });
+
+    test("dockerfile sets DOCKERFILE and buildContext sets DOCKER_CONTEXT", () => {
+      const b = build({ dockerfile: "ci/Dockerfile", buildContext: "app" });
+      expect(envVar(b, "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "ci/Dockerfile", type: "PLAINTEXT" });
+      expect(envVar(b, "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: "app", type: "PLAINTEXT" });
     });
 
     test("an image pinned by digest is accepted", () => {
@@ -93,6 +113,21 @@ describe("CodeBuildDindProject", () => {
       expect(errorOf({ image })).toBe(
         `CodeBuildDindProject 'Dind': image ${JSON.stringify(image)} must be an image reference pinned to a version tag or sha256 digest (not untagged, not a moving tag such as dind or latest), e.g. docker:27.3.1-dind`,
       );
+    });
+
+    test.each([
+      ["an empty dockerfile", { dockerfile: "" }, `dockerfile "" must be a path relative to the source root, not empty`],
+      ["an absolute dockerfile", { dockerfile: "/Dockerfile" }, `dockerfile "/Dockerfile" must be a path relative to the source root, not absolute`],
+      ["a dockerfile outside the source", { dockerfile: "../Dockerfile" }, `dockerfile "../Dockerfile" must be a path relative to the source root, without ".." segments (the build sees only its source)`],
+      ["a dockerfile read as an option", { dockerfile: "-f" }, `dockerfile "-f" must be a path relative to the source root, not starting with "-" (docker would read it as an option)`],
+      ["an empty buildContext", { buildContext: "" }, `buildContext "" must be a path relative to the source root, not empty`],
+      ["a buildContext on a drive", { buildContext: "C:/src" }, `buildContext "C:/src" must be a path relative to the source root, not absolute`],
+      ["a buildContext outside the source", { buildContext: "app/.." }, `buildContext "app/.." must be a path relative to the source root, without ".." segments (the build sees only its source)`],
+      ["a buildContext read as an option", { buildContext: "-" }, `buildContext "-" must be a path relative to the source root, not starting with "-" (docker would read it as an option)`],
+      ["a DOCKERFILE variable", { environmentVariables: { DOCKERFILE: { value: "x" } } }, `environmentVariables name "DOCKERFILE" is set by the construct (use the dockerfile prop)`],
+      ["a DOCKER_CONTEXT variable", { environmentVariables: { DOCKER_CONTEXT: { value: "x" } } }, `environmentVariables name "DOCKER_CONTEXT" is set by the construct (use the buildContext prop)`],
+    ])("%s is refused with a clear message", (_what, props, message) => {
+      expect(errorOf(props)).toBe(`CodeBuildDindProject 'Dind': ${message}`);
     });
 
     test("a registry credential that is not a Secrets Manager ARN is refused", () => {

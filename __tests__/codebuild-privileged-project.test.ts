@@ -1,9 +1,7 @@
-import * as fs from "fs";
-import * as path from "path";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CodebuildProject } from "@cdktf/provider-aws/lib/codebuild-project";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { TerraformStack } from "cdktf";
+import { Lazy, TerraformStack } from "cdktf";
 import {
   BuildSpec,
   CodeBuildPrivilegedProject,
@@ -14,11 +12,13 @@ import {
   TagMutability,
 } from "../modules";
 import { AwsContext } from "../modules/shared/aws-context";
-import { ECR_PUSH_ACTIONS } from "../modules/shared/iam";
+import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../modules/shared/iam";
 import { messageOf, newStack, only, ref, resources, statement, statementsOf, synthJson, Synthesized } from "./support/synth";
+import { expectedInlined, terraformEscaped as escaped, terraformUnescaped } from "./support/buildspecs";
+import { parseBuildspec } from "../scripts/buildspec-runner";
 
-const BUILDSPEC = fs.readFileSync(path.join(__dirname, "..", "buildspecs", "docker-push-ecr.yml"), "utf8");
-const escaped = (s: string) => s.split("${").join("$${");
+/** docker-push-ecr.yml with scripts/ecr-image.sh embedded, as the project inlines it. */
+const BUILDSPEC = expectedInlined("docker-push-ecr.yml");
 
 interface Built {
   stack: TerraformStack;
@@ -76,11 +76,28 @@ describe("CodeBuildPrivilegedProject", () => {
         { name: "AWS_ACCOUNT_ID", value: ref(b.stack, b.repo.registryId), type: "PLAINTEXT" },
         { name: "IMAGE_TAG", value: "latest", type: "PLAINTEXT" },
         { name: "IMAGE_REPO_NAME", value: ref(b.stack, b.repo.repositoryName), type: "PLAINTEXT" },
+        { name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" },
+        { name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" },
       ]);
     });
 
-    test("the source is NO_SOURCE with the bundled docker-push-ecr.yml inlined (template sequences escaped)", () => {
+    test("the build reads the Dockerfile at the source root (DOCKERFILE is Dockerfile)", () => {
+      expect(envVar(build(), "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" });
+    });
+
+    test("the build context is the source root (DOCKER_CONTEXT is .)", () => {
+      expect(envVar(build(), "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" });
+    });
+
+    test("the source is NO_SOURCE with the bundled docker-push-ecr.yml inlined, ecr-image.sh embedded in it (template sequences escaped)", () => {
       expect(build().cb.source).toEqual({ type: "NO_SOURCE", buildspec: escaped(BUILDSPEC) });
+    });
+
+    test("the inlined buildspec's commands use no file of this repository: every step runs the embedded script", () => {
+      const spec = parseBuildspec(terraformUnescaped(build().cb.source.buildspec));
+      const commands = Object.values(spec.phases).flatMap((p) => p?.commands ?? []);
+      expect(commands.filter((c) => c.includes("buildspecs/"))).toEqual([]);
+      expect(commands.filter((c) => c.startsWith("sh "))).toEqual(["check", "login", "build", "push", "scan-gate"].map((step) => `sh "$ECR_IMAGE_SH" ${step}`));
     });
 
     test("a log group /aws/codebuild/<project> keeps logs 30 days and the project writes to it", () => {
@@ -119,9 +136,13 @@ describe("CodeBuildPrivilegedProject", () => {
       expect(only(b.json, "aws_iam_role").name_prefix).toBe("cb-build-app-");
     });
 
-    test("the role may push to the repository and write to the project's log group, nothing else", () => {
+    test("the role may pull from and push to the repository and write to the project's log group, nothing else", () => {
       const b = build();
-      expect(statementsOf(b.json, "Build/Role/PolicyDocument").map((s) => s.sid)).toEqual(["BuildLogs", "EcrAuthToken", "EcrPush"]);
+      expect(statementsOf(b.json, "Build/Role/PolicyDocument").map((s) => s.sid)).toEqual(["BuildLogs", "EcrAuthToken", "EcrPull", "EcrPush"]);
+      expect(statement(b.json, "Build/Role/PolicyDocument", "EcrPull")).toMatchObject({
+        actions: [...ECR_PULL_ACTIONS].sort(),
+        resources: [ref(b.stack, b.repo.repositoryArn)],
+      });
       expect(statement(b.json, "Build/Role/PolicyDocument", "EcrPush")).toMatchObject({
         actions: [...ECR_PUSH_ACTIONS].sort(),
         resources: [ref(b.stack, b.repo.repositoryArn)],
@@ -167,6 +188,24 @@ describe("CodeBuildPrivilegedProject", () => {
 
     test("imageTag sets IMAGE_TAG", () => {
       expect(envVar(build({ imageTag: "v1.2.3" }), "IMAGE_TAG").value).toBe("v1.2.3");
+    });
+
+    test("dockerfile sets DOCKERFILE and buildContext sets DOCKER_CONTEXT", () => {
+      const b = build({ dockerfile: "images/app/Dockerfile.prod", buildContext: "services/app" });
+      expect(envVar(b, "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "images/app/Dockerfile.prod", type: "PLAINTEXT" });
+      expect(envVar(b, "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: "services/app", type: "PLAINTEXT" });
+    });
+
+    test("dockerfile and buildContext reach the build with template sequences escaped", () => {
+      const b = build({ dockerfile: "${x}/Dockerfile", buildContext: "${x}" });
+      expect(envVar(b, "DOCKERFILE").value).toBe("$${x}/Dockerfile");
+      expect(envVar(b, "DOCKER_CONTEXT").value).toBe("$${x}");
+    });
+
+    test("dockerfile and buildContext that are tokens are not checked at synth", () => {
+      const b = build({ dockerfile: Lazy.stringValue({ produce: () => "../Dockerfile" }), buildContext: Lazy.stringValue({ produce: () => "" }) });
+      expect(envVar(b, "DOCKERFILE").value).toBe("../Dockerfile");
+      expect(envVar(b, "DOCKER_CONTEXT").value).toBe("");
     });
 
     test("logRetentionDays and logKmsKeyArn configure the log group", () => {
@@ -300,6 +339,16 @@ describe("CodeBuildPrivilegedProject", () => {
       ["environmentType", { environmentType: "WINDOWS_CONTAINER" as "LINUX_CONTAINER" }, `environmentType "WINDOWS_CONTAINER" must be LINUX_CONTAINER or ARM_CONTAINER`],
       ["a secret-like PLAINTEXT variable", { environmentVariables: { DB_PASSWORD: { value: "hunter2" } } }, `environmentVariables.DB_PASSWORD "hunter2" is PLAINTEXT but its name looks like a secret: store it in SSM Parameter Store or Secrets Manager and set type PARAMETER_STORE or SECRETS_MANAGER`],
       ["a sample variable", { environmentVariables: { IMAGE_TAG: { value: "x" } } }, `environmentVariables name "IMAGE_TAG" is set by the construct (from the stack and the repository; use imageTag for IMAGE_TAG)`],
+      ["a DOCKERFILE variable", { environmentVariables: { DOCKERFILE: { value: "x" } } }, `environmentVariables name "DOCKERFILE" is set by the construct (use the dockerfile prop)`],
+      ["a DOCKER_CONTEXT variable", { environmentVariables: { DOCKER_CONTEXT: { value: "x" } } }, `environmentVariables name "DOCKER_CONTEXT" is set by the construct (use the buildContext prop)`],
+      ["an empty dockerfile", { dockerfile: "" }, `dockerfile "" must be a path relative to the source root, not empty`],
+      ["an absolute dockerfile", { dockerfile: "/src/Dockerfile" }, `dockerfile "/src/Dockerfile" must be a path relative to the source root, not absolute`],
+      ["a dockerfile outside the source", { dockerfile: "app/../../Dockerfile" }, `dockerfile "app/../../Dockerfile" must be a path relative to the source root, without ".." segments (the build sees only its source)`],
+      ["a dockerfile read as an option", { dockerfile: "-" }, `dockerfile "-" must be a path relative to the source root, not starting with "-" (docker would read it as an option)`],
+      ["an empty buildContext", { buildContext: "" }, `buildContext "" must be a path relative to the source root, not empty`],
+      ["an absolute buildContext", { buildContext: "/src" }, `buildContext "/src" must be a path relative to the source root, not absolute`],
+      ["a buildContext outside the source", { buildContext: ".." }, `buildContext ".." must be a path relative to the source root, without ".." segments (the build sees only its source)`],
+      ["a buildContext read as an option", { buildContext: "--no-cache" }, `buildContext "--no-cache" must be a path relative to the source root, not starting with "-" (docker would read it as an option)`],
       ["a reserved variable", { environmentVariables: { CODEBUILD_X: { value: "x" } } }, `environmentVariables name "CODEBUILD_X" must not start with CODEBUILD_ (reserved by CodeBuild)`],
       ["a variable name with a dash", { environmentVariables: { "MY-VAR": { value: "x" } } }, `environmentVariables name "MY-VAR" must be letters, digits and '_', not starting with a digit`],
       ["an unknown variable type", { environmentVariables: { A: { value: "x", type: "VAULT" as EnvironmentVariableType } } }, `environmentVariables.A.type "VAULT" must be PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER`],

@@ -114,6 +114,21 @@ describe("validateConfig", () => {
     expect(environments[0].build.privilegedProject.projectName).toBe("codebuild-sample-dckr-push-ecr");
   });
 
+  test("accepts a project's dockerfile and buildContext relative to the source root", () => {
+    // GIVEN
+    const raw = validConfig();
+    raw.environments.prod.build.privilegedProject.dockerfile = "docker/Dockerfile";
+    raw.environments.prod.build.privilegedProject.buildContext = "docker";
+    raw.environments.prod.build.dindProject.buildContext = ".";
+
+    // WHEN
+    const [, prod] = validateConfig(raw, FILE);
+
+    // THEN
+    expect(prod.build.privilegedProject).toMatchObject({ dockerfile: "docker/Dockerfile", buildContext: "docker" });
+    expect(prod.build.dindProject.buildContext).toBe(".");
+  });
+
   test("accepts a $schema key at the top level", () => {
     // GIVEN
     const raw = { $schema: "./environments.schema.json", ...validConfig() };
@@ -224,7 +239,7 @@ describe("validateConfig", () => {
     // THEN
     expect(problems).toEqual([
       `${FILE}: environment "local": build.privilegedProject.foo 1 is an unknown key ` +
-        "(known: projectName, imageTag, image, computeType, buildTimeoutMinutes, queuedTimeoutMinutes, logRetentionDays, concurrentBuildLimit, badge, source, environmentVariables)",
+        "(known: projectName, imageTag, dockerfile, buildContext, image, computeType, buildTimeoutMinutes, queuedTimeoutMinutes, logRetentionDays, concurrentBuildLimit, badge, source, environmentVariables)",
     ]);
   });
 
@@ -434,6 +449,10 @@ describe("validateConfig", () => {
     ["environment variable name", (e) => (e.build.privilegedProject.environmentVariables["1X"] = { value: "v" }), `build.privilegedProject.environmentVariables.1X "1X" is not a valid key: letters, digits and '_', not starting with a digit`],
     ["environment variable type", (e) => (e.build.privilegedProject.environmentVariables.DB_URL.type = "SSM"), `build.privilegedProject.environmentVariables.DB_URL.type "SSM" must be one of PLAINTEXT, PARAMETER_STORE, SECRETS_MANAGER`],
     ["dindProject.registryCredentialSecretArn", (e) => (e.build.dindProject.registryCredentialSecretArn = "dockerhub"), `build.dindProject.registryCredentialSecretArn "dockerhub" must be a Secrets Manager secret ARN`],
+    ["empty dockerfile", (e) => (e.build.privilegedProject.dockerfile = ""), `build.privilegedProject.dockerfile "" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
+    ["absolute dockerfile", (e) => (e.build.dindProject.dockerfile = "/app/Dockerfile"), `build.dindProject.dockerfile "/app/Dockerfile" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
+    ["buildContext outside the source", (e) => (e.build.privilegedProject.buildContext = "../app"), `build.privilegedProject.buildContext "../app" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
+    ["buildContext read as an option", (e) => (e.build.dindProject.buildContext = "-"), `build.dindProject.buildContext "-" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
   ])("rejects a bad %s with the rule of that field", (_field, mutate, expected) => {
     // GIVEN
     const raw = validConfig();

@@ -135,6 +135,21 @@ describe("RegionalStack", () => {
       expect(privileged.map((p) => p.environment.image).sort()).toEqual(["aws/codebuild/amazonlinux2-x86_64-standard:5.0", "docker:27.3.1-dind"]);
     });
 
+    test("the local environment's projects build this repository's docker/ (dockerfile docker/Dockerfile, buildContext docker)", () => {
+      const { json } = synth(localEnvironment());
+      for (const project of resources(json, "aws_codebuild_project")) {
+        expect(project.environment.environment_variable).toContainEqual({ name: "DOCKERFILE", value: "docker/Dockerfile", type: "PLAINTEXT" });
+        expect(project.environment.environment_variable).toContainEqual({ name: "DOCKER_CONTEXT", value: "docker", type: "PLAINTEXT" });
+      }
+    });
+
+    test("a project without dockerfile and buildContext in the config builds the Dockerfile at its source root", () => {
+      const { json } = synth(prodEnvironment());
+      const priv = resources(json, "aws_codebuild_project").find((p) => p.name === "acme-app");
+      expect(priv.environment.environment_variable).toContainEqual({ name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" });
+      expect(priv.environment.environment_variable).toContainEqual({ name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" });
+    });
+
     test("config options reach the constructs", () => {
       const { json } = synth(prodEnvironment());
       const [priv, dind] = ["acme-app", "acme-app-dind"].map((n) => resources(json, "aws_codebuild_project").find((p) => p.name === n));

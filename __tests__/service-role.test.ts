@@ -63,7 +63,7 @@ describe("CodeBuildServiceRole", () => {
       const stack = newStack();
       new CodeBuildServiceRole(stack, "Role");
       expect(() => synthJson(stack)).toThrow(
-        "CodeBuildServiceRole 'Role': policy has no statements (a role with no permission cannot run a build; grant logs and ECR access, e.g. repo.grantPush(role))",
+        "CodeBuildServiceRole 'Role': policy has no statements (a role with no permission cannot run a build; grant logs and ECR access, e.g. repo.grantPullPush(role))",
       );
     });
   });

@@ -2,11 +2,16 @@ import * as fs from "fs";
 import * as path from "path";
 import { AWS_REGIONS } from "./regions";
 import { SchemaProblem, Spec, check, s } from "./schema";
+import { sourcePathProblem } from "../modules/shared/source-path";
 
 /** Options of one CodeBuild project, as the environments file declares them. */
 export interface ProjectConfig {
   readonly projectName: string;
   readonly imageTag?: string;
+  /** The Dockerfile, relative to the source root (the construct's default: `Dockerfile`). */
+  readonly dockerfile?: string;
+  /** The build context, relative to the source root (the construct's default: `.`). */
+  readonly buildContext?: string;
   readonly image?: string;
   readonly computeType?: string;
   readonly buildTimeoutMinutes?: number;
@@ -91,10 +96,16 @@ const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
 const KEY_PREFIX = /^[A-Za-z0-9!_.*'()/-]{1,512}[^/]$|^[A-Za-z0-9]$/;
 
 const region = s.str((v) => AWS_REGIONS.includes(v), "is not a known AWS region (see config/regions.ts)");
+const sourcePath = s.str(
+  (v) => sourcePathProblem(v) === undefined,
+  `must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`,
+);
 
 const projectFields = {
   projectName: s.req(s.pattern(PROJECT_NAME, "must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)")),
   imageTag: s.pattern(IMAGE_TAG, "must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"),
+  dockerfile: sourcePath,
+  buildContext: sourcePath,
   image: s.str(),
   computeType: s.oneOf(["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE"]),
   buildTimeoutMinutes: s.int(5, 2160),

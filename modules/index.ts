@@ -7,9 +7,18 @@ export { CodeBuildDockerProject, EnvironmentVariableType } from "./shared/codebu
 export type {
   BuildEnvironmentVariable,
   CodeBuildDockerProjectProps,
+  DockerBuildEnvironment,
   ProjectCache,
   ProjectSource,
   ProjectVpc,
 } from "./shared/codebuild-docker-project";
+export {
+  ECR_AUTH_ACTIONS,
+  ECR_PULL_ACTIONS,
+  ECR_PUSH_ACTIONS,
+} from "./shared/iam";
+export type { IGrantee, PolicyCondition, PolicyStatement } from "./shared/iam";
+export { AwsContext } from "./shared/aws-context";
+export { LibraryCopyError } from "./shared/one-copy";
 export { PropValidationError } from "./shared/validation";
 export * from "./policy-pack";

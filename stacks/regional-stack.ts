@@ -179,6 +179,8 @@ function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerP
     projectName: cfg.projectName,
     repository,
     imageTag: cfg.imageTag,
+    dockerfile: cfg.dockerfile,
+    buildContext: cfg.buildContext,
     computeType: cfg.computeType,
     buildTimeoutMinutes: cfg.buildTimeoutMinutes,
     queuedTimeoutMinutes: cfg.queuedTimeoutMinutes,

@@ -4,13 +4,19 @@ import * as net from "net";
 import * as path from "path";
 import { runBuildspec, type BuildResult } from "../../scripts/buildspec-runner";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws";
+import { CodeBuildDindProject } from "../../modules/codebuild-dind-project";
+import { CodeBuildPrivilegedProject } from "../../modules/codebuild-privileged-project";
+import { EcrRepo } from "../../modules/ecr-repo";
 import { ROOT, tempDir } from "../support/app";
+import { terraformUnescaped } from "../support/buildspecs";
 import { BUILDER_IMAGE, ensureBuilderImage, requireTool } from "../support/containers";
+import { newStack, only, synthJson } from "../support/synth";
 
 /**
- * The two buildspecs executed for real, phase by phase as CodeBuild runs them (one shell per
- * build), with `docker` served by podman, the ECR API (get-login-password) by moto, and the image
- * registry by a local distribution registry standing in for the ECR registry host.
+ * The two buildspecs executed for real as the constructs inline them (ecr-image.sh embedded),
+ * phase by phase as CodeBuild runs them (one shell per build), on sources that hold only a
+ * Dockerfile and its app, with `docker` served by podman, the ECR API (get-login-password) by
+ * moto, and the image registry by a local distribution registry standing in for the ECR host.
  */
 jest.setTimeout(20 * 60_000);
 
@@ -37,10 +43,21 @@ function writeExecutable(file: string, body: string): void {
   fs.chmodSync(file, 0o755);
 }
 
-/** A git work tree holding what a CodeBuild source of this repository holds: docker/ and buildspecs/. */
-function makeSource(dir: string, change?: (dir: string) => void): string {
-  fs.cpSync(path.join(ROOT, "docker"), path.join(dir, "docker"), { recursive: true });
-  fs.cpSync(path.join(ROOT, "buildspecs"), path.join(dir, "buildspecs"), { recursive: true });
+/**
+ * How a source lays out the app of docker/: `root` (a team's repository: Dockerfile and app at
+ * its root), `split` (ci/Dockerfile, the app in app/), `repository` (this repository's docker/).
+ */
+type Layout = "root" | "split" | "repository";
+
+/** A git work tree holding the app of docker/ in `layout`, and nothing else (no buildspecs/). */
+function makeSource(dir: string, layout: Layout, change?: (dir: string) => void): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const app = { root: dir, split: path.join(dir, "app"), repository: path.join(dir, "docker") }[layout];
+  fs.cpSync(path.join(ROOT, "docker"), app, { recursive: true });
+  if (layout === "split") {
+    fs.mkdirSync(path.join(dir, "ci"));
+    fs.renameSync(path.join(app, "Dockerfile"), path.join(dir, "ci", "Dockerfile"));
+  }
   change?.(dir);
   const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args], { cwd: dir, encoding: "utf8" }).trim();
   git("init", "-q");
@@ -85,6 +102,41 @@ function projectEnv(imageTag: string): Record<string, string> {
 
 const statuses = (r: BuildResult) => Object.fromEntries(r.phases.map((p) => [p.name, p.status]));
 
+/** What the source of a build holds at its top level. */
+const topLevel = (dir: string) => fs.readdirSync(dir).filter((f) => f !== ".git").sort();
+
+/**
+ * What a project synthesizes for CodeBuild, as AWS receives it (Terraform's `$${` escapes undone):
+ * its inline buildspec, and the DOCKERFILE and DOCKER_CONTEXT it sets from its props.
+ */
+function synthesizedProject(
+  kind: "privileged" | "dind",
+  props: { dockerfile?: string; buildContext?: string } = {},
+): { buildspec: string; env: Record<string, string> } {
+  const stack = newStack();
+  const repository = new EcrRepo(stack, "Repo", { repositoryName: REPO });
+  const Project = kind === "privileged" ? CodeBuildPrivilegedProject : CodeBuildDindProject;
+  new Project(stack, "Build", { projectName: "build-app", repository, ...props });
+  const cb = only(synthJson(stack), "aws_codebuild_project");
+  const value = (name: string): string => terraformUnescaped(cb.environment.environment_variable.find((v: any) => v.name === name).value);
+  return { buildspec: terraformUnescaped(cb.source.buildspec), env: { DOCKERFILE: value("DOCKERFILE"), DOCKER_CONTEXT: value("DOCKER_CONTEXT") } };
+}
+
+/** Runs what a project synthesizes on `srcDir`, with the project's variables and the local stand-ins. */
+function runProject(
+  project: { buildspec: string; env: Record<string, string> },
+  srcDir: string,
+  imageTag: string,
+  opts: { env?: Record<string, string>; path?: string[] } = {},
+): Promise<BuildResult> {
+  return runBuildspec({
+    buildspec: project.buildspec,
+    srcDir,
+    env: { ...projectEnv(imageTag), ...project.env, ...opts.env },
+    baseEnv: baseEnv(opts.path),
+  });
+}
+
 beforeAll(async () => {
   requireTool("podman", "apt-get install -y podman");
   requireTool("docker-registry", "apt-get install -y docker-registry");
@@ -111,8 +163,7 @@ beforeAll(async () => {
   writeExecutable(path.join(shim, "docker"), 'exec podman --storage-driver vfs "$@"');
 
   srcDir = path.join(work, "src");
-  fs.mkdirSync(srcDir);
-  commit = makeSource(srcDir);
+  commit = makeSource(srcDir, "root");
 });
 
 afterAll(async () => {
@@ -120,25 +171,28 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-describe("docker-push-ecr.yml (managed image, privileged)", () => {
+describe("docker-push-ecr.yml as CodeBuildPrivilegedProject inlines it, on a source of only a Dockerfile and its app", () => {
   let result: BuildResult;
 
   beforeAll(async () => {
-    result = await runBuildspec({
-      buildspecFile: path.join(srcDir, "buildspecs", "docker-push-ecr.yml"),
-      srcDir,
-      env: projectEnv("latest"),
-      baseEnv: baseEnv(),
-    });
+    result = await runProject(synthesizedProject("privileged"), srcDir, "latest");
+  });
+
+  test("the source holds only the Dockerfile and the app, nothing of this repository", () => {
+    expect(topLevel(srcDir).filter((f) => f !== "imagedefinitions.json")).toEqual(fs.readdirSync(path.join(ROOT, "docker")).sort());
+    expect(topLevel(srcDir)).not.toContain("buildspecs");
   });
 
   test("runs every phase to success", () => {
     expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
       succeeded: true,
-      // (no install phase in this buildspec: it counts as succeeded)
       phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
       tail: "",
     });
+  });
+
+  test("builds the Dockerfile at the source root in the root context (the defaults)", () => {
+    expect(result.output).toContain(`with tags latest and ${commit.slice(0, 7)}, from Dockerfile in the context .`);
   });
 
   test("pushes IMAGE_TAG and the short commit SHA, both naming the same image", async () => {
@@ -159,7 +213,7 @@ describe("docker-push-ecr.yml (managed image, privileged)", () => {
   });
 });
 
-describe("docker-dind.yml (docker:dind)", () => {
+describe("docker-dind.yml as CodeBuildDindProject inlines it (docker:dind), on the same source", () => {
   test("its wait loop gives up after DOCKERD_WAIT_SECONDS with a clear error, and no later phase runs", async () => {
     // dockerd cannot run here: a dockerd that never answers and a docker whose `info` fails.
     const fake = path.join(work, "no-daemon");
@@ -167,12 +221,7 @@ describe("docker-dind.yml (docker:dind)", () => {
     writeExecutable(path.join(fake, "dockerd"), "sleep 600");
     writeExecutable(path.join(fake, "docker"), 'echo "Cannot connect to the Docker daemon" >&2; exit 1');
     const started = Date.now();
-    const result = await runBuildspec({
-      buildspecFile: path.join(srcDir, "buildspecs", "docker-dind.yml"),
-      srcDir,
-      env: { ...projectEnv("dind-latest"), DOCKERD_WAIT_SECONDS: "2" },
-      baseEnv: baseEnv([fake]),
-    });
+    const result = await runProject(synthesizedProject("dind"), srcDir, "dind-latest", { env: { DOCKERD_WAIT_SECONDS: "2" }, path: [fake] });
     expect(result.succeeded).toBe(false);
     expect(statuses(result)).toEqual({ install: "FAILED", pre_build: "SKIPPED", build: "SKIPPED", post_build: "SKIPPED" });
     expect(result.output).toContain('error: dockerd did not answer "docker info" within 2 s; its log:');
@@ -185,12 +234,7 @@ describe("docker-dind.yml (docker:dind)", () => {
     const fake = path.join(work, "daemon");
     fs.mkdirSync(fake, { recursive: true });
     writeExecutable(path.join(fake, "dockerd"), "sleep 600");
-    const result = await runBuildspec({
-      buildspecFile: path.join(srcDir, "buildspecs", "docker-dind.yml"),
-      srcDir,
-      env: projectEnv("dind-latest"),
-      baseEnv: baseEnv([fake]),
-    });
+    const result = await runProject(synthesizedProject("dind"), srcDir, "dind-latest", { path: [fake] });
     expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
       succeeded: true,
       phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
@@ -201,22 +245,54 @@ describe("docker-dind.yml (docker:dind)", () => {
   });
 });
 
+describe("dockerfile and buildContext", () => {
+  test("a Dockerfile in one subfolder and the context in another (ci/Dockerfile, app) build and push both tags", async () => {
+    const dir = path.join(work, "split-src");
+    const splitCommit = makeSource(dir, "split");
+    const project = synthesizedProject("privileged", { dockerfile: "ci/Dockerfile", buildContext: "app" });
+    expect(project.env).toEqual({ DOCKERFILE: "ci/Dockerfile", DOCKER_CONTEXT: "app" });
+    const result = await runProject(project, dir, "split");
+    expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
+      succeeded: true,
+      phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
+      tail: "",
+    });
+    expect(result.output).toContain(`with tags split and ${splitCommit.slice(0, 7)}, from ci/Dockerfile in the context app`);
+    expect(await digestOf("split")).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await digestOf(splitCommit.slice(0, 7))).toBe(await digestOf("split"));
+  });
+});
+
 describe("failures fail the build", () => {
-  test("a source without docker/Dockerfile fails pre_build with the reason, and nothing is built", async () => {
-    const dir = path.join(work, "empty-src");
-    fs.mkdirSync(dir);
-    fs.cpSync(path.join(ROOT, "buildspecs"), path.join(dir, "buildspecs"), { recursive: true });
-    const result = await runBuildspec({ buildspecFile: path.join(dir, "buildspecs", "docker-push-ecr.yml"), srcDir: dir, env: projectEnv("x"), baseEnv: baseEnv() });
+  test("a source whose Dockerfile is not where the project says fails pre_build naming DOCKERFILE and DOCKER_CONTEXT, and nothing is built", async () => {
+    // This repository's own layout (docker/) with the defaults (Dockerfile, .).
+    const dir = path.join(work, "repository-src");
+    makeSource(dir, "repository");
+    const result = await runProject(synthesizedProject("privileged"), dir, "x");
     expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "FAILED", build: "SKIPPED", post_build: "SKIPPED" });
-    expect(result.output).toContain("error: no docker/Dockerfile in the source");
+    expect(result.output).toContain(
+      `error: the source (${dir}) has no Dockerfile at DOCKERFILE="Dockerfile" (DOCKER_CONTEXT="."): set the project's dockerfile and buildContext to where the source holds them`,
+    );
     expect(await digestOf("x")).toBeNull();
+  });
+
+  test("a build context that is not a folder of the source fails pre_build naming both values", async () => {
+    const project = synthesizedProject("dind", { dockerfile: "Dockerfile", buildContext: "app" });
+    const fake = path.join(work, "daemon-for-context");
+    fs.mkdirSync(fake, { recursive: true });
+    writeExecutable(path.join(fake, "dockerd"), "sleep 600");
+    const result = await runProject(project, srcDir, "y", { path: [fake] });
+    expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "FAILED", build: "SKIPPED", post_build: "SKIPPED" });
+    expect(result.output).toContain(
+      `error: the source (${srcDir}) has no folder at DOCKER_CONTEXT="app" (DOCKERFILE="Dockerfile"): set the project's buildContext to a folder of the source`,
+    );
+    expect(await digestOf("y")).toBeNull();
   });
 
   test("a compile error fails the build phase; post_build then refuses to push", async () => {
     const dir = path.join(work, "broken-src");
-    fs.mkdirSync(dir);
-    makeSource(dir, (d) => fs.appendFileSync(path.join(d, "docker", "main.go"), "\nthis is not Go\n"));
-    const result = await runBuildspec({ buildspecFile: path.join(dir, "buildspecs", "docker-push-ecr.yml"), srcDir: dir, env: projectEnv("broken"), baseEnv: baseEnv() });
+    makeSource(dir, "root", (d) => fs.appendFileSync(path.join(d, "main.go"), "\nthis is not Go\n"));
+    const result = await runProject(synthesizedProject("privileged"), dir, "broken");
     expect(result.succeeded).toBe(false);
     expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "FAILED", post_build: "FAILED" });
     expect(result.output).toContain("error: the build failed: nothing to push");

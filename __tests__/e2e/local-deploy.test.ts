@@ -1,5 +1,4 @@
 import { spawn } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { BatchGetProjectsCommand, CodeBuildClient, DeleteProjectCommand, ListProjectsCommand } from "@aws-sdk/client-codebuild";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
@@ -25,7 +24,8 @@ import {
   type LocalDeployOptions,
 } from "../../scripts/local-deploy";
 import { terraform } from "../../scripts/terraform";
-import { ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
+import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
+import { BuildSpec } from "../../modules/shared/buildspec";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
 
 /**
@@ -108,11 +108,11 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
     expect(priv.serviceRole).toBe(s.outputs.privileged_role_arn);
     expect(dind.serviceRole).toBe(s.outputs.dind_role_arn);
     expect(priv.timeoutInMinutes).toBe(60);
-    // The inline buildspec reached AWS exactly as the file says: Terraform's `$${` escapes
-    // turned back into the shell's `${`.
-    const file = fs.readFileSync(path.join(ROOT, "buildspecs", "docker-push-ecr.yml"), "utf8");
-    expect(file).toContain("${IMAGE_REPO_NAME}");
-    expect(priv.source?.buildspec).toBe(file);
+    // The inline buildspec reached AWS exactly as BuildSpec.bundled reads the file (ecr-image.sh
+    // embedded): Terraform's `$${` escapes turned back into the shell's `${`.
+    const inlined = BuildSpec.bundled("docker-push-ecr.yml").value;
+    expect(inlined).toContain("${IMAGE_REPO_NAME}");
+    expect(priv.source?.buildspec).toBe(inlined);
   });
 
   test("IAM: the trust policy and the exact scope of the inline policy", async () => {
@@ -141,6 +141,7 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
     expect(bySid).toEqual({
       BuildLogs: { actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup, `${logGroup}:log-stream:*`].sort() },
       EcrAuthToken: { actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
+      EcrPull: { actions: [...ECR_PULL_ACTIONS].sort(), resources: [s.outputs.repository_arn] },
       EcrPush: { actions: [...ECR_PUSH_ACTIONS].sort(), resources: [s.outputs.repository_arn] },
       S3Read: { actions: ["s3:GetObject", "s3:GetObjectVersion"], resources: ["arn:aws:s3:::codebuild-docker-sources-local/app/source.zip"] },
       S3Bucket: { actions: ["s3:GetBucketAcl", "s3:GetBucketLocation"], resources: ["arn:aws:s3:::codebuild-docker-sources-local"] },

@@ -1,19 +1,25 @@
 #!/bin/sh
 # The steps both buildspecs share (docker-push-ecr.yml on a CodeBuild managed image,
 # docker-dind.yml on docker:dind): POSIX sh, so it runs in Alpine's ash as well as bash.
+# The buildspecs carry this file in themselves: BuildSpec.bundled pastes it into their first
+# phase at synth, which writes it to a temp file, so a build needs nothing of this repository
+# in its source, only a Dockerfile.
 #
-# Usage: sh buildspecs/scripts/ecr-image.sh <step>
+# Usage: sh ecr-image.sh <step>
 #   start-dockerd  start dockerd (overlay2) and wait until `docker info` answers (dind only)
-#   check          the source holds the Docker context; the sample's variables are set
+#   check          the source holds the Dockerfile and the build context; the sample's variables are set
 #   login          aws ecr get-login-password | docker login (the ECR registry of the account)
 #   build          build the image, using the previous IMAGE_TAG image as cache when there is one
 #   push           push IMAGE_TAG and the short commit tag; write imagedefinitions.json
 #   scan-gate      when SCAN_FAIL_SEVERITY is set: wait for the scan on push, fail on findings
 #                  at or above that severity
 #
-# Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_TAG, IMAGE_REPO_NAME (set by the
-# CodeBuild project), CODEBUILD_RESOLVED_SOURCE_VERSION (set by CodeBuild), and optionally
-#   DOCKER_CONTEXT       build context (default: docker)
+# Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_TAG, IMAGE_REPO_NAME, DOCKERFILE and
+# DOCKER_CONTEXT (set by the CodeBuild project), CODEBUILD_RESOLVED_SOURCE_VERSION (set by
+# CodeBuild), and optionally
+#   DOCKERFILE           the Dockerfile, relative to the source root (default: Dockerfile)
+#   DOCKER_CONTEXT       the build context, relative to the source root (default: .); as in
+#                        `docker build -f "$DOCKERFILE" "$DOCKER_CONTEXT"`
 #   REGISTRY_HOST        registry host (default: <account>.dkr.ecr.<region>.amazonaws.com)
 #   BUILDER_IMAGE, RUNTIME_IMAGE   base images passed to the Dockerfile (mirrors)
 #   IMAGE_DEFINITIONS_NAME       name in imagedefinitions.json (default: app)
@@ -44,7 +50,8 @@ setup() {
   else
     COMMIT_TAG="build-${CODEBUILD_BUILD_NUMBER:-0}"
   fi
-  DOCKER_CONTEXT="${DOCKER_CONTEXT:-docker}"
+  DOCKERFILE="${DOCKERFILE:-Dockerfile}"
+  DOCKER_CONTEXT="${DOCKER_CONTEXT:-.}"
 }
 
 start_dockerd() {
@@ -65,9 +72,11 @@ start_dockerd() {
 
 check() {
   setup
-  [ -f "${DOCKER_CONTEXT}/Dockerfile" ] ||
-    die "no ${DOCKER_CONTEXT}/Dockerfile in the source ($(pwd)); the bundled buildspecs build this repository's docker/ folder, so the project needs a source that holds it"
-  echo "building ${REPOSITORY_URI} with tags ${IMAGE_TAG} and ${COMMIT_TAG}"
+  [ -f "$DOCKERFILE" ] ||
+    die "the source ($(pwd)) has no Dockerfile at DOCKERFILE=\"${DOCKERFILE}\" (DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\"): set the project's dockerfile and buildContext to where the source holds them"
+  [ -d "$DOCKER_CONTEXT" ] ||
+    die "the source ($(pwd)) has no folder at DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\" (DOCKERFILE=\"${DOCKERFILE}\"): set the project's buildContext to a folder of the source"
+  echo "building ${REPOSITORY_URI} with tags ${IMAGE_TAG} and ${COMMIT_TAG}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
 }
 
 login() {
@@ -86,7 +95,7 @@ build() {
     echo "no previous ${REPOSITORY_URI}:${IMAGE_TAG}: building without a cache image"
     cache=""
   fi
-  set -- --tag "${REPOSITORY_URI}:${IMAGE_TAG}" --tag "${REPOSITORY_URI}:${COMMIT_TAG}" \
+  set -- --file "$DOCKERFILE" --tag "${REPOSITORY_URI}:${IMAGE_TAG}" --tag "${REPOSITORY_URI}:${COMMIT_TAG}" \
     --build-arg "VERSION=${IMAGE_TAG}" --build-arg "REVISION=${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}"
   if docker --version 2>/dev/null | grep -qi podman; then
     # podman (the local stand-in for docker): layer cache, keyed by repository without a tag.

@@ -1,11 +1,16 @@
 import { Construct } from "constructs";
+import { Fn } from "cdktf";
 import { EcrLifecyclePolicy } from "@cdktf/provider-aws/lib/ecr-lifecycle-policy";
 import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
 import { EcrRepositoryPolicy } from "@cdktf/provider-aws/lib/ecr-repository-policy";
 import { AwsContext } from "../shared/aws-context";
-import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, IGrantable } from "../shared/iam";
+import { ECR_PULL_ACTIONS } from "../shared/iam";
+import { sameCopy } from "../shared/one-copy";
 import { DocumentStatement, renderPolicyDocument } from "../shared/policy-document";
-import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN, PropProblems, checkIntRange } from "../shared/validation";
+import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN, PropProblems, checkIntRange, isToken } from "../shared/validation";
+import { EcrRepositoryBase, IEcrRepository, RepositoryPolicyGrant, TagMutability } from "./repository-base";
+
+export { TagMutability } from "./repository-base";
 
 /**
  * ECR repository names: 2-256 characters, lowercase, optional `namespace/` parts, each part
@@ -14,13 +19,44 @@ import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN, PropProblems, checkIntRang
  */
 export const ECR_REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
-/** Whether tags can be overwritten. */
-export enum TagMutability {
-  /** A tag, once pushed, always names the same image (the secure default). */
-  IMMUTABLE = "IMMUTABLE",
-  /** Tags can be moved to a new image by a later push. */
-  MUTABLE = "MUTABLE",
+/** How the repository's images are encrypted at rest. */
+export enum RepositoryEncryption {
+  /** KMS: the AWS managed key `aws/ecr`, or the customer managed key given as `kmsKeyArn` (the secure default). */
+  KMS = "KMS",
+  /**
+   * AES-256 with keys ECR manages (ECR's own default). Exists to adopt existing repositories
+   * without replacing them; the policy pack flags it (CKV_AWS_136) unless suppressed with a reason.
+   */
+  AES256 = "AES256",
 }
+
+/** What identifies an existing repository, for {@link EcrRepo.fromRepositoryAttributes}. */
+export interface EcrRepositoryAttributes {
+  /** The repository's name. */
+  readonly repositoryName: string;
+  /** The repository's ARN. */
+  readonly repositoryArn: string;
+  /**
+   * The repository's URL.
+   * @default - `<registryId>.dkr.ecr.<region of the ARN>.<partition DNS suffix>/<repositoryName>`
+   */
+  readonly repositoryUrl?: string;
+  /**
+   * The registry (account) ID.
+   * @default - the account of the ARN
+   */
+  readonly registryId?: string;
+  /**
+   * The repository's tag mutability, when known (projects warn about fixed tags on IMMUTABLE).
+   * @default - unknown
+   */
+  readonly tagMutability?: TagMutability;
+}
+
+/** `arn:<partition>:ecr:<region>:<account>:repository/<name>` */
+const REPOSITORY_ARN_PATTERN = /^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
+/** The DNS suffix of a partition's ECR endpoints. */
+const PARTITION_DNS_SUFFIX: Record<string, string> = { "aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com" };
 
 /** One rule of an ECR lifecycle policy, in the JSON shape ECR expects. */
 export interface EcrLifecycleRule {
@@ -82,7 +118,14 @@ export interface EcrRepoProps {
   readonly scanOnPush?: boolean;
 
   /**
-   * ARN of a customer managed KMS key that encrypts the images.
+   * How images are encrypted at rest. AES256 exists to adopt an existing repository without
+   * replacing it (the encryption of a repository cannot change).
+   * @default RepositoryEncryption.KMS
+   */
+  readonly encryption?: RepositoryEncryption;
+
+  /**
+   * ARN of a customer managed KMS key that encrypts the images (KMS encryption only).
    * @default - KMS encryption with the AWS managed key `aws/ecr`
    */
   readonly kmsKeyArn?: string;
@@ -112,7 +155,9 @@ export interface EcrRepoProps {
   readonly lifecycleRules?: EcrLifecycleRule[];
 
   /**
-   * Other AWS accounts whose principals may pull images (a repository policy is created).
+   * Other AWS accounts whose principals may pull images, as whole accounts (`:root`; each
+   * account's IAM then decides who). To name single roles instead, grant them:
+   * `repo.grantPull(ImportedRole.fromRoleArn(...))`.
    * @default - no cross-account access
    */
   readonly pullAccountIds?: string[];
@@ -136,9 +181,80 @@ export interface EcrRepoProps {
  *
  * @example
  * const repo = new EcrRepo(this, "Repo", { repositoryName: "team/app" });
- * repo.grantPush(role);
+ * repo.grantPullPush(buildRole);
+ * repo.grantPull(ImportedRole.fromRoleArn(this, "Task", "arn:aws:iam::222222222222:role/app-task", { mutable: false }));
  */
-export class EcrRepo extends Construct {
+export class EcrRepo extends EcrRepositoryBase {
+  /**
+   * Imports an existing repository of the stack's account and region by name. Creates nothing;
+   * grants change only the grantee (the repository's policy is not managed here).
+   */
+  public static fromRepositoryName(scope: Construct, id: string, repositoryName: string): IEcrRepository {
+    const p = new PropProblems("EcrRepo.fromRepositoryName", id);
+    checkRepositoryName(p, repositoryName);
+    p.throwIfAny();
+    sameCopy(scope, "EcrRepo.fromRepositoryName", id);
+    const context = AwsContext.of(scope);
+    const account = context.knownAccountId ?? context.accountId;
+    const region = context.knownRegion ?? context.region;
+    return new ImportedRepository(scope, id, {
+      repositoryName,
+      repositoryArn: context.arn("ecr", `repository/${repositoryName}`, { account, region }),
+      registryId: account,
+      repositoryUrl: `${account}.dkr.ecr.${region}.${context.dnsSuffix}/${repositoryName}`,
+    });
+  }
+
+  /**
+   * Imports an existing repository by ARN, in this account or another (for a cross-account
+   * pull, the owner's repository policy must allow the grantee). Creates nothing.
+   */
+  public static fromRepositoryArn(scope: Construct, id: string, repositoryArn: string): IEcrRepository {
+    sameCopy(scope, "EcrRepo.fromRepositoryArn", id);
+    if (isToken(repositoryArn)) {
+      const parts = Fn.split(":", repositoryArn);
+      const registryId = Fn.element(parts, 4);
+      const repositoryName = Fn.trimprefix(Fn.element(parts, 5), "repository/");
+      return new ImportedRepository(scope, id, {
+        repositoryName,
+        repositoryArn,
+        registryId,
+        repositoryUrl: `${registryId}.dkr.ecr.${Fn.element(parts, 3)}.${AwsContext.of(scope).dnsSuffix}/${repositoryName}`,
+      });
+    }
+    const m = REPOSITORY_ARN_PATTERN.exec(repositoryArn);
+    const p = new PropProblems("EcrRepo.fromRepositoryArn", id);
+    if (!m) p.add("repositoryArn", repositoryArn, "must be an ECR repository ARN (arn:aws:ecr:<region>:<account>:repository/<name>)");
+    else checkRepositoryName(p, m[4] as string);
+    p.throwIfAny();
+    const [, partition, region, account, name] = m as RegExpExecArray;
+    return new ImportedRepository(scope, id, {
+      repositoryName: name as string,
+      repositoryArn,
+      registryId: account as string,
+      repositoryUrl: `${account}.dkr.ecr.${region}.${PARTITION_DNS_SUFFIX[partition as string] ?? "amazonaws.com"}/${name}`,
+    });
+  }
+
+  /** Imports an existing repository from its attributes. Creates nothing. */
+  public static fromRepositoryAttributes(scope: Construct, id: string, attrs: EcrRepositoryAttributes): IEcrRepository {
+    const base = EcrRepo.fromRepositoryArn(scope, id, attrs.repositoryArn) as ImportedRepository;
+    const p = new PropProblems("EcrRepo.fromRepositoryAttributes", id);
+    checkRepositoryName(p, attrs.repositoryName);
+    if (attrs.registryId !== undefined) p.check(ACCOUNT_ID_PATTERN.test(attrs.registryId), "registryId", attrs.registryId, "must be an AWS account ID of exactly 12 digits");
+    if (attrs.tagMutability !== undefined) {
+      p.check(Object.values(TagMutability).includes(attrs.tagMutability), "tagMutability", attrs.tagMutability, "must be IMMUTABLE or MUTABLE");
+    }
+    p.throwIfAny();
+    base.override({
+      repositoryName: attrs.repositoryName,
+      registryId: attrs.registryId ?? base.registryId,
+      repositoryUrl: attrs.repositoryUrl ?? base.repositoryUrl.replace(/\/[^]*$/, "") + `/${attrs.repositoryName}`,
+      tagMutability: attrs.tagMutability,
+    });
+    return base;
+  }
+
   /** The underlying `aws_ecr_repository`. */
   public readonly resource: EcrRepository;
   /** The repository's name. */
@@ -151,17 +267,28 @@ export class EcrRepo extends Construct {
   public readonly registryId: string;
   /** The tag mutability the repository was created with. */
   public readonly tagMutability: TagMutability;
+  /** How the images are encrypted. */
+  public readonly encryption: RepositoryEncryption;
+  /** The repository policy, when there is one (cross-account pulls or grants). */
+  public policy?: EcrRepositoryPolicy;
+
+  protected readonly kind = "EcrRepo";
+  private readonly literalName: string;
+  private readonly policyStatements: DocumentStatement[] = [];
+  private readonly grantStatements = new Map<string, { actions: readonly string[]; principals: Set<string> }>();
 
   constructor(scope: Construct, id: string, props: EcrRepoProps) {
-    super(scope, id);
+    super(sameCopy(scope, "EcrRepo", id), id);
     validateProps(id, props);
     this.tagMutability = props.tagMutability ?? TagMutability.IMMUTABLE;
+    this.encryption = props.encryption ?? RepositoryEncryption.KMS;
+    this.literalName = props.repositoryName;
 
     this.resource = new EcrRepository(this, "Resource", {
       name: props.repositoryName,
       imageTagMutability: this.tagMutability,
       imageScanningConfiguration: { scanOnPush: props.scanOnPush ?? true },
-      encryptionConfiguration: [{ encryptionType: "KMS", kmsKey: props.kmsKeyArn }],
+      encryptionConfiguration: [{ encryptionType: this.encryption, kmsKey: props.kmsKeyArn }],
       forceDelete: props.forceDelete ?? false,
       tags: props.tags,
     });
@@ -182,64 +309,125 @@ export class EcrRepo extends Construct {
     }
 
     const pullAccounts = props.pullAccountIds ?? [];
-    if (pullAccounts.length > 0 || props.pullOrganizationId !== undefined) {
-      this.createPullPolicy(pullAccounts, props.pullOrganizationId);
-    }
-  }
-
-  /** Lets `grantee` pull images from this repository (and get a registry token). */
-  public grantPull(grantee: IGrantable): void {
-    grantee.addToPrincipalPolicy({ sid: "EcrAuthToken", actions: ECR_AUTH_ACTIONS, resources: ["*"] });
-    grantee.addToPrincipalPolicy({ sid: "EcrPull", actions: ECR_PULL_ACTIONS, resources: [this.repositoryArn] });
-  }
-
-  /** Lets `grantee` push (and pull) images to this repository, and read its scan findings. */
-  public grantPush(grantee: IGrantable): void {
-    grantee.addToPrincipalPolicy({ sid: "EcrAuthToken", actions: ECR_AUTH_ACTIONS, resources: ["*"] });
-    grantee.addToPrincipalPolicy({ sid: "EcrPush", actions: ECR_PUSH_ACTIONS, resources: [this.repositoryArn] });
-  }
-
-  private createPullPolicy(accountIds: string[], organizationId: string | undefined): void {
-    const partition = AwsContext.of(this).partition;
-    const statements: DocumentStatement[] = [];
-    if (accountIds.length > 0) {
-      statements.push({
+    if (pullAccounts.length > 0) {
+      const partition = AwsContext.of(this).partition;
+      this.policyStatements.push({
         sid: "CrossAccountPull",
         actions: ECR_PULL_ACTIONS,
-        principals: [{ type: "AWS", identifiers: accountIds.map((a) => `arn:${partition}:iam::${a}:root`) }],
+        principals: [{ type: "AWS", identifiers: pullAccounts.map((a) => `arn:${partition}:iam::${a}:root`) }],
       });
     }
-    if (organizationId !== undefined) {
-      statements.push({
+    if (props.pullOrganizationId !== undefined) {
+      this.policyStatements.push({
         sid: "OrganizationPull",
         actions: ECR_PULL_ACTIONS,
         principals: [{ type: "AWS", identifiers: ["*"] }],
-        conditions: [{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: [organizationId] }],
+        conditions: [{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: [props.pullOrganizationId] }],
       });
     }
-    new EcrRepositoryPolicy(this, "PullPolicy", { repository: this.resource.name, policy: renderPolicyDocument(statements) });
+    if (this.policyStatements.length > 0) this.renderPolicy();
   }
+
+  protected knownAccountId(): string | undefined {
+    return AwsContext.knownAccountIdOf(this);
+  }
+
+  protected arnForOtherStacks(): string {
+    const account = AwsContext.knownAccountIdOf(this);
+    const region = AwsContext.knownRegionOf(this);
+    if (account === undefined || region === undefined || isToken(this.literalName)) return this.repositoryArn;
+    const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+    return `arn:${partition}:ecr:${region}:${account}:repository/${this.literalName}`;
+  }
+
+  protected addToResourcePolicy(grant: RepositoryPolicyGrant): boolean {
+    const existing = this.grantStatements.get(grant.sid) ?? { actions: grant.actions, principals: new Set<string>() };
+    existing.principals.add(grant.principalArn);
+    this.grantStatements.set(grant.sid, existing);
+    this.renderPolicy();
+    return true;
+  }
+
+  private renderPolicy(): void {
+    const statements: DocumentStatement[] = [
+      ...this.policyStatements,
+      ...[...this.grantStatements.entries()].map(([sid, g]) => ({
+        sid,
+        actions: [...g.actions].sort(),
+        principals: [{ type: "AWS", identifiers: [...g.principals] }],
+      })),
+    ];
+    const policy = renderPolicyDocument(statements);
+    if (this.policy) this.policy.policy = policy;
+    else this.policy = new EcrRepositoryPolicy(this, "PullPolicy", { repository: this.resource.name, policy });
+  }
+}
+
+/** An existing repository: referenced, never created or changed. */
+class ImportedRepository extends EcrRepositoryBase {
+  public repositoryName: string;
+  public readonly repositoryArn: string;
+  public repositoryUrl: string;
+  public registryId: string;
+  public tagMutability?: TagMutability;
+  protected readonly kind = "EcrRepo import";
+
+  constructor(scope: Construct, id: string, attrs: { repositoryName: string; repositoryArn: string; registryId: string; repositoryUrl: string }) {
+    super(scope, id);
+    this.repositoryName = attrs.repositoryName;
+    this.repositoryArn = attrs.repositoryArn;
+    this.registryId = attrs.registryId;
+    this.repositoryUrl = attrs.repositoryUrl;
+  }
+
+  /** Sets what fromRepositoryAttributes was told. */
+  public override(attrs: { repositoryName: string; registryId: string; repositoryUrl: string; tagMutability: TagMutability | undefined }): void {
+    this.repositoryName = attrs.repositoryName;
+    this.registryId = attrs.registryId;
+    this.repositoryUrl = attrs.repositoryUrl;
+    this.tagMutability = attrs.tagMutability;
+  }
+
+  protected knownAccountId(): string | undefined {
+    return isToken(this.registryId) ? undefined : this.registryId;
+  }
+
+  protected arnForOtherStacks(): string {
+    return this.repositoryArn;
+  }
+
+  protected addToResourcePolicy(): boolean {
+    return false;
+  }
+}
+
+function checkRepositoryName(p: PropProblems, name: unknown): void {
+  if (typeof name !== "string") {
+    p.add("repositoryName", name, "is required and must be a string");
+    return;
+  }
+  p.check(name.length >= 2 && name.length <= 256, "repositoryName", name, "must be 2-256 characters long (ECR naming rules)");
+  p.check(name === name.toLowerCase(), "repositoryName", name, "must be lowercase (ECR naming rules)");
+  p.check(
+    name !== name.toLowerCase() || ECR_REPOSITORY_NAME_PATTERN.test(name),
+    "repositoryName",
+    name,
+    "must be parts of letters and digits separated by single '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)",
+  );
 }
 
 function validateProps(id: string, props: EcrRepoProps): void {
   const p = new PropProblems("EcrRepo", id);
-  const name = props.repositoryName;
-  if (typeof name !== "string") {
-    p.add("repositoryName", name, "is required and must be a string");
-  } else {
-    p.check(name.length >= 2 && name.length <= 256, "repositoryName", name, "must be 2-256 characters long (ECR naming rules)");
-    p.check(name === name.toLowerCase(), "repositoryName", name, "must be lowercase (ECR naming rules)");
-    p.check(
-      name !== name.toLowerCase() || ECR_REPOSITORY_NAME_PATTERN.test(name),
-      "repositoryName",
-      name,
-      "must be parts of letters and digits separated by single '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)",
-    );
-  }
+  checkRepositoryName(p, props.repositoryName);
   if (props.tagMutability !== undefined) {
     p.check(Object.values(TagMutability).includes(props.tagMutability), "tagMutability", props.tagMutability, "must be IMMUTABLE or MUTABLE");
   }
-  if (props.kmsKeyArn !== undefined) {
+  if (props.encryption !== undefined) {
+    p.check(Object.values(RepositoryEncryption).includes(props.encryption), "encryption", props.encryption, "must be KMS or AES256");
+  }
+  if (props.kmsKeyArn !== undefined && props.encryption === RepositoryEncryption.AES256) {
+    p.add("kmsKeyArn", props.kmsKeyArn, "needs encryption KMS (AES256 uses keys ECR manages)");
+  } else if (props.kmsKeyArn !== undefined) {
     p.check(
       /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/.test(props.kmsKeyArn),
       "kmsKeyArn",

@@ -1,1 +1,2 @@
+export * from "./repository-base";
 export * from "./ecr-repo";

@@ -3,6 +3,7 @@ import { Aspects, IAspect, S3Backend, TerraformElement, TerraformResource, Terra
 import { resolve } from "cdktf/lib/_tokens";
 import { WILDCARD_RESOURCE_ACTIONS } from "../shared/iam";
 import { looksLikeSecret } from "../shared/secret-names";
+import { sameCopy } from "../shared/one-copy";
 
 /** One rule of the pack: what it checks and the scanner control it mirrors. */
 export interface PolicyRule {
@@ -95,6 +96,7 @@ const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
 export class PolicyPack implements IAspect {
   /** Adds the pack to `stack` (once) and makes its violations fail synth. */
   public static applyTo(stack: TerraformStack): PolicyPack {
+    sameCopy(stack, "PolicyPack.applyTo", stack.node.id);
     const pack = new PolicyPack();
     Aspects.of(stack).add(pack);
     stack.node.addValidation({ validate: () => pack.violations.map(formatViolation) });

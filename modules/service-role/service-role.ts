@@ -2,28 +2,17 @@ import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { AwsContext } from "../shared/aws-context";
-import {
-  CODECOMMIT_PULL_ACTIONS,
-  IGrantable,
-  KMS_DECRYPT_ACTIONS,
-  LOGS_ACTIONS,
-  PolicyCondition,
-  PolicyStatement,
-  S3_BUCKET_ACTIONS,
-  S3_READ_ACTIONS,
-  S3_WRITE_ACTIONS,
-  SECRETS_READ_ACTIONS,
-  SSM_READ_ACTIONS,
-  VPC_DESCRIBE_ACTIONS,
-  VPC_ENI_ACTIONS,
-  VPC_ENI_PERMISSION_ACTIONS,
-  WILDCARD_RESOURCE_ACTIONS,
-} from "../shared/iam";
+import { PolicyCondition, PolicyStatement } from "../shared/iam";
+import { sameCopy } from "../shared/one-copy";
 import { renderPolicyDocument } from "../shared/policy-document";
+import { PolicyStatements } from "../shared/policy-statements";
 import { ARN_PATTERN, PropProblems, isToken } from "../shared/validation";
+import { CODEBUILD_SERVICE_PRINCIPAL } from "./grants";
+import { ImportedRole, ImportedRoleOptions } from "./imported-role";
+import { ServiceRoleBase } from "./service-role-base";
 
-/** The service principal CodeBuild assumes roles as. */
-export const CODEBUILD_SERVICE_PRINCIPAL = "codebuild.amazonaws.com";
+export { CODEBUILD_SERVICE_PRINCIPAL } from "./grants";
+export type { VpcAccess } from "./grants";
 
 const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 const ROLE_PATH_PATTERN = /^\/([\x21-\x7e]{0,510}\/)?$/;
@@ -95,20 +84,6 @@ export interface CodeBuildServiceRoleProps {
   readonly tags?: Record<string, string>;
 }
 
-/** Where a project that runs in a VPC may create its network interfaces. */
-export interface VpcAccess {
-  /** ARNs of the subnets the project runs in. */
-  readonly subnetArns: string[];
-  /** ARNs of the security groups attached to its network interfaces. */
-  readonly securityGroupArns: string[];
-}
-
-interface MergedStatement {
-  actions: Set<string>;
-  resources: Set<string>;
-  conditions: Map<string, PolicyCondition & { values: string[] }>;
-}
-
 /**
  * An IAM role for CodeBuild with one least-privilege inline policy.
  *
@@ -120,28 +95,47 @@ interface MergedStatement {
  *
  * @example
  * const role = new CodeBuildServiceRole(this, "Role", { projectName: "build-app" });
- * repo.grantPush(role); // EcrRepo adds the ECR statements
+ * repo.grantPullPush(role); // EcrRepo adds the ECR statements
  * role.grantLogs(logGroup.arn);
  */
-export class CodeBuildServiceRole extends Construct implements IGrantable {
+export class CodeBuildServiceRole extends ServiceRoleBase {
+  /**
+   * Imports an existing role by ARN, in this account or another. With `mutable: true` (the
+   * default for a role of the stack's own account) grants attach an inline policy to it; with
+   * `mutable: false` nothing on it changes, and the caller grants the permissions.
+   */
+  public static fromRoleArn(scope: Construct, id: string, roleArn: string, options: ImportedRoleOptions = {}): ImportedRole {
+    return ImportedRole.fromRoleArn(scope, id, roleArn, options);
+  }
+
+  /** Imports an existing role of the stack's account by name (its ARN is read with `aws_iam_role`). */
+  public static fromRoleName(scope: Construct, id: string, roleName: string, options: ImportedRoleOptions = {}): ImportedRole {
+    return ImportedRole.fromRoleName(scope, id, roleName, options);
+  }
+
   /** The underlying `aws_iam_role`. */
   public readonly resource: IamRole;
   /** The ARN of the role. */
   public readonly roleArn: string;
   /** The name of the role. */
   public readonly roleName: string;
-
-  private readonly statements = new Map<string, MergedStatement>();
+  /** Always true: grants add statements to the role's inline policy. */
+  public readonly mutable = true;
+  /** The account of the role (`accountId`, else the stack's account when it is known at synth). */
+  public readonly principalAccount?: string;
   /** The role's one inline policy (`aws_iam_role_policy`). */
   public readonly policy: IamRolePolicy;
-  private readonly context: AwsContext;
+
+  private readonly statements: PolicyStatements;
 
   constructor(scope: Construct, id: string, props: CodeBuildServiceRoleProps = {}) {
-    super(scope, id);
+    super(sameCopy(scope, "CodeBuildServiceRole", id), id);
     validateProps(id, props);
-    this.context = AwsContext.of(this);
+    const context = AwsContext.of(this);
+    this.statements = new PolicyStatements("CodeBuildServiceRole", id);
 
-    const accountId = props.accountId ?? this.context.accountId;
+    const accountId = props.accountId ?? context.accountId;
+    this.principalAccount = props.accountId ?? context.knownAccountId;
     const trustConditions: PolicyCondition[] = [
       { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
     ];
@@ -149,7 +143,7 @@ export class CodeBuildServiceRole extends Construct implements IGrantable {
       trustConditions.push({
         test: "ArnLike",
         variable: "aws:SourceArn",
-        values: [this.context.arn("codebuild", `project/${props.projectName}`, { account: accountId })],
+        values: [context.arn("codebuild", `project/${props.projectName}`, { account: accountId })],
       });
     }
     const trustPolicy = renderPolicyDocument([
@@ -188,7 +182,7 @@ export class CodeBuildServiceRole extends Construct implements IGrantable {
       validate: () =>
         this.statements.size === 0
           ? [
-              `CodeBuildServiceRole '${id}': policy has no statements (a role with no permission cannot run a build; grant logs and ECR access, e.g. repo.grantPush(role))`,
+              `CodeBuildServiceRole '${id}': policy has no statements (a role with no permission cannot run a build; grant logs and ECR access, e.g. repo.grantPullPush(role))`,
             ]
           : [],
     });
@@ -201,144 +195,10 @@ export class CodeBuildServiceRole extends Construct implements IGrantable {
    * Throws when an action contains a wildcard, or when `*` is the resource of any action other
    * than the ones AWS offers no resource ARN for.
    */
-  public addToPrincipalPolicy(statement: PolicyStatement): void {
-    const problems = new PropProblems("CodeBuildServiceRole", this.node.id);
-    for (const action of statement.actions) {
-      problems.check(!action.includes("*"), `statement "${statement.sid}" action`, action, "must not contain a wildcard (name exact actions)");
-    }
-    if (statement.resources.length === 0) {
-      problems.add(`statement "${statement.sid}" resources`, [], "must name at least one ARN");
-    }
-    if (statement.resources.includes("*")) {
-      const widened = statement.actions.filter((a) => !WILDCARD_RESOURCE_ACTIONS.includes(a));
-      problems.check(
-        widened.length === 0,
-        `statement "${statement.sid}" resource "*" for actions`,
-        widened,
-        `is not allowed (only ${WILDCARD_RESOURCE_ACTIONS.join(", ")} may use "*"; name exact ARNs)`,
-      );
-    }
-    problems.throwIfAny();
-
-    const merged = this.statements.get(statement.sid) ?? {
-      actions: new Set<string>(),
-      resources: new Set<string>(),
-      conditions: new Map(),
-    };
-    statement.actions.forEach((a) => merged.actions.add(a));
-    statement.resources.forEach((r) => merged.resources.add(r));
-    for (const c of statement.conditions ?? []) {
-      const key = `${c.test}|${c.variable}`;
-      const existing = merged.conditions.get(key);
-      const values = [...new Set([...(existing?.values ?? []), ...c.values])];
-      merged.conditions.set(key, { test: c.test, variable: c.variable, values });
-    }
-    this.statements.set(statement.sid, merged);
-    this.render();
-  }
-
-  /** Lets the role write build logs to one log group (`logs:CreateLogStream`, `logs:PutLogEvents`). */
-  public grantLogs(logGroupArn: string): void {
-    this.addToPrincipalPolicy({
-      sid: "BuildLogs",
-      actions: LOGS_ACTIONS,
-      resources: [logGroupArn, `${logGroupArn}:log-stream:*`],
-    });
-  }
-
-  /**
-   * Lets the role read objects under `keyPattern` in one bucket (S3 source or cache).
-   * @param bucketName the bucket's name (not its ARN)
-   * @param keyPattern the key or key prefix followed by `*`, e.g. `cache/*`
-   */
-  public grantS3Read(bucketName: string, keyPattern: string): void {
-    this.addToPrincipalPolicy({
-      sid: "S3Read",
-      actions: S3_READ_ACTIONS,
-      resources: [`arn:${this.context.partition}:s3:::${bucketName}/${keyPattern}`],
-    });
-    this.grantS3Bucket(bucketName);
-  }
-
-  /**
-   * Lets the role write objects under `keyPattern` in one bucket (S3 cache or artifacts).
-   * @param bucketName the bucket's name (not its ARN)
-   * @param keyPattern the key prefix followed by `*`, e.g. `cache/*`
-   */
-  public grantS3Write(bucketName: string, keyPattern: string): void {
-    this.addToPrincipalPolicy({
-      sid: "S3Write",
-      actions: S3_WRITE_ACTIONS,
-      resources: [`arn:${this.context.partition}:s3:::${bucketName}/${keyPattern}`],
-    });
-    this.grantS3Bucket(bucketName);
-  }
-
-  /** Lets the role read the given SSM parameters (`ssm:GetParameters`). */
-  public grantSsmParameters(parameterArns: string[]): void {
-    this.addToPrincipalPolicy({ sid: "SsmParameters", actions: SSM_READ_ACTIONS, resources: parameterArns });
-  }
-
-  /** Lets the role read the given Secrets Manager secrets (`secretsmanager:GetSecretValue`). */
-  public grantSecretsRead(secretArns: string[]): void {
-    this.addToPrincipalPolicy({ sid: "Secrets", actions: SECRETS_READ_ACTIONS, resources: secretArns });
-  }
-
-  /** Lets the role decrypt with the given customer managed KMS keys (`kms:Decrypt`). */
-  public grantKmsDecrypt(keyArns: string[]): void {
-    this.addToPrincipalPolicy({ sid: "KmsDecrypt", actions: KMS_DECRYPT_ACTIONS, resources: keyArns });
-  }
-
-  /** Lets the role pull one CodeCommit repository (`codecommit:GitPull`). */
-  public grantCodeCommitPull(repositoryArn: string): void {
-    this.addToPrincipalPolicy({ sid: "CodeCommitPull", actions: CODECOMMIT_PULL_ACTIONS, resources: [repositoryArn] });
-  }
-
-  /**
-   * Lets the role manage the network interfaces of a project that runs in a VPC: creation only
-   * in the given subnets with the given security groups, attachment only for CodeBuild.
-   */
-  public grantVpcAccess(access: VpcAccess): void {
-    const eni = this.context.arn("ec2", "network-interface/*");
-    this.addToPrincipalPolicy({
-      sid: "VpcEni",
-      actions: VPC_ENI_ACTIONS,
-      resources: [eni, ...access.subnetArns, ...access.securityGroupArns],
-    });
-    this.addToPrincipalPolicy({
-      sid: "VpcEniPermission",
-      actions: VPC_ENI_PERMISSION_ACTIONS,
-      resources: [eni],
-      conditions: [
-        { test: "StringEquals", variable: "ec2:AuthorizedService", values: [CODEBUILD_SERVICE_PRINCIPAL] },
-        { test: "ArnEquals", variable: "ec2:Subnet", values: access.subnetArns },
-      ],
-    });
-    this.addToPrincipalPolicy({
-      sid: "VpcDescribe",
-      actions: VPC_DESCRIBE_ACTIONS,
-      resources: ["*"],
-      conditions: [{ test: "StringEquals", variable: "aws:RequestedRegion", values: [this.context.region] }],
-    });
-  }
-
-  private grantS3Bucket(bucketName: string): void {
-    this.addToPrincipalPolicy({
-      sid: "S3Bucket",
-      actions: S3_BUCKET_ACTIONS,
-      resources: [`arn:${this.context.partition}:s3:::${bucketName}`],
-    });
-  }
-
-  private render(): void {
-    this.policy.policy = renderPolicyDocument(
-      [...this.statements.entries()].map(([sid, s]) => ({
-        sid,
-        actions: [...s.actions].sort(),
-        resources: [...s.resources],
-        conditions: [...s.conditions.values()],
-      })),
-    );
+  public addToPrincipalPolicy(statement: PolicyStatement): boolean {
+    this.statements.add(statement);
+    this.policy.policy = this.statements.render();
+    return true;
   }
 }
 

@@ -14,13 +14,45 @@ function bundledBuildSpecDir(): string {
 }
 
 /**
+ * `@include <path>` on a line of its own in a bundled buildspec: replaced at load by the text of
+ * that file (relative to `buildspecs/`), each line indented like the directive. Inside a YAML
+ * block scalar (a quoted heredoc in a command), this embeds a script in the buildspec, so the
+ * build's source needs no copy of it.
+ */
+const INCLUDE_DIRECTIVE = /^([ \t]*)@include[ \t]+(\S+)[ \t]*$/gm;
+
+/** `text` with every {@link INCLUDE_DIRECTIVE} replaced by the file it names, found in `dir`. */
+function expandIncludes(text: string, dir: string, origin: string): string {
+  return text.replace(INCLUDE_DIRECTIVE, (_line, indent: string, target: string) => {
+    const file = path.join(dir, target);
+    let included: string;
+    try {
+      included = fs.readFileSync(file, "utf8");
+    } catch (e) {
+      throw new Error(`BuildSpec.bundled: ${origin} includes ${JSON.stringify(target)}, which cannot be read (${(e as Error).message})`);
+    }
+    return included
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((line) => (line === "" ? "" : indent + line))
+      .join("\n");
+  });
+}
+
+/**
  * Where a CodeBuild project's buildspec comes from: inline YAML (embedded in the project, so the
  * source needs no buildspec file) or a file path inside the source.
  */
 export class BuildSpec {
-  /** A buildspec bundled with this module collection in `buildspecs/` (inlined at synth). */
+  /**
+   * A buildspec bundled with this module collection in `buildspecs/`, inlined at synth with its
+   * `@include <path>` lines replaced by the files they name (so `docker-push-ecr.yml` and
+   * `docker-dind.yml` carry `scripts/ecr-image.sh` in themselves).
+   */
   public static bundled(fileName: string): BuildSpec {
-    return BuildSpec.fromFile(path.join(bundledBuildSpecDir(), fileName));
+    const dir = bundledBuildSpecDir();
+    const file = BuildSpec.fromFile(path.join(dir, fileName));
+    return new BuildSpec(expandIncludes(file.inlineContent as string, dir, fileName), undefined, file.origin);
   }
 
   /** A buildspec file on the synthesizing machine, read at synth and inlined. */

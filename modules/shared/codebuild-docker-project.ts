@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Annotations } from "cdktf";
+import { Annotations, Fn, TerraformLocal } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import {
   CodebuildProject,
@@ -7,14 +7,18 @@ import {
   CodebuildProjectEnvironmentRegistryCredential,
   CodebuildProjectSource,
 } from "@cdktf/provider-aws/lib/codebuild-project";
-import type { EcrRepo } from "../ecr-repo/ecr-repo";
-import { TagMutability } from "../ecr-repo/ecr-repo";
+import { TagMutability } from "../ecr-repo/repository-base";
+import type { IEcrRepository } from "../ecr-repo/repository-base";
 import { CodeBuildServiceRole } from "../service-role/service-role";
+import type { IServiceRole } from "../service-role/service-role-base";
+import * as grants from "../service-role/grants";
+import { sameCopy } from "./one-copy";
 import { PolicyPack, RULES } from "../policy-pack/policy-pack";
 import { AwsContext } from "./aws-context";
 import { BuildSpec } from "./buildspec";
 import { looksLikeSecret } from "./secret-names";
 import { PropProblems, checkIntRange, isToken, literal } from "./validation";
+import { sourcePathProblem } from "./source-path";
 
 /** How CodeBuild resolves an environment variable's value. */
 export enum EnvironmentVariableType {
@@ -89,15 +93,22 @@ export interface CodeBuildDockerProjectProps {
   /** The CodeBuild project name (2-255 letters, digits, `-` and `_`, starting with a letter or digit). */
   readonly projectName: string;
 
-  /** The repository the build pushes to; its name and registry fill `IMAGE_REPO_NAME` and `AWS_ACCOUNT_ID`. */
-  readonly repository: EcrRepo;
+  /**
+   * The repository the build pushes to, created here ({@link EcrRepo}) or imported
+   * (`EcrRepo.fromRepositoryName/Arn/Attributes`); its name and registry fill `IMAGE_REPO_NAME`
+   * and `AWS_ACCOUNT_ID`.
+   */
+  readonly repository: IEcrRepository;
 
   /**
-   * The service role. Whatever role is used receives push on `repository`, logs on the
-   * project's log group and read on every parameter and secret the project references.
+   * The service role: a {@link CodeBuildServiceRole}, or an existing role imported with
+   * `CodeBuildServiceRole.fromRoleArn` / `fromRoleName`. A mutable role receives pull and push
+   * on `repository`, logs on the project's log group and read on every parameter and secret the
+   * project references; a role imported with `mutable: false` is not changed, and its owner
+   * grants those (synth lists them as information).
    * @default - a role is created, bound to this project only
    */
-  readonly role?: CodeBuildServiceRole;
+  readonly role?: IServiceRole;
 
   /**
    * Description of the project.
@@ -112,8 +123,23 @@ export interface CodeBuildDockerProjectProps {
   readonly imageTag?: string;
 
   /**
-   * Extra environment variables. `AWS_DEFAULT_REGION`, `AWS_ACCOUNT_ID`, `IMAGE_TAG` and
-   * `IMAGE_REPO_NAME` are set by the construct and cannot be given here.
+   * The Dockerfile to build, relative to the source root (not to `buildContext`), as in
+   * `docker build -f <dockerfile> <buildContext>`. Passed to the build as `DOCKERFILE`.
+   * @default "Dockerfile"
+   */
+  readonly dockerfile?: string;
+
+  /**
+   * The build context folder, relative to the source root (`.` is the root itself). Passed to
+   * the build as `DOCKER_CONTEXT`.
+   * @default "."
+   */
+  readonly buildContext?: string;
+
+  /**
+   * Extra environment variables. `AWS_DEFAULT_REGION`, `AWS_ACCOUNT_ID`, `IMAGE_TAG`,
+   * `IMAGE_REPO_NAME`, `DOCKERFILE` and `DOCKER_CONTEXT` are set by the construct and cannot be
+   * given here.
    * @default - none
    */
   readonly environmentVariables?: Record<string, BuildEnvironmentVariable>;
@@ -213,6 +239,14 @@ export interface DockerBuildEnvironment {
 /** The four variables of the AWS Docker sample, set by the construct. */
 export const SAMPLE_ENVIRONMENT_VARIABLES = ["AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "IMAGE_TAG", "IMAGE_REPO_NAME"] as const;
 
+/** What the bundled buildspecs build, set by the construct from its props (the prop each comes from). */
+export const DOCKER_BUILD_ENVIRONMENT_VARIABLES = { DOCKERFILE: "dockerfile", DOCKER_CONTEXT: "buildContext" } as const;
+
+/** The `dockerfile` default: a Dockerfile at the source root. */
+export const DEFAULT_DOCKERFILE = "Dockerfile";
+/** The `buildContext` default: the source root. */
+export const DEFAULT_BUILD_CONTEXT = ".";
+
 const PROJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;
 const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -244,14 +278,14 @@ export abstract class CodeBuildDockerProject extends Construct {
   /** The project ARN. */
   public readonly projectArn: string;
   /** The service role the project runs as. */
-  public readonly role: CodeBuildServiceRole;
+  public readonly role: IServiceRole;
   /** The log group builds write to (`/aws/codebuild/<projectName>`). */
   public readonly logGroup: CloudwatchLogGroup;
   /** The badge URL, when `badge` is on. */
   public readonly badgeUrl?: string;
 
   protected constructor(scope: Construct, id: string, props: CodeBuildDockerProjectProps, env: DockerBuildEnvironment) {
-    super(scope, id);
+    super(sameCopy(scope, env.constructName, id), id);
     const buildSpec = props.buildSpec ?? env.defaultBuildSpec();
     validateProps(id, props, env, buildSpec);
     const context = AwsContext.of(this);
@@ -266,19 +300,20 @@ export abstract class CodeBuildDockerProject extends Construct {
     });
 
     this.role = props.role ?? new CodeBuildServiceRole(this, "Role", { projectName: props.projectName, tags: props.tags });
-    this.role.grantLogs(this.logGroup.arn);
-    props.repository.grantPush(this.role);
+    grants.grantLogs(this.role, this.logGroup.arn);
+    // The build pulls the previous image as its layer cache, then pushes.
+    props.repository.grantPullPush(this.role);
     this.grantForEnvironmentVariables(context, props.environmentVariables ?? {});
-    if (env.registryCredentialSecretArn !== undefined) this.role.grantSecretsRead([env.registryCredentialSecretArn]);
+    if (env.registryCredentialSecretArn !== undefined) grants.grantSecretsRead(this.role, [env.registryCredentialSecretArn]);
     this.grantForSource(context, source);
     const cache = props.cache ?? { type: "LOCAL" };
     if (cache.type === "S3") {
       const prefix = cache.prefix ?? props.projectName;
-      this.role.grantS3Read(cache.bucketName, `${prefix}/*`);
-      this.role.grantS3Write(cache.bucketName, `${prefix}/*`);
+      grants.grantS3Read(this.role, cache.bucketName, `${prefix}/*`);
+      grants.grantS3Write(this.role, cache.bucketName, `${prefix}/*`);
     }
     if (props.vpc) {
-      this.role.grantVpcAccess({
+      grants.grantVpcAccess(this.role, {
         subnetArns: props.vpc.subnetIds.map((s) => context.arn("ec2", `subnet/${s}`)),
         securityGroupArns: props.vpc.securityGroupIds.map((s) => context.arn("ec2", `security-group/${s}`)),
       });
@@ -322,6 +357,8 @@ export abstract class CodeBuildDockerProject extends Construct {
           { name: "AWS_ACCOUNT_ID", value: props.repository.registryId, type: "PLAINTEXT" },
           { name: "IMAGE_TAG", value: imageTag, type: "PLAINTEXT" },
           { name: "IMAGE_REPO_NAME", value: props.repository.repositoryName, type: "PLAINTEXT" },
+          { name: "DOCKERFILE", value: literal(props.dockerfile ?? DEFAULT_DOCKERFILE), type: "PLAINTEXT" },
+          { name: "DOCKER_CONTEXT", value: literal(props.buildContext ?? DEFAULT_BUILD_CONTEXT), type: "PLAINTEXT" },
           ...Object.entries(props.environmentVariables ?? {}).map(([name, v]) => ({
             name,
             value: literal(v.value),
@@ -351,25 +388,34 @@ export abstract class CodeBuildDockerProject extends Construct {
   private grantForEnvironmentVariables(context: AwsContext, vars: Record<string, BuildEnvironmentVariable>): void {
     const parameters: string[] = [];
     const secrets: string[] = [];
-    for (const v of Object.values(vars)) {
-      if (v.type === EnvironmentVariableType.PARAMETER_STORE) parameters.push(parameterArn(context, v.value));
-      if (v.type === EnvironmentVariableType.SECRETS_MANAGER) secrets.push(secretArn(context, v.value));
+    for (const [name, v] of Object.entries(vars)) {
+      if (v.type === EnvironmentVariableType.PARAMETER_STORE) parameters.push(parameterArn(this, `${name}_ParameterArn`, context, v.value));
+      if (v.type === EnvironmentVariableType.SECRETS_MANAGER) secrets.push(secretArn(this, `${name}_SecretArn`, context, v.value));
     }
-    if (parameters.length) this.role.grantSsmParameters(parameters);
-    if (secrets.length) this.role.grantSecretsRead(secrets);
+    if (parameters.length) grants.grantSsmParameters(this.role, parameters);
+    if (secrets.length) grants.grantSecretsRead(this.role, secrets);
   }
 
   private grantForSource(context: AwsContext, source: ProjectSource): void {
-    if (source.type === "S3") this.role.grantS3Read(source.bucketName, source.objectKey);
+    if (source.type === "S3") grants.grantS3Read(this.role, source.bucketName, source.objectKey);
     if (source.type === "CODECOMMIT") {
       const m = CODECOMMIT_URL.exec(source.location);
-      if (m) this.role.grantCodeCommitPull(context.arn("codecommit", m[2], { region: m[1] }));
+      if (m) grants.grantCodeCommitPull(this.role, context.arn("codecommit", m[2], { region: m[1] }));
     }
   }
 }
 
-/** The ARN of an SSM parameter given by name (`/app/db-url`) or ARN. */
-export function parameterArn(context: AwsContext, nameOrArn: string): string {
+/**
+ * The ARN of an SSM parameter given by name (`/app/db-url`, `app/db-url`) or ARN. A name only
+ * known at apply (a token, e.g. `param.name`) becomes a Terraform local whose expression keeps an
+ * ARN as it is and drops one leading `/` of a name, as the literal path does. (A local keeps the
+ * policy document valid JSON before Terraform evaluates it, so the policy pack can read it.)
+ */
+export function parameterArn(scope: Construct, id: string, context: AwsContext, nameOrArn: string): string {
+  if (isToken(nameOrArn)) {
+    const arn = context.arn("ssm", `parameter/${Fn.trimprefix(nameOrArn, "/")}`);
+    return new TerraformLocal(scope, id, Fn.conditional(Fn.startswith(nameOrArn, "arn:"), nameOrArn, arn)).asString;
+  }
   if (nameOrArn.startsWith("arn:")) return nameOrArn;
   return context.arn("ssm", `parameter/${nameOrArn.replace(/^\//, "")}`);
 }
@@ -377,9 +423,15 @@ export function parameterArn(context: AwsContext, nameOrArn: string): string {
 /**
  * The ARN of the secret a SECRETS_MANAGER variable reads. The reference is
  * `secret-id[:json-key[:version-stage[:version-id]]]`; a secret given by name matches the
- * six random characters Secrets Manager appends (`-??????`).
+ * six random characters Secrets Manager appends (`-??????`). A reference only known at apply
+ * (a token, e.g. `secret.arn`) becomes a Terraform local with the equivalent expression.
  */
-export function secretArn(context: AwsContext, reference: string): string {
+export function secretArn(scope: Construct, id: string, context: AwsContext, reference: string): string {
+  if (isToken(reference)) {
+    const parts = Fn.split(":", reference);
+    const byName = context.arn("secretsmanager", `secret:${Fn.element(parts, 0)}-??????`);
+    return new TerraformLocal(scope, id, Fn.conditional(Fn.startswith(reference, "arn:"), Fn.join(":", Fn.slice(parts, 0, 7)), byName)).asString;
+  }
   if (reference.startsWith("arn:")) return reference.split(":").slice(0, 7).join(":");
   const name = reference.split(":")[0];
   return context.arn("secretsmanager", `secret:${name}-??????`);
@@ -428,6 +480,10 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
   if (props.imageTag !== undefined) {
     p.check(IMAGE_TAG_PATTERN.test(props.imageTag), "imageTag", props.imageTag, "must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
   }
+  for (const [prop, value] of [["dockerfile", props.dockerfile], ["buildContext", props.buildContext]] as const) {
+    const problem = value === undefined ? undefined : sourcePathProblem(value);
+    if (problem !== undefined) p.check(false, prop, value, `must be a path relative to the source root, ${problem}`);
+  }
   if (props.computeType !== undefined) {
     p.check(COMPUTE_TYPES.includes(props.computeType), "computeType", props.computeType, `must be one of ${COMPUTE_TYPES.join(", ")} (privileged builds need EC2 compute)`);
   }
@@ -451,6 +507,10 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
       name,
       "is set by the construct (from the stack and the repository; use imageTag for IMAGE_TAG)",
     );
+    if (Object.hasOwn(DOCKER_BUILD_ENVIRONMENT_VARIABLES, name)) {
+      const prop = DOCKER_BUILD_ENVIRONMENT_VARIABLES[name as keyof typeof DOCKER_BUILD_ENVIRONMENT_VARIABLES];
+      p.add("environmentVariables name", name, `is set by the construct (use the ${prop} prop)`);
+    }
     const type = v.type ?? EnvironmentVariableType.PLAINTEXT;
     p.check(Object.values(EnvironmentVariableType).includes(type), `${where}.type`, type, "must be PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER");
     p.check(

@@ -1,3 +1,5 @@
+import type { IConstruct } from "constructs";
+
 /**
  * IAM action lists used by the modules, one named constant per permission set, each with the
  * AWS page that documents it. Keeping them here is what lets tests and reviewers see the
@@ -21,11 +23,12 @@ export const ECR_PULL_ACTIONS = [
 ] as const;
 
 /**
- * Push an image, plus the two read-only calls a build needs to wait for the scan on push.
+ * Push an image (`docker push`), plus the two read-only calls a build needs to wait for the scan
+ * on push. Pushing also needs {@link ECR_AUTH_ACTIONS}; it does not include pulling.
  * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html
  */
 export const ECR_PUSH_ACTIONS = [
-  ...ECR_PULL_ACTIONS,
+  "ecr:BatchCheckLayerAvailability",
   "ecr:CompleteLayerUpload",
   "ecr:DescribeImageScanFindings",
   "ecr:DescribeImages",
@@ -121,8 +124,30 @@ export interface PolicyStatement {
   readonly conditions?: readonly PolicyCondition[];
 }
 
-/** Something that can receive identity-policy statements (the CodeBuild service role). */
-export interface IGrantable {
-  /** Adds (or merges by sid) an Allow statement to the principal's inline policy. */
-  addToPrincipalPolicy(statement: PolicyStatement): void;
+/**
+ * An IAM principal that can be granted access: any IAM role (a CodeBuild service role, an ECS
+ * task role, an EKS or EC2 workload role), created here or imported.
+ *
+ * Grants add identity-policy statements through {@link IGrantee.addToPrincipalPolicy}; when a
+ * grant crosses accounts, the resource's own policy also names {@link IGrantee.principalArn}.
+ */
+export interface IGrantee extends IConstruct {
+  /**
+   * The ARN of the principal, named in resource policies when a grant crosses accounts. It must
+   * be a literal (not a token) for a grant to a resource of another stack.
+   */
+  readonly principalArn: string;
+
+  /**
+   * The principal's account ID, when it is known at synth (a literal).
+   * @default - unknown: the principal is in the account of its stack
+   */
+  readonly principalAccount?: string;
+
+  /**
+   * Adds (or merges by sid) an Allow statement to the principal's identity policy.
+   * @returns false when the principal cannot be changed here (an imported role with
+   * `mutable: false`, or a role of another account): the caller grants the permission itself
+   */
+  addToPrincipalPolicy(statement: PolicyStatement): boolean;
 }

@@ -1,0 +1,153 @@
+import { Construct, IConstruct } from "constructs";
+import { Annotations, TerraformStack } from "cdktf";
+import { AwsContext } from "../shared/aws-context";
+import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, IGrantee } from "../shared/iam";
+import { isToken, show } from "../shared/validation";
+
+/** Whether tags can be overwritten. */
+export enum TagMutability {
+  /** A tag, once pushed, always names the same image (the secure default). */
+  IMMUTABLE = "IMMUTABLE",
+  /** Tags can be moved to a new image by a later push. */
+  MUTABLE = "MUTABLE",
+}
+
+/** An image tag: up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`. */
+const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * An ECR repository: one this app creates ({@link EcrRepo}) or an existing one imported with
+ * `EcrRepo.fromRepositoryName`, `fromRepositoryArn` or `fromRepositoryAttributes`.
+ */
+export interface IEcrRepository extends IConstruct {
+  /** The repository's name, e.g. `team/app`. */
+  readonly repositoryName: string;
+  /** The repository's ARN. */
+  readonly repositoryArn: string;
+  /** The repository's URL, `<account>.dkr.ecr.<region>.amazonaws.com/<name>`. */
+  readonly repositoryUrl: string;
+  /** The registry (account) ID that holds the repository. */
+  readonly registryId: string;
+  /**
+   * The repository's tag mutability, when known.
+   * @default - unknown (an import that was not told)
+   */
+  readonly tagMutability?: TagMutability;
+
+  /** The image URI of a tag, `<url>:<tag>` (the URL alone when no tag is given). */
+  repositoryUriForTag(tag?: string): string;
+  /** The image URI of a digest, `<url>@sha256:…` (the URL alone when no digest is given). */
+  repositoryUriForDigest(digest?: string): string;
+
+  /**
+   * Lets `grantee` pull images (and get a registry token). A grantee of another account is also
+   * named in the repository policy (for a repository this app manages).
+   */
+  grantPull(grantee: IGrantee): void;
+  /** Lets `grantee` push images and read their scan findings (and get a registry token). */
+  grantPush(grantee: IGrantee): void;
+  /** Lets `grantee` pull and push: what a build that reuses the previous image as cache needs. */
+  grantPullPush(grantee: IGrantee): void;
+}
+
+/** A statement a grant adds to the repository's own policy: actions for one principal. */
+export interface RepositoryPolicyGrant {
+  /** The statement ID (statements with the same sid are merged). */
+  readonly sid: string;
+  /** ECR actions. */
+  readonly actions: readonly string[];
+  /** The principal's ARN. */
+  readonly principalArn: string;
+}
+
+/**
+ * The grants and URIs every repository has. A grant always adds the identity-policy statements
+ * to the grantee; when the grantee is in another account (or in a stack whose account is not
+ * known at synth), it also adds a statement naming the grantee to the repository policy.
+ */
+export abstract class EcrRepositoryBase extends Construct implements IEcrRepository {
+  public abstract readonly repositoryName: string;
+  public abstract readonly repositoryArn: string;
+  public abstract readonly repositoryUrl: string;
+  public abstract readonly registryId: string;
+  public abstract readonly tagMutability?: TagMutability;
+
+  /** The construct's class name in messages. */
+  protected abstract readonly kind: string;
+
+  /** The repository's account when known at synth, for telling same- and cross-account grants apart. */
+  protected abstract knownAccountId(): string | undefined;
+
+  /**
+   * The repository's ARN as another stack should reference it: a literal when it is known at
+   * synth (no cross-stack reference), else the attribute.
+   */
+  protected abstract arnForOtherStacks(): string;
+
+  /**
+   * Adds a statement naming another account's principal to the repository policy.
+   * @returns false when this repository's policy is not managed here (an import)
+   */
+  protected abstract addToResourcePolicy(grant: RepositoryPolicyGrant): boolean;
+
+  public repositoryUriForTag(tag?: string): string {
+    if (tag === undefined) return this.repositoryUrl;
+    if (!isToken(tag) && !IMAGE_TAG_PATTERN.test(tag)) {
+      throw new Error(`${this.kind} '${this.node.id}': repositoryUriForTag tag ${show(tag)} must be 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'`);
+    }
+    return `${this.repositoryUrl}:${tag}`;
+  }
+
+  public repositoryUriForDigest(digest?: string): string {
+    if (digest === undefined) return this.repositoryUrl;
+    if (!isToken(digest) && !DIGEST_PATTERN.test(digest)) {
+      throw new Error(`${this.kind} '${this.node.id}': repositoryUriForDigest digest ${show(digest)} must be sha256: and 64 lowercase hex digits`);
+    }
+    return `${this.repositoryUrl}@${digest}`;
+  }
+
+  public grantPull(grantee: IGrantee): void {
+    this.grant(grantee, "EcrPull", ECR_PULL_ACTIONS);
+  }
+
+  public grantPush(grantee: IGrantee): void {
+    this.grant(grantee, "EcrPush", ECR_PUSH_ACTIONS);
+  }
+
+  public grantPullPush(grantee: IGrantee): void {
+    this.grantPull(grantee);
+    this.grantPush(grantee);
+  }
+
+  private grant(grantee: IGrantee, sid: string, actions: readonly string[]): void {
+    const sameStack = TerraformStack.of(grantee) === TerraformStack.of(this);
+    const arn = sameStack ? this.repositoryArn : this.arnForOtherStacks();
+    grantee.addToPrincipalPolicy({ sid: "EcrAuthToken", actions: ECR_AUTH_ACTIONS, resources: ["*"] });
+    grantee.addToPrincipalPolicy({ sid, actions, resources: [arn] });
+    if (!this.crossesAccounts(grantee, sameStack)) return;
+
+    if (!sameStack && isToken(grantee.principalArn)) {
+      throw new Error(
+        `${this.kind} '${this.node.id}': ${sid === "EcrPull" ? "grantPull" : "grantPush"} to ${grantee.node.path} crosses accounts ` +
+          `(or stacks whose accounts are unknown at synth), so the repository policy must name the principal, but its ARN is only known at apply: ` +
+          `import the role by its literal ARN in the repository's stack (ImportedRole.fromRoleArn), or give both stacks' providers allowed_account_ids`,
+      );
+    }
+    const added = this.addToResourcePolicy({ sid: `CrossAccount${sid}`, actions, principalArn: grantee.principalArn });
+    if (!added) {
+      Annotations.of(this).addInfo(
+        `${this.kind} '${this.node.id}' is not managed here: its owner must allow ${grantee.principalArn} ${actions.join(", ")} in the repository policy of ${this.repositoryArn}`,
+      );
+    }
+  }
+
+  /** Whether `grantee` is (or may be) in another account than the repository. */
+  private crossesAccounts(grantee: IGrantee, sameStack: boolean): boolean {
+    const mine = this.knownAccountId();
+    const literal = (a: string | undefined) => (a !== undefined && !isToken(a) ? a : undefined);
+    const theirs = literal(grantee.principalAccount) ?? (sameStack ? undefined : AwsContext.knownAccountIdOf(grantee));
+    if (theirs === undefined) return !sameStack; // same stack, same provider: same account
+    return mine === undefined || theirs !== mine;
+  }
+}
