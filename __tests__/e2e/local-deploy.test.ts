@@ -100,8 +100,11 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
       AWS_ACCOUNT_ID: ACCOUNT,
       IMAGE_TAG: "latest",
       IMAGE_REPO_NAME: "codebuild-sample/dckr-push-ecr",
+      DOCKERFILE: "docker/Dockerfile",
+      DOCKER_CONTEXT: "docker",
     });
     expect(vars(dind).IMAGE_TAG).toBe("dind-latest");
+    expect([vars(dind).DOCKERFILE, vars(dind).DOCKER_CONTEXT]).toEqual(["docker/Dockerfile", "docker"]);
     expect(priv.logsConfig?.cloudWatchLogs).toMatchObject({ status: "ENABLED", groupName: "/aws/codebuild/codebuild-sample-dckr-push-ecr" });
     expect(priv.cache).toMatchObject({ type: "LOCAL", modes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] });
     expect(priv.source).toMatchObject({ type: "S3", location: "codebuild-docker-sources-local/app/source.zip" });
