@@ -45,9 +45,11 @@ describe("ImportedRole", () => {
       expect(resources(synthJson(stack), "aws_iam_role_policy")).toEqual([]);
     });
 
-    test("a role of another account is immutable by default", () => {
-      const role = ImportedRole.fromRoleArn(pinnedStack(), "Other", "arn:aws:iam::222222222222:role/app");
+    test("a role of another account is immutable by default, and importing it adds no data source", () => {
+      const stack = pinnedStack();
+      const role = ImportedRole.fromRoleArn(stack, "Other", "arn:aws:iam::222222222222:role/app");
       expect(role.mutable).toBe(false);
+      expect(synthJson(stack).data).toBeUndefined();
     });
 
     test("mutable true for a role of another account is refused", () => {
@@ -127,6 +129,9 @@ describe("ImportedRole", () => {
       const infos = role.node.metadata.filter((m) => m.type === "@cdktf/info").map((m) => String(m.data));
       expect(infos.some((i) => i.includes("its owner must allow logs:CreateLogStream, logs:PutLogEvents"))).toBe(true);
       expect(infos.some((i) => i.includes("ecr:PutImage"))).toBe(true);
+      // Values known only at apply are named by their Terraform expression, never as a raw token.
+      expect(infos.some((i) => /ecr:PutImage.* on \$\{aws_ecr_repository\.Repo_[0-9A-F]{8}\.arn\}$/.test(i))).toBe(true);
+      expect(infos.join("\n")).not.toContain("TfToken");
     });
   });
 });

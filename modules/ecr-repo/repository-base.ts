@@ -2,7 +2,7 @@ import { Construct, IConstruct } from "constructs";
 import { Annotations, TerraformStack } from "cdktf";
 import { AwsContext } from "../shared/aws-context";
 import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, IGrantee } from "../shared/iam";
-import { isToken, show } from "../shared/validation";
+import { isToken, readable, show } from "../shared/validation";
 
 /** Whether tags can be overwritten. */
 export enum TagMutability {
@@ -137,7 +137,7 @@ export abstract class EcrRepositoryBase extends Construct implements IEcrReposit
     const added = this.addToResourcePolicy({ sid: `CrossAccount${sid}`, actions, principalArn: grantee.principalArn });
     if (!added) {
       Annotations.of(this).addInfo(
-        `${this.kind} '${this.node.id}' is not managed here: its owner must allow ${grantee.principalArn} ${actions.join(", ")} in the repository policy of ${this.repositoryArn}`,
+        `${this.kind} '${this.node.id}' is not managed here: its owner must allow ${readable(this, grantee.principalArn)} ${actions.join(", ")} in the repository policy of ${readable(this, this.repositoryArn)}`,
       );
     }
   }

@@ -6,7 +6,7 @@ import { AwsContext } from "../shared/aws-context";
 import { PolicyStatement } from "../shared/iam";
 import { sameCopy } from "../shared/one-copy";
 import { PolicyStatements } from "../shared/policy-statements";
-import { PropProblems, isToken } from "../shared/validation";
+import { PropProblems, isToken, readable } from "../shared/validation";
 import { ServiceRoleBase } from "./service-role-base";
 
 /** `arn:<partition>:iam::<account>:role/[<path>/]<name>` */
@@ -94,8 +94,7 @@ export class ImportedRole extends ServiceRoleBase {
     options: ImportedRoleOptions,
   ) {
     super(sameCopy(scope, "ImportedRole", id), id);
-    const context = AwsContext.of(this);
-    const known = context.knownAccountId;
+    const known = AwsContext.knownAccountIdOf(this);
     const otherAccount = ref.account !== undefined && known !== undefined && ref.account !== known;
     const p = new PropProblems("ImportedRole", id);
     if (otherAccount && options.mutable === true) {
@@ -123,7 +122,7 @@ export class ImportedRole extends ServiceRoleBase {
     this.statements.add(statement);
     if (!this.mutable) {
       Annotations.of(this).addInfo(
-        `ImportedRole '${this.node.id}' is not changed here (mutable: false): its owner must allow ${statement.actions.join(", ")} on ${statement.resources.join(", ")}`,
+        `ImportedRole '${this.node.id}' is not changed here (mutable: false): its owner must allow ${statement.actions.join(", ")} on ${statement.resources.map((r) => readable(this, r)).join(", ")}`,
       );
       return false;
     }

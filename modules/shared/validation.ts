@@ -1,4 +1,6 @@
-import { Token } from "cdktf";
+import { IConstruct } from "constructs";
+import { TerraformStack, Token } from "cdktf";
+import { resolve } from "cdktf/lib/_tokens";
 
 /**
  * Renders a literal value for an error message: strings quoted, everything else as JSON.
@@ -7,6 +9,16 @@ export function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined) return "undefined";
   return JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * A value for a message: a literal as it is, a token as the Terraform expression it becomes
+ * (`${aws_ecr_repository.Repo_1234.arn}`), never as `${TfToken[...]}`.
+ */
+export function readable(scope: IConstruct, value: string): string {
+  if (!isToken(value)) return value;
+  const resolved = resolve(TerraformStack.of(scope), value);
+  return typeof resolved === "string" ? resolved : JSON.stringify(resolved);
 }
 
 /** True when `value` is (or contains) an unresolved CDKTF token, so it cannot be checked at synth. */
