@@ -12,13 +12,9 @@ export type {
   ProjectSource,
   ProjectVpc,
 } from "./shared/codebuild-docker-project";
-export {
-  ECR_AUTH_ACTIONS,
-  ECR_PULL_ACTIONS,
-  ECR_PUSH_ACTIONS,
-} from "./shared/iam";
+export { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, WILDCARD_RESOURCE_ACTIONS } from "./shared/iam";
 export type { IGrantee, PolicyCondition, PolicyStatement } from "./shared/iam";
 export { AwsContext } from "./shared/aws-context";
 export { LibraryCopyError } from "./shared/one-copy";
-export { PropValidationError } from "./shared/validation";
+export { PropProblems, PropValidationError } from "./shared/validation";
 export * from "./policy-pack";

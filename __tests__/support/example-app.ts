@@ -2,12 +2,13 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "./app";
+import { PACKAGE_NAME, childEnv, packWorkingTree } from "./library";
 
 /** The consumer example: a platform team's own CDKTF app that installs this library. */
 export const EXAMPLE_DIR = path.join(ROOT, "examples", "platform-app");
 
 /** The library's package name, as the example depends on it. */
-export const LIBRARY_NAME = "codebuild-docker-modules";
+export const LIBRARY_NAME = PACKAGE_NAME;
 
 /** This repository's cdktf CLI, which the tests run in the example (the example does not install one). */
 export const CDKTF_CLI = path.join(ROOT, "node_modules", ".bin", "cdktf");
@@ -37,12 +38,9 @@ export function progress(tag: string, message: string): void {
   process.stderr.write(`[${tag} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 }
 
-/**
- * The environment without the npm settings of an outer `npm test` (its prefix, flags and
- * lifecycle variables), which would otherwise leak into the example's own npm commands.
- */
+/** The environment of the example's commands: without the npm settings of an outer `npm test` (see {@link childEnv}). */
 export function cleanEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(base).filter(([k]) => !/^npm_(config|lifecycle|package)_/i.test(k)));
+  return childEnv({}, base);
 }
 
 /** Removes terminal colour and cursor codes (the cdktf CLI prints a spinner even into a pipe). */
@@ -90,39 +88,9 @@ export async function runOk(what: string, cmd: string, args: string[], opts: { c
   return r;
 }
 
-/**
- * Packs the library with `npm pack` into `dest` and returns the tarball's path. It packs a
- * snapshot of the package (its package.json, the `files` it publishes, the build config and
- * script) taken into `dest/package-src`, with this repository's node_modules linked in: `npm
- * pack` runs the `prepare` script, which deletes and rebuilds lib/, and doing that in the shared
- * working tree would pull lib/ from under anything else reading it meanwhile. The tarball holds
- * the same files as one packed in the repository.
- */
-export async function packLibrary(dest: string): Promise<string> {
-  const src = path.join(dest, "package-src");
-  fs.mkdirSync(src, { recursive: true });
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { files: string[] };
-  const entries = [
-    "package.json",
-    "README.md",
-    "LICENSE",
-    ".gitignore",
-    ".npmignore",
-    "tsconfig.json",
-    "tsconfig.lib.json",
-    path.join("scripts", "library"),
-    // lib/ is the build output: prepare builds it from modules/ in the snapshot.
-    ...pkg.files.filter((f) => f.replace(/\/$/, "") !== "lib"),
-  ];
-  for (const entry of entries) {
-    const from = path.join(ROOT, entry);
-    if (fs.existsSync(from)) fs.cpSync(from, path.join(src, entry), { recursive: true });
-  }
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(src, "node_modules"), "dir");
-  await runOk("npm pack", "npm", ["pack", "--pack-destination", dest], { cwd: src, timeoutMs: 180_000 });
-  const tarballs = fs.readdirSync(dest).filter((f) => f.startsWith(`${LIBRARY_NAME}-`) && f.endsWith(".tgz"));
-  if (tarballs.length !== 1) throw new Error(`npm pack left ${tarballs.length} tarballs in ${dest}: ${tarballs.join(", ")}`);
-  return path.join(dest, tarballs[0] as string);
+/** Packs the library with `npm pack` into `dest` (from a snapshot of the working tree, see {@link packWorkingTree}). */
+export function packLibrary(dest: string): Promise<string> {
+  return packWorkingTree(dest);
 }
 
 /**
