@@ -135,3 +135,16 @@ describe("ImportedRole", () => {
     });
   });
 });
+
+describe("ImportedRole in a stack whose account is unknown at synth", () => {
+  test("a role named by a literal ARN is not changed unless mutable is set (its account cannot be confirmed)", () => {
+    const stack = newStack();
+    const role = ImportedRole.fromRoleArn(stack, "Existing", `arn:aws:iam::${ACCOUNT}:role/builder`);
+    expect(role.mutable).toBe(false);
+    expect(ImportedRole.fromRoleArn(stack, "Mine", `arn:aws:iam::${ACCOUNT}:role/builder`, { mutable: true }).mutable).toBe(true);
+  });
+
+  test("a role imported by name is of the stack's account, so it is mutable", () => {
+    expect(ImportedRole.fromRoleName(newStack(), "Existing", "builder").mutable).toBe(true);
+  });
+});

@@ -20,8 +20,9 @@ export interface ImportedRoleOptions {
    * Whether grants attach an inline policy (`aws_iam_role_policy`) to the role. With false,
    * nothing on the role changes: grants only record what the role needs (printed at synth as
    * information) and the role's owner grants it.
-   * @default - true for a role of the stack's own account; false for a role of another account
-   *   (this stack's provider cannot change it)
+   * @default - true for a role of the stack's own account (a role imported by name or from an
+   *   `IamRole`, or an ARN of the account the stack's provider pins with `allowed_account_ids`);
+   *   false for a role of another account, or an ARN whose account the stack cannot confirm
    */
   readonly mutable?: boolean;
 
@@ -105,7 +106,10 @@ export class ImportedRole extends ServiceRoleBase {
     }
     p.throwIfAny();
 
-    this.mutable = options.mutable ?? !otherAccount;
+    // Change a role only when it is provably of this stack's account: a role named by a literal
+    // ARN while the stack's account is unknown at synth is left alone unless mutable is set.
+    const sameAccount = ref.account === undefined || (known !== undefined && ref.account === known);
+    this.mutable = options.mutable ?? sameAccount;
     this.principalAccount = ref.account;
     this.roleName = ref.roleName;
     this.roleArn = ref.roleArn ?? new DataAwsIamRole(this, "Lookup", { name: ref.roleName }).arn;

@@ -101,7 +101,7 @@ export interface CodeBuildServiceRoleProps {
 export class CodeBuildServiceRole extends ServiceRoleBase {
   /**
    * Imports an existing role by ARN, in this account or another. With `mutable: true` (the
-   * default for a role of the stack's own account) grants attach an inline policy to it; with
+   * default for a role of the account the stack's provider pins) grants attach an inline policy to it; with
    * `mutable: false` nothing on it changes, and the caller grants the permissions.
    */
   public static fromRoleArn(scope: Construct, id: string, roleArn: string, options: ImportedRoleOptions = {}): ImportedRole {
