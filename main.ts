@@ -5,6 +5,7 @@ import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { ConfigError, configFilePath, loadConfigFile, selectEnvironments } from "./config/environments";
 import { RegionalStack, stackName } from "./stacks/regional-stack";
 import { PropValidationError } from "./modules/shared/validation";
+import { appLocalEndpointCheck } from "./config/local-endpoint-guard";
 
 /**
  * Loads the environments file, creates one RegionalStack per (environment, region) and
@@ -13,7 +14,9 @@ import { PropValidationError } from "./modules/shared/validation";
  *
  * Environment variables: CONFIG_FILE (default config/environments.json), ENVIRONMENTS
  * (comma-separated names or "all"; default "local"), CDKTF_OUTDIR (default cdktf.out),
- * AWS_ENDPOINT_URL (the local AWS endpoint of `local` environments; default http://127.0.0.1:5000).
+ * AWS_ENDPOINT_URL (the local AWS endpoint of `local` environments; default http://127.0.0.1:5000),
+ * ALLOW_LOCAL_ENDPOINT (1: synthesize real environments although AWS_ENDPOINT_URL(_<SERVICE>) is
+ * set; without it they are refused, since `cdktf deploy` runs Terraform with these variables).
  */
 export function main(env: NodeJS.ProcessEnv = process.env): number {
   const file = configFilePath(env);
@@ -21,18 +24,23 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
   const outdir = path.resolve(shownOutdir);
   const staging = `${outdir}.partial-${process.pid}`;
   try {
-    const environments = selectEnvironments(loadConfigFile(file), env.ENVIRONMENTS, file);
+    const organization = loadConfigFile(file);
+    const environments = selectEnvironments(organization, env.ENVIRONMENTS, file);
     const localEndpoint = env.AWS_ENDPOINT_URL;
     if (localEndpoint !== undefined && !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(localEndpoint)) {
       throw new ConfigError([`AWS_ENDPOINT_URL ${JSON.stringify(localEndpoint)} must be an http(s) URL such as http://127.0.0.1:5000`]);
     }
+    // cdktf deploy runs Terraform with the variables it ran this app with: refuse before synth.
+    const endpointCheck = appLocalEndpointCheck(environments, env);
+    if (endpointCheck.errors.length) throw new ConfigError(endpointCheck.errors);
+    if (endpointCheck.warning) process.stderr.write(`warning: ${endpointCheck.warning}\n`);
     // Validations run once, in the pass below (all stacks at once); App.synth need not repeat them.
     const app = new App({ outdir: staging, stackTraces: false, skipValidation: true });
     const problems: string[] = [];
     for (const environment of environments) {
       for (const region of environment.regions) {
         try {
-          new RegionalStack(app, { environment, region, localEndpoint });
+          new RegionalStack(app, { environment, region, localEndpoint, organization });
         } catch (e) {
           if (!(e instanceof PropValidationError)) throw e;
           problems.push(...e.problems.map((p) => `${file}: stack ${stackName(environment.name, region)}: ${p}`));

@@ -111,7 +111,7 @@ describe("validateConfig", () => {
     // THEN
     expect(environments.map((e) => e.name)).toEqual(["local", "prod"]);
     expect(environments[1]).toMatchObject({ name: "prod", accountId: "111111111111", regions: ["eu-west-1"] });
-    expect(environments[0].build.privilegedProject.projectName).toBe("codebuild-sample-dckr-push-ecr");
+    expect(environments[0].build?.privilegedProject.projectName).toBe("codebuild-sample-dckr-push-ecr");
   });
 
   test("accepts a project's dockerfile and buildContext relative to the source root", () => {
@@ -125,8 +125,8 @@ describe("validateConfig", () => {
     const [, prod] = validateConfig(raw, FILE);
 
     // THEN
-    expect(prod.build.privilegedProject).toMatchObject({ dockerfile: "docker/Dockerfile", buildContext: "docker" });
-    expect(prod.build.dindProject.buildContext).toBe(".");
+    expect(prod.build?.privilegedProject).toMatchObject({ dockerfile: "docker/Dockerfile", buildContext: "docker" });
+    expect(prod.build?.dindProject.buildContext).toBe(".");
   });
 
   test("accepts a $schema key at the top level", () => {
@@ -224,7 +224,7 @@ describe("validateConfig", () => {
 
     // THEN
     expect(problems).toEqual([
-      `${FILE}: environment "prod": region "eu-west-1" is an unknown key (known: description, local, accountId, regions, assumeRoleArn, state, tags, build)`,
+      `${FILE}: environment "prod": region "eu-west-1" is an unknown key (known: description, local, accountId, regions, assumeRoleArn, state, tags, pullFrom, build)`,
     ]);
   });
 

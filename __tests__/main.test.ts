@@ -10,7 +10,7 @@ const MAIN_JS = path.join("dist", "main.js");
 /** The config the app reads when CONFIG_FILE is unset. */
 const DEFAULT_CONFIG = path.join(ROOT, "config", "environments.json");
 /** Variables of the caller that would change what the app does; every run starts without them. */
-const APP_VARIABLES = ["CONFIG_FILE", "ENVIRONMENTS", "CDKTF_OUTDIR", "AWS_ENDPOINT_URL", "CDKTF_CONTEXT_JSON", "CDKTF_TARGET_STACK_ID", "SYNTH_HCL_OUTPUT"];
+const APP_VARIABLES = ["CONFIG_FILE", "ENVIRONMENTS", "CDKTF_OUTDIR", "AWS_ENDPOINT_URL", "ALLOW_LOCAL_ENDPOINT", "CDKTF_CONTEXT_JSON", "CDKTF_TARGET_STACK_ID", "SYNTH_HCL_OUTPUT"];
 
 /** A parsed environments file. Raw JSON on purpose: the tests put bad values into it. */
 type RawConfig = { environments: Record<string, any>; [key: string]: unknown };
@@ -28,7 +28,8 @@ function runMain(vars: { readonly CDKTF_OUTDIR: string; readonly CONFIG_FILE?: s
     throw new Error(`${path.join(ROOT, MAIN_JS)} is missing: run \`npm run build\` first (\`npm test\` builds before running jest)`);
   }
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!APP_VARIABLES.includes(k)) env[k] = v;
+  // Service-specific endpoints too: with one exported, the app refuses real environments.
+  for (const [k, v] of Object.entries(process.env)) if (!APP_VARIABLES.includes(k) && !k.startsWith("AWS_ENDPOINT_URL_")) env[k] = v;
   for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
   const result = spawnSync(process.execPath, [MAIN_JS], { cwd: ROOT, env, encoding: "utf8", timeout: 60_000 });
   if (result.error) throw result.error;

@@ -1,4 +1,4 @@
-import { guard, reviewPlan, summaryMarkdown } from "../scripts/plan-summary";
+import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown } from "../scripts/plan-summary";
 import { parsePlanFlags } from "../scripts/plan";
 import { messageOf } from "./support/synth";
 
@@ -117,6 +117,42 @@ describe("guard", () => {
   });
 });
 
+describe("a real environment planned against a local endpoint", () => {
+  const prod = reviewPlan("prod-eu-west-1", { resource_changes: [] }, {});
+  const local = reviewPlan("local-eu-central-1", { resource_changes: [] }, {});
+  const localEndpoint = { environments: ["prod"], variables: { AWS_ENDPOINT_URL: "http://127.0.0.1:5000" }, stacks: ["prod-eu-west-1"] };
+  const NOTICE =
+    ":warning: **Planned against a local endpoint, not AWS**: environment `prod` (not local) was planned with " +
+    "`AWS_ENDPOINT_URL=http://127.0.0.1:5000` (allowed on purpose); this plan says nothing about its AWS account.";
+
+  test("is stated at the top of the summary, right under its title", () => {
+    const lines = summaryMarkdown([local, prod], guard([local, prod], []), localEndpoint).split("\n");
+    expect(lines.slice(0, 4)).toEqual(["# Terraform plan review", "", NOTICE, ""]);
+  });
+
+  test("is stated at the top of that stack's review, and only there", () => {
+    expect(stackMarkdown(prod, localEndpoint).split("\n").slice(0, 3)).toEqual(["## prod-eu-west-1", "", NOTICE]);
+    expect(stackMarkdown(local, localEndpoint)).not.toContain("local endpoint");
+  });
+
+  test("is the first key of summary.json, null when no real environment was", () => {
+    const json = summaryJson([local, prod], guard([local, prod], []), localEndpoint);
+    expect(Object.keys(json)[0]).toBe("localEndpoint");
+    expect((json as any).localEndpoint).toEqual({ notice: NOTICE, ...localEndpoint });
+    expect(summaryJson([local], guard([local], []))).toMatchObject({ localEndpoint: null, ok: true, stacks: [local] });
+  });
+
+  test("names every environment when there are several", () => {
+    expect(summaryMarkdown([], guard([], []), { ...localEndpoint, environments: ["prod", "staging"], stacks: [] })).toContain(
+      "environments `prod`, `staging` (not local) were planned with `AWS_ENDPOINT_URL=http://127.0.0.1:5000` (allowed on purpose); this plan says nothing about their AWS accounts.",
+    );
+  });
+
+  test("is not mentioned in a review without it", () => {
+    expect(summaryMarkdown([local], guard([local], []))).not.toContain("local endpoint");
+  });
+});
+
 describe("npm run plan flags", () => {
   test("parse --allow-destroy lists, --out, --apply", () => {
     expect(parsePlanFlags(["--allow-destroy", "local-eu-central-1:aws_ecr_repository.R,local-us-east-1:aws_iam_role.X", "--out", "p", "--apply"])).toEqual({
@@ -124,7 +160,17 @@ describe("npm run plan flags", () => {
       out: "p",
       baseline: undefined,
       apply: true,
+      allowLocalEndpoint: false,
     });
+  });
+
+  test("--allow-local-endpoint and ALLOW_LOCAL_ENDPOINT=1 allow a real environment on a local endpoint", () => {
+    expect(parsePlanFlags(["--allow-local-endpoint"])).toMatchObject({ allowLocalEndpoint: true });
+    expect(parsePlanFlags([], { ALLOW_LOCAL_ENDPOINT: "1" })).toMatchObject({ allowLocalEndpoint: true });
+  });
+
+  test("ALLOW_LOCAL_ENDPOINT other than 1 is refused", () => {
+    expect(messageOf(() => parsePlanFlags(["--allow-local-endpoint"], { ALLOW_LOCAL_ENDPOINT: "true" }))).toBe('ALLOW_LOCAL_ENDPOINT "true" must be 1 or unset');
   });
 
   test("ALLOW_DESTROY adds allowances from the environment", () => {
@@ -140,7 +186,8 @@ describe("npm run plan flags", () => {
     [["--allow-destroy", "aws_ecr_repository.R"], '--allow-destroy "aws_ecr_repository.R" must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD'],
     [["--out"], "option --out needs a value"],
     [["--baseline", "/nonexistent"], '--baseline "/nonexistent" is not a synth output folder (no stacks/ inside)'],
-    [["--force"], 'unknown flag "--force" (known: --allow-destroy, --out, --baseline, --apply, --help)'],
+    [["--force"], 'unknown flag "--force" (known: --allow-destroy, --out, --baseline, --apply, --allow-local-endpoint, --help)'],
+    [["--allow-local-endpoint=1"], 'unknown flag "--allow-local-endpoint=1" (known: --allow-destroy, --out, --baseline, --apply, --allow-local-endpoint, --help)'],
   ])("%j is refused", (argv, message) => {
     expect(messageOf(() => parsePlanFlags(argv))).toBe(message);
   });

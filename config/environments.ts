@@ -45,6 +45,16 @@ export interface RepositoryConfig {
 /** What each stack of an environment builds. */
 export interface BuildConfig {
   readonly repositoryName: string;
+  /**
+   * Regions of the environment that receive the image by ECR replication from the one building
+   * region (the primary) instead of building it: they hold the repository, no projects.
+   */
+  readonly replicaRegions?: string[];
+  /**
+   * Other environments (accounts) that receive replicas in each of their regions; each of them
+   * gets a registry policy allowing this account to replicate into it.
+   */
+  readonly replicateToEnvironments?: string[];
   readonly repository?: RepositoryConfig;
   readonly privilegedProject: ProjectConfig;
   readonly dindProject: DindProjectConfig;
@@ -77,7 +87,14 @@ export interface EnvironmentConfig {
   readonly assumeRoleArn?: string;
   readonly state: StateConfig;
   readonly tags?: Record<string, string>;
-  readonly build: BuildConfig;
+  /** The image pipeline this environment owns (repository and both projects). */
+  readonly build?: BuildConfig;
+  /**
+   * The environment whose repository this one pulls from: it gets pull roles for its workloads
+   * (an ECS task execution role and a role EC2/EKS workloads assume), and the owner's repository
+   * policy names them.
+   */
+  readonly pullFrom?: string;
 }
 
 /** The account moto answers as; a local environment must use it. */
@@ -149,8 +166,8 @@ export const ENVIRONMENT_SPEC: Spec = s.obj({
     (k) => k.length >= 1 && k.length <= 128 && !k.toLowerCase().startsWith("aws:"),
     "AWS tag keys are 1-128 characters and must not start with aws:",
   ),
-  build: s.req(
-    s.obj({
+  pullFrom: s.pattern(ENV_NAME, "must be the name of another environment of this file"),
+  build: s.obj({
       repositoryName: s.req(
         s.pattern(REPO_NAME, "must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)"),
       ),
@@ -164,6 +181,8 @@ export const ENVIRONMENT_SPEC: Spec = s.obj({
         pullAccountIds: s.array(s.pattern(ACCOUNT_ID, "must be exactly 12 digits (an AWS account ID)"), { unique: "account ID" }),
         pullOrganizationId: s.pattern(/^o-[a-z0-9]{10,32}$/, 'must be an AWS Organization ID ("o-" and 10-32 lowercase letters or digits)'),
       }),
+      replicaRegions: s.array(region, { unique: "region" }),
+      replicateToEnvironments: s.array(s.pattern(ENV_NAME, "must be the name of another environment of this file"), { unique: "environment" }),
       privilegedProject: s.req(s.obj(projectFields)),
       dindProject: s.req(
         s.obj({
@@ -172,7 +191,6 @@ export const ENVIRONMENT_SPEC: Spec = s.obj({
         }),
       ),
     }),
-  ),
 });
 
 /** Rules that span fields of one environment. */
@@ -198,12 +216,89 @@ function crossFieldProblems(env: Record<string, any>): SchemaProblem[] {
     for (const k of needs) if (src[k] === undefined) out.push({ path: `${at}.${k}`, value: undefined, rule: `is required for a ${src.type} source` });
     for (const k of forbidden) if (src[k] !== undefined) out.push({ path: `${at}.${k}`, value: src[k], rule: `does not apply to a ${src.type} source` });
   }
+  if (env.build === undefined && env.pullFrom === undefined) {
+    out.push({ path: "build", value: undefined, rule: "or pullFrom is required (an environment owns an image pipeline, pulls from one, or both)" });
+  }
+  const replicas: string[] = env.build?.replicaRegions ?? [];
+  for (const r of replicas) {
+    if (Array.isArray(env.regions) && !env.regions.includes(r)) {
+      out.push({ path: "build.replicaRegions", value: r, rule: `is not one of the environment's regions (${env.regions.join(", ")})` });
+    }
+  }
+  if (replicas.length > 0 && Array.isArray(env.regions) && env.regions.filter((r: string) => !replicas.includes(r)).length !== 1) {
+    out.push({
+      path: "build.replicaRegions",
+      value: replicas,
+      rule: "must leave exactly one region that builds (the primary, the source of the replication)",
+    });
+  }
   const p = env.build?.privilegedProject?.projectName;
   const d = env.build?.dindProject?.projectName;
   if (typeof p === "string" && p === d) {
     out.push({ path: "build.dindProject.projectName", value: d, rule: "must differ from build.privilegedProject.projectName" });
   }
   return out;
+}
+
+/**
+ * Rules between environments (checked on the environments that are valid on their own): whom
+ * an environment pulls from, where an owner replicates to, and no cycles.
+ */
+export function topologyProblems(envs: readonly EnvironmentConfig[], declared: readonly string[] = envs.map((e) => e.name)): (SchemaProblem & { env: string })[] {
+  const out: (SchemaProblem & { env: string })[] = [];
+  const byName = new Map(envs.map((e) => [e.name, e]));
+  // An environment declared but invalid on its own has its own lines: no follow-on lines here.
+  const invalid = (name: string) => declared.includes(name) && !byName.has(name);
+  for (const env of envs) {
+    if (env.pullFrom !== undefined && !invalid(env.pullFrom)) {
+      const owner = byName.get(env.pullFrom);
+      if (env.pullFrom === env.name) {
+        out.push({ env: env.name, path: "pullFrom", value: env.pullFrom, rule: "names the environment itself: an environment does not pull the repository it owns" });
+      } else if (owner === undefined) {
+        out.push({ env: env.name, path: "pullFrom", value: env.pullFrom, rule: `is not an environment of this file (known: ${declared.join(", ")})` });
+      } else if (owner.build === undefined) {
+        out.push({ env: env.name, path: "pullFrom", value: env.pullFrom, rule: `names an environment that owns no image pipeline (it has no build)` });
+      } else if (owner.local !== env.local) {
+        out.push({ env: env.name, path: "pullFrom", value: env.pullFrom, rule: "names an environment on the other side of local/real (a local environment pulls only from a local one, and a real one from a real one)" });
+      }
+    }
+    for (const target of (env.build?.replicateToEnvironments ?? []).filter((t) => !invalid(t))) {
+      const dest = byName.get(target);
+      const at = { env: env.name, path: "build.replicateToEnvironments", value: target };
+      if (target === env.name) out.push({ ...at, rule: "names the environment itself (its own other regions are build.replicaRegions)" });
+      else if (dest === undefined) out.push({ ...at, rule: `is not an environment of this file (known: ${declared.join(", ")})` });
+      else if (dest.accountId === env.accountId) out.push({ ...at, rule: `is in the same account ${env.accountId}: list its regions in build.replicaRegions of one environment instead` });
+      else if (dest.build?.repositoryName === env.build?.repositoryName) {
+        out.push({ ...at, rule: `owns a repository of the same name ${JSON.stringify(dest.build?.repositoryName)}, which replication would write into` });
+      }
+    }
+  }
+  // A cycle of pullFrom (a pulls from b, b pulls from a): the pull roles of each must exist before
+  // the other's repository policy names them, so no order can deploy it.
+  for (const start of envs) {
+    const seen: string[] = [start.name];
+    let next = start.pullFrom;
+    while (next !== undefined && byName.has(next) && next !== start.name && !seen.includes(next)) {
+      seen.push(next);
+      next = byName.get(next)?.pullFrom;
+    }
+    if (next === start.name && seen.length > 1 && start.name === [...seen].sort()[0]) {
+      out.push({ env: start.name, path: "pullFrom", value: start.pullFrom, rule: `forms a cycle: ${[...seen, start.name].join(" -> ")} (each must be deployed before the other)` });
+    }
+  }
+  return out;
+}
+
+/** The environments that pull from `owner`. */
+export function consumersOf(owner: EnvironmentConfig, all: readonly EnvironmentConfig[]): EnvironmentConfig[] {
+  return all.filter((e) => e.pullFrom === owner.name);
+}
+
+/** The regions of an owner that hold its repository; the first is the primary (it builds). */
+export function repositoryRegions(owner: EnvironmentConfig): string[] {
+  const replicas = owner.build?.replicaRegions ?? [];
+  const building = owner.regions.filter((r) => !replicas.includes(r));
+  return [...building, ...replicas];
 }
 
 /** A config file that breaks its rules; `problems` holds one line per bad field. */
@@ -255,6 +350,7 @@ export function validateConfig(raw: unknown, file: string): EnvironmentConfig[] 
     if (problems.length === 0) result.push({ ...(env as Omit<EnvironmentConfig, "name">), name });
   }
   if (Object.keys(envs as object).length === 0) lines.push(`${file}: environments {} must declare at least one environment`);
+  lines.push(...topologyProblems(result, Object.keys(envs as object)).map((p) => line(file, p.env, p)));
   if (lines.length) throw new ConfigError(lines);
   return result;
 }

@@ -43,7 +43,7 @@ export interface LocalDeployOptions {
 }
 
 /** The local environments selected, each of which must be marked `"local": true`. */
-export function selectLocalEnvironments(opts: LocalDeployOptions): EnvironmentConfig[] {
+export function selectLocalEnvironments(opts: Pick<LocalDeployOptions, "root" | "configFile" | "environments">): EnvironmentConfig[] {
   const file = opts.configFile ?? path.join("config", "environments.json");
   const envs = selectEnvironments(loadConfigFile(path.resolve(opts.root, file)), opts.environments ?? "local", file);
   const real = envs.filter((e) => e.local !== true);
@@ -144,7 +144,7 @@ export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfi
       }
     }
     for (const region of env.regions) {
-      for (const project of [env.build.privilegedProject, env.build.dindProject]) {
+      for (const project of env.build ? [env.build.privilegedProject, env.build.dindProject] : []) {
         const src = project.source;
         if (src?.type !== "S3") continue;
         const rs3 = new S3Client(clientConfig({ region, endpoint: opts.endpoint }));
@@ -174,27 +174,34 @@ export async function readOutputs(opts: LocalDeployOptions, stack: LocalStack): 
 /** What the API reports about a deployed stack's projects and repository. */
 export interface Verification {
   readonly stack: string;
+  /** Empty in a stack that builds nothing (a replica region, a consumer). */
   readonly projects: { name: string; image: string; privileged: boolean; serviceRole: string }[];
-  readonly repository: { name: string; uri: string; tagMutability: string; scanOnPush: boolean; encryption: string };
+  /** Absent in a stack that holds no repository (a consumer). */
+  readonly repository?: { name: string; uri: string; tagMutability: string; scanOnPush: boolean; encryption: string };
 }
 
 /** Reads the projects and repository of a deployed stack back through the CodeBuild and ECR APIs. */
 export async function verify(opts: LocalDeployOptions, result: StackResult): Promise<Verification> {
   const target = { region: result.stack.region, endpoint: opts.endpoint };
-  const names = [result.outputs.privileged_project_name, result.outputs.dind_project_name];
-  const cb = await new CodeBuildClient(clientConfig(target)).send(new BatchGetProjectsCommand({ names }));
-  if ((cb.projectsNotFound ?? []).length) throw new Error(`CodeBuild does not know ${cb.projectsNotFound!.join(", ")}`);
+  const names = [result.outputs.privileged_project_name, result.outputs.dind_project_name].filter((n): n is string => n !== undefined);
+  let projects: Verification["projects"] = [];
+  if (names.length) {
+    const cb = await new CodeBuildClient(clientConfig(target)).send(new BatchGetProjectsCommand({ names }));
+    if ((cb.projectsNotFound ?? []).length) throw new Error(`CodeBuild does not know ${cb.projectsNotFound!.join(", ")}`);
+    projects = (cb.projects ?? []).map((p) => ({
+      name: p.name!,
+      image: p.environment!.image!,
+      privileged: p.environment!.privilegedMode === true,
+      serviceRole: p.serviceRole!,
+    }));
+  }
+  if (result.outputs.repository_url === undefined) return { stack: result.stack.name, projects };
   const repoName = result.outputs.repository_url.split("/").slice(1).join("/");
   const ecr = await new ECRClient(clientConfig(target)).send(new DescribeRepositoriesCommand({ repositoryNames: [repoName] }));
   const repo = ecr.repositories![0];
   return {
     stack: result.stack.name,
-    projects: (cb.projects ?? []).map((p) => ({
-      name: p.name!,
-      image: p.environment!.image!,
-      privileged: p.environment!.privilegedMode === true,
-      serviceRole: p.serviceRole!,
-    })),
+    projects,
     repository: {
       name: repo.repositoryName!,
       uri: repo.repositoryUri!,

@@ -3,6 +3,7 @@
  * policy-pack suppressions, and the destructive-change guard's decision. Pure functions, so the
  * same code serves `npm run plan`, CI and the tests.
  */
+import { assignments, type LocalEndpointUse } from "../config/local-endpoint-guard";
 
 /** What Terraform will do to one resource. */
 export type Action = "create" | "update" | "delete" | "replace" | "read" | "no-op";
@@ -159,13 +160,32 @@ export function guard(reviews: StackReview[], allowed: string[]): GuardDecision 
   return { blocked, unusedAllowances, ok: blocked.length === 0 && unusedAllowances.length === 0 };
 }
 
+/** Real environments planned against a local endpoint on purpose (`--allow-local-endpoint` or `ALLOW_LOCAL_ENDPOINT=1`). */
+export interface LocalEndpointPlan extends LocalEndpointUse {
+  /** The stacks of those environments. */
+  readonly stacks: string[];
+}
+
+/** The line the review opens with when real environments were planned against a local endpoint. */
+export function localEndpointNotice(p: LocalEndpointPlan): string {
+  const many = p.environments.length > 1;
+  return (
+    `:warning: **Planned against a local endpoint, not AWS**: ${many ? "environments" : "environment"} ${p.environments.map((e) => `\`${e}\``).join(", ")} ` +
+    `(not local) ${many ? "were" : "was"} planned with \`${assignments(p)}\` (allowed on purpose); this plan says nothing about ${many ? "their AWS accounts" : "its AWS account"}.`
+  );
+}
+
 const ICON: Record<Action, string> = { create: "+", update: "~", delete: "-", replace: "-/+", read: "<=", "no-op": " " };
 
-/** Markdown for one stack. */
-export function stackMarkdown(r: StackReview): string {
+/**
+ * Markdown for one stack.
+ * @param localEndpoint when set and naming this stack, the review opens with {@link localEndpointNotice}
+ */
+export function stackMarkdown(r: StackReview, localEndpoint?: LocalEndpointPlan): string {
   const lines = [
     `## ${r.stack}`,
     "",
+    ...(localEndpoint?.stacks.includes(r.stack) ? [localEndpointNotice(localEndpoint), ""] : []),
     `**${r.counts.add} to add, ${r.counts.change} to change, ${r.counts.destroy} to destroy, ${r.counts.replace} to replace**`,
     "",
   ];
@@ -186,9 +206,12 @@ export function stackMarkdown(r: StackReview): string {
   return lines.join("\n");
 }
 
-/** Markdown for the whole review, fit for a pull-request comment. */
-export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision): string {
-  const lines = ["# Terraform plan review", "", "| stack | add | change | destroy | replace | risks |", "|---|---:|---:|---:|---:|---|"];
+/**
+ * Markdown for the whole review, fit for a pull-request comment.
+ * @param localEndpoint when set, the review opens with {@link localEndpointNotice}
+ */
+export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision, localEndpoint?: LocalEndpointPlan): string {
+  const lines = ["# Terraform plan review", "", ...(localEndpoint ? [localEndpointNotice(localEndpoint), ""] : []), "| stack | add | change | destroy | replace | risks |", "|---|---:|---:|---:|---:|---|"];
   for (const r of reviews) {
     const risks = r.risks.length ? [...new Set(r.risks.map((k) => k.kind))].join(", ") : "none";
     lines.push(`| ${r.stack} | ${r.counts.add} | ${r.counts.change} | ${r.counts.destroy} | ${r.counts.replace} | ${risks} |`);
@@ -205,6 +228,17 @@ export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision)
     lines.push(`:no_entry: **--allow-destroy names resources the plan does not destroy**: ${decision.unusedAllowances.map((b) => `\`${b}\``).join(", ")}.`, "");
   }
   if (decision.ok) lines.push(":white_check_mark: No unallowed deletion or replacement of a repository or role.", "");
-  lines.push(...reviews.map(stackMarkdown));
+  lines.push(...reviews.map((r) => stackMarkdown(r, localEndpoint)));
   return lines.join("\n");
+}
+
+/** The whole review as JSON (summary.json), for tools; `localEndpoint` comes first, null when unused. */
+export function summaryJson(reviews: StackReview[], decision: GuardDecision, localEndpoint?: LocalEndpointPlan): object {
+  return {
+    localEndpoint: localEndpoint ? { notice: localEndpointNotice(localEndpoint), ...localEndpoint } : null,
+    ok: decision.ok,
+    blocked: decision.blocked,
+    unusedAllowances: decision.unusedAllowances,
+    stacks: reviews,
+  };
 }

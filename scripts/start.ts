@@ -41,33 +41,45 @@ async function step<T>(label: string, run: () => Promise<T> | T): Promise<T> {
   return result;
 }
 
-async function run(flags: Flags): Promise<void> {
+/** What a run started, so its failure note can say what became of it. */
+interface Started {
+  /** The local AWS this run started, until it is handed over with --keep-running. */
+  server?: LocalAws;
+}
+
+/** The line after the error of a failed run: true to what the run started. */
+function failureNote(started: Started, external: string | undefined): string {
+  if (started.server) return "npm start failed; the local AWS it started was stopped.";
+  if (external !== undefined) return `npm start failed; it started no local AWS (it was given AWS_ENDPOINT_URL=${external}).`;
+  return "npm start failed; it started no local AWS.";
+}
+
+async function run(flags: Flags, started: Started, external: string | undefined): Promise<void> {
   const root = projectRoot();
-  let server: LocalAws | undefined;
-  const external = process.env.AWS_ENDPOINT_URL;
   const stopServer = async () => {
-    if (server && !flags.keepRunning) await server.stop();
+    await started.server?.stop();
   };
   process.once("SIGINT", () => void stopServer().then(() => process.exit(130)));
   process.once("SIGTERM", () => void stopServer().then(() => process.exit(143)));
 
   try {
-    const endpoint =
-      external ??
-      (await step("start the local AWS (moto_server)", async () => {
-        server = await startLocalAws();
-        process.stdout.write(`  moto_server pid ${server.pid} listening on ${server.endpoint}\n`);
-        return server.endpoint;
-      }));
-    if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);
-    const opts: LocalDeployOptions = {
-      endpoint,
+    const base = {
       root,
       outdir: path.resolve(root, process.env.CDKTF_OUTDIR ?? "cdktf.out"),
       configFile: process.env.CONFIG_FILE,
       environments: process.env.ENVIRONMENTS,
     };
-    const envs = selectLocalEnvironments(opts);
+    // A config error or a real environment fails here, before anything is started.
+    const envs = selectLocalEnvironments(base);
+    const endpoint =
+      external ??
+      (await step("start the local AWS (moto_server)", async () => {
+        started.server = await startLocalAws();
+        process.stdout.write(`  moto_server pid ${started.server.pid} listening on ${started.server.endpoint}\n`);
+        return started.server.endpoint;
+      }));
+    if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);
+    const opts: LocalDeployOptions = { ...base, endpoint };
     const stacks = localStacks(envs, opts.outdir);
     await step(`synthesize ${stacks.length} stacks`, () => synthesize(opts));
     await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
@@ -85,7 +97,7 @@ async function run(flags: Flags): Promise<void> {
     for (const c of checks) {
       process.stdout.write(`  ${c.stack}\n`);
       const r = c.repository;
-      process.stdout.write(`    ECR ${r.name}: tags ${r.tagMutability}, scan on push ${r.scanOnPush}, encryption ${r.encryption}\n`);
+      if (r) process.stdout.write(`    ECR ${r.name}: tags ${r.tagMutability}, scan on push ${r.scanOnPush}, encryption ${r.encryption}\n`);
       for (const p of c.projects) {
         process.stdout.write(`    CodeBuild ${p.name}: ${p.image}, privileged ${p.privileged}, role ${p.serviceRole}\n`);
       }
@@ -94,8 +106,10 @@ async function run(flags: Flags): Promise<void> {
     for (const [label, s] of timings) process.stdout.write(`  ${s.toFixed(1).padStart(6)} s  ${label}\n`);
     process.stdout.write(`  ${timings.reduce((a, [, s]) => a + s, 0).toFixed(1).padStart(6)} s  total\n`);
 
+    const server = started.server;
     if (server && flags.keepRunning) {
       server.detach();
+      started.server = undefined;
       process.stdout.write(
         `\nThe local AWS keeps running (pid ${server.pid}). Point the AWS CLI at it with:\n` +
           `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${stacks[0].region}\n` +
@@ -109,10 +123,15 @@ async function run(flags: Flags): Promise<void> {
 }
 
 if (require.main === module) {
+  const started: Started = {};
+  const external = process.env.AWS_ENDPOINT_URL;
   runCli({
     parse: () => parseFlags(process.argv.slice(2)),
     usage: USAGE,
-    run: (flags) => run(flags),
-    failureNote: "npm start failed; the local AWS it started was stopped.",
+    run: (flags) => run(flags, started, external),
+    // Read after the run failed, so it tells what that run had started.
+    get failureNote() {
+      return failureNote(started, external);
+    },
   });
 }

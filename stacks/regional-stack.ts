@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { EnvironmentConfig, ProjectConfig } from "../config/environments";
+import { grantConsumers, pullRoles, replication, replicationDestinationPolicy } from "./topology";
 import { EcrRepo, TagMutability } from "../modules/ecr-repo";
 import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-project";
 import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
@@ -25,6 +26,12 @@ export interface RegionalStackProps {
    * @default "http://127.0.0.1:5000" (moto's default port)
    */
   readonly localEndpoint?: string;
+  /**
+   * Every environment of the config (not only the selected ones): who pulls from this
+   * environment, and who replicates into it, is read from it.
+   * @default - only this environment
+   */
+  readonly organization?: readonly EnvironmentConfig[];
 }
 
 /** The name of the stack of an environment in a region: `<env>-<region>`. */
@@ -40,16 +47,19 @@ export function stateKey(env: EnvironmentConfig, region: string): string {
 
 /**
  * Everything one environment deploys to one region: the AWS provider (optionally assuming a
- * role in the target account), the S3 state backend with native locking, the ECR repository,
- * the privileged and docker:dind CodeBuild projects with their roles, and the outputs.
+ * role in the target account), the S3 state backend with native locking, and what the topology
+ * gives the region: for an owner, the ECR repository (naming its consumers' pull roles), the
+ * privileged and docker:dind CodeBuild projects in a building region (none in a replica region)
+ * and the replication of the primary region; for a consumer, its pull roles (first region); for a
+ * destination of cross-account replication, the registry policy that allows it. And the outputs.
  */
 export class RegionalStack extends TerraformStack {
-  /** The repository the projects push to. */
-  public readonly repository: EcrRepo;
-  /** The project on the CodeBuild managed image. */
-  public readonly privilegedProject: CodeBuildPrivilegedProject;
-  /** The project on docker:dind. */
-  public readonly dindProject: CodeBuildDindProject;
+  /** The repository the projects push to (owners only). */
+  public readonly repository?: EcrRepo;
+  /** The project on the CodeBuild managed image (building regions of owners only). */
+  public readonly privilegedProject?: CodeBuildPrivilegedProject;
+  /** The project on docker:dind (building regions of owners only). */
+  public readonly dindProject?: CodeBuildDindProject;
 
   constructor(scope: Construct, props: RegionalStackProps) {
     const { environment: env, region } = props;
@@ -101,7 +111,12 @@ export class RegionalStack extends TerraformStack {
       }
     };
 
+    const organization = props.organization ?? [env];
+    replicationDestinationPolicy(this, env, region, organization);
+    if (env.pullFrom !== undefined && region === env.regions[0]) pullRoles(this, env, organization);
+
     const build = env.build;
+    if (build === undefined) return;
     const repo = build.repository ?? {};
     const repository = collect(
       () =>
@@ -119,6 +134,19 @@ export class RegionalStack extends TerraformStack {
     );
     // The projects need the repository; without it there is nothing more to check.
     if (repository === undefined) throw new PropValidationError(problems);
+    this.repository = repository;
+    grantConsumers(this, repository, env, organization);
+    new TerraformOutput(this, "repository_url", {
+      value: repository.repositoryUrl,
+      description: "URL of the ECR repository (docker push target)",
+    });
+    new TerraformOutput(this, "repository_arn", {
+      value: repository.repositoryArn,
+      description: "ARN of the ECR repository",
+    });
+    // A replica region holds the repository and receives the images; it builds nothing.
+    if ((build.replicaRegions ?? []).includes(region)) return;
+    replication(this, env, organization);
 
     const privileged = collect(
       () =>
@@ -136,20 +164,10 @@ export class RegionalStack extends TerraformStack {
         }),
     );
     if (privileged === undefined || dind === undefined) throw new PropValidationError(problems);
-    this.repository = repository;
     this.privilegedProject = privileged;
     this.dindProject = dind;
-
-    new TerraformOutput(this, "repository_url", {
-      value: this.repository.repositoryUrl,
-      description: "URL of the ECR repository (docker push target)",
-    });
-    new TerraformOutput(this, "repository_arn", {
-      value: this.repository.repositoryArn,
-      description: "ARN of the ECR repository",
-    });
-    this.projectOutputs("privileged", "privileged (managed image)", this.privilegedProject);
-    this.projectOutputs("dind", "docker:dind", this.dindProject);
+    this.projectOutputs("privileged", "privileged (managed image)", privileged);
+    this.projectOutputs("dind", "docker:dind", dind);
   }
 
   private projectOutputs(prefix: string, label: string, project: CodeBuildDockerProject): void {

@@ -1,6 +1,8 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { clientConfig } from "../../scripts/aws-clients";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws";
 import { bootstrap, deployStack, localStacks, selectLocalEnvironments, synthesize } from "../../scripts/local-deploy";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
@@ -26,12 +28,12 @@ function writeConfig(name: string, change: (env: any) => void = () => undefined)
   return file;
 }
 
-function plan(config: string, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
+function plan(config: string, args: string[] = [], vars: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
   const out = tempDir("plans");
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan.js"), "--out", out, ...args], {
       cwd: ROOT,
-      env: { ...process.env, AWS_ENDPOINT_URL: aws.endpoint, CONFIG_FILE: config, ENVIRONMENTS: "local", CDKTF_OUTDIR: path.join(out, "cdktf.out") },
+      env: { ...process.env, AWS_ENDPOINT_URL: aws.endpoint, CONFIG_FILE: config, ENVIRONMENTS: "local", CDKTF_OUTDIR: path.join(out, "cdktf.out"), ...vars },
     });
     let stdout = "";
     let stderr = "";
@@ -96,5 +98,41 @@ describe("npm run plan against the deployed local stack", () => {
     expect(review).toMatch(/\*\*0 to add, \d+ to change, 0 to destroy, 0 to replace\*\*/);
     expect(review).toContain("Risks: none flagged.");
     expect(review).toContain("| CKV_AWS_316 | building Docker images needs the Docker daemon");
+  });
+});
+
+describe("npm run plan of a real environment against the local AWS, on purpose", () => {
+  const STAGING = "staging-eu-central-1";
+
+  /** A real environment (no "local": true) in moto's account, with its state bucket created there. */
+  async function stagingConfig(): Promise<string> {
+    const staging = {
+      accountId: "123456789012",
+      regions: ["eu-central-1"],
+      state: { bucket: "staging-tfstate" },
+      build: { repositoryName: "staging/app", privilegedProject: { projectName: "staging-app" }, dindProject: { projectName: "staging-app-dind" } },
+    };
+    await new S3Client(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint })).send(
+      new CreateBucketCommand({ Bucket: staging.state.bucket, CreateBucketConfiguration: { LocationConstraint: "eu-central-1" } }),
+    );
+    const file = path.join(dir, "staging.json");
+    fs.writeFileSync(file, JSON.stringify({ environments: { staging } }));
+    return file;
+  }
+
+  test("with --allow-local-endpoint it is planned there, and the review says so at its top", async () => {
+    const r = await plan(await stagingConfig(), ["--allow-local-endpoint"], { ENVIRONMENTS: "staging", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const notice =
+      ":warning: **Planned against a local endpoint, not AWS**: environment `staging` (not local) was planned with " +
+      `\`AWS_ENDPOINT_URL=${aws.endpoint}\` (allowed on purpose); this plan says nothing about its AWS account.`;
+    const summary = fs.readFileSync(path.join(r.out, "summary.md"), "utf8");
+    expect(summary.split("\n").slice(0, 3)).toEqual(["# Terraform plan review", "", notice]);
+    // Only moto takes the test credentials: the plan ran against the local AWS, and all of it is new there.
+    expect(summary).toContain(`| ${STAGING} | 10 | 0 | 0 | 0 |`);
+    expect(fs.readFileSync(path.join(r.out, `${STAGING}.md`), "utf8").split("\n").slice(0, 3)).toEqual([`## ${STAGING}`, "", notice]);
+    const json = JSON.parse(fs.readFileSync(path.join(r.out, "summary.json"), "utf8"));
+    expect(Object.keys(json)[0]).toBe("localEndpoint");
+    expect(json.localEndpoint).toEqual({ notice, environments: ["staging"], variables: { AWS_ENDPOINT_URL: aws.endpoint }, stacks: [STAGING] });
   });
 });

@@ -2,9 +2,9 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { startLocalAws } from "../../scripts/local-aws";
+import { freePort, startLocalAws } from "../../scripts/local-aws";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
-import { localEnvironment } from "../support/environments";
+import { localEnvironment, prodEnvironment } from "../support/environments";
 
 /** `npm start` (node dist/scripts/start.js) as a user runs it: the main job and its failures. */
 jest.setTimeout(300_000);
@@ -90,9 +90,37 @@ describe("npm start", () => {
     const run = await start([], { AWS_ENDPOINT_URL: undefined, MOTO_SERVER: "/nonexistent/moto_server", CDKTF_OUTDIR: outdir });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `error: moto_server not found (looked for "/nonexistent/moto_server"): install it with \`pip install 'moto[server]'\` (Python 3), or set MOTO_SERVER to its path`,
+      `error: moto_server not found (looked for "/nonexistent/moto_server"): install it with \`pip install 'moto[server]'\` (Python 3), or set MOTO_SERVER to its path\n` +
+        "npm start failed; it started no local AWS.\n",
     );
     expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  test("a real environment is refused before anything starts, and the failure says it started nothing", async () => {
+    const dir = tempDir("start-real");
+    const { name: _l, ...local } = localEnvironment();
+    const { name: _p, ...prod } = prodEnvironment();
+    fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify({ environments: { local, prod } }));
+    const run = await start([], { AWS_ENDPOINT_URL: undefined, CONFIG_FILE: path.join(dir, "environments.json"), ENVIRONMENTS: "prod", CDKTF_OUTDIR: path.join(dir, "cdktf.out") });
+    expect(run).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        'error: environment(s) "prod" are not local ("local": true): the local deploy only targets the embedded local AWS; deploy real accounts with `cdktf deploy` or terraform\n' +
+        "npm start failed; it started no local AWS.\n",
+    });
+    expect(fs.existsSync(path.join(dir, "cdktf.out"))).toBe(false);
+  });
+
+  test("a failure with AWS_ENDPOINT_URL given says it started nothing and names the endpoint", async () => {
+    // Nothing listens there: the deploy fails when it first calls the endpoint.
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const run = await start([], { AWS_ENDPOINT_URL: endpoint, CDKTF_OUTDIR: path.join(tempDir("start-external"), "cdktf.out"), ENVIRONMENTS: undefined, CONFIG_FILE: undefined });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`using the local AWS at AWS_ENDPOINT_URL=${endpoint} (nothing started)`);
+    expect(run.stdout).not.toContain("moto_server pid");
+    expect(run.stderr).toMatch(/^error: .*ECONNREFUSED/m);
+    expect(run.stderr.endsWith(`\nnpm start failed; it started no local AWS (it was given AWS_ENDPOINT_URL=${endpoint}).\n`)).toBe(true);
   });
 
   test("an unknown flag is one clear line and exit code 2", async () => {

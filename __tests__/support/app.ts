@@ -25,6 +25,8 @@ export function runApp(env: Record<string, string | undefined>): SpawnSyncReturn
   delete childEnv.CONFIG_FILE;
   delete childEnv.ENVIRONMENTS;
   delete childEnv.CDKTF_OUTDIR;
+  // An endpoint exported in the caller's shell would make the app refuse real environments.
+  for (const k of Object.keys(childEnv)) if (k.startsWith("AWS_ENDPOINT_URL") || k === "ALLOW_LOCAL_ENDPOINT") delete childEnv[k];
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;

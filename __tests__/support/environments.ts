@@ -45,3 +45,28 @@ export function prodEnvironment(): EnvironmentConfig {
     },
   };
 }
+
+/**
+ * An organization: `tools` owns the pipeline (builds in eu-west-1, replicates to us-west-2 of
+ * its own account and to `prod`'s regions), `staging` and `prod` pull from it.
+ */
+export function organization(): EnvironmentConfig[] {
+  const tools = prodEnvironment();
+  const base = (name: string, accountId: string, regions: string[]): EnvironmentConfig => ({
+    name,
+    accountId,
+    regions,
+    assumeRoleArn: `arn:aws:iam::${accountId}:role/deployer`,
+    state: { bucket: "acme-tfstate", region: "eu-central-1" },
+    pullFrom: "tools",
+  });
+  return [
+    {
+      ...tools,
+      name: "tools",
+      build: { ...tools.build!, repository: { keepTaggedImages: 100 }, replicaRegions: ["us-west-2"], replicateToEnvironments: ["prod"] },
+    },
+    base("staging", "333333333333", ["eu-west-1"]),
+    base("prod", "444444444444", ["eu-west-1", "eu-central-1"]),
+  ];
+}

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform-env";
-import { localEnvironment, prodEnvironment } from "../support/environments";
+import { localEnvironment, organization, prodEnvironment } from "../support/environments";
 import { runApp, tempDir } from "../support/app";
 
 const run = promisify(execFile);
@@ -23,15 +23,31 @@ describe("synthesized stacks pass terraform validate", () => {
     requireTerraform(env);
     const { name: _l, ...local } = localEnvironment();
     const { name: _p, ...prod } = prodEnvironment();
+    // The organization (an owner replicating across regions and accounts, two consumers) beside them.
+    const org = Object.fromEntries(organization().map(({ name, ...e }) => [`org-${name}`, e]));
+    for (const e of Object.values(org) as any[]) {
+      if (e.pullFrom) e.pullFrom = `org-${e.pullFrom}`;
+      if (e.build?.replicateToEnvironments) e.build.replicateToEnvironments = e.build.replicateToEnvironments.map((n: string) => `org-${n}`);
+    }
     const config = path.join(dir, "environments.json");
-    fs.writeFileSync(config, JSON.stringify({ environments: { local, prod } }));
+    fs.writeFileSync(config, JSON.stringify({ environments: { local, prod, ...org } }));
     const result = runApp({ CONFIG_FILE: config, ENVIRONMENTS: "all", CDKTF_OUTDIR: outdir });
     if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
     stacks = fs.readdirSync(path.join(outdir, "stacks")).sort();
   });
 
   test("the app synthesized one stack per environment and region", () => {
-    expect(stacks).toEqual(["local-eu-central-1", "local-us-east-1", "prod-eu-west-1", "prod-us-west-2"]);
+    expect(stacks).toEqual([
+      "local-eu-central-1",
+      "local-us-east-1",
+      "org-prod-eu-central-1",
+      "org-prod-eu-west-1",
+      "org-staging-eu-west-1",
+      "org-tools-eu-west-1",
+      "org-tools-us-west-2",
+      "prod-eu-west-1",
+      "prod-us-west-2",
+    ]);
   });
 
   test("terraform init and validate succeed for every stack", async () => {

@@ -1,0 +1,137 @@
+import { Construct } from "constructs";
+import { TerraformOutput } from "cdktf";
+import { EcrRegistryPolicy } from "@cdktf/provider-aws/lib/ecr-registry-policy";
+import { EcrReplicationConfiguration } from "@cdktf/provider-aws/lib/ecr-replication-configuration";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { EnvironmentConfig, consumersOf, repositoryRegions } from "../config/environments";
+import { EcrRepo, IEcrRepository } from "../modules/ecr-repo";
+import { ImportedRole } from "../modules/service-role";
+
+/** The two pull roles a consumer environment gets, by kind: trust and name suffix. */
+const PULL_ROLES = {
+  ecsExecution: {
+    suffix: "ecs-execution",
+    description: "ECS task execution role: pulls the image",
+    principals: ["ecs-tasks.amazonaws.com"],
+    actions: ["sts:AssumeRole"],
+  },
+  workload: {
+    suffix: "workload",
+    description: "Role EC2 instances and EKS pods (Pod Identity) assume to pull the image",
+    principals: ["ec2.amazonaws.com", "pods.eks.amazonaws.com"],
+    actions: ["sts:AssumeRole", "sts:TagSession"],
+  },
+} as const;
+
+/**
+ * The name of a pull role of `consumer` for the repository of `owner`: fixed and derived from
+ * the config only, so the owner's stacks name it without reading the consumer's state.
+ */
+export function pullRoleName(owner: string, kind: keyof typeof PULL_ROLES): string {
+  return `ecr-pull-${owner}-${PULL_ROLES[kind].suffix}`;
+}
+
+/** The ARNs of the pull roles of one consumer (both kinds). */
+export function pullRoleArns(owner: EnvironmentConfig, consumer: EnvironmentConfig): string[] {
+  return (Object.keys(PULL_ROLES) as (keyof typeof PULL_ROLES)[]).map((k) => `arn:aws:iam::${consumer.accountId}:role/${pullRoleName(owner.name, k)}`);
+}
+
+/** The ARN of an owner's repository in one of its regions, from the config. */
+export function repositoryArn(owner: EnvironmentConfig, region: string): string {
+  return `arn:aws:ecr:${region}:${owner.accountId}:repository/${owner.build?.repositoryName}`;
+}
+
+/** Lets each consumer's pull roles pull from `repo` (the repository policy names them, not `:root`). */
+export function grantConsumers(scope: Construct, repo: EcrRepo, owner: EnvironmentConfig, organization: readonly EnvironmentConfig[]): void {
+  for (const consumer of consumersOf(owner, organization)) {
+    pullRoleArns(owner, consumer).forEach((arn, i) => {
+      repo.grantPull(ImportedRole.fromRoleArn(scope, `Consumer-${consumer.name}-${i}`, arn, { mutable: false }));
+    });
+  }
+}
+
+/**
+ * The replication of an owner's primary region: one rule, filtered to its repository, to each
+ * replica region of its own account and to each region of the environments it replicates to.
+ */
+export function replication(scope: Construct, owner: EnvironmentConfig, organization: readonly EnvironmentConfig[]): EcrReplicationConfiguration | undefined {
+  const build = owner.build;
+  if (build === undefined) return undefined;
+  const destinations = [
+    ...(build.replicaRegions ?? []).map((region) => ({ region, registryId: owner.accountId })),
+    ...(build.replicateToEnvironments ?? []).flatMap((name) => {
+      const dest = organization.find((e) => e.name === name);
+      return (dest?.regions ?? []).map((region) => ({ region, registryId: dest!.accountId }));
+    }),
+  ];
+  if (destinations.length === 0) return undefined;
+  const config = new EcrReplicationConfiguration(scope, "Replication", {
+    replicationConfiguration: {
+      rule: [{ destination: destinations, repositoryFilter: [{ filter: build.repositoryName, filterType: "PREFIX_MATCH" }] }],
+    },
+  });
+  new TerraformOutput(scope, "replication_destinations", {
+    value: destinations.map((d) => `${d.registryId}/${d.region}`).join(","),
+    description: "Where the primary region replicates the repository (<registry>/<region>, comma-separated)",
+  });
+  return config;
+}
+
+/**
+ * The registry policy of a destination of cross-account replication: it lets each owner that
+ * replicates into this environment create the repository and replicate images here.
+ */
+export function replicationDestinationPolicy(scope: Construct, env: EnvironmentConfig, region: string, organization: readonly EnvironmentConfig[]): EcrRegistryPolicy | undefined {
+  const sources = organization.filter((o) => (o.build?.replicateToEnvironments ?? []).includes(env.name));
+  if (sources.length === 0) return undefined;
+  return new EcrRegistryPolicy(scope, "ReplicationDestinationPolicy", {
+    policy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: sources.map((o) => ({
+        Sid: `ReplicationFrom${o.accountId}`,
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${o.accountId}:root` },
+        Action: ["ecr:CreateRepository", "ecr:ReplicateImage"],
+        Resource: `arn:aws:ecr:${region}:${env.accountId}:repository/${o.build?.repositoryName}`,
+      })),
+    }),
+  });
+}
+
+/**
+ * The pull roles of a consumer (created in its first region: IAM is global), each allowed to
+ * pull exactly the owner's repository in every region that holds it.
+ */
+export function pullRoles(scope: Construct, consumer: EnvironmentConfig, organization: readonly EnvironmentConfig[]): IamRole[] {
+  const owner = organization.find((e) => e.name === consumer.pullFrom);
+  if (owner?.build === undefined) return [];
+  const repos: IEcrRepository[] = repositoryRegions(owner).map((region) =>
+    EcrRepo.fromRepositoryArn(scope, `Pulled-${owner.name}-${region}`, repositoryArn(owner, region)),
+  );
+  return (Object.keys(PULL_ROLES) as (keyof typeof PULL_ROLES)[]).map((kind) => {
+    const spec = PULL_ROLES[kind];
+    const role = new IamRole(scope, `PullRole-${kind}`, {
+      name: pullRoleName(owner.name, kind),
+      description: `${spec.description} from ${owner.name}'s repository (managed by cdktf)`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "WorkloadAssumeRole",
+            Effect: "Allow",
+            Principal: { Service: spec.principals.length === 1 ? spec.principals[0] : [...spec.principals] },
+            Action: [...spec.actions],
+            Condition: { StringEquals: { "aws:SourceAccount": consumer.accountId } },
+          },
+        ],
+      }),
+    });
+    const grantee = ImportedRole.fromIamRole(scope, `PullRole-${kind}-Grants`, role, { policyName: "ecr-pull" });
+    for (const repo of repos) repo.grantPull(grantee);
+    new TerraformOutput(scope, `pull_role_${kind === "ecsExecution" ? "ecs_execution" : "workload"}_arn`, {
+      value: role.arn,
+      description: `ARN of the ${spec.description.charAt(0).toLowerCase()}${spec.description.slice(1)} from ${owner.name}`,
+    });
+    return role;
+  });
+}
