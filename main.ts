@@ -13,7 +13,7 @@ import { appLocalEndpointCheck } from "./config/local-endpoint-guard";
  * folder only when everything succeeded, so a failure never leaves a half-written cdktf.out.
  *
  * Environment variables: CONFIG_FILE (default config/environments.json), ENVIRONMENTS
- * (comma-separated names or "all"; default "local"), CDKTF_OUTDIR (default cdktf.out),
+ * (comma-separated names or "all"; default: every local environment, "local": true), CDKTF_OUTDIR (default cdktf.out),
  * AWS_ENDPOINT_URL (the local AWS endpoint of `local` environments; default http://127.0.0.1:5000),
  * ALLOW_LOCAL_ENDPOINT (1: synthesize real environments although AWS_ENDPOINT_URL(_<SERVICE>) is
  * set; without it they are refused, since `cdktf deploy` runs Terraform with these variables).

@@ -9,7 +9,7 @@ import { ECR_IMAGE_SH, HEREDOC_END, INCLUDE_LINE } from "./support/buildspecs";
 import { requireTool } from "./support/containers";
 
 const BUILDSPECS = fs.readdirSync(path.join(ROOT, "buildspecs")).filter((f) => f.endsWith(".yml"));
-const SHELL_SCRIPTS = ["buildspecs/scripts/ecr-image.sh", "scripts/test-prerequisites.sh", "scripts/image/build-image.sh", "scripts/git-remotes.sh", "bench/image.sh", "bench/synth.sh", ".ci/run"];
+const SHELL_SCRIPTS = ["buildspecs/scripts/ecr-image.sh", "scripts/test-prerequisites.sh", "scripts/image/build-image.sh", "scripts/git-remotes.sh", "bench/image.sh", "bench/synth.sh", "bench/org.sh", ".ci/run"];
 
 function shellcheck(args: string[]) {
   return spawnSync("shellcheck", args, { encoding: "utf8" });

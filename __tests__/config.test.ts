@@ -3,7 +3,6 @@ import * as os from "os";
 import * as path from "path";
 import {
   ConfigError,
-  DEFAULT_ENVIRONMENT,
   EnvironmentConfig,
   LOCAL_ACCOUNT_ID,
   configFilePath,
@@ -315,7 +314,7 @@ describe("validateConfig", () => {
     expect(problems).toEqual([`${FILE}: environment "prod": build.dindProject.projectName is required`]);
   });
 
-  test("rejects a local environment in another account than moto's", () => {
+  test("rejects a local environment in another account than moto's default without a role to assume there", () => {
     // GIVEN
     const raw = validConfig();
     raw.environments.local.accountId = "111111111111";
@@ -325,11 +324,24 @@ describe("validateConfig", () => {
 
     // THEN
     expect(problems).toEqual([
-      `${FILE}: environment "local": accountId "111111111111" must be ${LOCAL_ACCOUNT_ID} in a local environment (the account moto answers as)`,
+      `${FILE}: environment "local": accountId "111111111111" needs assumeRoleArn (a role in 111111111111) in a local environment: moto answers as ${LOCAL_ACCOUNT_ID}, or as the account of a role assumed through its STS`,
     ]);
   });
 
-  test("rejects an assumeRoleArn in a local environment", () => {
+  test("accepts a local environment in another account with a role to assume in it", () => {
+    // GIVEN
+    const raw = validConfig();
+    raw.environments.local.accountId = "111111111111";
+    raw.environments.local.assumeRoleArn = "arn:aws:iam::111111111111:role/deploy";
+
+    // WHEN
+    const [local] = validateConfig(raw, FILE);
+
+    // THEN
+    expect(local).toMatchObject({ accountId: "111111111111", assumeRoleArn: "arn:aws:iam::111111111111:role/deploy" });
+  });
+
+  test("rejects an assumeRoleArn in a local environment of moto's default account", () => {
     // GIVEN
     const raw = validConfig();
     raw.environments.local.assumeRoleArn = "arn:aws:iam::123456789012:role/deploy";
@@ -338,7 +350,9 @@ describe("validateConfig", () => {
     const problems = problemsOf(raw);
 
     // THEN
-    expect(problems).toEqual([`${FILE}: environment "local": assumeRoleArn "arn:aws:iam::123456789012:role/deploy" must not be set in a local environment`]);
+    expect(problems).toEqual([
+      `${FILE}: environment "local": assumeRoleArn "arn:aws:iam::123456789012:role/deploy" must not be set in a local environment of moto's default account ${LOCAL_ACCOUNT_ID}`,
+    ]);
   });
 
   test("rejects an assumeRoleArn in another account than the environment's", () => {
@@ -582,7 +596,7 @@ describe("loadConfigFile", () => {
     expect(environments.map((e) => e.name)).toEqual(["local", "prod"]);
   });
 
-  test("reads the project's own config/environments.json", () => {
+  test("reads the project's own config/environments.json: a local organization of three accounts", () => {
     // GIVEN
     const file = path.join(__dirname, "..", "config", "environments.json");
 
@@ -590,7 +604,13 @@ describe("loadConfigFile", () => {
     const environments = loadConfigFile(file);
 
     // THEN
-    expect(environments.map((e) => [e.name, e.regions])).toEqual([["local", ["eu-central-1", "us-east-1"]]]);
+    expect(environments.map((e) => [e.name, e.accountId, e.regions, e.local, e.pullFrom])).toEqual([
+      ["local", LOCAL_ACCOUNT_ID, ["eu-central-1", "us-east-1"], true, undefined],
+      ["local-staging", "210987654321", ["eu-central-1"], true, "local"],
+      ["local-prod", "345678901234", ["eu-central-1", "us-east-1"], true, "local"],
+    ]);
+    const [owner] = environments;
+    expect(owner.build).toMatchObject({ replicaRegions: ["us-east-1"], replicateToEnvironments: ["local-prod"] });
   });
 
   test("names the file in each problem line", () => {
@@ -637,13 +657,41 @@ describe("loadConfigFile", () => {
 describe("selectEnvironments", () => {
   const all: EnvironmentConfig[] = validateConfig(validConfig(), FILE);
 
-  test.each([undefined, "", "  "])("selects the local environment when the selection is %j", (selection) => {
+  test.each([undefined, "", "  "])("selects every local environment, in file order, when the selection is %j", (selection) => {
+    // GIVEN
+    const raw = validConfig();
+    raw.environments = {
+      local: raw.environments.local,
+      prod: raw.environments.prod,
+      staging: {
+        local: true,
+        accountId: "210987654321",
+        regions: ["eu-central-1"],
+        assumeRoleArn: "arn:aws:iam::210987654321:role/deployer",
+        state: { bucket: "codebuild-docker-tfstate-local", region: "eu-central-1" },
+        pullFrom: "local",
+      },
+    };
+    const org = validateConfig(raw, FILE);
+
     // WHEN
-    const selected = selectEnvironments(all, selection, FILE);
+    const selected = selectEnvironments(org, selection, FILE);
 
     // THEN
-    expect(selected.map((e) => e.name)).toEqual([DEFAULT_ENVIRONMENT]);
-    expect(DEFAULT_ENVIRONMENT).toBe("local");
+    expect(selected.map((e) => e.name)).toEqual(["local", "staging"]);
+  });
+
+  test("rejects an unset selection when the file declares no local environment, naming the known ones", () => {
+    // GIVEN
+    const realOnly = all.filter((e) => e.local !== true);
+
+    // WHEN
+    const problems = configErrorOf(() => selectEnvironments(realOnly, undefined, FILE));
+
+    // THEN
+    expect(problems).toEqual([
+      `ENVIRONMENTS is unset, which selects every local environment ("local": true), but ${FILE} declares none (known: prod); set ENVIRONMENTS to a name or all`,
+    ]);
   });
 
   test.each(["all", " all "])("selects every environment for %j", (selection) => {

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { allowLocalEndpointProblem, appLocalEndpointCheck, endpointVariables, localEndpointRefusal, localEndpointUse } from "../config/local-endpoint-guard";
 import { requireBuiltApp, ROOT, tempDir } from "./support/app";
-import { localEnvironment, prodEnvironment } from "./support/environments";
+import { prodEnvironment, singleAccountLocal } from "./support/environments";
 
 const LOCAL = { name: "local", local: true };
 const PROD = { name: "prod" };
@@ -92,10 +92,10 @@ function callerEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** A folder with a config holding the shipped local environment and a real one, prod. */
+/** A folder with a config holding the shipped local environment (as a single account) and a real one, prod. */
 function setup(): { dir: string; config: string; outdir: string } {
   const dir = tempDir("local-endpoint-guard");
-  const { name: _l, ...local } = localEnvironment();
+  const local = singleAccountLocal();
   const { name: _p, ...prod } = prodEnvironment();
   const config = path.join(dir, "environments.json");
   fs.writeFileSync(config, JSON.stringify({ environments: { local, prod } }));

@@ -2,13 +2,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { shippedLocalStacks, singleAccountLocal } from "./support/environments";
 
 /** The project root: the app runs from here, as `npm run synth` runs it. */
 const ROOT = path.join(__dirname, "..");
 /** The compiled entry point; `npm test` builds it before jest runs. */
 const MAIN_JS = path.join("dist", "main.js");
-/** The config the app reads when CONFIG_FILE is unset. */
-const DEFAULT_CONFIG = path.join(ROOT, "config", "environments.json");
 /** Variables of the caller that would change what the app does; every run starts without them. */
 const APP_VARIABLES = ["CONFIG_FILE", "ENVIRONMENTS", "CDKTF_OUTDIR", "AWS_ENDPOINT_URL", "ALLOW_LOCAL_ENDPOINT", "CDKTF_CONTEXT_JSON", "CDKTF_TARGET_STACK_ID", "SYNTH_HCL_OUTPUT"];
 
@@ -36,11 +35,6 @@ function runMain(vars: { readonly CDKTF_OUTDIR: string; readonly CONFIG_FILE?: s
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** The "local" environment of the project's own config/environments.json. */
-function localEnvironment(): Record<string, any> {
-  return JSON.parse(fs.readFileSync(DEFAULT_CONFIG, "utf8")).environments.local;
-}
-
 /** A real-account environment with one region. */
 function prodEnvironment(): Record<string, any> {
   return {
@@ -63,9 +57,12 @@ function prodEnvironment(): Record<string, any> {
   };
 }
 
-/** A config with the local environment and prod. */
+/**
+ * A config with a single-account local environment (the shipped one without replication, so both
+ * its regions build) and prod.
+ */
 function twoEnvironments(): RawConfig {
-  return { environments: { local: localEnvironment(), prod: prodEnvironment() } };
+  return { environments: { local: singleAccountLocal(), prod: prodEnvironment() } };
 }
 
 /** The stack folders of a synthesized output folder, sorted. */
@@ -106,15 +103,20 @@ describe("main (node dist/main.js)", () => {
   });
 
   describe("with a valid config", () => {
-    test("writes exactly the stacks local-eu-central-1 and local-us-east-1 from the default config", () => {
+    test("writes exactly the five stacks of the local organization (every local environment) from the default config", () => {
+      // GIVEN
+      const organization = [...shippedLocalStacks()].sort();
+
       // WHEN
       const run = runMain({ CDKTF_OUTDIR: outdir });
 
       // THEN
       expect(run.stderr).toBe("");
       expect(run.status).toBe(0);
-      expect(manifestStacks(outdir)).toEqual(["local-eu-central-1", "local-us-east-1"]);
-      expect(stackFolders(outdir)).toEqual(["local-eu-central-1", "local-us-east-1"]);
+      expect(organization).toHaveLength(5);
+      expect(organization).toEqual(expect.arrayContaining(["local-eu-central-1", "local-us-east-1"]));
+      expect(manifestStacks(outdir)).toEqual(organization);
+      expect(stackFolders(outdir)).toEqual(organization);
       for (const stack of stackFolders(outdir)) expect(fs.existsSync(path.join(outdir, "stacks", stack, "cdk.tf.json"))).toBe(true);
       expect(stagingFolders()).toEqual([]);
     });
@@ -160,7 +162,7 @@ describe("main (node dist/main.js)", () => {
       // THEN
       expect(run.status).toBe(0);
       expect(fs.existsSync(path.join(outdir, "marker"))).toBe(false);
-      expect(stackFolders(outdir)).toEqual(["local-eu-central-1", "local-us-east-1"]);
+      expect(stackFolders(outdir)).toEqual([...shippedLocalStacks()].sort());
       expect(fs.readdirSync(dir).filter((n) => n.includes(".partial-") || n.includes(".previous-"))).toEqual([]);
     });
 
@@ -175,7 +177,7 @@ describe("main (node dist/main.js)", () => {
       // THEN
       expect(run.status).toBe(0);
       expect(fs.existsSync(path.join(outdir, "marker"))).toBe(false);
-      expect(stackFolders(outdir)).toEqual(["local-eu-central-1", "local-us-east-1"]);
+      expect(stackFolders(outdir)).toEqual([...shippedLocalStacks()].sort());
       expect(stagingFolders()).toEqual([]);
     });
   });
@@ -353,7 +355,7 @@ describe("main (node dist/main.js)", () => {
       expect(fs.existsSync(outdir)).toBe(false);
     });
 
-    test("names the default when ENVIRONMENTS is unset and the file has no local environment", () => {
+    test("says what an unset ENVIRONMENTS selects when the file has no local environment", () => {
       // GIVEN
       const file = writeConfig({ environments: { prod: prodEnvironment() } });
 
@@ -363,7 +365,7 @@ describe("main (node dist/main.js)", () => {
       // THEN
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
-        `error: ENVIRONMENTS is unset, which selects "local", but ${file} does not declare it (known: prod); set ENVIRONMENTS to a name or all\n`,
+        `error: ENVIRONMENTS is unset, which selects every local environment ("local": true), but ${file} declares none (known: prod); set ENVIRONMENTS to a name or all\n`,
       );
       expect(fs.existsSync(outdir)).toBe(false);
     });

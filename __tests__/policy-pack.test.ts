@@ -1,3 +1,4 @@
+import * as path from "path";
 import { Construct } from "constructs";
 import { S3Backend, Testing, TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
@@ -9,6 +10,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { CodeBuildDindProject, CodeBuildPrivilegedProject, CodeBuildServiceRole, EcrRepo, TagMutability } from "../modules";
 import { formatViolation, PolicyPack, RULES } from "../modules/policy-pack";
+import { loadConfigFile } from "../config/environments";
 import { RegionalStack } from "../stacks";
 import { localEnvironment, prodEnvironment } from "./support/environments";
 import { messageOf } from "./support/synth";
@@ -49,11 +51,12 @@ function rawProject(scope: Construct, overrides: Partial<CodebuildProjectConfig>
 
 describe("PolicyPack", () => {
   describe("stays quiet on the defaults", () => {
+    const shipped = loadConfigFile(path.join(__dirname, "..", "config", "environments.json"));
     test.each([
-      ["local", localEnvironment()],
-      ["prod", prodEnvironment()],
-    ])("every RegionalStack of the %s environment has no violation", (_n, environment) => {
-      const stack = new RegionalStack(Testing.app(), { environment, region: environment.regions[0] });
+      ...shipped.flatMap((environment) => environment.regions.map((region) => [`${environment.name}-${region}`, environment, region, shipped] as const)),
+      ...prodEnvironment().regions.map((region) => [`prod-${region}`, prodEnvironment(), region, [prodEnvironment()]] as const),
+    ])("the RegionalStack %s (shipped local organization, real prod) has no violation", (_n, environment, region, organization) => {
+      const stack = new RegionalStack(Testing.app(), { environment, region, organization });
       invokeAspects(stack);
       expect(stack.node.validate()).toEqual([]);
     });

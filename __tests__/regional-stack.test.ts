@@ -1,12 +1,17 @@
 import { Testing } from "cdktf";
 import { DEFAULT_LOCAL_ENDPOINT, LOCAL_SERVICES, RegionalStack, stackName, stateKey } from "../stacks";
-import { localEnvironment, prodEnvironment } from "./support/environments";
+import { localEnvironment, prodEnvironment, singleAccountLocal } from "./support/environments";
 import { resources, Synthesized } from "./support/synth";
 import type { EnvironmentConfig } from "../config/environments";
 
 function synth(environment: EnvironmentConfig, region = environment.regions[0]): { stack: RegionalStack; json: Synthesized } {
   const stack = new RegionalStack(Testing.app(), { environment, region });
   return { stack, json: JSON.parse(Testing.synth(stack, true)) };
+}
+
+/** The shipped `local` environment without replication: every region builds, as a single account. */
+function singleAccountLocalEnvironment(): EnvironmentConfig {
+  return { ...singleAccountLocal(), name: "local" };
 }
 
 describe("RegionalStack", () => {
@@ -31,9 +36,9 @@ describe("RegionalStack", () => {
       expect(aws.assume_role).toEqual([{ role_arn: "arn:aws:iam::111111111111:role/deployer", session_name: "cdktf-codebuild-docker" }]);
     });
 
-    test("a local environment has no account lock and assumes no role", () => {
+    test("a local environment is locked to its account too, and assumes no role in moto's default account", () => {
       const [aws] = synth(localEnvironment()).json.provider!.aws;
-      expect(aws.allowed_account_ids).toBeUndefined();
+      expect(aws.allowed_account_ids).toEqual(["123456789012"]);
       expect(aws.assume_role).toBeUndefined();
     });
   });
@@ -45,16 +50,17 @@ describe("RegionalStack", () => {
       return JSON.parse(Testing.synth(stack, true)) as Synthesized;
     };
 
-    test("the local provider sends every service used to the local endpoint, path-style, without real-AWS checks", () => {
+    test("the local provider sends every service used to the local endpoint, path-style, without real-AWS checks but asking the account", () => {
       const [aws] = localSynth().provider!.aws;
       expect(aws.endpoints).toEqual([Object.fromEntries(LOCAL_SERVICES.map((s) => [s, endpoint]))]);
       expect(aws).toMatchObject({
         s3_use_path_style: true,
         skip_credentials_validation: true,
-        skip_requesting_account_id: true,
         skip_metadata_api_check: "true",
         skip_region_validation: true,
       });
+      // The account is requested from the local STS, so allowed_account_ids is enforced.
+      expect(aws.skip_requesting_account_id).toBeUndefined();
     });
 
     test("the local backend uses the local endpoint too", () => {
@@ -128,6 +134,21 @@ describe("RegionalStack", () => {
       expect(resources(json, "aws_cloudwatch_log_group")).toHaveLength(2);
     });
 
+    test("the shipped local environment's us-east-1 holds a replica of the repository and builds nothing", () => {
+      const { json } = synth(localEnvironment(), "us-east-1");
+      expect(resources(json, "aws_ecr_repository")).toHaveLength(1);
+      expect(resources(json, "aws_codebuild_project")).toHaveLength(0);
+      expect(resources(json, "aws_iam_role")).toHaveLength(0);
+      expect(resources(json, "aws_cloudwatch_log_group")).toHaveLength(0);
+      expect(resources(json, "aws_ecr_replication_configuration")).toHaveLength(0);
+    });
+
+    test("a single-account local environment builds in every region", () => {
+      const { json } = synth(singleAccountLocalEnvironment(), "us-east-1");
+      expect(resources(json, "aws_codebuild_project")).toHaveLength(2);
+      expect(resources(json, "aws_ecr_replication_configuration")).toHaveLength(0);
+    });
+
     test("privileged mode is on exactly for the two image-building projects", () => {
       const { json } = synth(localEnvironment());
       const privileged = resources(json, "aws_codebuild_project").filter((p) => p.environment.privileged_mode === true);
@@ -165,19 +186,32 @@ describe("RegionalStack", () => {
   });
 
   describe("outputs", () => {
+    const BUILDING_OUTPUTS = [
+      "dind_project_arn",
+      "dind_project_name",
+      "dind_role_arn",
+      "privileged_project_arn",
+      "privileged_project_name",
+      "privileged_role_arn",
+      "repository_arn",
+      "repository_url",
+    ];
+
     test("expose the repository, both projects and both roles, each with a description", () => {
-      const { json } = synth(localEnvironment());
-      expect(Object.keys(json.output!).sort()).toEqual([
-        "dind_project_arn",
-        "dind_project_name",
-        "dind_role_arn",
-        "privileged_project_arn",
-        "privileged_project_name",
-        "privileged_role_arn",
-        "repository_arn",
-        "repository_url",
-      ]);
+      const { json } = synth(singleAccountLocalEnvironment(), "us-east-1");
+      expect(Object.keys(json.output!).sort()).toEqual(BUILDING_OUTPUTS);
       for (const o of Object.values(json.output!)) expect(o.description).toMatch(/\S{3,}/);
+    });
+
+    test("of the shipped local environment's primary region add where it replicates", () => {
+      const { json } = synth(localEnvironment(), "eu-central-1");
+      expect(Object.keys(json.output!).sort()).toEqual([...BUILDING_OUTPUTS, "replication_destinations"].sort());
+      expect(json.output!.replication_destinations.value).toBe("123456789012/us-east-1");
+    });
+
+    test("of the shipped local environment's replica region are only the repository's", () => {
+      const { json } = synth(localEnvironment(), "us-east-1");
+      expect(Object.keys(json.output!).sort()).toEqual(["repository_arn", "repository_url"]);
     });
 
     test("add the badge URL when the badge is on", () => {

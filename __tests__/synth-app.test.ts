@@ -2,6 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, tempDir } from "./support/app";
+import { shippedLocalStacks } from "./support/environments";
 
 /** cdktf.json's app: `node scripts/synth.js`, the bundled app that `cdktf synth` runs. */
 describe("cdktf.json's app (scripts/synth.js)", () => {
@@ -26,7 +27,11 @@ describe("cdktf.json's app (scripts/synth.js)", () => {
       encoding: "utf8",
     });
     expect([a.status, b.status]).toEqual([0, 0]);
-    for (const stack of ["local-eu-central-1", "local-us-east-1"]) {
+    const stacks = (v: string) => fs.readdirSync(path.join(dir, v, "stacks")).sort();
+    // The default: every stack of the shipped local organization.
+    expect(stacks("bundled")).toEqual([...shippedLocalStacks()].sort());
+    expect(stacks("plain")).toEqual(stacks("bundled"));
+    for (const stack of stacks("bundled")) {
       const read = (v: string) => fs.readFileSync(path.join(dir, v, "stacks", stack, "cdk.tf.json"), "utf8");
       expect(read("bundled")).toBe(read("plain"));
     }

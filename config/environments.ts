@@ -201,11 +201,16 @@ function crossFieldProblems(env: Record<string, any>): SchemaProblem[] {
     const m = ROLE_ARN.exec(env.assumeRoleArn);
     if (m && m[1] !== accountId) out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: `must be a role in the environment's account ${accountId}` });
   }
-  if (env.local === true && accountId !== LOCAL_ACCOUNT_ID) {
-    out.push({ path: "accountId", value: accountId, rule: `must be ${LOCAL_ACCOUNT_ID} in a local environment (the account moto answers as)` });
+  // moto answers as its default account, or as the account of a role assumed through its STS.
+  if (env.local === true && accountId !== LOCAL_ACCOUNT_ID && env.assumeRoleArn === undefined) {
+    out.push({
+      path: "accountId",
+      value: accountId,
+      rule: `needs assumeRoleArn (a role in ${accountId}) in a local environment: moto answers as ${LOCAL_ACCOUNT_ID}, or as the account of a role assumed through its STS`,
+    });
   }
-  if (env.local === true && env.assumeRoleArn !== undefined) {
-    out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: "must not be set in a local environment" });
+  if (env.local === true && accountId === LOCAL_ACCOUNT_ID && env.assumeRoleArn !== undefined) {
+    out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: `must not be set in a local environment of moto's default account ${LOCAL_ACCOUNT_ID}` });
   }
   for (const project of ["privilegedProject", "dindProject"]) {
     const src = env.build?.[project]?.source;
@@ -301,6 +306,27 @@ export function repositoryRegions(owner: EnvironmentConfig): string[] {
   return [...building, ...replicas];
 }
 
+/** The name suffix of each kind of pull role a consumer gets. */
+export const PULL_ROLE_SUFFIXES = { ecsExecution: "ecs-execution", workload: "workload" } as const;
+
+/**
+ * The name of a pull role of a consumer of `owner`: fixed and derived from the config only, so
+ * the owner's stacks name it without reading the consumer's state.
+ */
+export function pullRoleName(owner: string, kind: keyof typeof PULL_ROLE_SUFFIXES): string {
+  return `ecr-pull-${owner}-${PULL_ROLE_SUFFIXES[kind]}`;
+}
+
+/** The ARNs of the pull roles of one consumer (both kinds). */
+export function pullRoleArns(owner: EnvironmentConfig, consumer: EnvironmentConfig): string[] {
+  return (Object.keys(PULL_ROLE_SUFFIXES) as (keyof typeof PULL_ROLE_SUFFIXES)[]).map((k) => `arn:aws:iam::${consumer.accountId}:role/${pullRoleName(owner.name, k)}`);
+}
+
+/** The ARN of an owner's repository in one of its regions, from the config. */
+export function repositoryArn(owner: EnvironmentConfig, region: string): string {
+  return `arn:aws:ecr:${region}:${owner.accountId}:repository/${owner.build?.repositoryName}`;
+}
+
 /** A config file that breaks its rules; `problems` holds one line per bad field. */
 export class ConfigError extends Error {
   constructor(public readonly problems: readonly string[]) {
@@ -372,24 +398,24 @@ export function loadConfigFile(file: string): EnvironmentConfig[] {
   return validateConfig(raw, file);
 }
 
-/** The environment selected when `ENVIRONMENTS` is unset. */
-export const DEFAULT_ENVIRONMENT = "local";
-
 /**
  * Picks the environments named by `selection` (comma-separated names, or `all`).
- * @param selection the `ENVIRONMENTS` variable; unset selects `local`
+ * @param selection the `ENVIRONMENTS` variable; unset (or empty) selects every local environment
+ *   (`"local": true`), the organization `npm start` deploys
  */
 export function selectEnvironments(all: EnvironmentConfig[], selection: string | undefined, file: string): EnvironmentConfig[] {
-  const unset = selection === undefined || selection.trim() === "";
-  const raw = unset ? DEFAULT_ENVIRONMENT : selection;
-  if (raw.trim() === "all") return all;
-  const names = raw.split(",").map((n) => n.trim());
   const known = all.map((e) => e.name);
-  if (unset && !known.includes(DEFAULT_ENVIRONMENT)) {
-    throw new ConfigError([
-      `ENVIRONMENTS is unset, which selects ${JSON.stringify(DEFAULT_ENVIRONMENT)}, but ${file} does not declare it (known: ${known.join(", ")}); set ENVIRONMENTS to a name or all`,
-    ]);
+  if (selection === undefined || selection.trim() === "") {
+    const local = all.filter((e) => e.local === true);
+    if (local.length === 0) {
+      throw new ConfigError([
+        `ENVIRONMENTS is unset, which selects every local environment ("local": true), but ${file} declares none (known: ${known.join(", ")}); set ENVIRONMENTS to a name or all`,
+      ]);
+    }
+    return local;
   }
+  if (selection.trim() === "all") return all;
+  const names = selection.split(",").map((n) => n.trim());
   const problems = names
     .filter((n) => !known.includes(n))
     .map((n) => `ENVIRONMENTS: ${JSON.stringify(n)} is not an environment of ${file} (known: ${known.join(", ")}, or all)`);

@@ -1,11 +1,13 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { CodeBuildClient, BatchGetProjectsCommand } from "@aws-sdk/client-codebuild";
+import { BatchGetProjectsCommand, CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
-import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
+import { DescribeRegistryCommand, DescribeRepositoriesCommand, ECRClient, GetRegistryPolicyCommand, GetRepositoryPolicyCommand } from "@aws-sdk/client-ecr";
+import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
-import { EnvironmentConfig, loadConfigFile, selectEnvironments } from "../config/environments";
+import { EnvironmentConfig, consumersOf, loadConfigFile, pullRoleArns, repositoryRegions, selectEnvironments } from "../config/environments";
 import { stackName } from "../stacks/regional-stack";
 import { clientConfig, localAwsEnv } from "./aws-clients";
 import { terraformEnv } from "./terraform-env";
@@ -38,14 +40,19 @@ export interface LocalDeployOptions {
   readonly outdir: string;
   /** The environments file. @default config/environments.json */
   readonly configFile?: string;
-  /** Comma-separated names of local environments. @default "local" */
+  /** Comma-separated names of local environments. @default - every local environment of the file */
   readonly environments?: string;
 }
 
-/** The local environments selected, each of which must be marked `"local": true`. */
+/**
+ * The local environments selected (`environments`, comma-separated; unset or empty: every
+ * environment of the file marked `"local": true`), each of which must be local.
+ */
 export function selectLocalEnvironments(opts: Pick<LocalDeployOptions, "root" | "configFile" | "environments">): EnvironmentConfig[] {
   const file = opts.configFile ?? path.join("config", "environments.json");
-  const envs = selectEnvironments(loadConfigFile(path.resolve(opts.root, file)), opts.environments ?? "local", file);
+  const all = loadConfigFile(path.resolve(opts.root, file));
+  const selection = opts.environments?.trim() ? opts.environments : all.filter((e) => e.local === true).map((e) => e.name).join(",") || undefined;
+  const envs = selectEnvironments(all, selection, file);
   const real = envs.filter((e) => e.local !== true);
   if (real.length) {
     throw new Error(
@@ -78,7 +85,7 @@ export function synthesize(opts: LocalDeployOptions): void {
     env: {
       ...process.env,
       AWS_ENDPOINT_URL: opts.endpoint,
-      ENVIRONMENTS: opts.environments ?? "local",
+      ENVIRONMENTS: opts.environments ?? selectLocalEnvironments(opts).map((e) => e.name).join(","),
       CDKTF_OUTDIR: opts.outdir,
       ...(opts.configFile ? { CONFIG_FILE: opts.configFile } : {}),
     },
@@ -182,11 +189,11 @@ export interface Verification {
 
 /** Reads the projects and repository of a deployed stack back through the CodeBuild and ECR APIs. */
 export async function verify(opts: LocalDeployOptions, result: StackResult): Promise<Verification> {
-  const target = { region: result.stack.region, endpoint: opts.endpoint };
+  const target = await accountConfig(opts.endpoint, result.stack.environment, result.stack.region);
   const names = [result.outputs.privileged_project_name, result.outputs.dind_project_name].filter((n): n is string => n !== undefined);
   let projects: Verification["projects"] = [];
   if (names.length) {
-    const cb = await new CodeBuildClient(clientConfig(target)).send(new BatchGetProjectsCommand({ names }));
+    const cb = await new CodeBuildClient(target).send(new BatchGetProjectsCommand({ names }));
     if ((cb.projectsNotFound ?? []).length) throw new Error(`CodeBuild does not know ${cb.projectsNotFound!.join(", ")}`);
     projects = (cb.projects ?? []).map((p) => ({
       name: p.name!,
@@ -197,7 +204,7 @@ export async function verify(opts: LocalDeployOptions, result: StackResult): Pro
   }
   if (result.outputs.repository_url === undefined) return { stack: result.stack.name, projects };
   const repoName = result.outputs.repository_url.split("/").slice(1).join("/");
-  const ecr = await new ECRClient(clientConfig(target)).send(new DescribeRepositoriesCommand({ repositoryNames: [repoName] }));
+  const ecr = await new ECRClient(target).send(new DescribeRepositoriesCommand({ repositoryNames: [repoName] }));
   const repo = ecr.repositories![0];
   return {
     stack: result.stack.name,
@@ -210,4 +217,143 @@ export async function verify(opts: LocalDeployOptions, result: StackResult): Pro
       encryption: repo.encryptionConfiguration?.encryptionType ?? "none",
     },
   };
+}
+
+/**
+ * The stacks in deploy order: waves of stacks deployed together. A consumer's stacks come before
+ * its owner's, because the owner's repository policy names the consumer's pull roles, and a real
+ * repository policy must name principals that exist. (The config refuses pullFrom cycles.)
+ */
+export function deployWaves(stacks: readonly LocalStack[], organization: readonly EnvironmentConfig[]): LocalStack[][] {
+  const wave = new Map<string, number>();
+  const waveOf = (env: EnvironmentConfig, depth = 0): number => {
+    if (wave.has(env.name)) return wave.get(env.name)!;
+    if (depth > organization.length) throw new Error(`pullFrom cycle through ${env.name}`);
+    const consumers = consumersOf(env, organization);
+    const w = consumers.length === 0 ? 0 : 1 + Math.max(...consumers.map((c) => waveOf(c, depth + 1)));
+    wave.set(env.name, w);
+    return w;
+  };
+  const waves: LocalStack[][] = [];
+  for (const s of stacks) (waves[waveOf(s.environment)] ??= []).push(s);
+  return waves.filter((w) => w !== undefined && w.length > 0);
+}
+
+/** Client settings for calls in `accountId`: the base credentials, or a role assumed there through the local STS. */
+async function accountConfig(endpoint: string, env: EnvironmentConfig, region: string): Promise<ReturnType<typeof clientConfig>> {
+  const base = clientConfig({ region, endpoint });
+  if (env.assumeRoleArn === undefined) return base;
+  const sts = new STSClient(base);
+  const r = await sts.send(new AssumeRoleCommand({ RoleArn: env.assumeRoleArn, RoleSessionName: "npm-start-verify" }));
+  const c = r.Credentials!;
+  return { ...base, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! } as any };
+}
+
+/** What one account holds after the deploy, read back through the APIs in that account. */
+export interface AccountReport {
+  readonly environment: string;
+  readonly accountId: string;
+  /** One line per fact, for the summary. */
+  readonly lines: string[];
+  /** Differences from what the config says; empty when everything matches. */
+  readonly problems: string[];
+}
+
+const same = (a: readonly string[], b: readonly string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+/**
+ * Reads back, in each account, what the topology promises: the owner's repository policy names
+ * exactly its consumers' pull roles (every region that holds the repository); each pull role may
+ * pull exactly the owner's repository ARNs; the primary region replicates to the configured
+ * destinations; each cross-account destination has its registry policy; only the owner's
+ * primary region has projects.
+ */
+export async function verifyTopology(endpoint: string, envs: readonly EnvironmentConfig[], organization: readonly EnvironmentConfig[]): Promise<AccountReport[]> {
+  const reports: AccountReport[] = [];
+  for (const env of envs) {
+    const lines: string[] = [];
+    const problems: string[] = [];
+    const build = env.build;
+    if (build) {
+      const regions = repositoryRegions(env);
+      const expected = consumersOf(env, organization).flatMap((c) => pullRoleArns(env, c));
+      for (const region of regions) {
+        const cfg = await accountConfig(endpoint, env, region);
+        const ecr = new ECRClient(cfg);
+        const primary = region === regions[0];
+        let principals: string[] = [];
+        try {
+          const policy = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: build.repositoryName }));
+          // Every principal of every statement: an extra one anywhere is a difference too.
+          principals = JSON.parse(policy.policyText ?? "{}").Statement.flatMap((s: any) => asList(s.Principal?.AWS ?? s.Principal));
+        } catch (e) {
+          if ((e as Error).name === "RepositoryNotFoundException") {
+            problems.push(`${region}: the repository ${build.repositoryName} does not exist`);
+            continue;
+          }
+          if ((e as Error).name !== "RepositoryPolicyNotFoundException") throw e;
+        }
+        if (!same(principals, expected)) problems.push(`${region}: the repository policy names [${principals.join(", ")}], expected [${expected.join(", ")}]`);
+        const projects = (await new CodeBuildClient(cfg).send(new ListProjectsCommand({}))).projects ?? [];
+        // Every region that is not a replica builds (one region when there are replicas).
+        const building = !(build.replicaRegions ?? []).includes(region);
+        if (building !== projects.length > 0) problems.push(`${region}: ${projects.length} projects, expected ${building ? "the two" : "none (a replica region)"}`);
+        lines.push(`${region}: ${build.repositoryName} (${building ? `builds: ${projects.join(", ")}` : "replica, no projects"}); repository policy names ${principals.length} pull role(s)`);
+        if (primary) {
+          const registry = await ecr.send(new DescribeRegistryCommand({}));
+          const got = (registry.replicationConfiguration?.rules ?? []).flatMap((r) => (r.destinations ?? []).map((d) => `${d.registryId}/${d.region}`));
+          const want = [
+            ...(build.replicaRegions ?? []).map((r) => `${env.accountId}/${r}`),
+            ...(build.replicateToEnvironments ?? []).flatMap((n) => (organization.find((o) => o.name === n)?.regions ?? []).map((r) => `${organization.find((o) => o.name === n)!.accountId}/${r}`)),
+          ];
+          if (!same(got, want)) problems.push(`${region}: replicates to [${got.join(", ")}], expected [${want.join(", ")}]`);
+          if (got.length) lines.push(`${region}: replicates ${build.repositoryName} to ${got.join(", ")}`);
+        }
+      }
+    }
+    const owner = organization.find((o) => o.name === env.pullFrom);
+    if (owner?.build) {
+      const cfg = await accountConfig(endpoint, env, env.regions[0]);
+      const iam = new IAMClient(cfg);
+      const want = repositoryRegions(owner).map((r) => `arn:aws:ecr:${r}:${owner.accountId}:repository/${owner.build!.repositoryName}`);
+      for (const arn of pullRoleArns(owner, env)) {
+        const roleName = arn.split("/").pop()!;
+        const doc = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "ecr-pull" })).catch((e: Error) => {
+          if (e.name === "NoSuchEntityException" || e.name === "NoSuchEntity") return undefined;
+          throw e;
+        });
+        if (doc === undefined) {
+          problems.push(`pull role ${roleName} or its ecr-pull policy does not exist`);
+          continue;
+        }
+        const statements = JSON.parse(decodeURIComponent(doc.PolicyDocument!)).Statement as any[];
+        const got = statements.filter((s) => s.Sid === "EcrPull").flatMap((s) => asList(s.Resource));
+        if (!same(got, want)) problems.push(`pull role ${roleName} may pull [${got.join(", ")}], expected [${want.join(", ")}]`);
+        lines.push(`pull role ${arn} may pull ${got.join(", ")}`);
+      }
+    }
+    const sources = organization.filter((o) => (o.build?.replicateToEnvironments ?? []).includes(env.name));
+    for (const region of sources.length ? env.regions : []) {
+      const policy = await new ECRClient(await accountConfig(endpoint, env, region)).send(new GetRegistryPolicyCommand({})).catch((e: Error) => {
+        if (e.name === "RegistryPolicyNotFoundException") return undefined;
+        throw e;
+      });
+      if (policy === undefined) {
+        problems.push(`${region}: no registry policy lets ${sources.map((o) => o.accountId).join(", ")} replicate into this account`);
+        continue;
+      }
+      const allowed = JSON.parse(policy.policyText ?? "{}").Statement.flatMap((s: any) => asList(s.Principal?.AWS));
+      const want = sources.map((o) => `arn:aws:iam::${o.accountId}:root`);
+      if (!same(allowed, want)) problems.push(`${region}: the registry policy allows [${allowed.join(", ")}] to replicate, expected [${want.join(", ")}]`);
+      lines.push(`${region}: registry policy lets ${sources.map((o) => o.accountId).join(", ")} replicate into this account`);
+    }
+    reports.push({ environment: env.name, accountId: env.accountId, lines, problems });
+  }
+  return reports;
+}
+
+/** Every environment of the config file (the organization the selected ones belong to). */
+export function organizationOf(opts: Pick<LocalDeployOptions, "root" | "configFile">): EnvironmentConfig[] {
+  return loadConfigFile(path.resolve(opts.root, opts.configFile ?? path.join("config", "environments.json")));
 }

@@ -1,19 +1,32 @@
 import * as path from "path";
 import { projectRoot } from "../config/environments";
-import { bootstrap, deployStack, localStacks, selectLocalEnvironments, synthesize, verify, type LocalDeployOptions } from "./local-deploy";
+import {
+  bootstrap,
+  deployStack,
+  deployWaves,
+  localStacks,
+  organizationOf,
+  selectLocalEnvironments,
+  synthesize,
+  verify,
+  verifyTopology,
+  type LocalDeployOptions,
+  type StackResult,
+} from "./local-deploy";
 import { LocalAws, startLocalAws } from "./local-aws";
 import { runCli } from "./cli";
 
 const USAGE = `Usage: npm start [-- --keep-running]
 
-Deploys every stack of the local environment to an embedded local AWS (moto), with real
-Terraform, the real AWS provider and S3 remote state with locking, then reads the result back.
+Deploys every stack of the local environments (an organization of several accounts) to an
+embedded local AWS (moto), with real Terraform, the real AWS provider and S3 remote state with
+locking, consumers before the owner they pull from, then reads the result back in each account.
 
   --keep-running   leave the local AWS running afterwards and print how to use it
   --help           this text
 
 Environment: AWS_ENDPOINT_URL (deploy to that endpoint, start nothing), ENVIRONMENTS (local
-environments to deploy, default local), CONFIG_FILE, CDKTF_OUTDIR, MOTO_SERVER, TF_PROVIDER_MIRROR.`;
+environments to deploy, default every local one), CONFIG_FILE, CDKTF_OUTDIR, MOTO_SERVER, TF_PROVIDER_MIRROR.`;
 
 interface Flags {
   readonly keepRunning: boolean;
@@ -79,14 +92,20 @@ async function run(flags: Flags, started: Started, external: string | undefined)
         return started.server.endpoint;
       }));
     if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);
-    const opts: LocalDeployOptions = { ...base, endpoint };
+    const opts: LocalDeployOptions = { ...base, endpoint, environments: envs.map((e) => e.name).join(",") };
+    const organization = organizationOf(opts);
     const stacks = localStacks(envs, opts.outdir);
-    await step(`synthesize ${stacks.length} stacks`, () => synthesize(opts));
+    const accounts = new Set(envs.map((e) => e.accountId)).size;
+    await step(`synthesize ${stacks.length} stacks of ${envs.length} environments in ${accounts} accounts`, () => synthesize(opts));
     await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
-    const results = await step(`deploy ${stacks.map((s) => s.name).join(", ")} in parallel`, () =>
-      Promise.all(stacks.map((s) => deployStack(opts, s))),
-    );
+    const results: StackResult[] = [];
+    for (const wave of deployWaves(stacks, organization)) {
+      results.push(...(await step(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () => Promise.all(wave.map((s) => deployStack(opts, s))))));
+    }
     const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(opts, r))));
+    const reports = await step("verify the topology in each account (ECR, IAM, replication)", () => verifyTopology(endpoint, envs, organization));
+    const wrong = reports.flatMap((r) => r.problems.map((p) => `${r.environment} (${r.accountId}): ${p}`));
+    if (wrong.length) throw new Error(`the deployed topology differs from the config:\n${wrong.join("\n")}`);
 
     process.stdout.write("\nOutputs\n");
     for (const r of results) {
@@ -94,13 +113,18 @@ async function run(flags: Flags, started: Started, external: string | undefined)
       for (const [k, v] of Object.entries(r.outputs)) process.stdout.write(`    ${k} = ${v}\n`);
     }
     process.stdout.write("\nVerification (read back through the API)\n");
-    for (const c of checks) {
+    for (const c of checks.filter((x) => x.repository !== undefined || x.projects.length > 0)) {
       process.stdout.write(`  ${c.stack}\n`);
       const r = c.repository;
       if (r) process.stdout.write(`    ECR ${r.name}: tags ${r.tagMutability}, scan on push ${r.scanOnPush}, encryption ${r.encryption}\n`);
       for (const p of c.projects) {
         process.stdout.write(`    CodeBuild ${p.name}: ${p.image}, privileged ${p.privileged}, role ${p.serviceRole}\n`);
       }
+    }
+    process.stdout.write("\nAccounts (what each holds, read back in that account)\n");
+    for (const r of reports) {
+      process.stdout.write(`  ${r.accountId} ${r.environment}\n`);
+      for (const l of r.lines) process.stdout.write(`    ${l}\n`);
     }
     process.stdout.write("\nTimings\n");
     for (const [label, s] of timings) process.stdout.write(`  ${s.toFixed(1).padStart(6)} s  ${label}\n`);

@@ -9,15 +9,16 @@ export const LOCAL_SERVICES = ["codebuild", "dynamodb", "ecr", "iam", "kms", "lo
 
 /**
  * Provider settings of a local environment only: every service used points at the local
- * endpoint, S3 uses path-style addressing, and the credential/account/region checks that need
- * real AWS are skipped. Real environments never get any of this.
+ * endpoint, S3 uses path-style addressing, and the credential and region checks that need real
+ * AWS are skipped (the account is still requested from the local STS, so `allowed_account_ids`
+ * holds). Real environments never get any of this.
  */
 export function localProviderSettings(endpoint: string): Partial<AwsProviderConfig> {
   return {
     endpoints: [Object.fromEntries(LOCAL_SERVICES.map((s) => [s, endpoint]))],
     s3UsePathStyle: true,
     skipCredentialsValidation: true,
-    skipRequestingAccountId: true,
+    // The account is requested (from the local STS), so allowed_account_ids is enforced locally too.
     skipMetadataApiCheck: "true",
     skipRegionValidation: true,
   };

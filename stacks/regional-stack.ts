@@ -70,7 +70,9 @@ export class RegionalStack extends TerraformStack {
       ...local,
       region,
       // Refuse to touch any other account, whatever credentials the caller has.
-      allowedAccountIds: env.local ? undefined : [env.accountId],
+      // Refuse any other account, local ones too: moto answers GetCallerIdentity with the account
+      // the credentials act in (its default, or the one of an assumed role).
+      allowedAccountIds: [env.accountId],
       assumeRole: env.assumeRoleArn ? [{ roleArn: env.assumeRoleArn, sessionName: "cdktf-codebuild-docker" }] : undefined,
       defaultTags: [
         {

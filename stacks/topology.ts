@@ -3,43 +3,25 @@ import { TerraformOutput } from "cdktf";
 import { EcrRegistryPolicy } from "@cdktf/provider-aws/lib/ecr-registry-policy";
 import { EcrReplicationConfiguration } from "@cdktf/provider-aws/lib/ecr-replication-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { EnvironmentConfig, consumersOf, repositoryRegions } from "../config/environments";
+import { EnvironmentConfig, consumersOf, pullRoleArns, pullRoleName, repositoryArn, repositoryRegions } from "../config/environments";
+
+export { pullRoleArns, pullRoleName, repositoryArn } from "../config/environments";
 import { EcrRepo, IEcrRepository } from "../modules/ecr-repo";
 import { ImportedRole } from "../modules/service-role";
 
-/** The two pull roles a consumer environment gets, by kind: trust and name suffix. */
+/** What the two pull roles of a consumer trust, by kind. */
 const PULL_ROLES = {
   ecsExecution: {
-    suffix: "ecs-execution",
     description: "ECS task execution role: pulls the image",
     principals: ["ecs-tasks.amazonaws.com"],
     actions: ["sts:AssumeRole"],
   },
   workload: {
-    suffix: "workload",
     description: "Role EC2 instances and EKS pods (Pod Identity) assume to pull the image",
     principals: ["ec2.amazonaws.com", "pods.eks.amazonaws.com"],
     actions: ["sts:AssumeRole", "sts:TagSession"],
   },
 } as const;
-
-/**
- * The name of a pull role of `consumer` for the repository of `owner`: fixed and derived from
- * the config only, so the owner's stacks name it without reading the consumer's state.
- */
-export function pullRoleName(owner: string, kind: keyof typeof PULL_ROLES): string {
-  return `ecr-pull-${owner}-${PULL_ROLES[kind].suffix}`;
-}
-
-/** The ARNs of the pull roles of one consumer (both kinds). */
-export function pullRoleArns(owner: EnvironmentConfig, consumer: EnvironmentConfig): string[] {
-  return (Object.keys(PULL_ROLES) as (keyof typeof PULL_ROLES)[]).map((k) => `arn:aws:iam::${consumer.accountId}:role/${pullRoleName(owner.name, k)}`);
-}
-
-/** The ARN of an owner's repository in one of its regions, from the config. */
-export function repositoryArn(owner: EnvironmentConfig, region: string): string {
-  return `arn:aws:ecr:${region}:${owner.accountId}:repository/${owner.build?.repositoryName}`;
-}
 
 /** Lets each consumer's pull roles pull from `repo` (the repository policy names them, not `:root`). */
 export function grantConsumers(scope: Construct, repo: EcrRepo, owner: EnvironmentConfig, organization: readonly EnvironmentConfig[]): void {

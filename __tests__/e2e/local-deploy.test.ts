@@ -27,11 +27,14 @@ import { terraform } from "../../scripts/terraform";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { BuildSpec } from "../../modules/shared/buildspec";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
+import { writeSingleAccountConfig } from "../support/environments";
 
 /**
  * The whole cycle against a fresh embedded local AWS (moto) per run, with real Terraform, the
- * real hashicorp/aws provider and S3 remote state with native locking: deploy every local
- * stack, read everything back through the AWS SDK, re-plan, lock, drift, destroy.
+ * real hashicorp/aws provider and S3 remote state with native locking: deploy every stack of a
+ * single-account local environment (the shipped `local` without replication, so both regions
+ * build), read everything back through the AWS SDK, re-plan, lock, drift, destroy. The shipped
+ * organization of several accounts is deployed by start.test.ts and organization.test.ts.
  */
 jest.setTimeout(300_000);
 
@@ -43,7 +46,8 @@ let deployed: StackResult[];
 beforeAll(async () => {
   requireBuiltApp();
   aws = await startLocalAws();
-  opts = { endpoint: aws.endpoint, root: ROOT, outdir: path.join(tempDir("e2e"), "cdktf.out") };
+  const dir = tempDir("e2e");
+  opts = { endpoint: aws.endpoint, root: ROOT, outdir: path.join(dir, "cdktf.out"), configFile: writeSingleAccountConfig(dir), environments: "local" };
   const envs = selectLocalEnvironments(opts);
   synthesize(opts);
   await bootstrap(opts, envs);

@@ -6,7 +6,7 @@ import { clientConfig } from "../../scripts/aws-clients";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws";
 import { bootstrap, deployStack, localStacks, selectLocalEnvironments, synthesize } from "../../scripts/local-deploy";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
-import { localEnvironment } from "../support/environments";
+import { singleAccountLocal } from "../support/environments";
 
 /**
  * `npm run plan` on real plans against the local AWS: the local environment (one region, to
@@ -19,9 +19,9 @@ const REPO = `${STACK}:aws_ecr_repository.Repository_22E53BBD`;
 let aws: LocalAws;
 let dir: string;
 
+/** A config with the shipped local environment as a single account (no replication), in eu-central-1 only, changed by `change`. */
 function writeConfig(name: string, change: (env: any) => void = () => undefined): string {
-  const { name: _n, ...env } = localEnvironment();
-  const copy = JSON.parse(JSON.stringify({ ...env, regions: ["eu-central-1"] }));
+  const copy = { ...singleAccountLocal(), regions: ["eu-central-1"] };
   change(copy);
   const file = path.join(dir, `${name}.json`);
   fs.writeFileSync(file, JSON.stringify({ environments: { local: copy } }));

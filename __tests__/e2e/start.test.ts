@@ -2,9 +2,11 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
+import { clientConfig } from "../../scripts/aws-clients";
 import { freePort, startLocalAws } from "../../scripts/local-aws";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
-import { localEnvironment, prodEnvironment } from "../support/environments";
+import { prodEnvironment, shippedConfig, shippedLocalStacks, singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
 /** `npm start` (node dist/scripts/start.js) as a user runs it: the main job and its failures. */
 jest.setTimeout(300_000);
@@ -40,24 +42,63 @@ const alive = (pid: number) => {
 const motoPid = (out: string) => Number(/moto_server pid (\d+)/.exec(out)?.[1]);
 
 describe("npm start", () => {
-  test("deploys every local stack, prints outputs, the API read-back and timings, then stops its server", async () => {
+  test("deploys the local organization in waves (consumers, then the owner), prints outputs, the read-back per account and timings, then stops its server", async () => {
+    // GIVEN the shipped config: the owner `local` (moto's default account) and the environments that pull from it
     const outdir = path.join(tempDir("start"), "cdktf.out");
+    const envs = shippedConfig().environments;
+    const consumers = Object.keys(envs).filter((n) => envs[n].local === true && envs[n].pullFrom === "local");
+    const consumerStacks = consumers.flatMap((n) => (envs[n].regions as string[]).map((r) => `${n}-${r}`));
+
+    // WHEN
     const run = await start([], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, ENVIRONMENTS: undefined, CONFIG_FILE: undefined });
+
+    // THEN
     expect({ code: run.code, stderr: run.stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?trace-warnings[^\n]*\n/, "") }).toEqual({ code: 0, stderr: "" });
+    expect(consumers).toHaveLength(2);
+    expect(run.stdout).toContain("▸ synthesize 5 stacks of 3 environments in 3 accounts …");
+    // Consumers first (the owner's repository policy names their pull roles), then the owner.
+    const consumerWave = `▸ deploy ${consumerStacks.join(", ")} in parallel …`;
+    const ownerWave = "▸ deploy local-eu-central-1, local-us-east-1 in parallel …";
+    expect(consumerStacks).toHaveLength(3);
+    expect(run.stdout).toContain(consumerWave);
+    expect(run.stdout).toContain(ownerWave);
+    expect(run.stdout.indexOf(consumerWave)).toBeLessThan(run.stdout.indexOf(ownerWave));
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.us-east-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
     expect(run.stdout).toMatch(/CodeBuild codebuild-sample-dckr-push-ecr: aws\/codebuild\/amazonlinux2-x86_64-standard:5.0, privileged true, role arn:aws:iam::123456789012:role\//);
     expect(run.stdout).toContain("ECR codebuild-sample/dckr-push-ecr: tags IMMUTABLE, scan on push true, encryption KMS");
+    // What each account holds, read back in that account.
+    const accounts = run.stdout.slice(run.stdout.indexOf("\nAccounts (what each holds, read back in that account)\n"), run.stdout.indexOf("\nTimings\n"));
+    expect(accounts).not.toBe("");
+    for (const name of ["local", ...consumers]) expect(accounts).toContain(`\n  ${envs[name].accountId} ${name}\n`);
+    expect(accounts).toContain("eu-central-1: codebuild-sample/dckr-push-ecr (builds: ");
+    expect(accounts).toContain("us-east-1: codebuild-sample/dckr-push-ecr (replica, no projects); repository policy names 4 pull role(s)");
+    expect(accounts).toContain(
+      "eu-central-1: replicates codebuild-sample/dckr-push-ecr to 123456789012/us-east-1, 345678901234/eu-central-1, 345678901234/us-east-1",
+    );
+    for (const name of consumers) {
+      for (const kind of ["ecs-execution", "workload"]) {
+        expect(accounts).toContain(
+          `pull role arn:aws:iam::${envs[name].accountId}:role/ecr-pull-local-${kind} may pull ` +
+            "arn:aws:ecr:eu-central-1:123456789012:repository/codebuild-sample/dckr-push-ecr, arn:aws:ecr:us-east-1:123456789012:repository/codebuild-sample/dckr-push-ecr",
+        );
+      }
+    }
+    expect(accounts.match(/registry policy lets 123456789012 replicate into this account/g)).toHaveLength(2);
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
-    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["local-eu-central-1", "local-us-east-1"]);
+    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual([...shippedLocalStacks()].sort());
     expect(alive(motoPid(run.stdout))).toBe(false);
   });
 
   test("deploys to AWS_ENDPOINT_URL when it is set, and starts nothing", async () => {
     const aws = await startLocalAws();
     try {
-      const run = await start([], { AWS_ENDPOINT_URL: aws.endpoint, CDKTF_OUTDIR: path.join(tempDir("start"), "cdktf.out"), ENVIRONMENTS: undefined });
+      // (One stack keeps it quick; the shipped organization is deployed above.)
+      const dir = tempDir("start");
+      const config = writeSingleAccountConfig(dir, ["eu-central-1"]);
+      const run = await start([], { AWS_ENDPOINT_URL: aws.endpoint, CDKTF_OUTDIR: path.join(dir, "cdktf.out"), CONFIG_FILE: config, ENVIRONMENTS: "local" });
       expect(run.code).toBe(0);
+      expect(run.stdout).toContain("▸ deploy local-eu-central-1 in parallel …");
       expect(run.stdout).toContain(`using the local AWS at AWS_ENDPOINT_URL=${aws.endpoint} (nothing started)`);
       expect(run.stdout).not.toContain("moto_server pid");
     } finally {
@@ -69,8 +110,7 @@ describe("npm start", () => {
     // Two local environments that both create the same repository and projects in one region:
     // whichever applies second hits "already exists".
     const dir = tempDir("start-fail");
-    const { name: _n, ...local } = localEnvironment();
-    const env = { ...local, regions: ["eu-central-1"] };
+    const env = { ...singleAccountLocal(), regions: ["eu-central-1"] };
     fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify({ environments: { local: env, twin: env } }));
     const run = await start([], {
       AWS_ENDPOINT_URL: undefined,
@@ -98,7 +138,7 @@ describe("npm start", () => {
 
   test("a real environment is refused before anything starts, and the failure says it started nothing", async () => {
     const dir = tempDir("start-real");
-    const { name: _l, ...local } = localEnvironment();
+    const local = singleAccountLocal();
     const { name: _p, ...prod } = prodEnvironment();
     fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify({ environments: { local, prod } }));
     const run = await start([], { AWS_ENDPOINT_URL: undefined, CONFIG_FILE: path.join(dir, "environments.json"), ENVIRONMENTS: "prod", CDKTF_OUTDIR: path.join(dir, "cdktf.out") });
@@ -129,7 +169,14 @@ describe("npm start", () => {
   });
 
   test("--keep-running leaves the server up and prints how to point the AWS CLI at it", async () => {
-    const run = await start(["--keep-running"], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: path.join(tempDir("start-keep"), "cdktf.out") });
+    // (One stack keeps it quick; the shipped organization is deployed above.)
+    const dir = tempDir("start-keep");
+    const run = await start(["--keep-running"], {
+      AWS_ENDPOINT_URL: undefined,
+      CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
+      CONFIG_FILE: writeSingleAccountConfig(dir, ["eu-central-1"]),
+      ENVIRONMENTS: "local",
+    });
     const pid = motoPid(run.stdout);
     try {
       expect(run.code).toBe(0);
@@ -137,7 +184,10 @@ describe("npm start", () => {
       const endpoint = /export AWS_ENDPOINT_URL=(\S+)/.exec(run.stdout)![1];
       expect(run.stdout).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1`);
       expect(run.stdout).toContain(`Stop it with: kill ${pid}`);
-      expect((await fetch(`${endpoint}/moto-api/data.json`)).ok).toBe(true);
+      // The server still answers, and holds what was deployed. (moto's own /moto-api/data.json
+      // answers 500 after this deploy, a moto-side serialization failure, so the API is asked.)
+      const { projects } = await new CodeBuildClient(clientConfig({ region: "eu-central-1", endpoint })).send(new ListProjectsCommand({}));
+      expect([...(projects ?? [])].sort()).toEqual(["codebuild-sample-dckr-dind", "codebuild-sample-dckr-push-ecr"]);
     } finally {
       if (alive(pid)) process.kill(-pid, "SIGTERM");
     }

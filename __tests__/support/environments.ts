@@ -7,9 +7,50 @@ export function shippedConfig(): any {
   return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "config", "environments.json"), "utf8"));
 }
 
-/** The shipped `local` environment, as validated config. */
+/**
+ * The shipped `local` environment, as validated config: the owner of the local organization, so
+ * it has `replicaRegions` (its us-east-1 stack holds a replica and no projects) and
+ * `replicateToEnvironments`.
+ */
 export function localEnvironment(): EnvironmentConfig {
   return { ...shippedConfig().environments.local, name: "local" };
+}
+
+/**
+ * The shipped `local` environment as raw JSON, made the single-account environment it was before
+ * the organization: no replica regions and no replication to other accounts, so each of its
+ * regions holds the repository and both projects.
+ */
+export function singleAccountLocal(): any {
+  const local = structuredClone(shippedConfig().environments.local);
+  delete local.build.replicaRegions;
+  delete local.build.replicateToEnvironments;
+  return local;
+}
+
+/**
+ * Writes an environments file that holds only {@link singleAccountLocal} (as `local`) into `dir`,
+ * for tests whose subject is a single-account deploy; returns its path.
+ * @param regions the environment's regions @default - the shipped ones (eu-central-1, us-east-1)
+ */
+export function writeSingleAccountConfig(dir: string, regions?: string[]): string {
+  const file = path.join(dir, "single-account-environments.json");
+  const local = { ...singleAccountLocal(), ...(regions ? { regions } : {}) };
+  fs.writeFileSync(file, JSON.stringify({ environments: { local } }, null, 2));
+  return file;
+}
+
+/** The names of the shipped environments marked `"local": true`, in file order: what an unset ENVIRONMENTS selects. */
+export function shippedLocalEnvironments(): string[] {
+  return Object.entries<any>(shippedConfig().environments)
+    .filter(([, e]) => e.local === true)
+    .map(([name]) => name);
+}
+
+/** The stacks `<env>-<region>` of the shipped local environments, in file order. */
+export function shippedLocalStacks(): string[] {
+  const envs = shippedConfig().environments;
+  return shippedLocalEnvironments().flatMap((name) => (envs[name].regions as string[]).map((r) => `${name}-${r}`));
 }
 
 /** A real-account environment with every optional field set. */

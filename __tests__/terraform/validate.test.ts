@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform-env";
-import { localEnvironment, organization, prodEnvironment } from "../support/environments";
+import { organization, prodEnvironment, shippedConfig } from "../support/environments";
 import { runApp, tempDir } from "../support/app";
 
 const run = promisify(execFile);
@@ -21,7 +21,8 @@ describe("synthesized stacks pass terraform validate", () => {
 
   beforeAll(() => {
     requireTerraform(env);
-    const { name: _l, ...local } = localEnvironment();
+    // The shipped local organization (owner `local` and its consumers), as `npm start` deploys it.
+    const shipped = shippedConfig().environments;
     const { name: _p, ...prod } = prodEnvironment();
     // The organization (an owner replicating across regions and accounts, two consumers) beside them.
     const org = Object.fromEntries(organization().map(({ name, ...e }) => [`org-${name}`, e]));
@@ -30,7 +31,7 @@ describe("synthesized stacks pass terraform validate", () => {
       if (e.build?.replicateToEnvironments) e.build.replicateToEnvironments = e.build.replicateToEnvironments.map((n: string) => `org-${n}`);
     }
     const config = path.join(dir, "environments.json");
-    fs.writeFileSync(config, JSON.stringify({ environments: { local, prod, ...org } }));
+    fs.writeFileSync(config, JSON.stringify({ environments: { ...shipped, prod, ...org } }));
     const result = runApp({ CONFIG_FILE: config, ENVIRONMENTS: "all", CDKTF_OUTDIR: outdir });
     if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
     stacks = fs.readdirSync(path.join(outdir, "stacks")).sort();
@@ -39,6 +40,9 @@ describe("synthesized stacks pass terraform validate", () => {
   test("the app synthesized one stack per environment and region", () => {
     expect(stacks).toEqual([
       "local-eu-central-1",
+      "local-prod-eu-central-1",
+      "local-prod-us-east-1",
+      "local-staging-eu-central-1",
       "local-us-east-1",
       "org-prod-eu-central-1",
       "org-prod-eu-west-1",

@@ -1,0 +1,494 @@
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
+import { DescribeRegistryCommand, ECRClient, GetRegistryPolicyCommand, GetRepositoryPolicyCommand, SetRepositoryPolicyCommand } from "@aws-sdk/client-ecr";
+import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { LOCAL_CREDENTIALS } from "../../scripts/aws-clients";
+import { LocalAws, startLocalAws } from "../../scripts/local-aws";
+import {
+  bootstrap,
+  deployStack,
+  deployWaves,
+  localStacks,
+  localTerraformEnv,
+  organizationOf,
+  selectLocalEnvironments,
+  synthesize,
+  verifyTopology,
+  type AccountReport,
+  type LocalDeployOptions,
+  type LocalStack,
+} from "../../scripts/local-deploy";
+import { terraform } from "../../scripts/terraform";
+import { requireTerraform, terraformEnv } from "../../scripts/terraform-env";
+import type { EnvironmentConfig } from "../../config/environments";
+import { requireBuiltApp, ROOT, tempDir } from "../support/app";
+
+/**
+ * The shipped local organization (config/environments.json: the owner in 123456789012 and its
+ * consumers staging 210987654321 and prod 345678901234, three moto accounts) deployed to a fresh embedded local AWS in waves,
+ * consumers first, with real Terraform. Everything the topology promises is then read back in
+ * each account with this file's own SDK calls (a session assumed in that account), independently
+ * of `verifyTopology`, which is itself shown to pass on the deployed organization and to name a
+ * difference once reality is changed out of band. Then every stack re-plans empty, and
+ * `npm run plan` of a config that adds a consumer shows the IAM change on both sides.
+ */
+jest.setTimeout(300_000);
+
+const TAG = "organization";
+const OWNER = "123456789012";
+const STAGING = "210987654321";
+const PROD = "345678901234";
+const QA = "456789012345";
+const REPOSITORY = "codebuild-sample/dckr-push-ecr";
+const CONFIG_FILE = path.join(ROOT, "config", "environments.json");
+/**
+ * The shipped organization. Only the environments' names come from it (they are free to change);
+ * accounts, regions, ARNs and everything read back are literals here.
+ */
+const ORGANIZATION = organizationOf({ root: ROOT, configFile: CONFIG_FILE });
+/** The name of the one environment of the shipped config in `account`. */
+function nameOf(account: string): string {
+  const found = ORGANIZATION.filter((e) => e.accountId === account);
+  if (found.length !== 1) throw new Error(`${CONFIG_FILE} should declare exactly one environment in account ${account}, found ${found.map((e) => e.name).join(", ") || "none"}`);
+  return found[0].name;
+}
+const OWNER_NAME = nameOf(OWNER);
+const QA_NAME = "local-qa";
+const REPOSITORY_ARNS = [`arn:aws:ecr:eu-central-1:${OWNER}:repository/${REPOSITORY}`, `arn:aws:ecr:us-east-1:${OWNER}:repository/${REPOSITORY}`];
+/** The consumers' pull roles: fixed names derived from the owner's name (README, "Accounts"). */
+const ECS_EXECUTION_ROLE = `ecr-pull-${OWNER_NAME}-ecs-execution`;
+const WORKLOAD_ROLE = `ecr-pull-${OWNER_NAME}-workload`;
+const PULL_ROLE_NAMES = [ECS_EXECUTION_ROLE, WORKLOAD_ROLE];
+const pullRoleArns = (account: string) => PULL_ROLE_NAMES.map((n) => `arn:aws:iam::${account}:role/${n}`);
+const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+/** What each pull role's trust policy names, by role. */
+const PULL_ROLE_TRUST: Record<string, { services: string[]; actions: string[] }> = {
+  [ECS_EXECUTION_ROLE]: { services: ["ecs-tasks.amazonaws.com"], actions: ["sts:AssumeRole"] },
+  [WORKLOAD_ROLE]: { services: ["ec2.amazonaws.com", "pods.eks.amazonaws.com"], actions: ["sts:AssumeRole", "sts:TagSession"] },
+};
+/** The accounts as the shipped config declares them: a consumer's deploy role, or moto's own account. */
+const ACCOUNTS = {
+  [OWNER]: undefined,
+  [STAGING]: `arn:aws:iam::${STAGING}:role/deployer`,
+  [PROD]: `arn:aws:iam::${PROD}:role/deployer`,
+} as const;
+type Account = keyof typeof ACCOUNTS;
+
+interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+let aws: LocalAws | undefined;
+let workDir: string | undefined;
+let opts: LocalDeployOptions;
+let envs: EnvironmentConfig[];
+let organization: EnvironmentConfig[];
+let waves: LocalStack[][];
+/** What verifyTopology reports before anything is deployed. */
+let beforeDeploy: string[] = [];
+const sessions: Partial<Record<string, Credentials>> = {};
+const timings: [string, number][] = [];
+const started = Date.now();
+
+/** One progress line on stderr, so a long run is never silent. */
+function progress(message: string): void {
+  process.stderr.write(`[${TAG} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+}
+
+/** Runs one phase with a progress line before and after, and keeps its time for the summary. */
+async function phase<T>(label: string, run: () => Promise<T> | T): Promise<T> {
+  const t = Date.now();
+  progress(`${label} …`);
+  const result = await run();
+  const seconds = (Date.now() - t) / 1000;
+  timings.push([label, seconds]);
+  progress(`${label}: done in ${seconds.toFixed(1)} s`);
+  return result;
+}
+
+/** SDK client settings for calls made in `account` and `region`. */
+function inAccount(account: Account, region: string): { region: string; endpoint: string; credentials: Credentials } {
+  const credentials = sessions[account];
+  if (credentials === undefined) throw new Error(`no session in account ${account}: the set-up did not get that far`);
+  return { region, endpoint: aws!.endpoint, credentials };
+}
+
+/** An IAM policy document as the IAM API returns it (URL-encoded JSON). */
+const iamDocument = (text: string | undefined) => JSON.parse(decodeURIComponent(text ?? ""));
+const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+const sorted = (v: readonly string[]) => [...v].sort();
+const problemsOf = (reports: AccountReport[]) => reports.flatMap((r) => r.problems.map((p) => `${r.environment} (${r.accountId}): ${p}`));
+
+/** The lines of a plan that say what would change. */
+function planChanges(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((l) => /^\s*(# \S+ (will|must) be|[~+-] |-\/\+ |Plan: )/.test(l))
+    .map((l) => l.trim());
+}
+
+beforeAll(async () => {
+  requireBuiltApp();
+  // With the project's CLI config, so Terraform does not warn about a missing ~/.terraformrc.
+  requireTerraform(terraformEnv(path.join(ROOT, ".tmp", "terraform")));
+  workDir = tempDir("organization-e2e");
+  // The repository's cdktf.out is never touched: the synth goes to a temporary folder.
+  const outdir = path.join(workDir, "cdktf.out");
+
+  aws = await phase("start the local AWS (moto_server)", () => startLocalAws());
+  progress(`moto_server pid ${aws.pid} on ${aws.endpoint}`);
+  opts = { endpoint: aws.endpoint, root: ROOT, outdir, configFile: CONFIG_FILE };
+  envs = selectLocalEnvironments(opts);
+  organization = organizationOf(opts);
+  const stacks = localStacks(envs, outdir);
+  waves = deployWaves(stacks, organization);
+
+  // A session in each account, as each provider gets one: moto's own account with the test
+  // credentials, a consumer's by assuming its deploy role (which need not exist in moto).
+  const sts = new STSClient({ region: "eu-central-1", endpoint: aws.endpoint, credentials: { ...LOCAL_CREDENTIALS } });
+  for (const [account, roleArn] of Object.entries(ACCOUNTS)) {
+    if (roleArn === undefined) {
+      sessions[account] = { ...LOCAL_CREDENTIALS };
+      continue;
+    }
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "organization-e2e" }))).Credentials!;
+    sessions[account] = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+  }
+
+  beforeDeploy = problemsOf(await verifyTopology(aws.endpoint, envs, organization));
+  await phase(`synthesize ${stacks.length} stacks of ${envs.map((e) => e.name).join(", ")}`, () => synthesize(opts));
+  await phase("create the state bucket and the source bundle", () => bootstrap(opts, envs));
+  for (const wave of waves) {
+    await phase(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () => Promise.all(wave.map((s) => deployStack(opts, s))));
+  }
+}, 1_200_000);
+
+afterAll(async () => {
+  await aws?.stop();
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+  if (timings.length) {
+    const total = (Date.now() - started) / 1000;
+    process.stderr.write(`[${TAG}] timings\n${timings.map(([l, s]) => `  ${s.toFixed(1).padStart(6)} s  ${l}`).join("\n")}\n  ${total.toFixed(1).padStart(6)} s  whole file\n`);
+  }
+});
+
+describe("the shipped organization, deployed to a fresh local AWS", () => {
+  test("selects the three local environments: the owner in moto's account, and two consumers that pull from it", () => {
+    expect(envs.map((e) => ({ account: e.accountId, regions: e.regions, local: e.local, owns: e.build?.repositoryName, pullFrom: e.pullFrom }))).toEqual([
+      { account: OWNER, regions: ["eu-central-1", "us-east-1"], local: true, owns: REPOSITORY, pullFrom: undefined },
+      { account: STAGING, regions: ["eu-central-1"], local: true, owns: undefined, pullFrom: OWNER_NAME },
+      { account: PROD, regions: ["eu-central-1", "us-east-1"], local: true, owns: undefined, pullFrom: OWNER_NAME },
+    ]);
+  });
+
+  test("deploys the five stacks in two waves: the consumers before the owner", () => {
+    const [owner, staging, prod] = [OWNER, STAGING, PROD].map(nameOf);
+    expect(waves.map((w) => w.map((s) => s.name))).toEqual([
+      [`${staging}-eu-central-1`, `${prod}-eu-central-1`, `${prod}-us-east-1`],
+      [`${owner}-eu-central-1`, `${owner}-us-east-1`],
+    ]);
+  });
+
+  test("each session the read-backs use acts in its own account", async () => {
+    for (const account of Object.keys(ACCOUNTS) as Account[]) {
+      const me = await new STSClient(inAccount(account, "eu-central-1")).send(new GetCallerIdentityCommand({}));
+      expect(me.Account).toBe(account);
+    }
+  });
+});
+
+describe("read back in each account, independently of verifyTopology", () => {
+  test.each(["eu-central-1", "us-east-1"])(
+    "the owner's repository policy in %s names exactly the four pull roles of staging and prod, and no :root",
+    async (region) => {
+      const got = await new ECRClient(inAccount(OWNER, region)).send(new GetRepositoryPolicyCommand({ repositoryName: REPOSITORY }));
+      expect(got.registryId).toBe(OWNER);
+      const statements = JSON.parse(got.policyText ?? "{}").Statement as any[];
+      const principals = statements.flatMap((s) => asList(s.Principal?.AWS ?? s.Principal));
+      expect(sorted(principals)).toEqual(sorted([...pullRoleArns(STAGING), ...pullRoleArns(PROD)]));
+      expect(principals.filter((p) => p.endsWith(":root") || p === "*")).toEqual([]);
+      const pull = statements.find((s) => s.Sid === "CrossAccountEcrPull");
+      expect(sorted(asList(pull?.Action))).toEqual(PULL_ACTIONS);
+      expect(pull?.Effect).toBe("Allow");
+    },
+  );
+
+  describe.each([
+    [nameOf(STAGING), STAGING],
+    [nameOf(PROD), PROD],
+  ] as const)("consumer %s (%s)", (_name, account) => {
+    test.each(PULL_ROLE_NAMES)("has role %s, whose only inline policy ecr-pull allows pull on exactly the owner's two repository ARNs", async (roleName) => {
+      const iam = new IAMClient(inAccount(account, "eu-central-1"));
+      const role = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!;
+      expect(role.Arn).toBe(`arn:aws:iam::${account}:role/${roleName}`);
+      expect((await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames).toEqual(["ecr-pull"]);
+      const statements = iamDocument((await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "ecr-pull" }))).PolicyDocument).Statement as any[];
+      const pull = statements.find((s) => s.Sid === "EcrPull");
+      expect({ actions: sorted(asList(pull?.Action)), resources: sorted(asList(pull?.Resource)) }).toEqual({ actions: PULL_ACTIONS, resources: REPOSITORY_ARNS });
+      // Nothing else on any other resource: the only "*" is the authorization token.
+      for (const s of statements.filter((st) => st.Sid !== "EcrPull")) {
+        expect({ sid: s.Sid, actions: asList(s.Action), resources: asList(s.Resource) }).toEqual({ sid: s.Sid, actions: ["ecr:GetAuthorizationToken"], resources: ["*"] });
+      }
+    });
+
+    test.each(PULL_ROLE_NAMES)("role %s trusts only its workload services, with aws:SourceAccount = the consumer's account", async (roleName) => {
+      const role = (await new IAMClient(inAccount(account, "eu-central-1")).send(new GetRoleCommand({ RoleName: roleName }))).Role!;
+      const statements = iamDocument(role.AssumeRolePolicyDocument).Statement as any[];
+      const want = PULL_ROLE_TRUST[roleName];
+      expect(
+        statements.map((s) => ({
+          effect: s.Effect,
+          services: sorted(asList(s.Principal?.Service)),
+          actions: sorted(asList(s.Action)),
+          sourceAccount: asList(s.Condition?.StringEquals?.["aws:SourceAccount"]),
+        })),
+      ).toEqual([{ effect: "Allow", services: want.services, actions: want.actions, sourceAccount: [account] }]);
+    });
+  });
+
+  test("the pull roles are not in the owner's account", async () => {
+    const iam = new IAMClient(inAccount(OWNER, "eu-central-1"));
+    for (const roleName of PULL_ROLE_NAMES) {
+      await expect(iam.send(new GetRoleCommand({ RoleName: roleName }))).rejects.toMatchObject({ name: "NoSuchEntityException" });
+    }
+  });
+
+  test("the owner's eu-central-1 replicates with one rule, filtered to the repository, to its us-east-1 and to both regions of prod", async () => {
+    const registry = await new ECRClient(inAccount(OWNER, "eu-central-1")).send(new DescribeRegistryCommand({}));
+    expect(registry.registryId).toBe(OWNER);
+    const rules = registry.replicationConfiguration?.rules ?? [];
+    expect(rules).toHaveLength(1);
+    expect(sorted((rules[0].destinations ?? []).map((d) => `${d.registryId}/${d.region}`))).toEqual(
+      sorted([`${OWNER}/us-east-1`, `${PROD}/eu-central-1`, `${PROD}/us-east-1`]),
+    );
+    expect(rules[0].repositoryFilters).toEqual([{ filter: REPOSITORY, filterType: "PREFIX_MATCH" }]);
+  });
+
+  test("the owner's us-east-1 (the replica) replicates nowhere", async () => {
+    const registry = await new ECRClient(inAccount(OWNER, "us-east-1")).send(new DescribeRegistryCommand({}));
+    expect(registry.replicationConfiguration?.rules ?? []).toEqual([]);
+  });
+
+  test.each(["eu-central-1", "us-east-1"])("prod's registry policy in %s lets the owner's account create the repository and replicate into it", async (region) => {
+    const got = await new ECRClient(inAccount(PROD, region)).send(new GetRegistryPolicyCommand({}));
+    expect(got.registryId).toBe(PROD);
+    const statements = JSON.parse(got.policyText ?? "{}").Statement as any[];
+    expect(
+      statements.map((s) => ({ effect: s.Effect, principals: asList(s.Principal?.AWS), actions: sorted(asList(s.Action)), resources: asList(s.Resource) })),
+    ).toEqual([
+      {
+        effect: "Allow",
+        principals: [`arn:aws:iam::${OWNER}:root`],
+        actions: ["ecr:CreateRepository", "ecr:ReplicateImage"],
+        resources: [`arn:aws:ecr:${region}:${PROD}:repository/${REPOSITORY}`],
+      },
+    ]);
+  });
+
+  test("staging, which receives no replica, has no registry policy", async () => {
+    await expect(new ECRClient(inAccount(STAGING, "eu-central-1")).send(new GetRegistryPolicyCommand({}))).rejects.toMatchObject({
+      name: "RegistryPolicyNotFoundException",
+    });
+  });
+
+  test("CodeBuild projects exist only in the owner's eu-central-1: none in its replica region or in any consumer account", async () => {
+    const listed: Record<string, string[]> = {};
+    for (const [account, region] of [
+      [OWNER, "eu-central-1"],
+      [OWNER, "us-east-1"],
+      [STAGING, "eu-central-1"],
+      [PROD, "eu-central-1"],
+      [PROD, "us-east-1"],
+    ] as const) {
+      const got = await new CodeBuildClient(inAccount(account, region)).send(new ListProjectsCommand({}));
+      listed[`${account}/${region}`] = sorted(got.projects ?? []);
+    }
+    expect(listed).toEqual({
+      [`${OWNER}/eu-central-1`]: ["codebuild-sample-dckr-dind", "codebuild-sample-dckr-push-ecr"],
+      [`${OWNER}/us-east-1`]: [],
+      [`${STAGING}/eu-central-1`]: [],
+      [`${PROD}/eu-central-1`]: [],
+      [`${PROD}/us-east-1`]: [],
+    });
+  });
+});
+
+describe("verifyTopology", () => {
+  test("on an empty local AWS, names every missing piece instead of failing with an SDK error", () => {
+    expect(beforeDeploy).toEqual([
+      "local (123456789012): eu-central-1: the repository codebuild-sample/dckr-push-ecr does not exist",
+      "local (123456789012): us-east-1: the repository codebuild-sample/dckr-push-ecr does not exist",
+      "local-staging (210987654321): pull role ecr-pull-local-ecs-execution or its ecr-pull policy does not exist",
+      "local-staging (210987654321): pull role ecr-pull-local-workload or its ecr-pull policy does not exist",
+      "local-prod (345678901234): pull role ecr-pull-local-ecs-execution or its ecr-pull policy does not exist",
+      "local-prod (345678901234): pull role ecr-pull-local-workload or its ecr-pull policy does not exist",
+      "local-prod (345678901234): eu-central-1: no registry policy lets 123456789012 replicate into this account",
+      "local-prod (345678901234): us-east-1: no registry policy lets 123456789012 replicate into this account",
+    ]);
+  });
+
+  test("finds no problem in the deployed organization", async () => {
+    const reports = await verifyTopology(aws!.endpoint, envs, organization);
+    expect(reports.map((r) => r.accountId)).toEqual([OWNER, STAGING, PROD]);
+    expect(problemsOf(reports)).toEqual([]);
+  });
+
+  test("names the difference when a pull role is removed from the owner's repository policy out of band", async () => {
+    // GIVEN the eu-central-1 repository policy without staging's workload role
+    const ecr = new ECRClient(inAccount(OWNER, "eu-central-1"));
+    const original = (await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: REPOSITORY }))).policyText!;
+    const removed = `arn:aws:iam::${STAGING}:role/${WORKLOAD_ROLE}`;
+    const policy = JSON.parse(original);
+    for (const s of policy.Statement) {
+      if (s.Principal?.AWS !== undefined) s.Principal.AWS = asList(s.Principal.AWS).filter((p) => p !== removed);
+    }
+    await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: REPOSITORY, policyText: JSON.stringify(policy) }));
+    try {
+      // WHEN
+      const problems = problemsOf(await verifyTopology(aws!.endpoint, envs, organization));
+      // THEN exactly that region of the owner is reported, and the report names what is missing
+      expect(problems).toHaveLength(1);
+      const [, names, expected] = new RegExp(`^${OWNER_NAME} \\(${OWNER}\\): eu-central-1: the repository policy names \\[(.*)\\], expected \\[(.*)\\]$`).exec(problems[0]) ?? [];
+      expect({ problem: problems[0], names: sorted(names?.split(", ") ?? []), expected: sorted(expected?.split(", ") ?? []) }).toEqual({
+        problem: problems[0],
+        names: sorted([...pullRoleArns(STAGING), ...pullRoleArns(PROD)].filter((p) => p !== removed)),
+        expected: sorted([...pullRoleArns(STAGING), ...pullRoleArns(PROD)]),
+      });
+    } finally {
+      await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: REPOSITORY, policyText: original }));
+    }
+    expect(problemsOf(await verifyTopology(aws!.endpoint, envs, organization))).toEqual([]);
+  });
+
+  test("names the difference when a consumer's pull role is narrowed to one region out of band", async () => {
+    // GIVEN prod's ECS execution role may pull only the eu-central-1 repository
+    const iam = new IAMClient(inAccount(PROD, "eu-central-1"));
+    const roleName = ECS_EXECUTION_ROLE;
+    const original = (await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "ecr-pull" }))).PolicyDocument!;
+    const policy = iamDocument(original);
+    for (const s of policy.Statement) if (s.Sid === "EcrPull") s.Resource = [REPOSITORY_ARNS[0]];
+    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: "ecr-pull", PolicyDocument: JSON.stringify(policy) }));
+    try {
+      // WHEN / THEN
+      expect(problemsOf(await verifyTopology(aws!.endpoint, envs, organization))).toEqual([
+        `${nameOf(PROD)} (${PROD}): pull role ${roleName} may pull [${REPOSITORY_ARNS[0]}], expected [${REPOSITORY_ARNS.join(", ")}]`,
+      ]);
+    } finally {
+      await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: "ecr-pull", PolicyDocument: decodeURIComponent(original) }));
+    }
+    expect(problemsOf(await verifyTopology(aws!.endpoint, envs, organization))).toEqual([]);
+  });
+});
+
+describe("a re-plan of every stack", () => {
+  test("finds no changes in any of the five (terraform plan -detailed-exitcode exits 0)", async () => {
+    const stacks = waves.flat();
+    const results = await phase("re-plan every stack", () =>
+      Promise.all(
+        stacks.map(async (s) => {
+          const plan = await terraform(["plan", "-detailed-exitcode", "-input=false", "-no-color"], s.dir, localTerraformEnv(opts, s.region));
+          return { stack: s.name, code: plan.code, changes: plan.code === 0 ? [] : planChanges(plan.stdout), stderr: plan.stderr.trim(), noChanges: plan.stdout.includes("No changes.") };
+        }),
+      ),
+    );
+    expect(results).toEqual(stacks.map((s) => ({ stack: s.name, code: 0, changes: [], stderr: "", noChanges: true })));
+  });
+});
+
+describe(`npm run plan of a topology change: a new consumer ${QA_NAME} (${QA})`, () => {
+  const QA_STACK = `${QA_NAME}-eu-central-1`;
+  const OWNER_STACKS = [`${OWNER_NAME}-eu-central-1`, `${OWNER_NAME}-us-east-1`];
+  let run: { code: number; stdout: string; stderr: string };
+  let out: string;
+
+  beforeAll(async () => {
+    // GIVEN the shipped config plus qa, a consumer in its own account
+    const config = JSON.parse(fs.readFileSync(CONFIG_FILE, "utf8"));
+    const staging = config.environments[nameOf(STAGING)];
+    config.environments[QA_NAME] = {
+      description: "A new consumer of the local organization (added by the e2e test)",
+      local: true,
+      accountId: QA,
+      regions: ["eu-central-1"],
+      assumeRoleArn: `arn:aws:iam::${QA}:role/deployer`,
+      state: staging.state,
+      tags: staging.tags,
+      pullFrom: OWNER_NAME,
+    };
+    const configFile = path.join(workDir!, "environments-with-qa.json");
+    fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+    out = path.join(workDir!, "plans");
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith("AWS_ENDPOINT_URL") || k === "ALLOW_DESTROY" || k === "ALLOW_LOCAL_ENDPOINT") delete env[k];
+    // WHEN it is planned against the deployed organization (its endpoint and its state)
+    run = await phase(`npm run plan (${OWNER_NAME}, ${QA_NAME}) against the deployed state`, () =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan.js"), "--out", out], {
+          cwd: ROOT,
+          env: { ...env, AWS_ENDPOINT_URL: aws!.endpoint, CONFIG_FILE: configFile, ENVIRONMENTS: `${OWNER_NAME},${QA_NAME}`, CDKTF_OUTDIR: path.join(workDir!, "plan-cdktf.out") },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      }),
+    );
+  }, 600_000);
+
+  const summary = () => JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"));
+  const review = (stack: string) => summary().stacks.find((s: any) => s.stack === stack);
+
+  test("passes the guard (nothing is deleted or replaced) and plans only the owner's two stacks and qa's", () => {
+    expect({ code: run.code, stderr: run.stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?trace-warnings[^\n]*\n/, "") }).toEqual({ code: 0, stderr: "" });
+    expect(run.stdout).not.toContain("started a local AWS");
+    const s = summary();
+    expect({ ok: s.ok, blocked: s.blocked, localEndpoint: s.localEndpoint }).toEqual({ ok: true, blocked: [], localEndpoint: null });
+    expect(s.stacks.map((r: any) => r.stack)).toEqual([...OWNER_STACKS, QA_STACK]);
+  });
+
+  test("qa's stack creates its two pull roles and their inline policies, each flagged as an IAM change", () => {
+    const r = review(QA_STACK);
+    expect(r.counts).toEqual({ add: 4, change: 0, destroy: 0, replace: 0 });
+    expect(sorted(r.changes.map((c: any) => `${c.action} ${c.type}`))).toEqual([
+      "create aws_iam_role",
+      "create aws_iam_role",
+      "create aws_iam_role_policy",
+      "create aws_iam_role_policy",
+    ]);
+    expect(sorted(r.risks.map((k: any) => k.kind))).toEqual(["iam-change", "iam-change", "iam-change", "iam-change"]);
+    // The roles it creates are the fixed-name pull roles in qa's account.
+    const plan = JSON.parse(fs.readFileSync(path.join(out, `${QA_STACK}.json`), "utf8"));
+    const roles = plan.resource_changes.filter((c: any) => c.type === "aws_iam_role").map((c: any) => c.change.after.name);
+    expect(sorted(roles)).toEqual(PULL_ROLE_NAMES);
+  });
+
+  test.each(OWNER_STACKS)("the owner's %s updates only its repository policy, which then also names qa's pull roles", (stack) => {
+    const r = review(stack);
+    expect(r.counts).toEqual({ add: 0, change: 1, destroy: 0, replace: 0 });
+    expect(r.changes.map((c: any) => `${c.action} ${c.type}`)).toEqual(["update aws_ecr_repository_policy"]);
+    expect(r.risks.map((k: any) => [k.kind, k.message])).toEqual([["iam-change", `IAM change of policy on aws_ecr_repository_policy ${r.changes[0].address}`]]);
+    const plan = JSON.parse(fs.readFileSync(path.join(out, `${stack}.json`), "utf8"));
+    const change = plan.resource_changes.find((c: any) => c.type === "aws_ecr_repository_policy").change;
+    const principals = (p: string) => sorted(JSON.parse(p).Statement.flatMap((s: any) => asList(s.Principal?.AWS)));
+    expect(principals(change.before.policy)).toEqual(sorted([...pullRoleArns(STAGING), ...pullRoleArns(PROD)]));
+    expect(principals(change.after.policy)).toEqual(sorted([...pullRoleArns(STAGING), ...pullRoleArns(PROD), ...pullRoleArns(QA)]));
+  });
+
+  test("the Markdown review shows the IAM change on both sides", () => {
+    const md = fs.readFileSync(path.join(out, "summary.md"), "utf8");
+    expect(md).toContain(`| ${QA_STACK} | 4 | 0 | 0 | 0 | iam-change |`);
+    for (const stack of OWNER_STACKS) expect(md).toContain(`| ${stack} | 0 | 1 | 0 | 0 | iam-change |`);
+  });
+
+  test("a plan changes nothing: the deployed repository policy still names the four pull roles", async () => {
+    const got = await new ECRClient(inAccount(OWNER, "eu-central-1")).send(new GetRepositoryPolicyCommand({ repositoryName: REPOSITORY }));
+    const principals = (JSON.parse(got.policyText!).Statement as any[]).flatMap((s) => asList(s.Principal?.AWS));
+    expect(sorted(principals)).toEqual(sorted([...pullRoleArns(STAGING), ...pullRoleArns(PROD)]));
+  });
+});
