@@ -21,38 +21,32 @@ function fakePath(commands: string[]): string {
   return dir;
 }
 
+/** Runs the script with only `commands` on PATH (and a non-root `id`); returns its exit status and stderr. */
+function runWith(commands: string[]): { status: number | null; stderr: string } {
+  const dir = fakePath(commands);
+  try {
+    const r = spawnSync(path.join(dir, "bash"), [SCRIPT], { env: { PATH: dir }, encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("scripts/test-prerequisites.sh (npm test's pretest)", () => {
   const base = ["bash", "aws", "python3", "buildah", "docker-registry", "debootstrap", "go", "shellcheck", "curl", "git", "terraform", "moto_server"];
 
   test("without root, a missing Debian tool stops it at once with the exact install line", () => {
-    const dir = fakePath(base);
-    try {
-      const r = spawnSync(path.join(dir, "bash"), [SCRIPT], { env: { PATH: dir }, encoding: "utf8" });
-      expect(r.status).toBe(1);
-      expect(r.stderr).toBe("error: the tests need podman; install them with: sudo apt-get install -y podman\n");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect(runWith(base)).toEqual({ status: 1, stderr: "error: the tests need podman; install them with: sudo apt-get install -y podman\n" });
   });
 
   test("a missing terraform stops it with where to get Terraform", () => {
-    const dir = fakePath([...base.filter((c) => c !== "terraform"), "podman"]);
-    try {
-      const r = spawnSync(path.join(dir, "bash"), [SCRIPT], { env: { PATH: dir }, encoding: "utf8" });
-      expect(r.status).toBe(1);
-      expect(r.stderr).toBe("error: terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)\n");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect(runWith([...base.filter((c) => c !== "terraform"), "podman"])).toEqual({
+      status: 1,
+      stderr: "error: terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)\n",
+    });
   });
 
   test("with every tool present it passes silently", () => {
-    const dir = fakePath([...base, "podman"]);
-    try {
-      const r = spawnSync(path.join(dir, "bash"), [SCRIPT], { env: { PATH: dir }, encoding: "utf8" });
-      expect([r.status, r.stderr]).toEqual([0, ""]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect(runWith([...base, "podman"])).toEqual({ status: 0, stderr: "" });
   });
 });
