@@ -311,3 +311,15 @@ describe("one copy of cdktf and constructs", () => {
     expect(messageOf(() => sameCopy(fakeStack, "EcrRepo", "Repo"))).toMatch(/^EcrRepo 'Repo': the stack "fake" comes from another copy of "cdktf"/);
   });
 });
+
+describe("EcrRepo.fromRepositoryAttributes defaults", () => {
+  test("without repositoryUrl, the URL is the ARN's registry host with the given name", () => {
+    const repo = EcrRepo.fromRepositoryAttributes(newStack(), "Repo", {
+      repositoryName: "team/app",
+      repositoryArn: `arn:aws:ecr:eu-west-1:${TOOLS}:repository/team/app`,
+    });
+    expect(repo.repositoryUrl).toBe(`${TOOLS}.dkr.ecr.eu-west-1.amazonaws.com/team/app`);
+    expect(repo.registryId).toBe(TOOLS);
+    expect(repo.tagMutability).toBeUndefined();
+  });
+});

@@ -20,7 +20,7 @@ export const LOCAL_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" 
 export function clientConfig(target: AwsTarget): {
   region: string;
   endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   forcePathStyle?: boolean;
 } {
   if (target.endpoint === undefined) return { region: target.region };

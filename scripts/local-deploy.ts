@@ -239,14 +239,29 @@ export function deployWaves(stacks: readonly LocalStack[], organization: readonl
   return waves.filter((w) => w !== undefined && w.length > 0);
 }
 
-/** Client settings for calls in `accountId`: the base credentials, or a role assumed there through the local STS. */
+const assumed = new Map<string, Promise<ReturnType<typeof clientConfig>["credentials"]>>();
+
+/**
+ * Client settings for calls in an environment's account: the base credentials, or a role assumed
+ * there through the local STS (once per endpoint and role, then reused for every region).
+ */
 async function accountConfig(endpoint: string, env: EnvironmentConfig, region: string): Promise<ReturnType<typeof clientConfig>> {
   const base = clientConfig({ region, endpoint });
-  if (env.assumeRoleArn === undefined) return base;
-  const sts = new STSClient(base);
-  const r = await sts.send(new AssumeRoleCommand({ RoleArn: env.assumeRoleArn, RoleSessionName: "npm-start-verify" }));
-  const c = r.Credentials!;
-  return { ...base, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! } as any };
+  const roleArn = env.assumeRoleArn;
+  if (roleArn === undefined) return base;
+  const key = `${endpoint} ${roleArn}`;
+  if (!assumed.has(key)) {
+    const sts = new STSClient(base);
+    assumed.set(
+      key,
+      sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "npm-start-verify" })).then((r) => ({
+        accessKeyId: r.Credentials!.AccessKeyId!,
+        secretAccessKey: r.Credentials!.SecretAccessKey!,
+        sessionToken: r.Credentials!.SessionToken!,
+      })),
+    );
+  }
+  return { ...base, credentials: await assumed.get(key) };
 }
 
 /** What one account holds after the deploy, read back through the APIs in that account. */
