@@ -2,14 +2,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { parseBuildspec, PHASE_NAMES } from "../scripts/buildspec-runner";
+import { parseBuildspec, PHASE_NAMES } from "../scripts/build-runner/runner";
 import { BuildSpec } from "../modules/shared/buildspec";
 import { ROOT, tempDir } from "./support/app";
 import { ECR_IMAGE_SH, HEREDOC_END, INCLUDE_LINE } from "./support/buildspecs";
 import { requireTool } from "./support/containers";
 
 const BUILDSPECS = fs.readdirSync(path.join(ROOT, "buildspecs")).filter((f) => f.endsWith(".yml"));
-const SHELL_SCRIPTS = ["buildspecs/scripts/ecr-image.sh", "scripts/test-prerequisites.sh", "scripts/image/build-image.sh", "scripts/git-remotes.sh", "bench/image.sh", "bench/synth.sh", "bench/org.sh", ".ci/run"];
+const SHELL_SCRIPTS = ["buildspecs/scripts/ecr-image.sh", "scripts/setup/test-prerequisites.sh", "scripts/image/build-image.sh", "scripts/git/remotes.sh", "bench/image.sh", "bench/synth.sh", "bench/org.sh", ".ci/run"];
 
 function shellcheck(args: string[]) {
   return spawnSync("shellcheck", args, { encoding: "utf8" });
@@ -92,8 +92,8 @@ test("the plan-review buildspec and the GitHub workflow run the same npm scripts
   expect(buildspec).toContain("npm run plan -- --out plans");
   expect(workflow).toContain("npm run plan -- --out plans");
   expect(workflow).toContain("npm run deploy -- --out plans");
-  expect(scripts.plan).toBe("node scripts/build.mjs && node dist/scripts/plan.js");
-  expect(scripts.deploy).toBe("node scripts/build.mjs && node dist/scripts/plan.js --apply");
+  expect(scripts.plan).toBe("node scripts/app/build.mjs && node dist/scripts/plan-review/plan.js");
+  expect(scripts.deploy).toBe("node scripts/app/build.mjs && node dist/scripts/plan-review/plan.js --apply");
   expect(parse(workflow).jobs.deploy.environment).toBe("production");
 });
 

@@ -15,7 +15,7 @@ import { AwsContext } from "../modules/shared/aws-context";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../modules/shared/iam";
 import { messageOf, newStack, only, ref, resources, statement, statementsOf, synthJson, Synthesized } from "./support/synth";
 import { expectedInlined, terraformEscaped as escaped, terraformUnescaped } from "./support/buildspecs";
-import { parseBuildspec } from "../scripts/buildspec-runner";
+import { parseBuildspec } from "../scripts/build-runner/runner";
 
 /** docker-push-ecr.yml with scripts/ecr-image.sh embedded, as the project inlines it. */
 const BUILDSPEC = expectedInlined("docker-push-ecr.yml");

@@ -109,8 +109,8 @@ function run(args: string[], vars: Record<string, string>) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe("npm run plan and npm run deploy (node dist/scripts/plan.js)", () => {
-  const plan = (args: string[], vars: Record<string, string>) => run([path.join("dist", "scripts", "plan.js"), ...args], vars);
+describe("npm run plan and npm run deploy (node dist/scripts/plan-review/plan.js)", () => {
+  const plan = (args: string[], vars: Record<string, string>) => run([path.join("dist", "scripts", "plan-review", "plan.js"), ...args], vars);
 
   test("refuse a real environment while AWS_ENDPOINT_URL is set: one line, exit 1, nothing synthesized or planned", () => {
     const { dir, config, outdir } = setup();
@@ -146,9 +146,9 @@ describe("the app as cdktf runs it (cdktf synth, cdktf deploy)", () => {
     "Terraform would send its calls there instead of to its AWS account. " +
     "Unset AWS_ENDPOINT_URL, or set ALLOW_LOCAL_ENDPOINT=1 to run it against that endpoint on purpose\n";
 
-  test("scripts/synth.js refuses a real environment while AWS_ENDPOINT_URL is set, and writes nothing", () => {
+  test("scripts/app/synth.js refuses a real environment while AWS_ENDPOINT_URL is set, and writes nothing", () => {
     const { config, outdir } = setup();
-    const r = run([path.join("scripts", "synth.js")], { CONFIG_FILE: config, ENVIRONMENTS: "prod", CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: ENDPOINT });
+    const r = run([path.join("scripts", "app", "synth.js")], { CONFIG_FILE: config, ENVIRONMENTS: "prod", CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: ENDPOINT });
     expect(r).toEqual({ status: 1, stdout: "", stderr: `${APP_REFUSAL}synth failed: 1 problem(s); nothing was written to ${outdir}\n` });
     expect(fs.existsSync(outdir)).toBe(false);
   });

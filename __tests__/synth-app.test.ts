@@ -4,18 +4,18 @@ import * as path from "path";
 import { ROOT, tempDir } from "./support/app";
 import { shippedLocalStacks } from "./support/environments";
 
-/** cdktf.json's app: `node scripts/synth.js`, the bundled app that `cdktf synth` runs. */
-describe("cdktf.json's app (scripts/synth.js)", () => {
+/** cdktf.json's app: `node scripts/app/synth.js`, the bundled app that `cdktf synth` runs. */
+describe("cdktf.json's app (scripts/app/synth.js)", () => {
   const bundle = path.join(ROOT, "dist", "main.bundle.js");
   const run = (outdir: string) =>
-    spawnSync(process.execPath, [path.join(ROOT, "scripts", "synth.js")], {
+    spawnSync(process.execPath, [path.join(ROOT, "scripts", "app", "synth.js")], {
       cwd: ROOT,
       env: { ...process.env, CDKTF_OUTDIR: outdir, ENVIRONMENTS: undefined, CONFIG_FILE: undefined, AWS_ENDPOINT_URL: undefined },
       encoding: "utf8",
     });
 
   test("is what cdktf.json runs", () => {
-    expect(JSON.parse(fs.readFileSync(path.join(ROOT, "cdktf.json"), "utf8")).app).toBe("node scripts/synth.js");
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, "cdktf.json"), "utf8")).app).toBe("node scripts/app/synth.js");
   });
 
   test("writes the same stacks as the unbundled entry point", () => {
@@ -53,7 +53,7 @@ describe("cdktf.json's app (scripts/synth.js)", () => {
   test("exits 1 with the error lines on a bad config, like the entry point", () => {
     const dir = tempDir("synth-app");
     fs.writeFileSync(path.join(dir, "env.json"), JSON.stringify({ environments: {} }));
-    const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "synth.js")], {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "app", "synth.js")], {
       cwd: ROOT,
       env: { ...process.env, CDKTF_OUTDIR: path.join(dir, "out"), CONFIG_FILE: path.join(dir, "env.json") },
       encoding: "utf8",

@@ -3,7 +3,7 @@
 // of at most 16 regions each (real region names from config/regions.ts, commercial partition),
 // each with its own 12-digit account ID, state bucket and build settings.
 //
-// Usage: node bench/make-config.mjs <stacks> <output file>   (needs dist/, i.e. scripts/build.mjs)
+// Usage: node bench/make-config.mjs <stacks> <output file>   (needs dist/, i.e. scripts/app/build.mjs)
 import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";

@@ -28,7 +28,7 @@ for consumers in 0 1 2 4; do
   ' "$config" "$consumers"
   echo "▸ npm start with $consumers consumer account(s) …" >&2
   start=$(date +%s.%N)
-  CONFIG_FILE="$config" CDKTF_OUTDIR="$work/out-$consumers" node dist/scripts/start.js >"$work/log-$consumers" 2>&1 ||
+  CONFIG_FILE="$config" CDKTF_OUTDIR="$work/out-$consumers" node dist/scripts/local-aws/start.js >"$work/log-$consumers" 2>&1 ||
     { cat "$work/log-$consumers" >&2; exit 1; }
   seconds=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $start }")
   stacks=$((2 + consumers))

@@ -115,8 +115,8 @@ const cli = hf("cli");
 const cliStart = byName(cli, "npx cdktf --version");
 const cliEmpty = byName(cli, "npx cdktf synth, empty app");
 const cliSynth = byName(cli, "npx cdktf synth (cdktf.json");
-const direct = byName(cli, "node scripts/synth.js (the cdktf.json app, direct)");
-const esbuild = byName(cli, "node scripts/build.mjs (esbuild)");
+const direct = byName(cli, "node scripts/app/synth.js (the cdktf.json app, direct)");
+const esbuild = byName(cli, "node scripts/app/build.mjs (esbuild)");
 const diff = (a, b) => ({ mean: a.mean - b.mean, sd: Math.hypot(a.stddev ?? 0, b.stddev ?? 0) });
 const beyondStart = diff(cliSynth, cliStart);
 const emptyBeyondStart = diff(cliEmpty, cliStart);
@@ -222,7 +222,7 @@ L.push("");
 L.push(`## 1. Default synth (\`local\` environment, ${meta.default_stacks} stacks)`);
 L.push("");
 L.push(
-  `Ours is \`node scripts/synth.js\`, the app cdktf.json runs: one esbuild bundle of the app (rebuilt only when a source changed), deep provider imports ` +
+  `Ours is \`node scripts/app/synth.js\`, the app cdktf.json runs: one esbuild bundle of the app (rebuilt only when a source changed), deep provider imports ` +
     `(${meta.deep_modules} \`@cdktf/provider-aws/lib/<resource>\` modules). The conventional setup is a copy of ` +
     `main.ts, modules/, stacks/, config/, buildspecs/, cdktf.json and tsconfig.json (node_modules symlinked) whose ` +
     `${meta.rewritten_imports} deep imports are rewritten to the package root by \`bench/conventional-copy.mjs\` ` +
@@ -234,7 +234,7 @@ L.push("");
 L.push(`| setup | wall time (mean ± σ, ${ours.times.length} runs) | min … max | user + sys | peak RSS (median of 3) |`);
 L.push("|---|---:|---:|---:|---:|");
 for (const [label, r, m] of [
-  ["ours: `node scripts/synth.js`", ours, rss.ours],
+  ["ours: `node scripts/app/synth.js`", ours, rss.ours],
   ["conventional: `npx ts-node main.ts`, root imports", conv, rss.conventional],
 ]) {
   L.push(`| ${label} | ${pm(r)} | ${range(r)} | ${time(r.user + r.system)} | ${mib(m.medianKiB)} |`);
@@ -281,7 +281,7 @@ L.push("");
 L.push(`- CLI synth beyond the CLI's own start (synth − \`--version\`): **${fmtDiff(beyondStart)}** (target ≤ 0.3 s).`);
 L.push(`- The \`synth\` command with a do-nothing app (no stacks) already costs ${fmtDiff(emptyBeyondStart)} beyond \`--version\`.`);
 L.push(
-  `- For comparison, the same app run directly (cdktf.json's app command, no CLI): ${pm(direct)}; a full esbuild rebuild (\`node scripts/build.mjs\`, only when sources changed) takes ${pm(esbuild)}.`,
+  `- For comparison, the same app run directly (cdktf.json's app command, no CLI): ${pm(direct)}; a full esbuild rebuild (\`node scripts/app/build.mjs\`, only when sources changed) takes ${pm(esbuild)}.`,
 );
 if (phases.length) {
   const col = (i) => median(phases.map((p) => p[i]));

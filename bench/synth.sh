@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Synth benchmark (`npm run bench`): how fast and how lean `cdktf synth` of this app is.
-#   1. default synth, ours (`node scripts/synth.js`, the cdktf.json app: one esbuild bundle, deep provider imports) against the
+#   1. default synth, ours (`node scripts/app/synth.js`, the cdktf.json app: one esbuild bundle, deep provider imports) against the
 #      conventional setup (`npx ts-node main.ts`, type-checking, provider imported from the
 #      package root), wall time (hyperfine) and peak RSS (/usr/bin/time -v, median of 3),
 #      plus a breakdown of where the time goes (module load times);
@@ -10,7 +10,7 @@
 # Needs hyperfine (apt-get install -y hyperfine) and GNU time (/usr/bin/time). Writes
 # bench/results/synth.md and the raw hyperfine/RSS JSON under bench/results/synth/.
 # Never touches cdktf.out/ (every synth writes to a temporary folder); rebuilds dist/ (the CLI
-# runs cdktf.json's app, which starts with scripts/build.mjs). Takes about 5 minutes.
+# runs cdktf.json's app, which starts with scripts/app/build.mjs). Takes about 5 minutes.
 # Knobs: RUNS (hyperfine runs of the synth commands, default 5, at least 5),
 #        TEST_RUNS (runs of the test suite and tsc, default 3).
 set -euo pipefail
@@ -56,8 +56,8 @@ stacks() { find "$1/stacks" -mindepth 1 -maxdepth 1 -type d | wc -l; }
 
 meta loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 
-log "build (node scripts/build.mjs)"
-node scripts/build.mjs
+log "build (node scripts/app/build.mjs)"
+node scripts/app/build.mjs
 
 # ---------------------------------------------------------------------------------------------
 log "1. default synth: ours vs the conventional setup"
@@ -67,7 +67,7 @@ node bench/conventional-copy.mjs "$ROOT" "$conv" >&2
 # prefers .json over a registered .ts, so ts-node must be told to prefer .ts (else
 # `./config/environments` loads the JSON file). This keeps full type checking.
 export TS_NODE_PREFER_TS_EXTS=true
-CDKTF_OUTDIR="$work/eq-ours" node scripts/synth.js 2>/dev/null
+CDKTF_OUTDIR="$work/eq-ours" node scripts/app/synth.js 2>/dev/null
 (cd "$conv" && CDKTF_OUTDIR="$work/eq-conventional" npx ts-node main.ts 2>/dev/null)
 if ! diff -r "$work/eq-ours" "$work/eq-conventional" >"$work/eq.diff"; then
   echo "the conventional copy synthesizes different output than ours:" >&2
@@ -80,9 +80,9 @@ meta equivalence "identical ($default_stacks stacks, manifest.json and every cdk
 meta rewritten_imports "$(grep -rho '@cdktf/provider-aws/lib/[a-z0-9-]*' main.ts modules stacks config | wc -l)"
 
 hf --export-json "$raw/default.json" \
-  -n "ours: node scripts/synth.js" "CDKTF_OUTDIR=$work/out-ours node scripts/synth.js" \
+  -n "ours: node scripts/app/synth.js" "CDKTF_OUTDIR=$work/out-ours node scripts/app/synth.js" \
   -n "conventional: npx ts-node main.ts" "cd $conv && CDKTF_OUTDIR=$work/out-conventional npx ts-node main.ts"
-rss "ours" env CDKTF_OUTDIR="$work/out-ours" node scripts/synth.js
+rss "ours" env CDKTF_OUTDIR="$work/out-ours" node scripts/app/synth.js
 rss "conventional" bash -c "cd $conv && CDKTF_OUTDIR=$work/out-conventional npx ts-node main.ts"
 
 log "1b. breakdown: module load times"
@@ -106,15 +106,15 @@ unset TS_NODE_PREFER_TS_EXTS
 log "2. marginal cost per stack: ${SIZES[*]} stacks"
 for n in "${SIZES[@]}"; do
   node bench/make-config.mjs "$n" "$work/config-$n.json"
-  CONFIG_FILE="$work/config-$n.json" ENVIRONMENTS=all CDKTF_OUTDIR="$work/scale-$n" node scripts/synth.js 2>/dev/null
+  CONFIG_FILE="$work/config-$n.json" ENVIRONMENTS=all CDKTF_OUTDIR="$work/scale-$n" node scripts/app/synth.js 2>/dev/null
   got="$(stacks "$work/scale-$n")"
   [[ "$got" == "$n" ]] || { echo "config with $n stacks synthesized $got stacks" >&2; exit 1; }
 done
 sizes_csv="$(IFS=,; echo "${SIZES[*]}")"
 hf --export-json "$raw/scale.json" -L n "$sizes_csv" -n "{n} stacks" \
-  "CONFIG_FILE=$work/config-{n}.json ENVIRONMENTS=all CDKTF_OUTDIR=$work/scale-{n} node scripts/synth.js"
+  "CONFIG_FILE=$work/config-{n}.json ENVIRONMENTS=all CDKTF_OUTDIR=$work/scale-{n} node scripts/app/synth.js"
 for n in "${SIZES[@]}"; do
-  rss "$n stacks" env CONFIG_FILE="$work/config-$n.json" ENVIRONMENTS=all CDKTF_OUTDIR="$work/scale-$n" node scripts/synth.js
+  rss "$n stacks" env CONFIG_FILE="$work/config-$n.json" ENVIRONMENTS=all CDKTF_OUTDIR="$work/scale-$n" node scripts/app/synth.js
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -159,8 +159,8 @@ hf --export-json "$raw/cli.json" \
   -n "npx cdktf --version (CLI start)" "npx cdktf --version" \
   -n "npx cdktf synth, empty app" "npx cdktf synth --output $work/cli-empty --app 'node $work/empty-app.js'" \
   -n "npx cdktf synth (cdktf.json app: build + run)" "npx cdktf synth --output $work/cli-out" \
-  -n "node scripts/synth.js (the cdktf.json app, direct)" "CDKTF_OUTDIR=$work/direct-out node scripts/synth.js" \
-  -n "node scripts/build.mjs (esbuild)" "node scripts/build.mjs"
+  -n "node scripts/app/synth.js (the cdktf.json app, direct)" "CDKTF_OUTDIR=$work/direct-out node scripts/app/synth.js" \
+  -n "node scripts/app/build.mjs (esbuild)" "node scripts/app/build.mjs"
 
 # ---------------------------------------------------------------------------------------------
 log "4. unit test suite and type check"

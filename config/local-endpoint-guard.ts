@@ -5,7 +5,7 @@
  * line `npm start -- --keep-running` prints still exported, a real environment would silently
  * go to the local AWS. Pure functions that import nothing: `npm run plan`/`deploy` and the app
  * (main.ts, the part of `cdktf synth`/`cdktf deploy` that runs before Terraform, which bundles
- * this file; scripts/synth.js watches config/) share them.
+ * this file; scripts/app/synth.js watches config/) share them.
  */
 
 /** The variable that allows it, for the app (`cdktf synth`/`deploy`) and `npm run plan`/`deploy` alike; only `1` or unset. */

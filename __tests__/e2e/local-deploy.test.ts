@@ -10,9 +10,9 @@ import {
 } from "@aws-sdk/client-ecr";
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { clientConfig } from "../../scripts/aws-clients";
-import { execute, parseArgs } from "../../scripts/aws";
-import { LocalAws, startLocalAws } from "../../scripts/local-aws";
+import { clientConfig } from "../../scripts/local-aws/clients";
+import { execute, parseArgs } from "../../scripts/local-aws/aws";
+import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
 import {
   bootstrap,
   deployStack,
@@ -22,8 +22,8 @@ import {
   StackResult,
   synthesize,
   type LocalDeployOptions,
-} from "../../scripts/local-deploy";
-import { terraform } from "../../scripts/terraform";
+} from "../../scripts/local-aws/deploy";
+import { terraform } from "../../scripts/terraform/run";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { BuildSpec } from "../../modules/shared/buildspec";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";

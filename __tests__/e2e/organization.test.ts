@@ -5,8 +5,8 @@ import { CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild"
 import { DescribeRegistryCommand, ECRClient, GetRegistryPolicyCommand, GetRepositoryPolicyCommand, SetRepositoryPolicyCommand } from "@aws-sdk/client-ecr";
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { LOCAL_CREDENTIALS } from "../../scripts/aws-clients";
-import { LocalAws, startLocalAws } from "../../scripts/local-aws";
+import { LOCAL_CREDENTIALS } from "../../scripts/local-aws/clients";
+import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
 import {
   bootstrap,
   deployStack,
@@ -20,9 +20,9 @@ import {
   type AccountReport,
   type LocalDeployOptions,
   type LocalStack,
-} from "../../scripts/local-deploy";
-import { terraform } from "../../scripts/terraform";
-import { requireTerraform, terraformEnv } from "../../scripts/terraform-env";
+} from "../../scripts/local-aws/deploy";
+import { terraform } from "../../scripts/terraform/run";
+import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import type { EnvironmentConfig } from "../../config/environments";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
 
@@ -428,7 +428,7 @@ describe(`npm run plan of a topology change: a new consumer ${QA_NAME} (${QA})`,
     // WHEN it is planned against the deployed organization (its endpoint and its state)
     run = await phase(`npm run plan (${OWNER_NAME}, ${QA_NAME}) against the deployed state`, () =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan.js"), "--out", out], {
+        const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan-review", "plan.js"), "--out", out], {
           cwd: ROOT,
           env: { ...env, AWS_ENDPOINT_URL: aws!.endpoint, CONFIG_FILE: configFile, ENVIRONMENTS: `${OWNER_NAME},${QA_NAME}`, CDKTF_OUTDIR: path.join(workDir!, "plan-cdktf.out") },
         });

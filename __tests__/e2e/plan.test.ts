@@ -2,9 +2,9 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { clientConfig } from "../../scripts/aws-clients";
-import { LocalAws, startLocalAws } from "../../scripts/local-aws";
-import { bootstrap, deployStack, localStacks, selectLocalEnvironments, synthesize } from "../../scripts/local-deploy";
+import { clientConfig } from "../../scripts/local-aws/clients";
+import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
+import { bootstrap, deployStack, localStacks, selectLocalEnvironments, synthesize } from "../../scripts/local-aws/deploy";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
 import { singleAccountLocal } from "../support/environments";
 
@@ -31,7 +31,7 @@ function writeConfig(name: string, change: (env: any) => void = () => undefined)
 function plan(config: string, args: string[] = [], vars: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
   const out = tempDir("plans");
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan.js"), "--out", out, ...args], {
+    const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan-review", "plan.js"), "--out", out, ...args], {
       cwd: ROOT,
       env: { ...process.env, AWS_ENDPOINT_URL: aws.endpoint, CONFIG_FILE: config, ENVIRONMENTS: "local", CDKTF_OUTDIR: path.join(out, "cdktf.out"), ...vars },
     });

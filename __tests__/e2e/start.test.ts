@@ -3,12 +3,12 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
-import { clientConfig } from "../../scripts/aws-clients";
-import { freePort, startLocalAws } from "../../scripts/local-aws";
+import { clientConfig } from "../../scripts/local-aws/clients";
+import { freePort, startLocalAws } from "../../scripts/local-aws/server";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
 import { prodEnvironment, shippedConfig, shippedLocalStacks, singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
-/** `npm start` (node dist/scripts/start.js) as a user runs it: the main job and its failures. */
+/** `npm start` (node dist/scripts/local-aws/start.js) as a user runs it: the main job and its failures. */
 jest.setTimeout(300_000);
 
 interface Run {
@@ -22,7 +22,7 @@ function start(args: string[], env: Record<string, string | undefined>): Promise
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "start.js"), ...args], { cwd: ROOT, env: childEnv });
+    const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "local-aws", "start.js"), ...args], { cwd: ROOT, env: childEnv });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

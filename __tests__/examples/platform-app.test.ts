@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { terraform } from "../../scripts/terraform";
-import { requireTerraform, terraformEnv } from "../../scripts/terraform-env";
+import { terraform } from "../../scripts/terraform/run";
+import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { tempDir } from "../support/app";
 import {
   cleanEnv,

@@ -2,7 +2,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { requireTerraform, terraformEnv } from "../../scripts/terraform-env";
+import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { organization, prodEnvironment, shippedConfig } from "../support/environments";
 import { runApp, tempDir } from "../support/app";
 

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { projectRoot } from "../config/environments";
+import { projectRoot } from "../../config/environments";
 import {
   bootstrap,
   deployStack,
@@ -12,9 +12,9 @@ import {
   verifyTopology,
   type LocalDeployOptions,
   type StackResult,
-} from "./local-deploy";
-import { LocalAws, startLocalAws } from "./local-aws";
-import { runCli } from "./cli";
+} from "./deploy";
+import { LocalAws, startLocalAws } from "./server";
+import { runCli } from "../shared/cli";
 
 const USAGE = `Usage: npm start [-- --keep-running]
 

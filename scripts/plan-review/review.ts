@@ -3,7 +3,7 @@
  * policy-pack suppressions, and the destructive-change guard's decision. Pure functions, so the
  * same code serves `npm run plan`, CI and the tests.
  */
-import { assignments, type LocalEndpointUse } from "../config/local-endpoint-guard";
+import { assignments, type LocalEndpointUse } from "../../config/local-endpoint-guard";
 
 /** What Terraform will do to one resource. */
 export type Action = "create" | "update" | "delete" | "replace" | "read" | "no-op";

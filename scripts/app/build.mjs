@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Compiles the TypeScript to dist/ as CommonJS with esbuild (no type check: `npm run typecheck`
 // does that): one file per source for the scripts and tests, plus the single-file app bundle
-// dist/main.bundle.js that cdktf.json runs through scripts/synth.js.
+// dist/main.bundle.js that cdktf.json runs through scripts/app/synth.js.
 import { build } from "esbuild";
 import { readdirSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SOURCE_DIRS = ["modules", "stacks", "config", "scripts"];
 
 function tsFiles(dir) {

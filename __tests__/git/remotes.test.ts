@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const ROOT = resolve(__dirname, "..");
-const SCRIPT = join(ROOT, "scripts", "git-remotes.sh");
+const ROOT = resolve(__dirname, "..", "..");
+const SCRIPT = join(ROOT, "scripts", "git", "remotes.sh");
 const GITHUB_URL = "https://github.com/example-org/codebuild-sample.git";
 const EXPECTED_FORMS =
   "expected https://github.com/<owner>/<repo>.git, git@github.com:<owner>/<repo>.git, " +
@@ -84,7 +84,7 @@ afterEach(() => {
   rmSync(fixture.dir, { recursive: true, force: true });
 });
 
-describe("scripts/git-remotes.sh", () => {
+describe("scripts/git/remotes.sh", () => {
   test("a commit pushed to origin arrives in both repositories given", () => {
     // GIVEN
     expect(run([fixture.github, fixture.codecommit]).status).toBe(0);
@@ -243,7 +243,7 @@ describe("scripts/git-remotes.sh", () => {
     // THEN
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(
-      "Usage: scripts/git-remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...]\n",
+      "Usage: scripts/git/remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...]\n",
     );
     expect(gitConfig()).toBe(before);
   });
@@ -298,7 +298,7 @@ describe("scripts/git-remotes.sh", () => {
     {
       name: "no URL is refused",
       args: () => [],
-      stderr: () => ["error: no URL given (usage: scripts/git-remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...])"],
+      stderr: () => ["error: no URL given (usage: scripts/git/remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...])"],
     },
     {
       name: "a --repo that is not a git work tree is refused",
@@ -362,7 +362,7 @@ describe("scripts/git-remotes.sh", () => {
 
   test("the script passes shellcheck", () => {
     // WHEN
-    const result = spawnSync("shellcheck", ["scripts/git-remotes.sh"], { cwd: ROOT, encoding: "utf8" });
+    const result = spawnSync("shellcheck", ["scripts/git/remotes.sh"], { cwd: ROOT, encoding: "utf8" });
 
     // THEN
     if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {

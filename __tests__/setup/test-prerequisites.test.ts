@@ -2,9 +2,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT } from "./support/app";
+import { ROOT } from "../support/app";
 
-const SCRIPT = path.join(ROOT, "scripts", "test-prerequisites.sh");
+const SCRIPT = path.join(ROOT, "scripts", "setup", "test-prerequisites.sh");
 
 /**
  * A PATH holding only the given commands (links to the real ones) plus a fake `id` that says
@@ -32,7 +32,7 @@ function runWith(commands: string[]): { status: number | null; stderr: string } 
   }
 }
 
-describe("scripts/test-prerequisites.sh (npm test's pretest)", () => {
+describe("scripts/setup/test-prerequisites.sh (npm test's pretest)", () => {
   const base = ["bash", "aws", "python3", "buildah", "docker-registry", "debootstrap", "go", "shellcheck", "curl", "git", "terraform", "moto_server"];
 
   test("without root, a missing Debian tool stops it at once with the exact install line", () => {

@@ -7,11 +7,11 @@ import { DescribeRegistryCommand, DescribeRepositoriesCommand, ECRClient, GetReg
 import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
-import { EnvironmentConfig, consumersOf, loadConfigFile, pullRoleArns, repositoryRegions, selectEnvironments } from "../config/environments";
-import { stackName } from "../stacks/regional-stack";
-import { clientConfig, localAwsEnv } from "./aws-clients";
-import { terraformEnv } from "./terraform-env";
-import { terraformOk } from "./terraform";
+import { EnvironmentConfig, consumersOf, loadConfigFile, pullRoleArns, repositoryRegions, selectEnvironments } from "../../config/environments";
+import { stackName } from "../../stacks/regional-stack";
+import { clientConfig, localAwsEnv } from "./clients";
+import { terraformEnv } from "../terraform/env";
+import { terraformOk } from "../terraform/run";
 
 /** One stack of a local environment, as synthesized. */
 export interface LocalStack {

@@ -5,7 +5,7 @@
 # the first URL as its fetch URL. Running it again with the same URLs changes
 # nothing.
 #
-# Usage: scripts/git-remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...]
+# Usage: scripts/git/remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...]
 #   --repo DIR     git work tree to configure (default: the current directory)
 #   --remote NAME  remote to configure (default: origin)
 #   --list         print the remote's fetch and push URLs (after any change);
@@ -25,7 +25,7 @@
 # one line each, and the exit status is 2.
 set -euo pipefail
 
-readonly USAGE="usage: scripts/git-remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...]"
+readonly USAGE="usage: scripts/git/remotes.sh [--repo DIR] [--remote NAME] [--list] URL [URL...]"
 readonly EXPECTED_FORMS="expected https://github.com/<owner>/<repo>.git, git@github.com:<owner>/<repo>.git, https://git-codecommit.<region>.amazonaws.com/v1/repos/<name>, ssh://git-codecommit.<region>.amazonaws.com/v1/repos/<name>, codecommit::<region>://<name>, or a path/file:// URL of an existing git repository"
 
 # GitHub owners: letters, digits and hyphens, at most 39, not starting with a hyphen.

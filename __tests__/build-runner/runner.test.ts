@@ -2,8 +2,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { BuildResult, parseBuildspec, runBuildspec, RunBuildspecOptions } from "../scripts/buildspec-runner";
-import { tempDir } from "./support/app";
+import { BuildResult, parseBuildspec, runBuildspec, RunBuildspecOptions } from "../../scripts/build-runner/runner";
+import { tempDir } from "../support/app";
 
 /** A version 0.2 buildspec as YAML, from the sections given. */
 function spec(sections: Record<string, unknown>): string {

@@ -1,6 +1,6 @@
-import { cliArgs, parseArgs, type Invocation } from "../scripts/aws";
-import { parseFlags } from "../scripts/start";
-import { messageOf } from "./support/synth";
+import { cliArgs, parseArgs, type Invocation } from "../../scripts/local-aws/aws";
+import { parseFlags } from "../../scripts/local-aws/start";
+import { messageOf } from "../support/synth";
 
 const env = { AWS_REGION: "eu-central-1" };
 const parsed = (argv: string[], e: NodeJS.ProcessEnv = env) => parseArgs(argv, e) as Invocation;

@@ -7,7 +7,7 @@
 const fs = require("fs");
 const path = require("path");
 
-const root = path.join(__dirname, "..");
+const root = path.join(__dirname, "..", "..");
 const bundle = path.join(root, "dist", "main.bundle.js");
 // Everything main.ts bundles: its folders, and the one tool module it uses (the local-endpoint guard).
 const SOURCES = ["main.ts", "modules", "stacks", "config", "package-lock.json"];

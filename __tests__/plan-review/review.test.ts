@@ -1,6 +1,6 @@
-import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown } from "../scripts/plan-summary";
-import { parsePlanFlags } from "../scripts/plan";
-import { messageOf } from "./support/synth";
+import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown } from "../../scripts/plan-review/review";
+import { parsePlanFlags } from "../../scripts/plan-review/plan";
+import { messageOf } from "../support/synth";
 
 const change = (address: string, type: string, actions: string[], before: any, after: any) => ({
   address,

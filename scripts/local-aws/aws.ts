@@ -1,6 +1,6 @@
 import { spawn } from "child_process";
-import { AwsTarget, localAwsEnv } from "./aws-clients";
-import { runCli } from "./cli";
+import { AwsTarget, localAwsEnv } from "./clients";
+import { runCli } from "../shared/cli";
 
 /**
  * The API calls of the samples' bash script, made like the samples make them (the AWS CLI),

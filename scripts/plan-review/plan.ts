@@ -1,16 +1,16 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../config/environments";
-import { stackName } from "../stacks/regional-stack";
-import { localAwsEnv } from "./aws-clients";
-import { LocalAws, startLocalAws } from "./local-aws";
-import { bootstrap } from "./local-deploy";
-import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../config/local-endpoint-guard";
-import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type LocalEndpointPlan, type StackReview } from "./plan-summary";
-import { terraformEnv } from "./terraform-env";
-import { terraform, terraformOk } from "./terraform";
-import { runCli } from "./cli";
+import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../../config/environments";
+import { stackName } from "../../stacks/regional-stack";
+import { localAwsEnv } from "../local-aws/clients";
+import { LocalAws, startLocalAws } from "../local-aws/server";
+import { bootstrap } from "../local-aws/deploy";
+import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
+import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type LocalEndpointPlan, type StackReview } from "./review";
+import { terraformEnv } from "../terraform/env";
+import { terraform, terraformOk } from "../terraform/run";
+import { runCli } from "../shared/cli";
 
 export const USAGE = `Usage: npm run plan [-- options]
 

@@ -1,0 +1,5 @@
+import { createTempRoot } from "./temp-root";
+
+export default function globalSetup(): void {
+  createTempRoot();
+}
