@@ -627,7 +627,25 @@ describe("loadConfigFile", () => {
     expect(problems).toEqual([`${file}: environment "prod": accountId "abc" must be exactly 12 digits (an AWS account ID)`]);
   });
 
-  test("rejects a file that is not valid JSON", () => {
+  test("reports a syntax error with the file, line and column, and shows the offending line", () => {
+    // GIVEN a comma missing at the end of line 3
+    const file = path.join(dir, "environments.json");
+    fs.writeFileSync(file, '{\n  "environments": {\n    "local": { "local": true }\n    "prod": {}\n  }\n}\n');
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN
+    expect(problems).toEqual([
+      [
+        `${file}:4:5: expected "," or "}" after the value of "local", found '"'`,
+        `  4 |     "prod": {}`,
+        `    |     ^`,
+      ].join("\n"),
+    ]);
+  });
+
+  test("reports an unclosed file at its end", () => {
     // GIVEN
     const file = path.join(dir, "environments.json");
     fs.writeFileSync(file, '{ "environments": { ');
@@ -636,10 +654,44 @@ describe("loadConfigFile", () => {
     const problems = configErrorOf(() => loadConfigFile(file));
 
     // THEN
-    // The parser's own message differs between Node versions; the prefix is ours.
+    expect(problems).toEqual([`${file}:1:21: expected a property name in double quotes, found the end of the file\n  1 | { "environments": { \n    |                     ^`]);
+  });
+
+  test("accepts // and /* */ comments, and keeps // inside strings", () => {
+    // GIVEN the shipped file with comments in the places the docs show them
+    const file = path.join(dir, "environments.json");
+    const shipped = fs.readFileSync(path.join(__dirname, "..", "config", "environments.json"), "utf8");
+    const commented = `// The environments of this repository.\n/* one block\n   over two lines */\n${shipped.replace('"accountId": "123456789012",', '"accountId": "123456789012", // moto\'s default account')}`;
+    fs.writeFileSync(file, commented);
+
+    // WHEN
+    const withComments = loadConfigFile(file);
+
+    // THEN the result is the file without the comments
+    fs.writeFileSync(file, shipped);
+    expect(withComments).toEqual(loadConfigFile(file));
+    expect(commented).toContain("// moto's default account");
+  });
+
+  test.each<[string, string, string]>([
+    ["a trailing comma", '{ "environments": {}, }', '1:21: a trailing comma is not allowed before }'],
+    ["a trailing comma in an array", '{ "a": [1, ] }', "1:10: a trailing comma is not allowed before ]"],
+    ["single quotes", "{ 'environments': {} }", `1:3: expected a property name in double quotes, found "'"`],
+    ["an unquoted key", "{ environments: {} }", "1:3: expected a property name in double quotes, found 'e'"],
+    ["an unclosed block comment", '{ /* "environments": {} }', "1:3: a /* comment is not closed (*/)"],
+    ["a key given twice", '{ "environments": {\n  "prod": {},\n  "prod": {}\n} }', '3:3: the key "prod" appears twice in this object'],
+    ["text after the object", '{ "environments": {} } x', "1:24: expected the end of the file after the top-level value, found 'x'"],
+  ])("refuses %s with its line and column", (_what, text, expected) => {
+    // GIVEN
+    const file = path.join(dir, "environments.json");
+    fs.writeFileSync(file, text);
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN
     expect(problems).toHaveLength(1);
-    expect(problems[0].startsWith(`${file}: not valid JSON (`)).toBe(true);
-    expect(problems[0].endsWith(")")).toBe(true);
+    expect(problems[0].split("\n")[0]).toBe(`${file}:${expected}`);
   });
 
   test("rejects a missing file", () => {

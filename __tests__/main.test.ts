@@ -402,7 +402,7 @@ describe("main (node dist/main.js)", () => {
       expect(stagingFolders()).toEqual([]);
     });
 
-    test("exits 1 and names the file when it is not valid JSON", () => {
+    test("exits 1 and names the file, line and column when it is not valid JSON", () => {
       // GIVEN
       fs.writeFileSync(configFile, "{ environments: }");
 
@@ -411,7 +411,9 @@ describe("main (node dist/main.js)", () => {
 
       // THEN
       expect(run.status).toBe(1);
-      expect(run.stderr).toContain(`error: ${configFile}: not valid JSON (`);
+      expect(run.stderr).toContain(
+        `error: ${configFile}:1:3: expected a property name in double quotes, found 'e'\n  1 | { environments: }\n    |   ^\nsynth failed: 1 problem(s)`,
+      );
       expect(fs.existsSync(outdir)).toBe(false);
       expect(stagingFolders()).toEqual([]);
     });

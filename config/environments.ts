@@ -3,6 +3,7 @@ import * as path from "path";
 import { AWS_REGIONS } from "./regions";
 import { SchemaProblem, Spec, check, s } from "./schema";
 import { sourcePathProblem } from "../modules/shared/source-path";
+import { JsonSyntaxError, describeSyntaxError, parseJsonWithComments } from "./json-with-comments";
 
 /** Options of one CodeBuild project, as the environments file declares them. */
 export interface ProjectConfig {
@@ -381,7 +382,10 @@ export function validateConfig(raw: unknown, file: string): EnvironmentConfig[] 
   return result;
 }
 
-/** Reads and validates an environments file. */
+/**
+ * Reads and validates an environments file: JSON with comments (`//` and `/* *\/`, no trailing
+ * commas). A syntax error is one problem naming the file, line and column, with the offending line.
+ */
 export function loadConfigFile(file: string): EnvironmentConfig[] {
   let text: string;
   try {
@@ -391,9 +395,10 @@ export function loadConfigFile(file: string): EnvironmentConfig[] {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonWithComments(text);
   } catch (e) {
-    throw new ConfigError([`${file}: not valid JSON (${(e as Error).message})`]);
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw new ConfigError([describeSyntaxError(file, text, e)]);
   }
   return validateConfig(raw, file);
 }
