@@ -1,0 +1,116 @@
+/**
+ * How each command the documents show is tested. Every command of README.md and docs/*.md (a
+ * fenced `sh` block, or the first cell of a table row) must have an entry here with exactly its
+ * text, and every entry must still be in a document: __tests__/docs/commands.test.ts checks both,
+ * then runs the `here` entries, in this order, in a scratch copy of the project against its own
+ * local AWS. A `by` entry names the test that runs the command, and a string that test file must
+ * contain where it runs it.
+ */
+
+/** Run by the docs test. */
+export interface RunHere {
+  readonly kind: "here";
+  /** Placeholders of the text, replaced by shell expressions. */
+  readonly placeholders?: Record<string, string>;
+  /** Shell lines run first (not part of the command), e.g. to capture a placeholder's value. */
+  readonly before?: string;
+  /** Arguments appended to the command (only for a one-line command), and why. */
+  readonly append?: { readonly args: string; readonly why: string };
+  /** Extra environment for this command. */
+  readonly env?: Record<string, string>;
+  /** Extra environment removed for this command. */
+  readonly unset?: readonly string[];
+  /** The expected exit code. @default 0 */
+  readonly code?: number;
+  /** What the output (stdout + stderr) must match. */
+  readonly output?: RegExp;
+}
+
+/** Run by another test. */
+export interface RunBy {
+  readonly kind: "by";
+  /** The test file, relative to the project root. */
+  readonly test: string;
+  /** A string that test file contains where it runs the command. */
+  readonly marker: string;
+}
+
+export type CommandTest = RunHere | RunBy;
+
+const REGISTRY = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
+
+/** In the order the docs test runs them (the `by` ones anywhere). */
+export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
+  // README: the two commands and the table of the ten most used.
+  ["npm ci && npm start\nnpm ci && npm test", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "start.js" }],
+  ["npm start -- --keep-running", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "--keep-running" }],
+  ["AWS_ENDPOINT_URL=http://127.0.0.1:5000 npm start", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "AWS_ENDPOINT_URL" }],
+  ["npm run image", { kind: "by", test: "__tests__/image/image.test.ts", marker: "buildAppImage" }],
+  [
+    "docker build --build-arg BUILDER_IMAGE=mirror.example/golang:1.23-bookworm --build-arg RUNTIME_IMAGE=mirror.example/distroless/static-debian12:nonroot docker/",
+    { kind: "by", test: "__tests__/image/image.test.ts", marker: "buildAppImage" },
+  ],
+  [
+    "npm install ./codebuild-docker-modules-0.1.0.tgz\nnpm install --install-links ../codebuild-docker-modules\nnpm install git+https://github.com/<org>/codebuild-docker-modules.git",
+    { kind: "by", test: "__tests__/library/install.test.ts", marker: "--install-links" },
+  ],
+  ["npm start -- --help", { kind: "here", output: /^Usage: npm start/m }],
+  ["npm run status", { kind: "here", output: /no local AWS|not running/i }],
+  ["npm stop", { kind: "here", output: /no local AWS|not running|nothing to stop/i }],
+  ["npm run synth", { kind: "here", output: /local-eu-central-1/ }],
+  [
+    "npm run test:unit",
+    {
+      kind: "here",
+      append: { args: "-- --listTests", why: "running the unit tests inside this test would run this test again" },
+      output: /__tests__\/config\.test\.ts/,
+    },
+  ],
+  [
+    "npm run build\nexport TF_CLI_CONFIG_FILE=$(node dist/scripts/terraform/env.js) CHECKPOINT_DISABLE=1\nENVIRONMENTS=local npx cdktf deploy local-eu-central-1 --skip-provider-lock --auto-approve",
+    { kind: "here", output: /local-eu-central-1\s+(Apply complete|.*Apply complete)/ },
+  ],
+  [
+    "export TF_CLI_CONFIG_FILE=$(node dist/scripts/terraform/env.js) CHECKPOINT_DISABLE=1\ncd cdktf.out/stacks/local-eu-central-1 && terraform init -backend=false && terraform validate",
+    { kind: "here", output: /The configuration is valid/ },
+  ],
+  [
+    [
+      "npm run -s aws -- list-projects",
+      "npm run -s aws -- batch-get-projects --names codebuild-sample-dckr-push-ecr,codebuild-sample-dckr-dind",
+      "npm run -s aws -- describe-repositories",
+      "npm run -s aws -- describe-images --repository-name codebuild-sample/dckr-push-ecr",
+      "npm run -s aws -- start-build --project codebuild-sample-dckr-push-ecr",
+      "npm run -s aws -- batch-get-builds --ids <id printed by start-build>",
+      "npm run -s aws -- ecr-get-login-password | docker login --username AWS --password-stdin <registry>",
+    ].join("\n"),
+    {
+      kind: "here",
+      before: `BUILD_ID=$(npm run -s aws -- start-build --project codebuild-sample-dckr-push-ecr | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).build.id))')`,
+      placeholders: { "<id printed by start-build>": '"$BUILD_ID"', "<registry>": REGISTRY },
+      output: /codebuild-sample\/dckr-push-ecr[\s\S]*Login Succeeded/,
+    },
+  ],
+  ["npm run -s aws -- list-projects", { kind: "here", output: /codebuild-sample-dckr-push-ecr/ }],
+  [
+    "npm run plan\nnpm run plan -- --allow-destroy local-eu-central-1:aws_ecr_repository.Repository_22E53BBD",
+    { kind: "here", code: 1, output: /Repository_22E53BBD/ },
+  ],
+  ["npm run plan", { kind: "here", output: /summary\.md|local-eu-central-1/ }],
+  ["npm run deploy", { kind: "by", test: "__tests__/e2e/plan.test.ts", marker: "--apply" }],
+  ["npm run destroy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: "destroy" }],
+  [
+    "unset AWS_ENDPOINT_URL\nENVIRONMENTS=prod npm run deploy",
+    {
+      kind: "here",
+      env: { CONFIG_FILE: "docs-prod-environments.json", AWS_EC2_METADATA_DISABLED: "true" },
+      unset: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"],
+      code: 1,
+      output: /credential/i,
+    },
+  ],
+  [
+    "scripts/git/remotes.sh https://github.com/acme/app.git https://git-codecommit.eu-central-1.amazonaws.com/v1/repos/app\nscripts/git/remotes.sh --list",
+    { kind: "here", output: /git-codecommit\.eu-central-1\.amazonaws\.com\/v1\/repos\/app/ },
+  ],
+];
