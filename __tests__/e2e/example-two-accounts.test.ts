@@ -9,7 +9,8 @@ import { terraform, terraformOk } from "../../scripts/terraform/run";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { tempDir } from "../support/app";
 import { requireTool } from "../support/containers";
-import { cleanEnv, installExample, InstalledExample, plainText, progress, stackDir, synthExample } from "../support/example-app";
+import { cleanEnv, InstalledExample, plainText, progress, stackDir, synthExample } from "../support/example-app";
+import { copyInstalledExample } from "../support/library-cache";
 
 /**
  * examples/platform-app, installed from the packed library, deployed with real Terraform and the
@@ -134,7 +135,9 @@ beforeAll(async () => {
   );
   await new ECRClient(inAccount(TOOLS)).send(new CreateRepositoryCommand({ repositoryName: "platform/base-images" }));
 
-  example = await installExample(workDir, TAG);
+  // Packed and installed once per run, shared with examples/platform-app; this copy is the test's own.
+  progress(TAG, "the example installed from the packed library (npm pack, npm install; once per run)");
+  example = await copyInstalledExample(path.join(workDir, "app"));
   progress(TAG, `synthesizing the example with LOCAL_AWS_ENDPOINT=${aws.endpoint} (cdktf synth)`);
   const synth = await synthExample(example.appDir, env);
   if (synth.code !== 0) throw new Error(`cdktf synth failed (exit ${synth.code}):\n${plainText(synth.stdout + synth.stderr).trim().split("\n").slice(-30).join("\n")}`);

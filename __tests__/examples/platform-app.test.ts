@@ -7,7 +7,6 @@ import {
   cleanEnv,
   cloneInstalledExample,
   CommandResult,
-  installExample,
   InstalledExample,
   LIBRARY_NAME,
   plainText,
@@ -17,6 +16,7 @@ import {
   stackJson,
   synthExample,
 } from "../support/example-app";
+import { copyInstalledExample } from "../support/library-cache";
 import { only, resources, statement, statementsOf } from "../support/synth";
 
 /**
@@ -81,7 +81,9 @@ function resourceCounts(json: any): Record<string, number> {
 beforeAll(async () => {
   workDir = tempDir("platform-app-example");
   requireTerraform(terraformEnv(path.join(workDir, "terraform"), cleanEnv()));
-  example = await installExample(workDir, TAG);
+  // Packed and installed once per run, shared with the e2e suite; this copy is the test's own.
+  progress(TAG, "the example installed from the packed library (npm pack, npm install; once per run)");
+  example = await copyInstalledExample(path.join(workDir, "app"));
   const mutableDir = path.join(workDir, "app-mutable");
   cloneInstalledExample(example, mutableDir);
   makeRepositoryMutable(mutableDir);

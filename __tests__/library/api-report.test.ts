@@ -2,7 +2,8 @@ import { Extractor, ExtractorConfig, ExtractorLogLevel, ExtractorMessage, Extrac
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, tempDir } from "../support/app";
-import { describeRun, removeDir, run } from "../support/library";
+import { removeDir, run } from "../support/library";
+import { sharedTarball } from "../support/library-cache";
 
 /**
  * The library's public API, reviewed like code: API Extractor compares what lib/index.d.ts
@@ -20,13 +21,10 @@ afterAll(() => removeDir(work));
 
 describe("the public API report", () => {
   test(`${REPORT} is the API that lib/index.d.ts exports`, async () => {
-    // GIVEN the library built from the current modules/ with its own tsconfig, into a temp
-    // folder so that lib/ of the working tree is left alone
+    // GIVEN the library built from the current modules/ with its own tsconfig (by `prepare`, for
+    // the tarball the run packs once; lib/ of the working tree is left alone)
     work = tempDir("cdm-api-report");
-    const lib = path.join(work, "lib");
-    const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const build = await run(process.execPath, [tsc, "-p", "tsconfig.lib.json", "--outDir", lib], ROOT);
-    if (build.status !== 0) throw new Error(`the library does not build:\n${describeRun(build)}`);
+    const { lib } = await sharedTarball();
 
     // WHEN API Extractor compares its API with the committed report (api-extractor.json, with
     // only the entry point and the temp folder of the new report moved to the temp folder)

@@ -3,12 +3,14 @@ import { builtinModules } from "module";
 import * as path from "path";
 import { ROOT, tempDir } from "../support/app";
 import { requireTool } from "../support/containers";
-import { childEnv, describeRun, listFiles, mustSucceed, packWorkingTree, PEERS, removeDir, run } from "../support/library";
+import { childEnv, describeRun, listFiles, mustSucceed, PEERS, removeDir, run } from "../support/library";
+import { sharedTarball } from "../support/library-cache";
 
 /**
  * The packed tarball of the working tree, as the registry would get it: what is in it, what it
  * needs at run time, and the linters of published packages (publint, Are The Types Wrong).
- * (lib/ of the working tree is left alone: see packWorkingTree.)
+ * (lib/ of the working tree is left alone: see packWorkingTree. The tarball is packed once per
+ * run and shared with the other suites that install it: see sharedTarball.)
  */
 jest.setTimeout(180_000);
 
@@ -65,7 +67,7 @@ beforeAll(async () => {
   requireTool("git", "apt-get install -y git");
   work = tempDir("cdm-package");
   // npm pack runs `prepare`, which builds lib/ from the current modules/.
-  tarball = await packWorkingTree(work);
+  ({ tarball } = await sharedTarball());
   const unpacked = path.join(work, "unpacked");
   fs.mkdirSync(unpacked);
   mustSucceed(await run("tar", ["-xzf", tarball, "-C", unpacked], work));

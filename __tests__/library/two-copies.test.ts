@@ -1,8 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
-import { tempDir } from "../support/app";
+import { ROOT, tempDir } from "../support/app";
 import { peerCopies } from "../support/consumer-app";
 import { childEnv, cloneRepository, mustSucceed, npm, NPM_QUIET, PACKAGE_NAME, PEERS, removeDir, run } from "../support/library";
+import { hardLinkCopy } from "../support/library-cache";
 
 /**
  * The library linked by plain symlink (`npm install <clone>`, without --install-links) after
@@ -29,9 +30,12 @@ let consumer: string;
 
 beforeAll(async () => {
   work = tempDir("cdm-two-copies");
-  // GIVEN a clean clone of HEAD with its own node_modules (npm ci runs prepare, building lib/)
+  // GIVEN a clean clone of HEAD with its own node_modules: this repository's, the packages of its
+  // lock file, as hard links (what `npm ci` would write, without the minute it takes), and lib/
+  // built by the package's `prepare`
   const clone = await cloneRepository(path.join(work, "clone"));
-  mustSucceed(await npm(["ci", ...NPM_QUIET], clone));
+  await hardLinkCopy(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"));
+  mustSucceed(await npm(["run", "prepare"], clone));
   // AND a consumer that links it and installs the same peer versions itself
   const versions = JSON.parse(fs.readFileSync(path.join(clone, "package.json"), "utf8")).devDependencies as Record<string, string>;
   consumer = path.join(work, "consumer");

@@ -2,7 +2,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "./app";
-import { PACKAGE_NAME, childEnv, packWorkingTree } from "./library";
+import { PACKAGE_NAME, childEnv } from "./library";
 
 /** The consumer example: a platform team's own CDKTF app that installs this library. */
 export const EXAMPLE_DIR = path.join(ROOT, "examples", "platform-app");
@@ -27,7 +27,7 @@ export interface CommandResult {
 export interface InstalledExample {
   /** The app folder (package.json, node_modules, stacks/). */
   readonly appDir: string;
-  /** The packed library the app installed. */
+  /** The packed library the app installed (shared by the run's test files: read only). */
   readonly tarball: string;
 }
 
@@ -88,11 +88,6 @@ export async function runOk(what: string, cmd: string, args: string[], opts: { c
   return r;
 }
 
-/** Packs the library with `npm pack` into `dest` (from a snapshot of the working tree, see {@link packWorkingTree}). */
-export function packLibrary(dest: string): Promise<string> {
-  return packWorkingTree(dest);
-}
-
 /**
  * Copies the example's sources into `appDir` (nothing it built or installed) and points its
  * library dependency at `dependency` (e.g. `file:/tmp/…/codebuild-docker-modules-0.1.0.tgz`).
@@ -108,21 +103,6 @@ export function copyExample(appDir: string, dependency: string): void {
   if (pkg.dependencies?.[LIBRARY_NAME] === undefined) throw new Error(`${EXAMPLE_DIR}/package.json does not depend on ${LIBRARY_NAME}`);
   pkg.dependencies[LIBRARY_NAME] = dependency;
   fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
-}
-
-/**
- * Packs the library into `workDir`, copies the example to `workDir/app` with its dependency on
- * the tarball, and installs it the way a consumer would (`npm install`, from the npm cache when
- * it can). Takes about half a minute.
- */
-export async function installExample(workDir: string, tag: string): Promise<InstalledExample> {
-  progress(tag, "packing the library (npm pack)");
-  const tarball = await packLibrary(workDir);
-  const appDir = path.join(workDir, "app");
-  copyExample(appDir, `file:${tarball}`);
-  progress(tag, `installing the example from ${path.basename(tarball)} (npm install --prefer-offline)`);
-  await runOk("npm install", "npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: appDir, timeoutMs: 300_000 });
-  return { appDir, tarball };
 }
 
 /**

@@ -130,16 +130,6 @@ export function listFiles(dir: string, base = dir): string[] {
     .sort();
 }
 
-/** A queue that runs the jobs given to it one after the other, in the order given. */
-export function serialQueue(): <T>(job: () => Promise<T>) => Promise<T> {
-  let last: Promise<unknown> = Promise.resolve();
-  return <T>(job: () => Promise<T>) => {
-    const next = last.then(job);
-    last = next.catch(() => undefined);
-    return next;
-  };
-}
-
 /**
  * A promise whose rejection is reported by the test that awaits it, not as an unhandled
  * rejection while other tests run.
