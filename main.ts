@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { App, TerraformStack } from "cdktf";
+import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { ConfigError, configFilePath, loadConfigFile, selectEnvironments } from "./config/environments";
 import { RegionalStack, stackName } from "./stacks/regional-stack";
@@ -58,7 +58,13 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
     }
     if (problems.length) throw new ConfigError(problems);
     app.synth();
-    replaceFolder(staging, outdir);
+    replaceFolder(staging, outdir, runByCdktfCli(env));
+    // Every command that synthesizes runs this app (npm run synth, npm start, npm run plan and
+    // deploy, cdktf synth), so the construct warnings are printed here, not left in the manifest.
+    // Under the cdktf CLI they are not: it prints the manifest's annotations itself.
+    if (!runByCdktfCli(env)) {
+      for (const w of warnings(app, file)) process.stderr.write(`warning: ${w}\n`);
+    }
     return 0;
   } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
@@ -69,11 +75,38 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
   }
 }
 
+/** The variable the cdktf CLI sets when it runs the app (`cdktf synth`, `cdktf deploy`). */
+const CDKTF_CLI_VARIABLE = "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS";
+
+/** Whether the cdktf CLI runs this app: it prints the annotations and prunes old stack folders itself. */
+function runByCdktfCli(env: NodeJS.ProcessEnv): boolean {
+  return env[CDKTF_CLI_VARIABLE] !== undefined;
+}
+
+/** The construct warnings of every stack, one line each: where (file, stack, construct) and what. */
+export function warnings(app: App, file: string): string[] {
+  const out: string[] = [];
+  for (const stack of app.node.children.filter(TerraformStack.isStack)) {
+    for (const node of stack.node.findAll()) {
+      for (const entry of node.node.metadata) {
+        if (entry.type !== AnnotationMetadataEntryType.WARN) continue;
+        const at = node === stack ? "" : `${node.node.path.slice(stack.node.path.length + 1)}: `;
+        out.push(`${file}: stack ${stack.node.id}: ${at}${entry.data}`);
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Moves `staging` to `target`. An existing target is renamed aside first and restored if the
  * move fails, so the previous output survives any failure.
+ * @param keepOldStackFolders leave an empty folder in `target/stacks` for each stack of the
+ *   previous output that is gone: the cdktf CLI lists the stack folders before it runs the app
+ *   and deletes the ones the new manifest lacks afterwards, without `force`, so a folder that
+ *   the swap already removed fails it with ENOENT
  */
-function replaceFolder(staging: string, target: string): void {
+function replaceFolder(staging: string, target: string, keepOldStackFolders: boolean): void {
   const previous = `${target}.previous-${process.pid}`;
   const hadPrevious = fs.existsSync(target);
   if (hadPrevious) fs.renameSync(target, previous);
@@ -82,6 +115,13 @@ function replaceFolder(staging: string, target: string): void {
   } catch (e) {
     if (hadPrevious) fs.renameSync(previous, target);
     throw e;
+  }
+  if (hadPrevious && keepOldStackFolders) {
+    const oldStacks = path.join(previous, "stacks");
+    const newStacks = path.join(target, "stacks");
+    for (const name of fs.existsSync(oldStacks) ? fs.readdirSync(oldStacks) : []) {
+      if (!fs.existsSync(path.join(newStacks, name))) fs.mkdirSync(path.join(newStacks, name), { recursive: true });
+    }
   }
   if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
 }

@@ -83,6 +83,18 @@ describe("ALLOW_LOCAL_ENDPOINT", () => {
   });
 });
 
+/**
+ * `stderr` without the construct warnings about a fixed IMAGE_TAG on an IMMUTABLE repository,
+ * which the shipped config still carries until the bundled buildspec pushes a tag unique per
+ * build (issue 12); the warnings themselves are tested in synth-app.test.ts.
+ */
+function withoutFixedTagWarnings(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((l) => !/^warning: .*: stack [a-z0-9-]+: (PrivilegedProject|DindProject): IMAGE_TAG ".*" is pushed on every build/.test(l))
+    .join("\n");
+}
+
 /** Variables of the caller that would change what the entry points do; every run starts without them. */
 function callerEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { CHECKPOINT_DISABLE: "1" };
@@ -171,7 +183,7 @@ describe("the app as cdktf runs it (cdktf synth, cdktf deploy)", () => {
     const { config, outdir } = setup();
     const r = run([path.join("dist", "main.js")], { CONFIG_FILE: config, ENVIRONMENTS: "prod", CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: ENDPOINT, ALLOW_LOCAL_ENDPOINT: "1" });
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe(
+    expect(withoutFixedTagWarnings(r.stderr)).toBe(
       `warning: environment "prod" is not local ("local": true) and synthesized with AWS_ENDPOINT_URL=${ENDPOINT} set (ALLOW_LOCAL_ENDPOINT=1): ` +
         "Terraform run with these variables (cdktf deploy) sends its calls there, not to AWS\n",
     );
@@ -181,7 +193,7 @@ describe("the app as cdktf runs it (cdktf synth, cdktf deploy)", () => {
   test("local environments synthesize with the endpoint variables set, as before", () => {
     const { config, outdir } = setup();
     const r = run([path.join("dist", "main.js")], { CONFIG_FILE: config, ENVIRONMENTS: "local", CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: ENDPOINT, AWS_ENDPOINT_URL_ECR: ENDPOINT });
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect({ status: r.status, stderr: withoutFixedTagWarnings(r.stderr) }).toEqual({ status: 0, stderr: "" });
     expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual(["local-eu-central-1", "local-us-east-1"]);
   });
 

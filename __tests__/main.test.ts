@@ -76,6 +76,18 @@ function manifestStacks(outdir: string): string[] {
   return Object.keys(manifest.stacks).sort();
 }
 
+/**
+ * `stderr` without the construct warnings about a fixed IMAGE_TAG on an IMMUTABLE repository,
+ * which the shipped config still carries until the bundled buildspec pushes a tag unique per
+ * build (issue 12); the warnings themselves are tested in synth-app.test.ts.
+ */
+function withoutFixedTagWarnings(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((l) => !/^warning: .*: stack [a-z0-9-]+: (PrivilegedProject|DindProject): IMAGE_TAG ".*" is pushed on every build/.test(l))
+    .join("\n");
+}
+
 describe("main (node dist/main.js)", () => {
   let dir: string;
   let outdir: string;
@@ -111,7 +123,7 @@ describe("main (node dist/main.js)", () => {
       const run = runMain({ CDKTF_OUTDIR: outdir });
 
       // THEN
-      expect(run.stderr).toBe("");
+      expect(withoutFixedTagWarnings(run.stderr)).toBe("");
       expect(run.status).toBe(0);
       expect(organization).toHaveLength(5);
       expect(organization).toEqual(expect.arrayContaining(["local-eu-central-1", "local-us-east-1"]));
@@ -129,7 +141,7 @@ describe("main (node dist/main.js)", () => {
       const run = runMain({ CDKTF_OUTDIR: outdir, CONFIG_FILE: file, ENVIRONMENTS: "all" });
 
       // THEN
-      expect(run.stderr).toBe("");
+      expect(withoutFixedTagWarnings(run.stderr)).toBe("");
       expect(run.status).toBe(0);
       expect(manifestStacks(outdir)).toEqual(["local-eu-central-1", "local-us-east-1", "prod-eu-west-1"]);
       expect(stackFolders(outdir)).toEqual(["local-eu-central-1", "local-us-east-1", "prod-eu-west-1"]);

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, tempDir } from "./support/app";
-import { shippedLocalStacks } from "./support/environments";
+import { shippedConfig, shippedLocalStacks } from "./support/environments";
 
 /** cdktf.json's app: `node scripts/app/synth.js`, the bundled app that `cdktf synth` runs. */
 describe("cdktf.json's app (scripts/app/synth.js)", () => {
@@ -61,5 +61,99 @@ describe("cdktf.json's app (scripts/app/synth.js)", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("must declare at least one environment");
     expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
+  });
+});
+
+/** The shipped config with fixed tags on its IMMUTABLE repository: the construct warns about each. */
+function writeFixedTagConfig(dir: string): string {
+  const config = shippedConfig();
+  config.environments.local.build.privilegedProject.imageTag = "latest";
+  config.environments.local.build.dindProject.imageTag = "dind-latest";
+  const file = path.join(dir, "fixed-tag-environments.json");
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+const fixedTagWarning = (tag: string) =>
+  `IMAGE_TAG "${tag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
+  "Use a per-release tag, or set the repository's tagMutability to MUTABLE on purpose.";
+
+describe("npm run synth", () => {
+  const synth = (args: string[], env: Record<string, string | undefined>) =>
+    spawnSync(process.execPath, [path.join(ROOT, "scripts", "app", "synth.js"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ENVIRONMENTS: undefined, CONFIG_FILE: undefined, AWS_ENDPOINT_URL: undefined, ...env },
+      encoding: "utf8",
+    });
+
+  test("--help prints the usage and synthesizes nothing", () => {
+    // GIVEN
+    const outdir = path.join(tempDir("synth-help"), "out");
+
+    // WHEN
+    const r = synth(["--help"], { CDKTF_OUTDIR: outdir });
+
+    // THEN
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(r.stdout).toMatch(/^Usage: npm run synth \[-- --help\]\n/);
+    expect(r.stdout).toContain("ENVIRONMENTS");
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  test("an unknown argument is refused in one line with exit 2, and nothing is synthesized", () => {
+    const outdir = path.join(tempDir("synth-help"), "out");
+    const r = synth(["--environments", "prod"], { CDKTF_OUTDIR: outdir });
+    expect(r).toMatchObject({
+      status: 2,
+      stdout: "",
+      stderr: "error: unknown argument(s): --environments prod (the settings are environment variables: npm run synth -- --help)\n",
+    });
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  test("prints each construct warning on stderr with the file, stack and construct", () => {
+    // GIVEN
+    const dir = tempDir("synth-warnings");
+    const config = writeFixedTagConfig(dir);
+
+    // WHEN
+    const r = synth([], { CDKTF_OUTDIR: path.join(dir, "out"), CONFIG_FILE: config });
+
+    // THEN
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(
+      `warning: ${config}: stack local-eu-central-1: PrivilegedProject: ${fixedTagWarning("latest")}\n` +
+        `warning: ${config}: stack local-eu-central-1: DindProject: ${fixedTagWarning("dind-latest")}\n`,
+    );
+  });
+});
+
+describe("cdktf synth (the cdktf CLI running cdktf.json's app)", () => {
+  const cdktf = (outdir: string, env: Record<string, string | undefined>) =>
+    spawnSync(path.join(ROOT, "node_modules", ".bin", "cdktf"), ["synth", "--output", outdir], {
+      cwd: ROOT,
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", ENVIRONMENTS: undefined, CONFIG_FILE: undefined, AWS_ENDPOINT_URL: undefined, CI: "1", ...env },
+      encoding: "utf8",
+    });
+
+  test("succeeds at once when a stack of the previous output is gone (no ENOENT from the CLI's clean-up)", () => {
+    // GIVEN an output of every local stack
+    const outdir = path.join(tempDir("cdktf-synth"), "out");
+    expect(cdktf(outdir, {}).status).toBe(0);
+
+    // WHEN one environment only is synthesized into it
+    const r = cdktf(outdir, { ENVIRONMENTS: "local-staging" });
+
+    // THEN the first run succeeds and the other stacks are gone
+    expect({ status: r.status, enoent: /ENOENT/.test(r.stdout + r.stderr) }).toEqual({ status: 0, enoent: false });
+    expect(fs.readdirSync(path.join(outdir, "stacks"))).toEqual(["local-staging-eu-central-1"]);
+  });
+
+  test("shows each construct warning once", () => {
+    const dir = tempDir("cdktf-synth");
+    const r = cdktf(path.join(dir, "out"), { CONFIG_FILE: writeFixedTagConfig(dir) });
+    expect(r.status).toBe(0);
+    const output = r.stdout + r.stderr;
+    expect([output.split(fixedTagWarning("latest")).length - 1, output.split(fixedTagWarning("dind-latest")).length - 1]).toEqual([1, 1]);
   });
 });

@@ -44,5 +44,41 @@ function ensureBundle() {
   });
 }
 
-ensureBundle();
-process.exitCode = require(bundle).main();
+const USAGE = `Usage: npm run synth [-- --help]
+
+Checks the whole environments file, then synthesizes one stack per (environment, region) of the
+selected environments into the output folder, replacing it only when everything succeeded.
+Prints every construct warning ("warning: ..."); on a problem prints one "error: ..." line each,
+writes nothing and exits 1. cdktf.json runs this app for \`cdktf synth\` and \`cdktf deploy\`.
+
+Environment variables:
+  ENVIRONMENTS          comma-separated environment names, or all
+                        (default: every environment with "local": true)
+  CONFIG_FILE           the environments file, JSON with // and /* */ comments
+                        (default: config/environments.json)
+  CDKTF_OUTDIR          the output folder (default: cdktf.out)
+  AWS_ENDPOINT_URL      the local AWS endpoint of local environments (default: http://127.0.0.1:5000)
+  ALLOW_LOCAL_ENDPOINT  1: synthesize real environments although AWS_ENDPOINT_URL(_<SERVICE>) is set`;
+
+/** "help", or nothing to parse: the app takes its settings from the environment only. */
+function parseArgs(argv) {
+  if (argv.includes("--help") || argv.includes("-h")) return "help";
+  if (argv.length > 0) {
+    throw new Error(`unknown argument(s): ${argv.join(" ")} (the settings are environment variables: npm run synth -- --help)`);
+  }
+  return undefined;
+}
+
+let args;
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(`error: ${e.message}\n`);
+  process.exit(2);
+}
+if (args === "help") {
+  process.stdout.write(`${USAGE}\n`);
+} else {
+  ensureBundle();
+  process.exitCode = require(bundle).main();
+}
