@@ -36,6 +36,14 @@ function build(props: Partial<CodeBuildPrivilegedProjectProps> = {}, repoProps: 
   return { stack, repo, project, json, cb: only(json, "aws_codebuild_project") };
 }
 
+/** An S3 source bundle, for tests about something else than the source. */
+const S3_SOURCE = { type: "S3", bucketName: "sources-bucket", objectKey: "app/source.zip" } as const;
+
+/** The synth warnings of the project. */
+function warningsOf(b: Built): unknown[] {
+  return b.project.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => m.data);
+}
+
 function envVar(b: Built, name: string): any {
   return b.cb.environment.environment_variable.find((v: any) => v.name === name);
 }
@@ -151,7 +159,7 @@ describe("CodeBuildPrivilegedProject", () => {
     });
 
     test("an IMMUTABLE repository with a fixed IMAGE_TAG produces a synth warning", () => {
-      const b = build();
+      const b = build({ source: S3_SOURCE });
       const warnings = b.project.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => m.data);
       expect(warnings).toEqual([
         'IMAGE_TAG "latest" is pushed on every build, but the repository\'s tags are IMMUTABLE: only the first build can push it. Use a per-release tag, or set the repository\'s tagMutability to MUTABLE on purpose.',
@@ -159,8 +167,32 @@ describe("CodeBuildPrivilegedProject", () => {
     });
 
     test("a MUTABLE repository produces no warning", () => {
-      const b = build({}, { tagMutability: TagMutability.MUTABLE });
+      const b = build({ source: S3_SOURCE }, { tagMutability: TagMutability.MUTABLE });
       expect(b.project.node.metadata.filter((m) => m.type === "@cdktf/warn")).toEqual([]);
+    });
+
+    test("no source with the bundled buildspec produces a synth warning: no build could find the Dockerfile", () => {
+      // GIVEN a project without a source (NO_SOURCE, the default) and the bundled buildspec
+      const b = build({ dockerfile: "docker/Dockerfile" }, { tagMutability: TagMutability.MUTABLE });
+
+      // THEN
+      expect(warningsOf(b)).toEqual([
+        'source is NO_SOURCE (not set), but the bundled buildspec builds the Dockerfile "docker/Dockerfile" of the source: every build fails at its check step. ' +
+          "Set source (GITHUB, CODECOMMIT or S3), or a buildSpec that fetches what it builds.",
+      ]);
+    });
+
+    test("an explicit NO_SOURCE with the bundled buildspec produces the same warning", () => {
+      const b = build({ source: { type: "NO_SOURCE" } }, { tagMutability: TagMutability.MUTABLE });
+      expect(warningsOf(b)).toEqual([
+        'source is NO_SOURCE, but the bundled buildspec builds the Dockerfile "Dockerfile" of the source: every build fails at its check step. ' +
+          "Set source (GITHUB, CODECOMMIT or S3), or a buildSpec that fetches what it builds.",
+      ]);
+    });
+
+    test("NO_SOURCE with a buildspec of its own produces no warning", () => {
+      const b = build({ buildSpec: BuildSpec.fromInline("version: 0.2\nphases:\n  build:\n    commands:\n      - git clone https://example.com/app.git\n") }, { tagMutability: TagMutability.MUTABLE });
+      expect(warningsOf(b)).toEqual([]);
     });
   });
 

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, tempDir } from "./support/app";
-import { shippedConfig, shippedLocalStacks } from "./support/environments";
+import { prodEnvironment, shippedConfig, shippedLocalStacks } from "./support/environments";
 
 /** cdktf.json's app: `node scripts/app/synth.js`, the bundled app that `cdktf synth` runs. */
 describe("cdktf.json's app (scripts/app/synth.js)", () => {
@@ -124,6 +124,27 @@ describe("npm run synth", () => {
     expect(r.stderr).toBe(
       `warning: ${config}: stack local-eu-central-1: PrivilegedProject: ${fixedTagWarning("latest")}\n` +
         `warning: ${config}: stack local-eu-central-1: DindProject: ${fixedTagWarning("dind-latest")}\n`,
+    );
+  });
+  test("warns about each project without a source (the docs' prod example): no build of it could succeed", () => {
+    // GIVEN a real environment whose docker:dind project has no source
+    const dir = tempDir("synth-warnings");
+    const { name: _name, ...prod } = prodEnvironment();
+    const config = path.join(dir, "environments.json");
+    fs.writeFileSync(config, JSON.stringify({ environments: { prod } }, null, 2));
+
+    // WHEN
+    const r = synth([], { CDKTF_OUTDIR: path.join(dir, "out"), CONFIG_FILE: config, ENVIRONMENTS: "prod" });
+
+    // THEN one line per stack names the file, the stack, the project and the rule
+    expect(r.status).toBe(0);
+    const noSource = r.stderr.split("\n").filter((l) => l.includes("source is NO_SOURCE"));
+    expect(noSource).toEqual(
+      ["prod-eu-west-1", "prod-us-west-2"].map(
+        (stack) =>
+          `warning: ${config}: stack ${stack}: DindProject: source is NO_SOURCE (not set), but the bundled buildspec builds the Dockerfile "Dockerfile" of the source: ` +
+          "every build fails at its check step. Set source (GITHUB, CODECOMMIT or S3), or a buildSpec that fetches what it builds.",
+      ),
     );
   });
 });

@@ -145,7 +145,9 @@ export interface CodeBuildDockerProjectProps {
   readonly environmentVariables?: Record<string, BuildEnvironmentVariable>;
 
   /**
-   * Where the source comes from.
+   * Where the source comes from. The bundled buildspec builds the source's Dockerfile, so with
+   * it a project needs a source: NO_SOURCE there gets a synth warning (every build would fail at
+   * its check step); NO_SOURCE suits a `buildSpec` that fetches what it builds itself.
    * @default - { type: "NO_SOURCE" } with the inline buildspec
    */
   readonly source?: ProjectSource;
@@ -323,6 +325,14 @@ export abstract class CodeBuildDockerProject extends Construct {
       Annotations.of(this).addWarning(
         `IMAGE_TAG "${imageTag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
           `Use a per-release tag, or set the repository's tagMutability to MUTABLE on purpose.`,
+      );
+    }
+
+    if (source.type === "NO_SOURCE" && props.buildSpec === undefined) {
+      Annotations.of(this).addWarning(
+        `source is NO_SOURCE${props.source === undefined ? " (not set)" : ""}, but the bundled buildspec builds the Dockerfile ` +
+          `${JSON.stringify(props.dockerfile ?? DEFAULT_DOCKERFILE)} of the source: every build fails at its check step. ` +
+          `Set source (GITHUB, CODECOMMIT or S3), or a buildSpec that fetches what it builds.`,
       );
     }
 
