@@ -30,7 +30,10 @@ describe("npm run aws (the samples' API calls)", () => {
   });
 
   test.each([
-    [["deploy"], `command "deploy" is unknown (known: list-projects, batch-get-projects, start-build, batch-get-builds, ecr-get-login-password)`],
+    [
+      ["deploy"],
+      `command "deploy" is unknown (known: list-projects, batch-get-projects, create-project, start-build, batch-get-builds, describe-repositories, describe-images, ecr-get-login-password)`,
+    ],
     [["start-build"], "option --project is required for start-build"],
     [["start-build", "--project"], "option --project needs a value"],
     [["list-projects", "--names", "a"], `option "--names" is unknown for list-projects (known: --region)`],

@@ -1,7 +1,8 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { AWS_PROVIDER, cliConfigText, findProviderMirror, isAwsMirror, terraformEnv } from "../../scripts/terraform/env";
-import { tempDir } from "../support/app";
+import { requireBuiltApp, ROOT, tempDir } from "../support/app";
 import { messageOf } from "../support/synth";
 
 /** A folder laid out like a filesystem mirror (unpacked layout) holding hashicorp/aws 5.100.0. */
@@ -52,5 +53,48 @@ describe("the generated Terraform CLI config", () => {
     const env = terraformEnv(tempDir("tfenv"), { TF_PROVIDER_MIRROR: mirror });
     expect(fs.readFileSync(env.TF_CLI_CONFIG_FILE!, "utf8")).toBe(cliConfigText(mirror));
     expect(env).toMatchObject({ CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_PROVIDER_MIRROR: mirror });
+  });
+});
+
+describe("the CLI config's path", () => {
+  test("terraformEnv makes a relative folder absolute, so the config is found after a cd into a stack folder", () => {
+    // GIVEN a folder named relative to the current directory
+    const dir = path.relative(process.cwd(), tempDir("tfenv-relative"));
+    expect(path.isAbsolute(dir)).toBe(false);
+
+    // WHEN
+    const file = terraformEnv(dir, { TF_PROVIDER_MIRROR: fakeMirror() }).TF_CLI_CONFIG_FILE!;
+
+    // THEN
+    expect(path.isAbsolute(file)).toBe(true);
+    expect(file).toBe(path.resolve(dir, "terraform.rc"));
+  });
+
+  test("`node dist/scripts/terraform/env.js` prints an absolute path, from any directory, by default in the project's .tmp/terraform", () => {
+    // GIVEN the compiled script run from a directory other than the project
+    const elsewhere = tempDir("tfenv-cwd");
+    const script = path.join(requireBuiltApp(), "..", "scripts", "terraform", "env.js");
+    const run = (args: string[], env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [script, ...args], { cwd: elsewhere, encoding: "utf8", env: { ...process.env, ...env } });
+
+    // WHEN / THEN (the project's own config is rewritten with what every script writes there: no fake mirror)
+    const byDefault = run([], {});
+    expect({ code: byDefault.status, stderr: byDefault.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(byDefault.stdout).toBe(`${path.join(ROOT, ".tmp", "terraform", "terraform.rc")}\n`);
+    const relative = run(["cfg"], { TF_PROVIDER_MIRROR: fakeMirror() });
+    expect(relative.stdout).toBe(`${path.join(elsewhere, "cfg", "terraform.rc")}\n`);
+    expect(fs.existsSync(path.join(elsewhere, "cfg", "terraform.rc"))).toBe(true);
+  });
+
+  test("a bad TF_PROVIDER_MIRROR or a second argument is one line each, exit 2, nothing written", () => {
+    const elsewhere = tempDir("tfenv-bad");
+    const empty = tempDir("no-mirror");
+    const script = path.join(requireBuiltApp(), "..", "scripts", "terraform", "env.js");
+    const r = spawnSync(process.execPath, [script, "a", "b"], { cwd: elsewhere, encoding: "utf8", env: { ...process.env, TF_PROVIDER_MIRROR: empty } });
+    expect({ code: r.status, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(r.stderr).toBe(
+      `error: TF_PROVIDER_MIRROR ${JSON.stringify(empty)} does not hold registry.terraform.io/hashicorp/aws 5.100.0 (expected registry.terraform.io/hashicorp/aws/5.100.0/<os>_<arch>/ inside it)\n` +
+        'error: expected at most one argument (the folder for the config), got 2: "a" "b"\n',
+    );
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
   });
 });

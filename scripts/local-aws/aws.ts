@@ -1,34 +1,63 @@
 import { spawn } from "child_process";
 import { AwsTarget, localAwsEnv } from "./clients";
 import { runCli } from "../shared/cli";
+import { START_BUILD_RUNS_NOTHING } from "./limits";
+
+/** The image create-project uses when --image is not given: CodeBuild's standard Linux image. */
+export const DEFAULT_PROJECT_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0";
 
 /**
  * The API calls of the samples' bash script, made like the samples make them (the AWS CLI),
  * against the local AWS (when AWS_ENDPOINT_URL is set) or real AWS (otherwise, with the default
  * credential chain) by the same switch. Arguments are validated before anything is called.
  */
-export const USAGE = `Usage: npm run aws -- <command> [options]
+export const USAGE = `Usage: npm run -s aws -- <command> [options]
 
 Commands (the samples' API calls):
   list-projects                          CodeBuild ListProjects
   batch-get-projects --names a[,b…]      CodeBuild BatchGetProjects
+  create-project --name NAME --role ROLE_ARN [--image IMAGE] [--privileged]
+                 --source-bucket BUCKET --source-key KEY
+                                         CodeBuild CreateProject: an S3-sourced, Linux
+                                         container project (image default
+                                         ${DEFAULT_PROJECT_IMAGE})
   start-build --project NAME             CodeBuild StartBuild (prints the build)
   batch-get-builds --ids id1[,id2…]      CodeBuild BatchGetBuilds
+  describe-repositories [--names a[,b…]] ECR DescribeRepositories (default: every repository)
+  describe-images --repository-name NAME ECR DescribeImages
   ecr-get-login-password                 ECR GetAuthorizationToken, the password only, for
                                          \`… | docker login --username AWS --password-stdin <registry>\`
 Options:
   --region REGION   default: AWS_REGION, else AWS_DEFAULT_REGION
+  --help            this text
 
-Target: the local AWS when AWS_ENDPOINT_URL is set (test credentials), else real AWS.`;
+Target: the local AWS when AWS_ENDPOINT_URL is set (test credentials), else real AWS.
+-s keeps npm's banner out of the output (it matters when the output is piped).
 
-const COMMANDS = ["list-projects", "batch-get-projects", "start-build", "batch-get-builds", "ecr-get-login-password"] as const;
+On the local AWS, start-build runs nothing: ${START_BUILD_RUNS_NOTHING}. start-build and
+batch-get-builds say so on stderr there.`;
+
+const COMMANDS = [
+  "list-projects",
+  "batch-get-projects",
+  "create-project",
+  "start-build",
+  "batch-get-builds",
+  "describe-repositories",
+  "describe-images",
+  "ecr-get-login-password",
+] as const;
 type Command = (typeof COMMANDS)[number];
-const OPTIONS: Record<Command, string[]> = {
-  "list-projects": [],
-  "batch-get-projects": ["--names"],
-  "start-build": ["--project"],
-  "batch-get-builds": ["--ids"],
-  "ecr-get-login-password": [],
+/** Each command's options: required ones, optional ones with a value, and switches (no value). */
+const OPTIONS: Record<Command, { required: string[]; optional?: string[]; switches?: string[] }> = {
+  "list-projects": { required: [] },
+  "batch-get-projects": { required: ["--names"] },
+  "create-project": { required: ["--name", "--role", "--source-bucket", "--source-key"], optional: ["--image"], switches: ["--privileged"] },
+  "start-build": { required: ["--project"] },
+  "batch-get-builds": { required: ["--ids"] },
+  "describe-repositories": { required: [], optional: ["--names"] },
+  "describe-images": { required: ["--repository-name"] },
+  "ecr-get-login-password": { required: [] },
 };
 
 /** A parsed command line. */
@@ -46,10 +75,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (!(COMMANDS as readonly string[]).includes(command)) {
     throw new Error(`command ${JSON.stringify(command)} is unknown (known: ${COMMANDS.join(", ")})`);
   }
-  const allowed = [...OPTIONS[command as Command], "--region"];
+  const spec = OPTIONS[command as Command];
+  const switches = spec.switches ?? [];
+  const allowed = [...spec.required, ...(spec.optional ?? []), ...switches, "--region"];
   const options: Record<string, string> = {};
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
+    if (switches.includes(flag)) {
+      options[flag] = "true";
+      continue;
+    }
     const value = rest[i + 1];
     const hasValue = value !== undefined && !value.startsWith("--");
     if (hasValue) i++;
@@ -62,8 +97,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       options[flag] = value;
     }
   }
-  for (const required of OPTIONS[command as Command]) {
+  for (const required of spec.required) {
     if (!(required in options)) problems.push(`option ${required} is required for ${command}`);
+  }
+  const role = options["--role"];
+  if (role && !/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(role)) {
+    problems.push(`--role ${JSON.stringify(role)} must be an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)`);
+  }
+  const name = options["--name"];
+  if (name && !/^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/.test(name)) {
+    problems.push(`--name ${JSON.stringify(name)} must be 2-255 letters, digits, - or _, starting with a letter or digit (CodeBuild project names)`);
   }
   const region = options["--region"] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (region === undefined) problems.push("no region: pass --region REGION or set AWS_REGION");
@@ -90,9 +133,39 @@ export function cliArgs(inv: Invocation): string[] {
       return ["codebuild", "start-build", "--project-name", inv.options["--project"], ...region, "--output", "json"];
     case "batch-get-builds":
       return ["codebuild", "batch-get-builds", "--ids", ...list(inv.options["--ids"]), ...region, "--output", "json"];
+    case "create-project": {
+      const o = inv.options;
+      const environment = {
+        type: "LINUX_CONTAINER",
+        image: o["--image"] ?? DEFAULT_PROJECT_IMAGE,
+        computeType: "BUILD_GENERAL1_SMALL",
+        privilegedMode: o["--privileged"] === "true",
+      };
+      return [
+        "codebuild", "create-project", "--name", o["--name"],
+        "--source", JSON.stringify({ type: "S3", location: `${o["--source-bucket"]}/${o["--source-key"]}` }),
+        "--artifacts", JSON.stringify({ type: "NO_ARTIFACTS" }),
+        "--environment", JSON.stringify(environment),
+        "--service-role", o["--role"],
+        ...region, "--output", "json",
+      ];
+    }
+    case "describe-repositories": {
+      const names = inv.options["--names"];
+      return ["ecr", "describe-repositories", ...(names ? ["--repository-names", ...list(names)] : []), ...region, "--output", "json"];
+    }
+    case "describe-images":
+      return ["ecr", "describe-images", "--repository-name", inv.options["--repository-name"], ...region, "--output", "json"];
     case "ecr-get-login-password":
       return ["ecr", "get-login-password", ...region];
   }
+}
+
+/** The line printed on stderr with the answer of a command, when there is something to know about it. */
+export function noteFor(inv: Invocation): string | undefined {
+  const local = inv.target.endpoint !== undefined;
+  if (local && (inv.command === "start-build" || inv.command === "batch-get-builds")) return `note: ${START_BUILD_RUNS_NOTHING}`;
+  return undefined;
 }
 
 /** Runs one command with the AWS CLI and returns what it printed; throws with its error text. */
@@ -115,6 +188,10 @@ if (require.main === module) {
   runCli({
     parse: () => parseArgs(process.argv.slice(2)),
     usage: USAGE,
-    run: async (inv) => void process.stdout.write(`${await execute(inv)}\n`),
+    run: async (inv) => {
+      process.stdout.write(`${await execute(inv)}\n`);
+      const note = noteFor(inv);
+      if (note) process.stderr.write(`${note}\n`);
+    },
   });
 }

@@ -12,6 +12,7 @@ import { stackName } from "../../stacks/regional-stack";
 import { clientConfig, localAwsEnv } from "./clients";
 import { terraformEnv } from "../terraform/env";
 import { terraformOk } from "../terraform/run";
+import { explainLocalAwsFailure } from "./limits";
 
 /** One stack of a local environment, as synthesized. */
 export interface LocalStack {
@@ -163,12 +164,21 @@ export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfi
   }
 }
 
-/** `terraform init` and `terraform apply` of one stack; returns its outputs. */
-export async function deployStack(opts: LocalDeployOptions, stack: LocalStack): Promise<StackResult> {
+/**
+ * `terraform init` and `terraform apply` of one stack; returns its outputs. With `log`, each
+ * phase says when it starts and ends, with a heartbeat every 10 s while it runs. A failure that
+ * is a known gap of the local AWS says so first (see {@link explainLocalAwsFailure}).
+ */
+export async function deployStack(opts: LocalDeployOptions, stack: LocalStack, log?: (line: string) => void): Promise<StackResult> {
   const env = localTerraformEnv(opts, stack.region);
-  const init = await terraformOk(["init", "-input=false", "-no-color"], stack.dir, env);
-  const apply = await terraformOk(["apply", "-auto-approve", "-input=false", "-no-color"], stack.dir, env);
-  return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: apply.seconds };
+  const progress = log && { label: stack.name, log };
+  try {
+    const init = await terraformOk(["init", "-input=false", "-no-color"], stack.dir, env, { progress });
+    const apply = await terraformOk(["apply", "-auto-approve", "-input=false", "-no-color"], stack.dir, env, { progress });
+    return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: apply.seconds };
+  } catch (e) {
+    throw explainLocalAwsFailure(e);
+  }
 }
 
 /** The outputs of a deployed stack, as strings. */

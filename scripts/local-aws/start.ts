@@ -15,6 +15,9 @@ import {
 } from "./deploy";
 import { LocalAws, startLocalAws } from "./server";
 import { runCli } from "../shared/cli";
+import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
+import { stateDirProblem, writeRecord } from "./kept";
+import { START_BUILD_RUNS_NOTHING } from "./limits";
 
 const USAGE = `Usage: npm start [-- --keep-running]
 
@@ -22,23 +25,30 @@ Deploys every stack of the local environments (an organization of several accoun
 embedded local AWS (moto), with real Terraform, the real AWS provider and S3 remote state with
 locking, consumers before the owner they pull from, then reads the result back in each account.
 
-  --keep-running   leave the local AWS running afterwards and print how to use it
+  --keep-running   leave the local AWS running afterwards, record it under .local-aws/ and print
+                   how to use it; \`npm run status\` shows it, \`npm stop\` stops it
   --help           this text
 
+While Terraform runs, each stack prints its phase and a line every 10 s with the time elapsed.
+
 Environment: AWS_ENDPOINT_URL (deploy to that endpoint, start nothing), ENVIRONMENTS (local
-environments to deploy, default every local one), CONFIG_FILE, CDKTF_OUTDIR, MOTO_SERVER, TF_PROVIDER_MIRROR.`;
+environments to deploy, default every local one), CONFIG_FILE, CDKTF_OUTDIR, MOTO_SERVER,
+TF_PROVIDER_MIRROR, LOCK_TIMEOUT (how long apply waits for a state lock, default 5m),
+LOCAL_AWS_STATE_DIR (where --keep-running records the server, default .local-aws/).`;
 
 interface Flags {
   readonly keepRunning: boolean;
 }
 
-/** Parses the flags; throws one line per unknown flag. */
-export function parseFlags(argv: string[]): Flags | "help" {
+/** Parses the flags and this command's own variables; throws one line per problem. */
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Flags | "help" {
   const known = ["--keep-running", "--help", "-h"];
-  const unknown = argv.filter((a) => !known.includes(a));
-  if (unknown.length) {
-    throw new Error(unknown.map((a) => `unknown flag ${JSON.stringify(a)} (known: --keep-running, --help)`).join("\n"));
-  }
+  const problems = argv.filter((a) => !known.includes(a)).map((a) => `unknown flag ${JSON.stringify(a)} (known: --keep-running, --help)`);
+  const lock = lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE]);
+  if (lock) problems.push(lock);
+  const dir = stateDirProblem(env);
+  if (dir) problems.push(dir);
+  if (problems.length) throw new Error(problems.join("\n"));
   if (argv.includes("--help") || argv.includes("-h")) return "help";
   return { keepRunning: argv.includes("--keep-running") };
 }
@@ -100,7 +110,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
     const results: StackResult[] = [];
     for (const wave of deployWaves(stacks, organization)) {
-      results.push(...(await step(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () => Promise.all(wave.map((s) => deployStack(opts, s))))));
+      results.push(...(await step(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () => Promise.all(wave.map((s) => deployStack(opts, s, (l) => process.stdout.write(l)))))));
     }
     const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(opts, r))));
     const reports = await step("verify the topology in each account (ECR, IAM, replication)", () => verifyTopology(endpoint, envs, organization));
@@ -132,13 +142,16 @@ async function run(flags: Flags, started: Started, external: string | undefined)
 
     const server = started.server;
     if (server && flags.keepRunning) {
+      const record = writeRecord({ pid: server.pid, port: server.port, endpoint: server.endpoint, stacks: stacks.map((s) => s.name), region: stacks[0].region });
       server.detach();
       started.server = undefined;
       process.stdout.write(
-        `\nThe local AWS keeps running (pid ${server.pid}). Point the AWS CLI at it with:\n` +
+        `\nThe local AWS keeps running (pid ${server.pid}, recorded in ${path.relative(root, record) || record}). Point the AWS CLI at it with:\n` +
           `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${stacks[0].region}\n` +
-          `  aws codebuild list-projects        # or: npm run aws -- list-projects\n` +
-          `Stop it with: kill ${server.pid}\n`,
+          `  aws codebuild list-projects        # or: npm run -s aws -- list-projects\n` +
+          `Note: ${START_BUILD_RUNS_NOTHING}.\n` +
+          `Is it up: npm run status\n` +
+          `Stop it with: npm stop\n`,
       );
     }
   } finally {
@@ -150,7 +163,7 @@ if (require.main === module) {
   const started: Started = {};
   const external = process.env.AWS_ENDPOINT_URL;
   runCli({
-    parse: () => parseFlags(process.argv.slice(2)),
+    parse: () => parseFlags(process.argv.slice(2), process.env),
     usage: USAGE,
     run: (flags) => run(flags, started, external),
     // Read after the run failed, so it tells what that run had started.

@@ -1,15 +1,18 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as readline from "readline";
 import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../../config/environments";
 import { stackName } from "../../stacks/regional-stack";
 import { localAwsEnv } from "../local-aws/clients";
 import { LocalAws, startLocalAws } from "../local-aws/server";
-import { bootstrap } from "../local-aws/deploy";
+import { bootstrap, deployWaves, type LocalStack } from "../local-aws/deploy";
+import { keptServers, stateDirProblem } from "../local-aws/kept";
+import { explainLocalAwsFailure } from "../local-aws/limits";
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
 import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type LocalEndpointPlan, type StackReview } from "./review";
 import { terraformEnv } from "../terraform/env";
-import { terraform, terraformOk } from "../terraform/run";
+import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
 import { runCli } from "../shared/cli";
 
 export const USAGE = `Usage: npm run plan [-- options]
@@ -35,7 +38,55 @@ ALLOW_LOCAL_ENDPOINT (1: same as --allow-local-endpoint), ENVIRONMENTS, CONFIG_F
 CDKTF_OUTDIR, AWS_ENDPOINT_URL.
 
 Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
-default AWS credentials.`;
+default AWS credentials. Every plan and apply waits up to LOCK_TIMEOUT (default 5m, a Terraform
+duration such as 30s or 1h) for a state lock held by another run, and each stack prints its phase
+and a line every 10 s with the time elapsed.`;
+
+export const DEPLOY_USAGE = `Usage: npm run deploy [-- options]
+
+The review of \`npm run plan\`, then, when it passes, applies exactly the reviewed plans (consumers
+before the owner they pull from) and prints each stack's outputs. Exits 1 without applying
+anything when a plan deletes or replaces an ECR repository or IAM role that --allow-destroy does
+not name. Refuses, before anything runs, a real environment (not "local": true) while
+AWS_ENDPOINT_URL or any AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
+
+  --allow-destroy STACK:ADDRESS[,…]  resources allowed to be deleted or replaced (repeatable)
+  --out DIR                          where plans and reviews go (default: plans)
+  --baseline DIR                     a previous synth output to compare backends with
+  --allow-local-endpoint             deploy real environments to the endpoint these variables set,
+                                     on purpose; the review says so at its top
+  --help                             this text
+Environment: ALLOW_DESTROY, ALLOW_LOCAL_ENDPOINT, ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR,
+AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock, default 5m).
+
+Local environments use AWS_ENDPOINT_URL (e.g. a local AWS kept running by
+\`npm start -- --keep-running\`), or a local AWS started for the run and stopped after it; real
+ones the default AWS credentials. On the local AWS, a change to a deployed CodeBuild project
+fails at once: moto cannot update a project (restart it with npm start).`;
+
+export const DESTROY_USAGE = `Usage: npm run destroy [-- options]
+
+Plans the destruction of every stack of the selected environments (ENVIRONMENTS, default every
+local one), writes the review (plans/destroy/summary.md, one review per stack) and prints what will
+be destroyed, then destroys exactly the reviewed plans, owners before the consumers that pull from
+them. The state buckets and lock tables stay.
+
+  --confirm ENV[,ENV…]     required to destroy a real environment (not "local": true): name every
+                           real environment selected. Without it, on a terminal, you are asked to
+                           type the names; otherwise the review is printed and nothing is destroyed
+                           (exit 1). Local environments need no confirmation.
+  --plan-only              print the review, destroy nothing
+  --out DIR                where plans and reviews go (default: plans/destroy)
+  --allow-local-endpoint   destroy real environments at the endpoint AWS_ENDPOINT_URL(_<SERVICE>)
+                           sets, on purpose; refused without it, before anything runs
+  --help                   this text
+Environment: CONFIRM_DESTROY (same as --confirm), ALLOW_LOCAL_ENDPOINT, ENVIRONMENTS, CONFIG_FILE,
+CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (default 5m), LOCAL_AWS_STATE_DIR.
+
+Local environments are destroyed where they were deployed: AWS_ENDPOINT_URL, else the local AWS
+kept running by \`npm start -- --keep-running\` (\`npm run status\`); with neither there is
+nothing to destroy, and the command says so. (moto's DeleteProject ignores ARNs: the CodeBuild
+projects may linger in the local AWS until it is stopped.)`;
 
 export interface PlanFlags {
   readonly allowDestroy: string[];
@@ -46,9 +97,66 @@ export interface PlanFlags {
   readonly allowLocalEndpoint: boolean;
 }
 
+/** What `npm run destroy` was asked. */
+export interface DestroyFlags {
+  readonly destroy: true;
+  /** The real environments the user confirmed by name. */
+  readonly confirm: string[];
+  readonly planOnly: boolean;
+  readonly out: string;
+  readonly allowLocalEndpoint: boolean;
+}
+
+/** Problems with the variables every mode reads. */
+function variableProblems(env: NodeJS.ProcessEnv): string[] {
+  return [lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE])].filter((p): p is string => p !== undefined);
+}
+
+const ENV_NAME = /^[a-z][a-z0-9-]*$/;
+
+/** Parses the flags of `npm run destroy`; throws one line per problem. */
+export function parseDestroyFlags(argv: string[], env: NodeJS.ProcessEnv = {}): DestroyFlags | "help" {
+  const problems = variableProblems(env);
+  const stateProblem = stateDirProblem(env);
+  if (stateProblem) problems.push(stateProblem);
+  const allowProblem = allowLocalEndpointProblem(env[ALLOW_LOCAL_ENDPOINT]);
+  if (allowProblem) problems.push(allowProblem);
+  const confirm: string[] = [];
+  const addConfirmed = (list: string, source: string) => {
+    for (const name of list.split(/[\s,]+/).filter(Boolean)) {
+      if (ENV_NAME.test(name)) confirm.push(name);
+      else problems.push(`${source} ${JSON.stringify(name)} must be an environment name (lowercase letters, digits and -, as in the config)`);
+    }
+  };
+  if (env.CONFIRM_DESTROY) addConfirmed(env.CONFIRM_DESTROY, "CONFIRM_DESTROY");
+  let allowLocalEndpoint = env[ALLOW_LOCAL_ENDPOINT] === "1";
+  let out = path.join("plans", "destroy");
+  let planOnly = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) {
+        problems.push(`option ${a} needs a value`);
+        return undefined;
+      }
+      i++;
+      return v;
+    };
+    if (a === "--help" || a === "-h") return "help";
+    else if (a === "--plan-only") planOnly = true;
+    else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
+    else if (a === "--confirm") addConfirmed(value() ?? "", "--confirm");
+    else if (a === "--out") out = value() ?? out;
+    else problems.push(`unknown flag ${JSON.stringify(a)} (known: --confirm, --plan-only, --out, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+  }
+  if (problems.length) throw new Error(problems.join("\n"));
+  return { destroy: true, confirm, planOnly, out, allowLocalEndpoint };
+}
+
 /** Parses flags; throws one line per problem. */
 export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): PlanFlags | "help" {
-  const problems: string[] = [];
+  const problems: string[] = variableProblems(env);
   const allowDestroy: string[] = [];
   const addAllowed = (list: string, source: string) => {
     for (const item of list.split(/[\s,]+/).filter(Boolean)) {
@@ -108,23 +216,122 @@ function initializedBackend(dir: string): Record<string, unknown> | undefined {
   return fs.existsSync(file) ? readJson(file).backend?.config : undefined;
 }
 
-/** Runs the review; returns the exit code. */
-export async function runPlan(flags: PlanFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
+/** The problem with `--confirm` names that are not real environments of the selection, or undefined. */
+export function confirmProblem(confirm: readonly string[], envs: readonly EnvironmentConfig[]): string | undefined {
+  const real = envs.filter((e) => !e.local).map((e) => e.name);
+  const stray = confirm.filter((c) => !real.includes(c));
+  if (!stray.length) return undefined;
+  return (
+    `--confirm names ${stray.map((c) => JSON.stringify(c)).join(", ")}, which ${stray.length > 1 ? "are" : "is"} not a real environment of this run ` +
+    `(real environments selected: ${real.length ? real.join(", ") : "none"}; local ones need no confirmation)`
+  );
+}
+
+/** The real environments of the selection that a destroy would change and nobody confirmed. */
+export function unconfirmed(envs: readonly EnvironmentConfig[], confirm: readonly string[], reviews: readonly StackReview[], stackEnv: (stack: string) => string): string[] {
+  const touched = new Set(reviews.filter((r) => r.changes.length > 0).map((r) => stackEnv(r.stack)));
+  return envs.filter((e) => !e.local && touched.has(e.name) && !confirm.includes(e.name)).map((e) => e.name);
+}
+
+/** Markdown for a destroy review: what goes, per stack, and whether it may. */
+export function destroySummaryMarkdown(reviews: StackReview[], refused: string[], localEndpoint?: LocalEndpointPlan): string {
+  const lines = ["# Terraform destroy review", "", "| stack | destroy | risks |", "|---|---:|---|"];
+  for (const r of reviews) {
+    const risks = r.risks.length ? [...new Set(r.risks.map((k) => k.kind))].join(", ") : "none";
+    lines.push(`| ${r.stack} | ${r.counts.destroy + r.counts.replace} | ${risks} |`);
+  }
+  lines.push("");
+  if (refused.length) {
+    lines.push(
+      `:no_entry: **Not confirmed**: destroying the real environment${refused.length > 1 ? "s" : ""} ${refused.map((e) => `\`${e}\``).join(", ")} ` +
+        `needs \`--confirm ${refused.join(",")}\` (or typing the names when asked on a terminal).`,
+      "",
+    );
+  }
+  lines.push(...reviews.map((r) => stackMarkdown(r, localEndpoint)));
+  return lines.join("\n");
+}
+
+/** Asks on the terminal for the names of the environments to destroy; true when they match. */
+async function confirmOnTerminal(names: string[]): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) return false;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(`Type ${names.join(",")} to destroy ${names.length > 1 ? "these environments" : "this environment"}: `, resolve));
+    const typed = answer.split(/[\s,]+/).filter(Boolean).sort();
+    return JSON.stringify(typed) === JSON.stringify([...names].sort());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The endpoint local environments are destroyed at: AWS_ENDPOINT_URL, else the one kept-running local AWS. */
+function destroyEndpoint(env: NodeJS.ProcessEnv, log: (s: string) => void): string {
+  if (env.AWS_ENDPOINT_URL !== undefined) return env.AWS_ENDPOINT_URL;
+  const running = keptServers(env).filter((k) => k.running);
+  if (running.length === 1) {
+    log(`destroying in the local AWS kept running at ${running[0].record.endpoint} (pid ${running[0].record.pid}; npm run status)\n`);
+    return running[0].record.endpoint;
+  }
+  if (running.length > 1) {
+    throw new Error(
+      `${running.length} local AWS servers are kept running (${running.map((k) => k.record.endpoint).join(", ")}): ` +
+        "say which with AWS_ENDPOINT_URL=<endpoint> npm run destroy",
+    );
+  }
+  throw new Error(
+    "nothing to destroy: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); " +
+      "a local AWS started for a run is gone with it",
+  );
+}
+
+/** Prints each stack's outputs, as `npm start` does. */
+async function printOutputs(stacks: readonly PlannedStack[], log: (s: string) => void): Promise<void> {
+  log("\nOutputs\n");
+  for (const s of stacks) {
+    const out = JSON.parse((await terraformOk(["output", "-json"], s.dir, s.tfEnv)).stdout) as Record<string, { value: unknown; sensitive?: boolean }>;
+    log(`  ${s.name}\n`);
+    for (const [k, v] of Object.entries(out)) log(`    ${k} = ${v.sensitive ? "(sensitive)" : typeof v.value === "string" ? v.value : JSON.stringify(v.value)}\n`);
+  }
+}
+
+/** The stacks in apply order: the waves of the local deploy (consumers before their owner), reversed for a destroy. */
+function applyOrder(stacks: PlannedStack[], organization: EnvironmentConfig[], destroy: boolean): PlannedStack[] {
+  const asLocal: (LocalStack & { planned: PlannedStack })[] = stacks.map((s) => ({ environment: s.env, region: s.region, name: s.name, dir: s.dir, planned: s }));
+  const waves = deployWaves(asLocal, organization) as (typeof asLocal)[];
+  return (destroy ? waves.reverse() : waves).flat().map((s) => s.planned);
+}
+
+/** Runs the review (and the deploy or destroy after it); returns the exit code. */
+export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
+  const destroy = "destroy" in flags;
   const root = projectRoot();
   const file = env.CONFIG_FILE ?? path.join("config", "environments.json");
-  const envs = selectEnvironments(loadConfigFile(path.resolve(root, file)), env.ENVIRONMENTS, file);
+  const organization = loadConfigFile(path.resolve(root, file));
+  const envs = selectEnvironments(organization, env.ENVIRONMENTS, file);
   // Before anything runs: terraform of a real environment gets the caller's variables.
   const onLocalEndpoint = localEndpointUse(envs, env);
   if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
+  if (destroy) {
+    const problem = confirmProblem(flags.confirm, envs);
+    if (problem) {
+      process.stderr.write(`error: ${problem}\n`);
+      return 2;
+    }
+  }
   const outdir = path.resolve(root, env.CDKTF_OUTDIR ?? "cdktf.out");
   const out = path.resolve(root, flags.out);
   let server: LocalAws | undefined;
   try {
     let endpoint = env.AWS_ENDPOINT_URL;
     if (envs.some((e) => e.local) && endpoint === undefined) {
-      server = await startLocalAws();
-      endpoint = server.endpoint;
-      log(`started a local AWS for the local environment at ${endpoint} (nothing is deployed there: the plan shows creations)\n`);
+      if (destroy) {
+        endpoint = destroyEndpoint(env, log);
+      } else {
+        server = await startLocalAws();
+        endpoint = server.endpoint;
+        log(`started a local AWS for the local environment at ${endpoint} (nothing is deployed there: the plan shows creations)\n`);
+      }
     }
     const local = envs.filter((e) => e.local);
     if (local.length && endpoint) await bootstrap({ endpoint, root, outdir }, local);
@@ -151,24 +358,54 @@ export async function runPlan(flags: PlanFlags, env: NodeJS.ProcessEnv = process
       stacks: stacks.filter((s) => onLocalEndpoint.environments.includes(s.env.name)).map((s) => s.name),
     };
     fs.mkdirSync(out, { recursive: true });
+    const progress = (s: PlannedStack): TerraformProgress => ({ label: s.name, log });
 
     const reviews: StackReview[] = await Promise.all(
       stacks.map(async (s) => {
         const before = initializedBackend(s.dir);
-        await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv);
+        await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv, { progress: progress(s) });
         const planFile = path.join(out, `${s.name}.tfplan`);
-        const plan = await terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, s.tfEnv);
+        const plan = await terraform(["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, s.tfEnv, {
+          progress: progress(s),
+        });
         if (plan.code === 1) throw new Error(`terraform plan failed for ${s.name}:\n${plan.stderr.trim()}`);
         fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
         const shown = await terraformOk(["show", "-json", planFile], s.dir, s.tfEnv);
         fs.writeFileSync(path.join(out, `${s.name}.json`), shown.stdout);
-        const baselineFile = flags.baseline ? path.join(flags.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
+        const baselineFile = !destroy && flags.baseline ? path.join(flags.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
         const baselineBackend = baselineFile && fs.existsSync(baselineFile) ? readJson(baselineFile).terraform?.backend?.s3 : undefined;
         const review = reviewPlan(s.name, JSON.parse(shown.stdout), readJson(path.join(s.dir, "cdk.tf.json")), baselineBackend ?? before);
         fs.writeFileSync(path.join(out, `${s.name}.md`), `${stackMarkdown(review, localEndpoint)}\n`);
         return review;
       }),
     );
+    const order = applyOrder(stacks, organization, destroy);
+    const apply = async (s: PlannedStack) => {
+      log(`${destroy ? "destroying" : "applying"} the reviewed plan of ${s.name}\n`);
+      try {
+        await terraformOk(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, { progress: progress(s) });
+      } catch (e) {
+        throw s.env.local ? explainLocalAwsFailure(e) : e;
+      }
+    };
+
+    if (destroy) {
+      const envOf = (stack: string) => stacks.find((s) => s.name === stack)!.env.name;
+      let refused = unconfirmed(envs, flags.confirm, reviews, envOf);
+      const summary = (r: string[]) => destroySummaryMarkdown(reviews, r, localEndpoint);
+      if (refused.length && !flags.planOnly && (await confirmOnTerminal(refused))) refused = [];
+      fs.writeFileSync(path.join(out, "summary.md"), `${summary(refused)}\n`);
+      log(`${summary(flags.planOnly ? [] : refused)}\n\nplans, their JSON and the reviews are in ${path.relative(root, out) || "."}/\n`);
+      if (flags.planOnly) return 0;
+      if (refused.length) {
+        log(`nothing destroyed: confirm with --confirm ${refused.join(",")}\n`);
+        return 1;
+      }
+      for (const s of order) if (reviews.find((r) => r.stack === s.name)!.changes.length) await apply(s);
+      log("destroyed everything reviewed above\n");
+      return 0;
+    }
+
     const decision = guard(reviews, flags.allowDestroy);
     const summary = summaryMarkdown(reviews, decision, localEndpoint);
     fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
@@ -177,10 +414,8 @@ export async function runPlan(flags: PlanFlags, env: NodeJS.ProcessEnv = process
     if (!decision.ok) return 1;
 
     if (flags.apply) {
-      for (const s of stacks) {
-        log(`applying the reviewed plan of ${s.name}\n`);
-        await terraformOk(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv);
-      }
+      for (const s of order) await apply(s);
+      await printOutputs(order, log);
     }
     return 0;
   } finally {
@@ -188,6 +423,17 @@ export async function runPlan(flags: PlanFlags, env: NodeJS.ProcessEnv = process
   }
 }
 
+/** The usage text of the command the arguments come from: plan, deploy (`--apply`) or destroy (`--destroy` first). */
+export function usageFor(argv: readonly string[]): string {
+  if (argv[0] === "--destroy") return DESTROY_USAGE;
+  return argv.includes("--apply") ? DEPLOY_USAGE : USAGE;
+}
+
 if (require.main === module) {
-  runCli({ parse: () => parsePlanFlags(process.argv.slice(2), process.env), usage: USAGE, run: (flags) => runPlan(flags) });
+  const argv = process.argv.slice(2);
+  runCli<PlanFlags | DestroyFlags>({
+    parse: () => (argv[0] === "--destroy" ? parseDestroyFlags(argv.slice(1), process.env) : parsePlanFlags(argv, process.env)),
+    usage: usageFor(argv),
+    run: (flags) => runPlan(flags),
+  });
 }

@@ -2,6 +2,15 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { projectRoot } from "../../config/environments";
+import { runCli } from "../shared/cli";
+
+const USAGE = `Usage: node dist/scripts/terraform/env.js [DIR]
+
+Writes a Terraform CLI config that installs hashicorp/aws from a local mirror when one is found
+(TF_PROVIDER_MIRROR, the usual folders, a search of the disk), else from the registry, into DIR
+(default: .tmp/terraform of the project), and prints its absolute path, for
+  export TF_CLI_CONFIG_FILE=$(node dist/scripts/terraform/env.js) CHECKPOINT_DISABLE=1`;
 
 /** The provider the stacks need, as Terraform addresses it. */
 export const AWS_PROVIDER = { source: "registry.terraform.io/hashicorp/aws", version: "5.100.0" } as const;
@@ -26,6 +35,16 @@ export function isAwsMirror(dir: string): boolean {
   }
 }
 
+/** The problem with `TF_PROVIDER_MIRROR` (set, but without the provider), or undefined. */
+export function providerMirrorProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dir = env.TF_PROVIDER_MIRROR;
+  if (dir === undefined || dir === "" || isAwsMirror(dir)) return undefined;
+  return (
+    `TF_PROVIDER_MIRROR ${JSON.stringify(dir)} does not hold ${AWS_PROVIDER.source} ${AWS_PROVIDER.version} ` +
+    `(expected ${AWS_PROVIDER.source}/${AWS_PROVIDER.version}/<os>_<arch>/ inside it)`
+  );
+}
+
 /**
  * Finds a filesystem mirror holding hashicorp/aws 5.100.0: `TF_PROVIDER_MIRROR` when set (an
  * error if it does not hold the provider), else the usual folders, else a search of the disk
@@ -34,12 +53,8 @@ export function isAwsMirror(dir: string): boolean {
 export function findProviderMirror(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const fromEnv = env.TF_PROVIDER_MIRROR;
   if (fromEnv !== undefined && fromEnv !== "") {
-    if (!isAwsMirror(fromEnv)) {
-      throw new Error(
-        `TF_PROVIDER_MIRROR ${JSON.stringify(fromEnv)} does not hold ${AWS_PROVIDER.source} ${AWS_PROVIDER.version} ` +
-          `(expected ${AWS_PROVIDER.source}/${AWS_PROVIDER.version}/<os>_<arch>/ inside it)`,
-      );
-    }
+    const problem = providerMirrorProblem(env);
+    if (problem) throw new Error(problem);
     return fromEnv;
   }
   const known = CANDIDATE_MIRRORS.find(isAwsMirror);
@@ -89,11 +104,13 @@ const written = new Map<string, string>();
  * calls, automation mode.
  */
 export function terraformEnv(dir: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const key = `${path.resolve(dir)}|${base.TF_PROVIDER_MIRROR ?? ""}`;
+  // Absolute, so the config is still found after a `cd` into a stack folder.
+  const absolute = path.resolve(dir);
+  const key = `${absolute}|${base.TF_PROVIDER_MIRROR ?? ""}`;
   let file = written.get(key);
   if (file === undefined || !fs.existsSync(file)) {
-    fs.mkdirSync(dir, { recursive: true });
-    file = path.join(dir, "terraform.rc");
+    fs.mkdirSync(absolute, { recursive: true });
+    file = path.join(absolute, "terraform.rc");
     fs.writeFileSync(file, cliConfigText(findProviderMirror(base)));
     written.set(key, file);
   }
@@ -112,8 +129,24 @@ export function requireTerraform(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
+/** Where the scripts keep the generated CLI config: `.tmp/terraform` of the project. */
+export function defaultConfigDir(): string {
+  return path.join(projectRoot(), ".tmp", "terraform");
+}
+
 if (require.main === module) {
-  // `node dist/scripts/terraform/env.js [dir]` writes the CLI config and prints its path.
-  const env = terraformEnv(process.argv[2] ?? path.join(".tmp", "terraform"));
-  process.stdout.write(`${env.TF_CLI_CONFIG_FILE}\n`);
+  // `node dist/scripts/terraform/env.js [dir]` writes the CLI config and prints its absolute path
+  // (for `export TF_CLI_CONFIG_FILE=$(…)`, which must hold after a `cd` into a stack folder).
+  runCli({
+    parse: () => {
+      const args = process.argv.slice(2);
+      if (args.includes("--help") || args.includes("-h")) return "help";
+      const problems = [providerMirrorProblem()].filter((p): p is string => p !== undefined);
+      if (args.length > 1) problems.push(`expected at most one argument (the folder for the config), got ${args.length}: ${args.map((a) => JSON.stringify(a)).join(" ")}`);
+      if (problems.length) throw new Error(problems.join("\n"));
+      return args[0] ?? defaultConfigDir();
+    },
+    usage: USAGE,
+    run: async (dir) => void process.stdout.write(`${terraformEnv(dir).TF_CLI_CONFIG_FILE}\n`),
+  });
 }

@@ -1,0 +1,56 @@
+import * as fs from "fs";
+import * as path from "path";
+import { projectRoot } from "../../config/environments";
+import { runCli } from "../shared/cli";
+import { answers, keptServers, since, stateDirProblem, STATE_DIR_VARIABLE } from "./kept";
+import { START_BUILD_RUNS_NOTHING } from "./limits";
+
+export const USAGE = `Usage: npm run status
+
+Says whether a local AWS left running by \`npm start -- --keep-running\` is up: its endpoint,
+process, start time, the stacks deployed into it, and how to use and stop it. A record whose
+server has ended (stopped by hand, machine restarted) is reported and removed. Exits 0.
+
+  --help   this text
+
+Environment: ${STATE_DIR_VARIABLE} (where the records are, default .local-aws/ of the project).`;
+
+/** Parses the flags: only --help. */
+export function parseStatusFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | "run" {
+  const problems = argv.filter((a) => a !== "--help" && a !== "-h").map((a) => `unknown flag ${JSON.stringify(a)} (known: --help)`);
+  const dirProblem = stateDirProblem(env);
+  if (dirProblem) problems.push(dirProblem);
+  if (problems.length) throw new Error(problems.join("\n"));
+  return argv.length ? "help" : "run";
+}
+
+/** Prints the status of every recorded server. */
+export async function status(env: NodeJS.ProcessEnv = process.env, log: (s: string) => void = (s) => void process.stdout.write(s)): Promise<number> {
+  const servers = keptServers(env);
+  if (servers.length === 0) {
+    log("no local AWS is kept running (start one with: npm start -- --keep-running)\n");
+    return 0;
+  }
+  for (const s of servers) {
+    const r = s.record;
+    if (!s.running) {
+      fs.rmSync(s.file, { force: true });
+      log(`the local AWS recorded at ${r.endpoint} (pid ${r.pid}, started ${r.startedAt}) is not running any more: record removed\n`);
+      continue;
+    }
+    const up = await answers(r.endpoint);
+    log(
+      `local AWS running at ${r.endpoint}: moto_server pid ${r.pid}, started ${r.startedAt} (${since(r.startedAt)} ago), ` +
+        `${up ? "answering" : "NOT answering"}; record ${path.relative(projectRoot(), s.file) || s.file}\n` +
+        `  deployed: ${r.stacks.length ? r.stacks.join(", ") : "nothing"}\n` +
+        `  use it:   export AWS_ENDPOINT_URL=${r.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${r.region}\n` +
+        `  note:     ${START_BUILD_RUNS_NOTHING}\n` +
+        `  stop it:  npm stop\n`,
+    );
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  runCli({ parse: () => parseStatusFlags(process.argv.slice(2)), usage: USAGE, run: () => status() });
+}
