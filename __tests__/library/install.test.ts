@@ -11,19 +11,30 @@ import {
   synthesizedRepositories,
   typeCheck,
 } from "../support/consumer-app";
-import { cloneRepository, mustSucceed, npm, pack, PACKAGE_NAME, Peer, PEERS, removeDir, serialQueue, settleLater } from "../support/library";
+import { cloneRepository, mustSucceed, npm, PACKAGE_NAME, Peer, PEERS, removeDir, settleLater } from "../support/library";
+import { sharedTarball } from "../support/library-cache";
 
 /**
  * The library installed the three ways another team can install it — the packed tarball, a
- * path with --install-links, a git URL — each from a clean clone of the committed HEAD, into a
- * small strict consumer app that type-checks (node16 and node10 resolution) and synthesizes.
- * The tarball is also installed with the lowest and the highest versions the peer ranges allow.
+ * path with --install-links, a git URL — into a small strict consumer app that type-checks
+ * (node16 and node10 resolution) and synthesizes. The tarball is the one the run packs once from
+ * the working tree (see sharedTarball; npm pack runs `prepare` there), installed with the lowest
+ * and the highest versions the peer ranges allow. The path and the git URL are clean clones of
+ * the committed HEAD, without node_modules or lib/: npm runs `prepare` in each, which must first
+ * install the build tools and then build lib/ — that is what those two cases prove.
  *
- * The installs start from beforeAll and run in the background, one after the other, while the
- * tests check the consumers already installed; each test awaits its own. They share this
- * machine's npm cache (--prefer-offline), like the `npm ci` before them.
+ * The installs start from beforeAll and run in the background, at most INSTALLS_AT_ONCE at a
+ * time, while the tests check the consumers already installed; each test awaits its own. They
+ * share this machine's npm cache (--prefer-offline), like the `npm ci` before them.
  */
 jest.setTimeout(10 * 60_000);
+
+/**
+ * Installs that run at once. The two from clean clones each install ~1 GB of build tools and
+ * are bound by the disk and by npm's single thread; the tarball installs are small. Two at a
+ * time keeps both cores busy without the disk thrashing of four.
+ */
+const INSTALLS_AT_ONCE = 2;
 
 type Mode = "tarball, lowest peers" | "tarball, highest peers" | "path with --install-links" | "git URL";
 
@@ -63,39 +74,46 @@ async function peerVersionBounds(declared: Record<string, string>, cwd: string):
 beforeAll(async () => {
   work = tempDir("cdm-install");
   const dir = work;
-  // One clone of HEAD, cloned again per mode: every mode installs the same commit.
+  // One clone of HEAD, cloned again for the path and the git URL: both install the same commit.
   const head = await cloneRepository(path.join(dir, "head"));
   ranges = JSON.parse(fs.readFileSync(path.join(head, "package.json"), "utf8")).peerDependencies ?? {};
   ({ lowest, highest } = await peerVersionBounds(ranges, dir));
 
   const clone = (name: string) => cloneRepository(path.join(dir, name), head);
   const consumer = (name: string, spec: string[], peers: PeerVersions) => installConsumer(path.join(dir, name), spec, peers);
-  // The installs write ~1 GB each and are disk-bound: one at a time, in the order the tests
-  // use them (two at once measured slower here, 268 s against 205 s for the file).
-  const queue = serialQueue();
-  const tarball = settleLater(
-    queue(async () => {
-      // npm pack runs `prepare`, which installs the clean clone's build tools first.
-      const source = await clone("clone-pack");
-      const t = await pack(source, path.join(dir, "tarball"));
-      discard(source);
-      return t;
-    }),
-  );
+  const slot = pool(INSTALLS_AT_ONCE);
+  const tarball = settleLater(sharedTarball().then((t) => t.tarball));
+  // The installs from clean clones first: they take longest.
   consumers = {
-    "tarball, lowest peers": settleLater(queue(async () => consumer("consumer-lowest", [await tarball], lowest))),
-    "tarball, highest peers": settleLater(queue(async () => consumer("consumer-highest", [await tarball], highest))),
     "path with --install-links": settleLater(
-      queue(async () => {
+      slot(async () => {
         const source = await clone("clone-path");
         const installed = await consumer("consumer-path", ["--install-links", source], highest);
         discard(source); // the consumer has its own copy
         return installed;
       }),
     ),
-    "git URL": settleLater(queue(async () => consumer("consumer-git", [`git+file://${await clone("clone-git")}`], highest))),
+    "git URL": settleLater(slot(async () => consumer("consumer-git", [`git+file://${await clone("clone-git")}`], highest))),
+    "tarball, lowest peers": settleLater(slot(async () => consumer("consumer-lowest", [await tarball], lowest))),
+    "tarball, highest peers": settleLater(slot(async () => consumer("consumer-highest", [await tarball], highest))),
   };
 });
+
+/** A pool that runs the jobs given to it, at most `size` at a time, in the order given. */
+function pool(size: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(job: () => Promise<T>) => {
+    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await job();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
 
 afterAll(async () => {
   // Let running installs and removals finish before the folder goes.
@@ -132,7 +150,7 @@ async function checkConsumer(dir: string, peers: PeerVersions): Promise<void> {
 }
 
 describe("installing the library into a consumer app", () => {
-  describe("from the packed tarball (npm pack of a clean clone)", () => {
+  describe("from the packed tarball (npm pack of the working tree)", () => {
     test("with the lowest peer versions the ranges allow, it type-checks and synthesizes with one copy of each peer", async () => {
       // the floor of each declared range (^x.y.z) is published, and is what is tested
       const floors = Object.fromEntries(PEERS.map((p) => [p, ranges[p]?.replace(/^\^/, "")]));
