@@ -104,3 +104,45 @@ describe.each(SHELL_SCRIPTS)("%s", (file) => {
     expect({ status: r.status, out: r.stdout }).toEqual({ status: 0, out: "" });
   });
 });
+
+/**
+ * Unset, ENVIRONMENTS selects the local environments, which plan against a local AWS that CI
+ * does not have (`moto_server not found`): the workflow and the plan-review buildspec refuse
+ * first, in one line that names the variable.
+ */
+describe("CI without ENVIRONMENTS", () => {
+  const workflow = parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "terraform.yml"), "utf8"));
+  const buildspec = parseBuildspec(fs.readFileSync(path.join(ROOT, "buildspecs", "terraform-plan.yml"), "utf8"), "terraform-plan.yml");
+  const WORKFLOW_REFUSAL =
+    "::error::the repository variable ENVIRONMENTS is not set: set it to the environments to plan and deploy, e.g. staging,prod (Settings > Secrets and variables > Actions > Variables)\n";
+  const BUILDSPEC_REFUSAL =
+    "error: ENVIRONMENTS is not set: set it on the CodeBuild project or in start-build (--environment-variables-override) to the environments to plan, e.g. staging,prod\n";
+
+  /** Runs a step's script as GitHub and CodeBuild do (bash, stop at the first failure). */
+  const runStep = (script: string, environments: string | undefined) =>
+    spawnSync("bash", ["--norc", "--noprofile", "-e", "-c", script], { env: { PATH: process.env.PATH, ...(environments === undefined ? {} : { ENVIRONMENTS: environments }) }, encoding: "utf8" });
+
+  test.each(["plan", "deploy"])("the %s job checks ENVIRONMENTS in its first step, before checkout and credentials", (job) => {
+    const steps = workflow.jobs[job].steps;
+    expect(steps[0].id).toBe("environments");
+    expect(steps[1].uses).toBe("actions/checkout@v4");
+    expect(workflow.env.ENVIRONMENTS).toBe("${{ vars.ENVIRONMENTS }}");
+  });
+
+  test.each([undefined, "", "  "])("the workflow refuses ENVIRONMENTS=%j in one line naming the variable", (value) => {
+    const r = runStep(workflow.jobs.plan.steps[0].run, value);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 1, stdout: WORKFLOW_REFUSAL, stderr: "" });
+  });
+
+  test("the workflow goes on when ENVIRONMENTS names environments", () => {
+    const r = runStep(workflow.jobs.deploy.steps[0].run, "staging,prod");
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: "", stderr: "" });
+  });
+
+  test.each([undefined, "", " "])("the plan-review buildspec refuses ENVIRONMENTS=%j first, in one line naming the variable", (value) => {
+    const first = buildspec.phases.install!.commands[0];
+    const r = runStep(first, value);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 1, stdout: "", stderr: BUILDSPEC_REFUSAL });
+    expect(runStep(first, "staging").status).toBe(0);
+  });
+});
