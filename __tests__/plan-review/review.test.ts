@@ -1,4 +1,4 @@
-import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown } from "../../scripts/plan-review/review";
+import { GITHUB_COMMENT_LIMIT, SUMMARY_MAX_CHARS, guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown } from "../../scripts/plan-review/review";
 import { parsePlanFlags } from "../../scripts/plan-review/plan";
 import { messageOf } from "../support/synth";
 
@@ -190,5 +190,62 @@ describe("npm run plan flags", () => {
     [["--allow-local-endpoint=1"], 'unknown flag "--allow-local-endpoint=1" (known: --allow-destroy, --out, --baseline, --apply, --allow-local-endpoint, --help)'],
   ])("%j is refused", (argv, message) => {
     expect(messageOf(() => parsePlanFlags(argv))).toBe(message);
+  });
+});
+
+describe("the summary as a pull-request comment", () => {
+  /** The review of a new stack: the regional stack's ~30 resources, all created (~2 KB of details). */
+  const newStack = (name: string) =>
+    reviewPlan(
+      name,
+      {
+        resource_changes: Array.from({ length: 30 }, (_, i) =>
+          change(`aws_cloudwatch_log_group.codebuild_sample_dckr_push_ecr_log_group_${i}`, "aws_cloudwatch_log_group", ["create"], null, {}),
+        ),
+      },
+      {},
+    );
+  const stacks = (n: number) => Array.from({ length: n }, (_, i) => newStack(`team-${String(i).padStart(3, "0")}-eu-west-1`));
+
+  test("is not cut when it fits", () => {
+    const reviews = stacks(3);
+    const md = summaryMarkdown(reviews, guard(reviews, []));
+    expect(md).not.toContain("Truncated");
+    for (const r of reviews) expect(md).toContain(stackMarkdown(r));
+  });
+
+  test("of 40 new stacks stays within GitHub's comment limit: whole details are left out, with a pointer to the plans artifact", () => {
+    // GIVEN more than 65,536 characters of review
+    const reviews = stacks(40);
+    const uncut = summaryMarkdown(reviews, guard(reviews, []), undefined, { maxChars: Infinity });
+    expect(uncut.length).toBeGreaterThan(GITHUB_COMMENT_LIMIT);
+
+    // WHEN
+    const md = summaryMarkdown(reviews, guard(reviews, []));
+
+    // THEN it fits, with every row of the table and the verdict, and the note right after them
+    expect(md.length).toBeLessThanOrEqual(SUMMARY_MAX_CHARS);
+    expect(SUMMARY_MAX_CHARS).toBeLessThan(GITHUB_COMMENT_LIMIT);
+    for (const r of reviews) expect(md).toContain(`| ${r.stack} | 30 | 0 | 0 | 0 | none |`);
+    const kept = reviews.filter((r) => md.includes(`## ${r.stack}\n`));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(40);
+    expect(md).toContain(
+      ":white_check_mark: No unallowed deletion or replacement of a repository or role.\n\n" +
+        `:scissors: **Truncated to fit a pull-request comment** (GitHub's limit is 65,536 characters): the details of ${40 - kept.length} of 40 stacks are left out. ` +
+        "Every stack's review is in the `plans` artifact of this run (`<stack>.md`, and `summary.json` for all of them).\n",
+    );
+    // AND the details it keeps are whole, the first ones in order
+    expect(md.endsWith(stackMarkdown(reviews[kept.length - 1]))).toBe(true);
+    expect(kept).toEqual(reviews.slice(0, kept.length));
+  });
+
+  test("cuts rows of the table too when even the table does not fit, and says how many it lists", () => {
+    const reviews = stacks(40);
+    const md = summaryMarkdown(reviews, guard(reviews, []), undefined, { maxChars: 2000 });
+    expect(md.length).toBeLessThanOrEqual(2000);
+    const rows = md.split("\n").filter((l) => /^\| team-\d+-eu-west-1 \|/.test(l));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(md).toContain(`the table lists the first ${rows.length} of 40 stacks and the details of 40 of 40 stacks are left out.`);
   });
 });

@@ -206,30 +206,85 @@ export function stackMarkdown(r: StackReview, localEndpoint?: LocalEndpointPlan)
   return lines.join("\n");
 }
 
+/** The most characters GitHub accepts in a pull-request comment. */
+export const GITHUB_COMMENT_LIMIT = 65536;
+
 /**
- * Markdown for the whole review, fit for a pull-request comment.
+ * The default size limit of {@link summaryMarkdown}: GitHub's, less room for what the commenting
+ * action adds (its hidden header) and a margin.
+ */
+export const SUMMARY_MAX_CHARS = 60000;
+
+/** Options of {@link summaryMarkdown}. */
+export interface SummaryOptions {
+  /**
+   * The most characters of the summary; the stacks' details that do not fit are left out, and
+   * then the table rows, with a note that points to the plans artifact.
+   * @default SUMMARY_MAX_CHARS
+   */
+  readonly maxChars?: number;
+}
+
+/** The note of a summary cut to fit a comment. */
+function truncationNote(total: number, rows: number, details: number): string {
+  const cut = [
+    ...(rows < total ? [`the table lists the first ${rows} of ${total} stacks`] : []),
+    `the details of ${total - details} of ${total} stacks are left out`,
+  ].join(" and ");
+  return (
+    `:scissors: **Truncated to fit a pull-request comment** (GitHub's limit is ${GITHUB_COMMENT_LIMIT.toLocaleString("en-US")} characters): ${cut}. ` +
+    "Every stack's review is in the `plans` artifact of this run (`<stack>.md`, and `summary.json` for all of them)."
+  );
+}
+
+/**
+ * Markdown for the whole review, fit for a pull-request comment: at most `maxChars`
+ * characters, since GitHub refuses longer comments (each new stack adds ~2 KB of details).
  * @param localEndpoint when set, the review opens with {@link localEndpointNotice}
  */
-export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision, localEndpoint?: LocalEndpointPlan): string {
-  const lines = ["# Terraform plan review", "", ...(localEndpoint ? [localEndpointNotice(localEndpoint), ""] : []), "| stack | add | change | destroy | replace | risks |", "|---|---:|---:|---:|---:|---|"];
-  for (const r of reviews) {
+export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision, localEndpoint?: LocalEndpointPlan, options: SummaryOptions = {}): string {
+  const maxChars = options.maxChars ?? SUMMARY_MAX_CHARS;
+  const head = ["# Terraform plan review", "", ...(localEndpoint ? [localEndpointNotice(localEndpoint), ""] : []), "| stack | add | change | destroy | replace | risks |", "|---|---:|---:|---:|---:|---|"];
+  const rows = reviews.map((r) => {
     const risks = r.risks.length ? [...new Set(r.risks.map((k) => k.kind))].join(", ") : "none";
-    lines.push(`| ${r.stack} | ${r.counts.add} | ${r.counts.change} | ${r.counts.destroy} | ${r.counts.replace} | ${risks} |`);
-  }
-  lines.push("");
+    return `| ${r.stack} | ${r.counts.add} | ${r.counts.change} | ${r.counts.destroy} | ${r.counts.replace} | ${risks} |`;
+  });
+  const verdict: string[] = [""];
   if (decision.blocked.length) {
-    lines.push(
+    verdict.push(
       `:no_entry: **Blocked**: the plan deletes or replaces ${decision.blocked.map((b) => `\`${b}\``).join(", ")}. ` +
         `Re-run with \`--allow-destroy <stack>:<address>\` naming exactly the resources allowed to go.`,
       "",
     );
   }
   if (decision.unusedAllowances.length) {
-    lines.push(`:no_entry: **--allow-destroy names resources the plan does not destroy**: ${decision.unusedAllowances.map((b) => `\`${b}\``).join(", ")}.`, "");
+    verdict.push(`:no_entry: **--allow-destroy names resources the plan does not destroy**: ${decision.unusedAllowances.map((b) => `\`${b}\``).join(", ")}.`, "");
   }
-  if (decision.ok) lines.push(":white_check_mark: No unallowed deletion or replacement of a repository or role.", "");
-  lines.push(...reviews.map((r) => stackMarkdown(r, localEndpoint)));
-  return lines.join("\n");
+  if (decision.ok) verdict.push(":white_check_mark: No unallowed deletion or replacement of a repository or role.", "");
+  const details = reviews.map((r) => stackMarkdown(r, localEndpoint));
+
+  const render = (rowCount: number, detailCount: number): string => {
+    const note = rowCount < rows.length || detailCount < details.length ? [truncationNote(reviews.length, rowCount, detailCount), ""] : [];
+    return [...head, ...rows.slice(0, rowCount), ...verdict, ...note, ...details.slice(0, detailCount)].join("\n");
+  };
+  const full = render(rows.length, details.length);
+  if (full.length <= maxChars) return full;
+  // Whole details go first (the table and the verdict matter most), then whole rows of the table.
+  const detailCount = largestFitting(details.length, (n) => render(rows.length, n).length <= maxChars);
+  const rowCount = largestFitting(rows.length, (n) => render(n, detailCount).length <= maxChars);
+  return render(rowCount, detailCount);
+}
+
+/** The largest n in 0..max for which `fits(n)` holds (`fits` turns false as n grows), or 0. */
+function largestFitting(max: number, fits: (n: number) => boolean): number {
+  let lo = 0;
+  let hi = max;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** The whole review as JSON (summary.json), for tools; `localEndpoint` comes first, null when unused. */
