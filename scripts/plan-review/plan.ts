@@ -391,12 +391,13 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
 
     if (destroy) {
       const envOf = (stack: string) => stacks.find((s) => s.name === stack)!.env.name;
-      let refused = unconfirmed(envs, flags.confirm, reviews, envOf);
-      const summary = (r: string[]) => destroySummaryMarkdown(reviews, r, localEndpoint);
-      if (refused.length && !flags.planOnly && (await confirmOnTerminal(refused))) refused = [];
-      fs.writeFileSync(path.join(out, "summary.md"), `${summary(refused)}\n`);
-      log(`${summary(flags.planOnly ? [] : refused)}\n\nplans, their JSON and the reviews are in ${path.relative(root, out) || "."}/\n`);
+      // The review comes first, so a confirmation asked on the terminal is given knowing what goes.
+      let refused = flags.planOnly ? [] : unconfirmed(envs, flags.confirm, reviews, envOf);
+      const summary = destroySummaryMarkdown(reviews, refused, localEndpoint);
+      fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
+      log(`${summary}\n\nplans, their JSON and the reviews are in ${path.relative(root, out) || "."}/\n`);
       if (flags.planOnly) return 0;
+      if (refused.length && (await confirmOnTerminal(refused))) refused = [];
       if (refused.length) {
         log(`nothing destroyed: confirm with --confirm ${refused.join(",")}\n`);
         return 1;
