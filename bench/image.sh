@@ -11,7 +11,8 @@ RUNS="${RUNS:-3}"
 export BUILDAH_ISOLATION=chroot
 B=(buildah --storage-driver vfs)
 BUILDER=localhost/go-builder:bookworm
-"${B[@]}" inspect --type image "$BUILDER" >/dev/null 2>&1 || bash scripts/image/build-image.sh --no-smoke >/dev/null
+# Makes the builder base once (debootstrap, kept in the per-user cache), reuses it afterwards.
+bash scripts/image/build-image.sh --builder-only >/dev/null
 
 out="bench/results"; mkdir -p "$out"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT

@@ -9,7 +9,7 @@ import { CodeBuildPrivilegedProject } from "../../modules/codebuild-privileged-p
 import { EcrRepo } from "../../modules/ecr-repo";
 import { ROOT, tempDir } from "../support/app";
 import { terraformUnescaped } from "../support/buildspecs";
-import { BUILDER_IMAGE, ensureBuilderImage, requireTool } from "../support/containers";
+import { BUILDER_IMAGE, containerEnv, ensureBuilderImage, IMAGE_BUILD_TOOLS, podman, requireTools, testStorage } from "../support/containers";
 import { newStack, only, synthJson } from "../support/synth";
 
 /**
@@ -17,8 +17,15 @@ import { newStack, only, synthJson } from "../support/synth";
  * phase by phase as CodeBuild runs them (one shell per build), on sources that hold only a
  * Dockerfile and its app, with `docker` served by podman, the ECR API (get-login-password) by
  * moto, and the image registry by a local distribution registry standing in for the ECR host.
+ * podman builds on the tests' shared container storage (support/containers.ts) with the layer
+ * cache the buildspec asks for (--layers): the builder base is made once for this file,
+ * image.test.ts and later runs, and builds of the same source reuse each other's layers.
  */
 jest.setTimeout(20 * 60_000);
+
+// Before anything else, not in a hook: jest would still run the nested hooks after a failed one,
+// and they would fail again with follow-on errors instead of this line.
+requireTools(["docker-registry", "aws", "git", ...IMAGE_BUILD_TOOLS]);
 
 const REPO = "codebuild-sample/dckr-push-ecr";
 let aws: LocalAws;
@@ -78,9 +85,9 @@ async function digestOf(tag: string): Promise<string | null> {
 function baseEnv(extraPath: string[] = []): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...containerEnv(),
     PATH: [...extraPath, shim, process.env.PATH].join(":"),
     CONTAINERS_REGISTRIES_CONF: path.join(work, "registries.conf"),
-    BUILDAH_ISOLATION: "chroot",
     AWS_ENDPOINT_URL: aws.endpoint,
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
@@ -138,10 +145,7 @@ function runProject(
 }
 
 beforeAll(async () => {
-  requireTool("podman", "apt-get install -y podman");
-  requireTool("docker-registry", "apt-get install -y docker-registry");
-  requireTool("aws", "apt-get install -y awscli");
-  await ensureBuilderImage();
+  ensureBuilderImage();
   work = tempDir("buildspecs");
   aws = await startLocalAws();
 
@@ -157,10 +161,10 @@ beforeAll(async () => {
   }
   fs.writeFileSync(path.join(work, "registries.conf"), `[[registry]]\nlocation = "${registryHost}"\ninsecure = true\n`);
 
-  // What podman-docker provides: a `docker` command that is podman (on the build's vfs storage).
+  // What podman-docker provides: a `docker` command that is podman (on the tests' storage).
   shim = path.join(work, "bin");
   fs.mkdirSync(shim);
-  writeExecutable(path.join(shim, "docker"), 'exec podman --storage-driver vfs "$@"');
+  writeExecutable(path.join(shim, "docker"), `exec podman --storage-driver ${testStorage().driver} "$@"`);
 
   srcDir = path.join(work, "src");
   commit = makeSource(srcDir, "root");
@@ -169,6 +173,14 @@ beforeAll(async () => {
 afterAll(async () => {
   if (registry?.pid) process.kill(-registry.pid, "SIGTERM");
   await aws?.stop();
+  // The tags of this run name its registry's random port: untag them so the shared storage keeps
+  // only the layer cache, not one more set of tags per run.
+  if (registryHost) {
+    const tags = podman(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+      .split("\n")
+      .filter((ref) => ref.startsWith(`${registryHost}/`));
+    if (tags.length > 0) podman(["rmi", ...tags]);
+  }
 });
 
 describe("docker-push-ecr.yml as CodeBuildPrivilegedProject inlines it, on a source of only a Dockerfile and its app", () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { ROOT } from "../support/app";
-import { requireTool } from "../support/containers";
+import { requireTools } from "../support/containers";
 
 /** The Go service of docker/ is tested with the toolchain of the machine (Debian 12: Go 1.19). */
 jest.setTimeout(10 * 60_000);
@@ -12,9 +12,9 @@ function go(args: string[]) {
   return spawnSync("go", args, { cwd: path.join(ROOT, "docker"), env: goEnv, encoding: "utf8" });
 }
 
-describe("docker/ (the Go service)", () => {
-  beforeAll(() => requireTool("go", "apt-get install -y golang-go"));
+beforeAll(() => requireTools(["go"]));
 
+describe("docker/ (the Go service)", () => {
   test("go vet finds nothing", () => {
     const r = go(["vet", "./..."]);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });

@@ -1,13 +1,15 @@
-import { execFileSync, spawn } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { APP_IMAGE, buildah, buildAppImage, requireTool, withImageLock } from "../support/containers";
+import { APP_IMAGE, buildah, buildAppImage, containerEnv, IMAGE_BUILD_TOOLS, podman, requireTools, testStorage } from "../support/containers";
 
 /**
- * `npm run image`: docker/Dockerfile built for real, daemonless (buildah, vfs, chroot), with a
- * Go builder base made from Debian by debootstrap and passed in through the base-image ARGs.
+ * `npm run image`: docker/Dockerfile built for real, daemonless (buildah, chroot), with a Go
+ * builder base made from Debian by debootstrap and passed in through the base-image ARGs. It runs
+ * on the tests' shared container storage (support/containers.ts), so the builder base and the
+ * unchanged layers are made once for this file, buildspecs-run.test.ts and later runs.
  */
 jest.setTimeout(20 * 60_000);
 
@@ -17,12 +19,12 @@ let binaryBytes: number;
 let user: string;
 let binaryCopy: string;
 
-beforeAll(async () => {
-  report = await withImageLock(() => buildAppImage(["--no-smoke"]));
+beforeAll(() => {
+  requireTools([...IMAGE_BUILD_TOOLS]);
+  report = buildAppImage(["--no-smoke"]);
   const inspect = JSON.parse(buildah(["inspect", "--type", "image", APP_IMAGE]));
   user = inspect.OCIv1.config.User;
-  requireTool("podman", "apt-get install -y podman");
-  imageBytes = Number(execFileSync("podman", ["--storage-driver", "vfs", "image", "inspect", APP_IMAGE, "--format", "{{.Size}}"], { encoding: "utf8" }).trim());
+  imageBytes = Number(podman(["image", "inspect", APP_IMAGE, "--format", "{{.Size}}"]));
   const ctr = buildah(["from", "--pull=false", APP_IMAGE]);
   try {
     const mnt = buildah(["mount", ctr]);
@@ -84,7 +86,8 @@ describe("the multi-stage image", () => {
     // Run the image's entrypoint with the image's USER (buildah run, chroot isolation, host network).
     const port = await freePort();
     const ctr = buildah(["from", "--pull=false", APP_IMAGE]);
-    const run = spawn("buildah", ["--storage-driver", "vfs", "run", "--isolation", "chroot", "--env", `ADDR=127.0.0.1:${port}`, ctr, "--", "/app"], {
+    const run = spawn("buildah", ["--storage-driver", testStorage().driver, "run", "--isolation", "chroot", "--env", `ADDR=127.0.0.1:${port}`, ctr, "--", "/app"], {
+      env: { ...process.env, ...containerEnv() },
       stdio: "ignore",
     });
     try {

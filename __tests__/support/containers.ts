@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ROOT } from "./app";
 
@@ -7,63 +8,144 @@ import { ROOT } from "./app";
 export const APP_IMAGE = "localhost/codebuild-sample-app:dev";
 export const BUILDER_IMAGE = "localhost/go-builder:bookworm";
 
-/** Fails with how to install a missing tool (tests never skip). */
-export function requireTool(cmd: string, install: string): void {
-  const found = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0;
-  if (!found) throw new Error(`${cmd} is not installed: ${install}`);
-}
+/** The Debian package that provides each command the tests run. */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  aws: "awscli",
+  buildah: "buildah",
+  curl: "curl",
+  debootstrap: "debootstrap",
+  "docker-registry": "docker-registry",
+  flock: "util-linux",
+  git: "git",
+  go: "golang-go",
+  podman: "podman",
+  shellcheck: "shellcheck",
+  skopeo: "skopeo",
+  tar: "tar",
+  unshare: "util-linux",
+};
 
-/** `buildah --storage-driver vfs <args>`, the storage `npm run image` uses. */
-export function buildah(args: string[]): string {
-  return execFileSync("buildah", ["--storage-driver", "vfs", ...args], { encoding: "utf8" }).trim();
-}
-
-export function imageExists(ref: string): boolean {
-  return spawnSync("buildah", ["--storage-driver", "vfs", "inspect", "--type", "image", ref], { stdio: "ignore" }).status === 0;
+/** Whether `cmd` is an executable file in one of the folders of `searchPath`. */
+export function onPath(cmd: string, searchPath = process.env.PATH ?? ""): boolean {
+  return searchPath
+    .split(path.delimiter)
+    .filter((dir) => dir !== "")
+    .some((dir) => {
+      try {
+        fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+        return fs.statSync(path.join(dir, cmd)).isFile();
+      } catch {
+        return false;
+      }
+    });
 }
 
 /**
- * Runs `fn` while holding a lock shared by the test files that build images, so two jest
- * workers never debootstrap or build at the same time.
+ * Fails at once, before a test does any work, when a command is missing: one line naming every
+ * missing command and the apt line that installs them (tests never skip).
  */
-export async function withImageLock<T>(fn: () => Promise<T> | T): Promise<T> {
-  const dir = path.join(ROOT, ".tmp", "image");
-  fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, "test.lock");
-  const deadline = Date.now() + 20 * 60_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+export function requireTools(cmds: readonly string[], searchPath = process.env.PATH ?? ""): void {
+  const missing = cmds.filter((cmd) => !onPath(cmd, searchPath));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((cmd) => TOOL_PACKAGES[cmd] ?? cmd))];
+  throw new Error(
+    `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not installed: sudo apt-get install -y ${packages.join(" ")}` +
+      " (or run `bash scripts/setup/test-prerequisites.sh`)",
+  );
+}
+
+/** Fails with how to install a missing tool (tests never skip). */
+export function requireTool(cmd: string, install: string): void {
+  if (!onPath(cmd)) throw new Error(`${cmd} is not installed: ${install}`);
+}
+
+/** The tools a test that builds an image with scripts/image/build-image.sh needs. */
+export const IMAGE_BUILD_TOOLS = ["buildah", "podman", "unshare", "flock", "debootstrap", "tar"] as const;
+
+/** The per-user cache of this repository's tools (outside the repository, kept between runs). */
+export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), ".cache"), "codebuild-docker-modules");
+}
+
+/** The container storage the image tests share: its driver and the storage.conf that selects it. */
+export interface TestStorage {
+  readonly driver: "overlay" | "vfs";
+  readonly conf: string;
+}
+
+let storage: TestStorage | undefined;
+
+/** Whether the kernel mounts overlayfs on `dir`'s file system (tried in a throwaway mount namespace). */
+function overlayWorks(dir: string): boolean {
+  const probe = fs.mkdtempSync(path.join(dir, "overlay-probe-"));
   try {
-    return await fn();
+    for (const d of ["lower", "upper", "work", "merged"]) fs.mkdirSync(path.join(probe, d));
+    const opts = `lowerdir=${probe}/lower,upperdir=${probe}/upper,workdir=${probe}/work`;
+    const r = spawnSync("unshare", ["--mount", "--propagation", "private", "mount", "-t", "overlay", "overlay", "-o", opts, path.join(probe, "merged")], {
+      stdio: "ignore",
+    });
+    return r.status === 0;
   } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
+    fs.rmSync(probe, { recursive: true, force: true });
   }
 }
 
-/** Runs `npm run image`'s script; returns its stdout (the report). */
+/**
+ * The container storage of the image tests, in the per-user cache so that every test file, both
+ * jest workers and later runs share the builder base and the layer cache: overlay where the
+ * kernel allows it (a build then copies no layers; vfs copies the 550 MB builder for every
+ * step), vfs otherwise. It is not the machine's default storage, which `npm run image` keeps.
+ */
+export function testStorage(): TestStorage {
+  if (storage) return storage;
+  const base = path.join(userCacheDir(), "test-containers");
+  fs.mkdirSync(base, { recursive: true });
+  const driver = overlayWorks(base) ? "overlay" : "vfs";
+  const dir = path.join(base, driver);
+  // The run root holds locks and mount state: on /run (a tmpfs) it does not outlive a reboot.
+  const runroot = fs.existsSync("/run") && process.getuid?.() === 0 ? `/run/codebuild-docker-modules/test-containers-${driver}` : path.join(dir, "run");
+  fs.mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, "storage.conf");
+  const text = `[storage]\ndriver = "${driver}"\ngraphroot = "${path.join(dir, "root")}"\nrunroot = "${runroot}"\n`;
+  if (!fs.existsSync(conf) || fs.readFileSync(conf, "utf8") !== text) fs.writeFileSync(conf, text);
+  storage = { driver, conf };
+  return storage;
+}
+
+/** The environment that points buildah, podman and build-image.sh at {@link testStorage}. */
+export function containerEnv(): Record<string, string> {
+  const { driver, conf } = testStorage();
+  return { CONTAINERS_STORAGE_CONF: conf, STORAGE_DRIVER: driver, BUILDAH_ISOLATION: "chroot" };
+}
+
+/** `buildah <args>` on the tests' storage. */
+export function buildah(args: string[]): string {
+  return execFileSync("buildah", ["--storage-driver", testStorage().driver, ...args], { encoding: "utf8", env: { ...process.env, ...containerEnv() } }).trim();
+}
+
+/** `podman <args>` on the tests' storage. */
+export function podman(args: string[]): string {
+  return execFileSync("podman", ["--storage-driver", testStorage().driver, ...args], { encoding: "utf8", env: { ...process.env, ...containerEnv() } }).trim();
+}
+
+/** Runs scripts/image/build-image.sh on the tests' storage; returns its stdout (the report). */
 export function buildAppImage(extraArgs: string[] = []): string {
-  requireTool("buildah", "apt-get install -y buildah");
+  requireTools(IMAGE_BUILD_TOOLS);
   const r = spawnSync("bash", [path.join(ROOT, "scripts", "image", "build-image.sh"), ...extraArgs], {
     cwd: ROOT,
     encoding: "utf8",
-    env: { ...process.env, VERSION: "test" },
+    env: { ...process.env, ...containerEnv(), VERSION: "test" },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(`build-image.sh failed (exit ${r.status}):\n${r.stderr.split("\n").slice(-30).join("\n")}`);
   return r.stdout;
 }
 
-/** Makes sure the local Go builder base image exists (building the app image once if not). */
-export async function ensureBuilderImage(): Promise<void> {
-  requireTool("buildah", "apt-get install -y buildah");
-  await withImageLock(() => {
-    if (!imageExists(BUILDER_IMAGE)) buildAppImage(["--no-smoke"]);
-  });
+/**
+ * Makes sure the Go builder base exists on the tests' storage (build-image.sh --builder-only:
+ * reused when its key matches; made once otherwise, while the other jest worker waits on the
+ * script's lock).
+ */
+export function ensureBuilderImage(): void {
+  buildAppImage(["--builder-only"]);
 }

@@ -1,27 +1,38 @@
 #!/usr/bin/env bash
-# Builds docker/Dockerfile without a Docker daemon (buildah, vfs storage, chroot
-# isolation) and without pulling any base image:
-#   * the builder stage runs on a Debian bookworm minbase rootfs with Debian's
-#     golang-go (Go 1.19), made once with debootstrap and cached under
-#     .tmp/image/builder-rootfs, imported as localhost/go-builder:bookworm;
-#   * the runtime stage is "scratch" (the Dockerfile brings CA certificates and
-#     the passwd entry of the non-root user over from the builder).
+# Builds docker/Dockerfile without a Docker daemon (buildah, chroot isolation) and without
+# pulling any base image:
+#   * the builder stage runs on a Debian bookworm minbase rootfs with Debian's golang-go
+#     (Go 1.19) and a Go build cache already holding the standard library (so a build compiles
+#     only the app), made once with debootstrap and imported as localhost/go-builder:bookworm;
+#   * the runtime stage is "scratch" (the Dockerfile brings CA certificates and the passwd entry
+#     of the non-root user over from the builder).
 # Only Debian packages are fetched (debootstrap talks to the Debian mirror).
 #
-# Usage: scripts/image/build-image.sh [--no-smoke] [--refresh-builder]
+# The builder rootfs is made outside the repository, in BUILDER_CACHE_DIR, by debootstrap
+# running in a private mount namespace (unshare --mount --propagation private): the procfs and
+# sysfs it mounts in the rootfs are invisible to every other process and vanish when it exits.
+# Both the rootfs and the imported builder image are keyed by their inputs (suite, variant,
+# packages, this script's recipe), so later runs, and other checkouts, reuse them; two runs at
+# once wait for each other (flock) instead of making it twice.
+#
+# Usage: scripts/image/build-image.sh [--no-smoke] [--refresh-builder] [--builder-only]
 #   --no-smoke          skip running the built image once (GET /healthz, SIGTERM)
 #   --refresh-builder   re-create the cached builder rootfs and image
+#   --builder-only      make (or reuse) the builder image, then stop
 # Environment (all optional):
-#   VERSION        version baked into the binary (default: git describe, else dev)
-#   REVISION       org.opencontainers.image.revision (default: git HEAD)
-#   SOURCE         org.opencontainers.image.source (default: unknown)
-#   IMAGE          image reference to tag (default: localhost/codebuild-sample-app:dev)
-#   BUILDER_IMAGE  builder image (default: localhost/go-builder:bookworm, made here
-#                  with debootstrap; any other value is used as it is, e.g. a mirror
-#                  of golang:1.23-bookworm, and is pulled only if not stored yet)
-#   RUNTIME_IMAGE  runtime base (default: scratch)
-#   DEBIAN_MIRROR  mirror for debootstrap (default: http://deb.debian.org/debian)
-#   STORAGE_DRIVER buildah storage driver (default: vfs)
+#   VERSION            version baked into the binary (default: git describe, else dev)
+#   REVISION           org.opencontainers.image.revision (default: git HEAD)
+#   SOURCE             org.opencontainers.image.source (default: unknown)
+#   IMAGE              image reference to tag (default: localhost/codebuild-sample-app:dev)
+#   BUILDER_IMAGE      builder image (default: localhost/go-builder:bookworm, made here
+#                      with debootstrap; any other value is used as it is, e.g. a mirror
+#                      of golang:1.23-bookworm, and is pulled only if not stored yet)
+#   RUNTIME_IMAGE      runtime base (default: scratch)
+#   DEBIAN_MIRROR      mirror for debootstrap (default: http://deb.debian.org/debian)
+#   BUILDER_CACHE_DIR  where the builder rootfs is made and kept; must be outside the
+#                      repository (default: ${XDG_CACHE_HOME:-$HOME/.cache}/codebuild-docker-modules/image)
+#   STORAGE_DRIVER     buildah storage driver (default: vfs); CONTAINERS_STORAGE_CONF selects
+#                      another storage (graphroot, runroot) as for every containers tool
 # Needs root (debootstrap, buildah storage) and, if the tools are missing, apt.
 set -euo pipefail
 
@@ -30,20 +41,19 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 SMOKE=1
 REFRESH=0
+BUILDER_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --no-smoke) SMOKE=0 ;;
     --refresh-builder) REFRESH=1 ;;
+    --builder-only) BUILDER_ONLY=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $arg (see --help)" ;;
   esac
 done
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 CONTEXT="$ROOT/docker"
-CACHE="$ROOT/.tmp/image"
-ROOTFS="$CACHE/builder-rootfs"
-ROOTFS_STAMP="$ROOTFS.done"
 
 IMAGE="${IMAGE:-localhost/codebuild-sample-app:dev}"
 LOCAL_BUILDER=localhost/go-builder:bookworm
@@ -51,8 +61,23 @@ BUILDER_IMAGE="${BUILDER_IMAGE:-$LOCAL_BUILDER}"
 RUNTIME_IMAGE="${RUNTIME_IMAGE:-scratch}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 STORAGE_DRIVER="${STORAGE_DRIVER:-vfs}"
+BUILDER_CACHE_DIR="${BUILDER_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:?set HOME, XDG_CACHE_HOME or BUILDER_CACHE_DIR}/.cache}/codebuild-docker-modules/image}"
 export BUILDAH_ISOLATION=chroot
 BUILDAH=(buildah --storage-driver "$STORAGE_DRIVER")
+
+# What the builder is made of. The cache keys are hashes of these lines: change the recipe (or
+# bump its number) and the next run makes a new rootfs or image instead of reusing a stale one.
+SUITE=bookworm
+VARIANT=minbase
+PACKAGES=golang-go,ca-certificates
+ROOTFS_RECIPE="rootfs 1: debootstrap --variant=$VARIANT --include=$PACKAGES $SUITE; docs, man pages, locales and apt caches removed"
+IMAGE_RECIPE="image 2: $ROOTFS_RECIPE; Go env GOPROXY=off GOTOOLCHAIN=local GOFLAGS=-mod=readonly GOCACHE=/tmp/go-build; CGO_ENABLED=0 go build -trimpath std"
+cache_key() { printf '%s' "$1" | sha256sum | cut -c1-16; }
+BUILDER_DIR="$BUILDER_CACHE_DIR/builder-$SUITE-$(cache_key "$ROOTFS_RECIPE")"
+ROOTFS="$BUILDER_DIR/rootfs"
+ROOTFS_STAMP="$ROOTFS.done"
+BUILDER_KEY="$(cache_key "$IMAGE_RECIPE")"
+KEY_LABEL=io.github.codebuild-docker-modules.builder-key
 
 if [ -z "${VERSION:-}" ]; then
   VERSION="$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || true)"
@@ -63,6 +88,16 @@ SOURCE="${SOURCE:-unknown}"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+# Containers and files to remove however the script ends.
+CLEANUP_CTRS=()
+CLEANUP_FILES=()
+cleanup() {
+  local c
+  for c in "${CLEANUP_CTRS[@]}"; do "${BUILDAH[@]}" rm "$c" >/dev/null 2>&1 || true; done
+  [ "${#CLEANUP_FILES[@]}" -eq 0 ] || rm -rf --one-file-system "${CLEANUP_FILES[@]}"
+}
+trap cleanup EXIT
 
 # --- tools -------------------------------------------------------------------
 APT_UPDATED=0
@@ -84,86 +119,128 @@ apt_install() {
   fi
 }
 
-[ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and buildah's vfs storage need it), e.g. sudo $0"
+[ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and buildah's storage need it), e.g. sudo $0"
 apt_install buildah buildah
+apt_install unshare util-linux
+apt_install flock util-linux
 log "$(buildah --version)"
 
-# Unmounts everything mounted below $1 (a failed debootstrap can leave proc/sys mounted).
-umount_under() {
-  local dir mnts
-  dir="$(realpath -m "$1")"
-  mnts="$(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r)"
-  [ -z "$mnts" ] || printf '%s\n' "$mnts" | xargs -r -n1 umount -l
+# --- builder rootfs and image (cached, keyed by their recipes) ----------------
+# The rootfs must never be made inside the repository: a copy or a search of the checkout
+# would walk into it (and, with the old in-repository rootfs, into the procfs mounted there).
+cache_abs="$(realpath -m "$BUILDER_CACHE_DIR")"
+case "$cache_abs/" in
+  "$ROOT"/*) die "BUILDER_CACHE_DIR ($cache_abs) is inside the repository ($ROOT): choose a folder outside it (the default is ~/.cache/codebuild-docker-modules/image)" ;;
+esac
+if [ -d "$ROOT/.tmp/image/builder-rootfs" ]; then
+  log "note: $ROOT/.tmp/image holds a builder rootfs from an older version of this script, no longer used; remove it with: rm -rf --one-file-system $ROOT/.tmp/image"
+fi
+
+builder_key_of() {
+  "${BUILDAH[@]}" inspect --type image --format "{{index .OCIv1.Config.Labels \"$KEY_LABEL\"}}" "$1" 2>/dev/null || true
 }
 
-# --- builder rootfs (cached) -------------------------------------------------
+make_rootfs() {
+  apt_install debootstrap debootstrap
+  mkdir -p "$BUILDER_DIR"
+  local partial logfile t0
+  # Leftovers of an interrupted run (we hold the lock, so nobody is using them).
+  find "$BUILDER_DIR" -maxdepth 1 -name 'rootfs.partial.*' -exec rm -rf --one-file-system {} +
+  rm -rf --one-file-system "$ROOTFS"
+  partial="$(mktemp -d "$BUILDER_DIR/rootfs.partial.XXXXXX")"
+  CLEANUP_FILES+=("$partial")
+  logfile="$BUILDER_DIR/debootstrap.log"
+  log "debootstrap $SUITE $VARIANT + $PACKAGES into $ROOTFS, in a private mount namespace (from $DEBIAN_MIRROR)"
+  t0="$(now)"
+  # debootstrap mounts proc and sys inside the rootfs while it installs packages: in a mount
+  # namespace of its own those mounts are seen by nobody else and go away with it.
+  if ! unshare --mount --propagation private \
+      debootstrap --variant="$VARIANT" --include="$PACKAGES" "$SUITE" "$partial" "$DEBIAN_MIRROR" >"$logfile" 2>&1; then
+    tail -n 30 "$logfile" >&2
+    die "debootstrap failed (full log: $logfile)"
+  fi
+  # Trim what a build never needs.
+  rm -rf "$partial"/var/cache/apt/archives/*.deb "$partial"/var/lib/apt/lists/* \
+         "$partial"/usr/share/doc/* "$partial"/usr/share/man/* "$partial"/usr/share/locale/*
+  mv "$partial" "$ROOTFS"
+  touch "$ROOTFS_STAMP"
+  log "debootstrap took $(elapsed "$t0"), rootfs $(du -sh "$ROOTFS" | cut -f1)"
+}
+
+# buildah has no 'import': copy the rootfs into an empty container, then warm its Go build cache.
+import_rootfs() {
+  local ctr mnt t0
+  log "importing $ROOTFS as $BUILDER_IMAGE (builder key $BUILDER_KEY)"
+  t0="$(now)"
+  "${BUILDAH[@]}" rmi "$BUILDER_IMAGE" >/dev/null 2>&1 || true
+  ctr="$("${BUILDAH[@]}" from scratch)"
+  CLEANUP_CTRS+=("$ctr")
+  mnt="$("${BUILDAH[@]}" mount "$ctr")"
+  tar -C "$ROOTFS" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' \
+      --exclude='./sys/*' --exclude='./run/*' -cf - . |
+    tar -C "$mnt" --numeric-owner -xpf -
+  "${BUILDAH[@]}" umount "$ctr" >/dev/null
+  "${BUILDAH[@]}" config \
+      --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      --env GOPROXY=off --env GOTOOLCHAIN=local --env GOFLAGS=-mod=readonly \
+      --env GOCACHE=/tmp/go-build \
+      --workingdir / --cmd /bin/bash \
+      --label org.opencontainers.image.title=go-builder \
+      --label org.opencontainers.image.description="Debian $SUITE $VARIANT + golang-go (debootstrap), Go build cache of the standard library" \
+      --label "$KEY_LABEL=$BUILDER_KEY" \
+      "$ctr"
+  # The Dockerfile builds with CGO_ENABLED=0 -trimpath and GOCACHE=/tmp/go-build: with the
+  # standard library already compiled the same way, a build compiles only the app's packages
+  # (measured: about 90 s of compiling down to a few seconds per build).
+  log "compiling the Go standard library into the builder's build cache"
+  "${BUILDAH[@]}" run --isolation chroot "$ctr" -- sh -c 'cd / && CGO_ENABLED=0 go build -trimpath std'
+  "${BUILDAH[@]}" commit --quiet --rm "$ctr" "$BUILDER_IMAGE" >/dev/null
+  CLEANUP_CTRS=()
+  log "import took $(elapsed "$t0")"
+}
+
 if [ "$BUILDER_IMAGE" != "$LOCAL_BUILDER" ]; then
   log "using builder image $BUILDER_IMAGE as given (no debootstrap)"
 else
+  mkdir -p "$BUILDER_CACHE_DIR"
+  # One run at a time makes the builder; the others wait and then reuse it.
+  lock="$BUILDER_CACHE_DIR/builder.lock"
+  exec 9>"$lock"
+  if ! flock -n 9; then
+    log "waiting for another run to finish making the builder (lock $lock)"
+    flock 9
+  fi
   if [ "$REFRESH" -eq 1 ]; then
-    log "refreshing builder: removing $ROOTFS and $BUILDER_IMAGE"
-    umount_under "$ROOTFS"
-    rm -rf "$ROOTFS" "$ROOTFS_STAMP"
+    log "refreshing builder: removing $BUILDER_DIR and $BUILDER_IMAGE"
+    rm -rf --one-file-system "$BUILDER_DIR"
     "${BUILDAH[@]}" rmi "$BUILDER_IMAGE" >/dev/null 2>&1 || true
   fi
-
-  if [ ! -f "$ROOTFS_STAMP" ]; then
-    apt_install debootstrap debootstrap
-    mkdir -p "$CACHE"
-    partial="$ROOTFS.partial"
-    umount_under "$partial"
-    rm -rf "$partial" "$ROOTFS"
-    log "debootstrap bookworm minbase + golang-go into $ROOTFS (from $DEBIAN_MIRROR)"
-    t0="$(now)"
-    if ! debootstrap --variant=minbase --include=golang-go,ca-certificates \
-        bookworm "$partial" "$DEBIAN_MIRROR" >"$CACHE/debootstrap.log" 2>&1; then
-      tail -n 30 "$CACHE/debootstrap.log" >&2
-      umount_under "$partial"
-      die "debootstrap failed (full log: $CACHE/debootstrap.log)"
-    fi
-    umount_under "$partial"
-    # Trim what a build never needs.
-    rm -rf "$partial"/var/cache/apt/archives/*.deb "$partial"/var/lib/apt/lists/* \
-           "$partial"/usr/share/doc/* "$partial"/usr/share/man/* "$partial"/usr/share/locale/*
-    mv "$partial" "$ROOTFS"
-    touch "$ROOTFS_STAMP"
-    log "debootstrap took $(elapsed "$t0"), rootfs $(du -sh "$ROOTFS" | cut -f1)"
-    "${BUILDAH[@]}" rmi "$BUILDER_IMAGE" >/dev/null 2>&1 || true   # stale import
+  if [ "$(builder_key_of "$BUILDER_IMAGE")" = "$BUILDER_KEY" ]; then
+    log "using builder image $BUILDER_IMAGE (builder key $BUILDER_KEY)"
   else
-    log "using cached builder rootfs $ROOTFS"
+    if [ -f "$ROOTFS_STAMP" ]; then
+      log "using cached builder rootfs $ROOTFS"
+    else
+      make_rootfs
+    fi
+    import_rootfs
   fi
-
-  # --- import rootfs as a local image (buildah has no 'import') -----------------
-  if ! "${BUILDAH[@]}" inspect --type image "$BUILDER_IMAGE" >/dev/null 2>&1; then
-    log "importing $ROOTFS as $BUILDER_IMAGE"
-    t0="$(now)"
-    ctr="$("${BUILDAH[@]}" from scratch)"
-    trap '"${BUILDAH[@]}" rm "$ctr" >/dev/null 2>&1 || true' EXIT
-    mnt="$("${BUILDAH[@]}" mount "$ctr")"
-    tar -C "$ROOTFS" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' \
-        --exclude='./sys/*' --exclude='./run/*' -cf - . |
-      tar -C "$mnt" --numeric-owner -xpf -
-    "${BUILDAH[@]}" umount "$ctr" >/dev/null
-    "${BUILDAH[@]}" config \
-        --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        --env GOPROXY=off --env GOTOOLCHAIN=local --env GOFLAGS=-mod=readonly \
-        --workingdir / --cmd /bin/bash \
-        --label org.opencontainers.image.title=go-builder \
-        --label org.opencontainers.image.description="Debian bookworm minbase + golang-go (debootstrap)" \
-        "$ctr"
-    "${BUILDAH[@]}" commit --quiet --rm "$ctr" "$BUILDER_IMAGE" >/dev/null
-    trap - EXIT
-    log "import took $(elapsed "$t0")"
-  fi
+  exec 9>&-
+fi
+if [ "$BUILDER_ONLY" -eq 1 ]; then
+  echo "builder: $BUILDER_IMAGE"
+  exit 0
 fi
 
 # --- build ---------------------------------------------------------------------
 log "building $IMAGE (version $VERSION) from $CONTEXT"
 old_id="$("${BUILDAH[@]}" images --noheading --no-trunc --format '{{.ID}}' "$IMAGE" 2>/dev/null | head -n1 || true)"
 t0="$(now)"
+# --layers: an unchanged step (the builder, go.mod, the sources) is reused from an earlier build.
 "${BUILDAH[@]}" bud \
   --isolation chroot \
   --pull=false \
+  --layers \
   --file "$CONTEXT/Dockerfile" \
   --build-arg BUILDER_IMAGE="$BUILDER_IMAGE" \
   --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
@@ -183,19 +260,21 @@ fi
 user="$("${BUILDAH[@]}" inspect --type image --format '{{.OCIv1.Config.User}}' "$IMAGE")"
 size="$("${BUILDAH[@]}" images --format '{{.Size}}' "$IMAGE" | head -n1)"
 ctr="$("${BUILDAH[@]}" from --pull=false "$IMAGE")"
-trap '"${BUILDAH[@]}" rm "$ctr" >/dev/null 2>&1 || true' EXIT
+CLEANUP_CTRS+=("$ctr")
 mnt="$("${BUILDAH[@]}" mount "$ctr")"
 bin_bytes="$(stat -c %s "$mnt/app")"
 bin_info="$(file -b "$mnt/app" 2>/dev/null || echo 'file(1) not installed')"
 
 if [ "$SMOKE" -eq 1 ]; then
   apt_install curl curl
+  smoke_log="$(mktemp)"
+  CLEANUP_FILES+=("$smoke_log")
   # Run the image's entrypoint once (chroot isolation, host network, image's USER),
   # check /healthz and /version, then SIGTERM it and expect a clean exit.
   port="$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')"
   log "smoke test: running $IMAGE on 127.0.0.1:$port"
   "${BUILDAH[@]}" run --isolation chroot --env ADDR="127.0.0.1:$port" "$ctr" -- /app \
-    >"$CACHE/smoke.log" 2>&1 &
+    >"$smoke_log" 2>&1 &
   run_pid=$!
   ok=0
   for _ in $(seq 1 50); do
@@ -216,15 +295,13 @@ if [ "$SMOKE" -eq 1 ]; then
     rc=1
   fi
   wait "$run_pid" || rc=$?
-  cat "$CACHE/smoke.log" >&2
+  cat "$smoke_log" >&2
   [ "$ok" -eq 1 ] || die "smoke test: /healthz did not answer (log above)"
   [ "$rc" -eq 0 ] || die "smoke test: the app did not exit cleanly after SIGTERM (exit $rc)"
   [ "$app_uid" = 65532 ] || die "smoke test: the app ran as uid $app_uid, want 65532"
 fi
 
 "${BUILDAH[@]}" umount "$ctr" >/dev/null
-"${BUILDAH[@]}" rm "$ctr" >/dev/null
-trap - EXIT
 
 echo "image:   $IMAGE"
 echo "size:    $size"
