@@ -28,6 +28,8 @@ jest.setTimeout(20 * 60_000);
 requireTools(["docker-registry", "aws", "git", ...IMAGE_BUILD_TOOLS]);
 
 const REPO = "codebuild-sample/dckr-push-ecr";
+/** The author and commit date of every source's commit. */
+const SOURCE_DATE = "2024-01-01T00:00:00Z";
 let aws: LocalAws;
 let registry: ChildProcess;
 let registryHost: string;
@@ -66,7 +68,14 @@ function makeSource(dir: string, layout: Layout, change?: (dir: string) => void)
     fs.renameSync(path.join(app, "Dockerfile"), path.join(dir, "ci", "Dockerfile"));
   }
   change?.(dir);
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args], { cwd: dir, encoding: "utf8" }).trim();
+  // A fixed date: the same source makes the same commit every run, so REVISION (and with it every
+  // layer of the build) is the same and the shared layer cache serves later runs.
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, GIT_AUTHOR_DATE: SOURCE_DATE, GIT_COMMITTER_DATE: SOURCE_DATE },
+    }).trim();
   git("init", "-q");
   git("add", ".");
   git("commit", "-qm", "source");
