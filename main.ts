@@ -11,6 +11,8 @@ import { appLocalEndpointCheck } from "./config/local-endpoint-guard";
  * Loads the environments file, creates one RegionalStack per (environment, region) and
  * synthesizes them. The app is synthesized into a staging folder that replaces the output
  * folder only when everything succeeded, so a failure never leaves a half-written cdktf.out.
+ * Construct warnings go to stderr, one `warning: <file>: stack <stack>: <construct>: …` line each
+ * (under the cdktf CLI, which prints them itself, they are left to it).
  *
  * Environment variables: CONFIG_FILE (default config/environments.json), ENVIRONMENTS
  * (comma-separated names or "all"; default: every local environment, "local": true), CDKTF_OUTDIR (default cdktf.out),
@@ -84,7 +86,7 @@ function runByCdktfCli(env: NodeJS.ProcessEnv): boolean {
 }
 
 /** The construct warnings of every stack, one line each: where (file, stack, construct) and what. */
-export function warnings(app: App, file: string): string[] {
+function warnings(app: App, file: string): string[] {
   const out: string[] = [];
   for (const stack of app.node.children.filter(TerraformStack.isStack)) {
     for (const node of stack.node.findAll()) {
