@@ -10,6 +10,7 @@ import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { tempDir } from "../support/app";
 import { requireTool } from "../support/containers";
 import { cleanEnv, InstalledExample, plainText, progress, stackDir, synthExample } from "../support/example-app";
+import { settleLater } from "../support/library";
 import { copyInstalledExample } from "../support/library-cache";
 
 /**
@@ -47,6 +48,8 @@ let env: NodeJS.ProcessEnv;
 let tfEnv: NodeJS.ProcessEnv;
 const sessions: Record<string, Credentials> = {};
 const outputs: Record<string, Record<string, string>> = {};
+/** The re-plan of each stack after both applied, started in beforeAll. */
+const replans: Partial<Record<(typeof STACKS)[number], ReturnType<typeof terraform>>> = {};
 
 /**
  * Test credentials and the example's LOCAL_AWS_ENDPOINT, and no other AWS_* setting of the
@@ -142,20 +145,28 @@ beforeAll(async () => {
   const synth = await synthExample(example.appDir, env);
   if (synth.code !== 0) throw new Error(`cdktf synth failed (exit ${synth.code}):\n${plainText(synth.stdout + synth.stderr).trim().split("\n").slice(-30).join("\n")}`);
 
-  // One stack at a time: tools first (it owns the repository the workload's role names).
+  // Both stacks initialised at once (each in its own folder), then applied one at a time: tools
+  // first (it owns the repository the workload's role names).
+  progress(TAG, `terraform init (${STACKS.join(", ")})`);
+  await Promise.all(STACKS.map((stack) => terraformOk(["init", "-input=false", "-no-color"], stackDir(example.appDir, stack), tfEnv)));
   for (const stack of STACKS) {
     const dir = stackDir(example.appDir, stack);
-    progress(TAG, `terraform init (${stack})`);
-    await terraformOk(["init", "-input=false", "-no-color"], dir, tfEnv);
     progress(TAG, `terraform apply (${stack})`);
     const apply = await terraformOk(["apply", "-auto-approve", "-input=false", "-no-color", PARALLELISM], dir, tfEnv);
     progress(TAG, `applied ${stack} in ${apply.seconds.toFixed(1)} s`);
     const out = JSON.parse((await terraformOk(["output", "-json"], dir, tfEnv)).stdout) as Record<string, { value: unknown }>;
     outputs[stack] = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, String(v.value)]));
   }
+  // The re-plans read only: both start now, each test awaits its own.
+  for (const stack of STACKS) {
+    progress(TAG, `terraform plan -detailed-exitcode (${stack})`);
+    replans[stack] = settleLater(terraform(["plan", "-detailed-exitcode", "-input=false", "-no-color", PARALLELISM], stackDir(example.appDir, stack), tfEnv));
+  }
 }, 900_000);
 
 afterAll(async () => {
+  // Let running plans end before the local AWS and their folders go.
+  await Promise.allSettled(Object.values(replans));
   await aws?.stop();
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
@@ -174,8 +185,8 @@ describe("the example deployed to the local AWS in two accounts", () => {
   // moto has no CodeBuild UpdateProject (HTTP 500, which the provider retries forever), so an
   // empty re-plan is also what keeps a second apply possible at all.
   test.each(STACKS)("a re-plan of %s finds no changes", async (stack) => {
-    progress(TAG, `terraform plan -detailed-exitcode (${stack})`);
-    const plan = await terraform(["plan", "-detailed-exitcode", "-input=false", "-no-color", PARALLELISM], stackDir(example.appDir, stack), tfEnv);
+    const plan = await replans[stack];
+    if (!plan) throw new Error(`the re-plan of ${stack} did not start (see the beforeAll error)`);
     expect({ stack, code: plan.code, changes: plan.code === 0 ? [] : planChanges(plan.stdout), stderr: plan.stderr.trim() }).toEqual({
       stack,
       code: 0,

@@ -12,6 +12,7 @@ import {
   typeCheck,
 } from "../support/consumer-app";
 import { cloneRepository, mustSucceed, npm, PACKAGE_NAME, Peer, PEERS, removeDir, settleLater } from "../support/library";
+import { progress } from "../support/example-app";
 import { sharedTarball } from "../support/library-cache";
 
 /**
@@ -35,6 +36,8 @@ jest.setTimeout(10 * 60_000);
  * time keeps both cores busy without the disk thrashing of four.
  */
 const INSTALLS_AT_ONCE = 2;
+
+const TAG = "library/install";
 
 type Mode = "tarball, lowest peers" | "tarball, highest peers" | "path with --install-links" | "git URL";
 
@@ -80,7 +83,13 @@ beforeAll(async () => {
   ({ lowest, highest } = await peerVersionBounds(ranges, dir));
 
   const clone = (name: string) => cloneRepository(path.join(dir, name), head);
-  const consumer = (name: string, spec: string[], peers: PeerVersions) => installConsumer(path.join(dir, name), spec, peers);
+  const consumer = async (name: string, spec: string[], peers: PeerVersions) => {
+    const begun = Date.now();
+    progress(TAG, `${name}: npm install ${spec.join(" ")}`);
+    const installed = await installConsumer(path.join(dir, name), spec, peers);
+    progress(TAG, `${name}: installed in ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+    return installed;
+  };
   const slot = pool(INSTALLS_AT_ONCE);
   const tarball = settleLater(sharedTarball().then((t) => t.tarball));
   // The installs from clean clones first: they take longest.
@@ -130,8 +139,10 @@ async function expectWorkingConsumer(mode: Mode, peers: PeerVersions, more: (dir
   if (!pending) throw new Error(`the ${mode} install did not start (see the beforeAll error)`);
   const dir = await pending;
   try {
+    const begun = Date.now();
     await checkConsumer(dir, peers);
     more(dir);
+    progress(TAG, `${path.basename(dir)}: checked in ${((Date.now() - begun) / 1000).toFixed(1)} s`);
   } finally {
     discard(dir);
   }

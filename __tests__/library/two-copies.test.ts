@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { ROOT, tempDir } from "../support/app";
 import { peerCopies } from "../support/consumer-app";
-import { childEnv, cloneRepository, mustSucceed, npm, NPM_QUIET, PACKAGE_NAME, PEERS, removeDir, run } from "../support/library";
-import { hardLinkCopy } from "../support/library-cache";
+import { childEnv, cloneRepository, mustSucceed, npm, NPM_QUIET, PACKAGE_NAME, PEERS, removeDir, run, settleLater } from "../support/library";
+import { hardLinkCopy, sharedExample } from "../support/library-cache";
 
 /**
  * The library linked by plain symlink (`npm install <clone>`, without --install-links) after
@@ -30,6 +30,7 @@ let consumer: string;
 
 beforeAll(async () => {
   work = tempDir("cdm-two-copies");
+  const example = settleLater(sharedExample());
   // GIVEN a clean clone of HEAD with its own node_modules: this repository's, the packages of its
   // lock file, as hard links (what `npm ci` would write, without the minute it takes), and lib/
   // built by the package's `prepare`
@@ -42,6 +43,9 @@ beforeAll(async () => {
   fs.mkdirSync(consumer);
   fs.writeFileSync(path.join(consumer, "package.json"), `${JSON.stringify({ name: "consumer-app", version: "1.0.0", private: true }, null, 2)}\n`);
   fs.writeFileSync(path.join(consumer, "main.js"), MAIN_CJS);
+  // (its node_modules starts as a hard-linked copy of the installed example's, which holds those
+  // peers: npm then only links the clone and drops the rest instead of unpacking the peers again)
+  await hardLinkCopy(path.join((await example).appDir, "node_modules"), path.join(consumer, "node_modules"));
   mustSucceed(await npm(["install", "--save-exact", ...NPM_QUIET, clone, ...PEERS.map((p) => `${p}@${versions[p]}`)], consumer));
 });
 
