@@ -21,8 +21,9 @@ import { sharedTarball } from "../support/library-cache";
  * (node16 and node10 resolution) and synthesizes. The tarball is the one the run packs once from
  * the working tree (see sharedTarball; npm pack runs `prepare` there), installed with the lowest
  * and the highest versions the peer ranges allow. The path and the git URL are clean clones of
- * the committed HEAD, without node_modules or lib/: npm runs `prepare` in each, which must first
- * install the build tools and then build lib/ — that is what those two cases prove.
+ * the committed HEAD, without node_modules or lib/, where npm runs `prepare` (by path, prepare
+ * first installs the build tools itself; by git URL, npm installs the clone's devDependencies
+ * before it): that lib/ gets built there is what those two cases prove beyond the tarball's.
  *
  * The installs start from beforeAll and run in the background, at most INSTALLS_AT_ONCE at a
  * time, while the tests check the consumers already installed; each test awaits its own. They
@@ -31,9 +32,9 @@ import { sharedTarball } from "../support/library-cache";
 jest.setTimeout(10 * 60_000);
 
 /**
- * Installs that run at once. The two from clean clones each install ~1 GB of build tools and
- * are bound by the disk and by npm's single thread; the tarball installs are small. Two at a
- * time keeps both cores busy without the disk thrashing of four.
+ * Installs that run at once. The two from clean clones take longest (each writes ~1 GB of build
+ * tools, mostly on npm's one JavaScript thread) and go first, side by side on the two cores; the
+ * small tarball installs follow.
  */
 const INSTALLS_AT_ONCE = 2;
 
@@ -92,7 +93,6 @@ beforeAll(async () => {
   };
   const slot = pool(INSTALLS_AT_ONCE);
   const tarball = settleLater(sharedTarball().then((t) => t.tarball));
-  // The installs from clean clones first: they take longest.
   consumers = {
     "path with --install-links": settleLater(
       slot(async () => {

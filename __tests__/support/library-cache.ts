@@ -13,7 +13,6 @@
 import { spawn } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { ROOT } from "./app";
 import { EXAMPLE_DIR, InstalledExample, copyExample, progress, runOk } from "./example-app";
@@ -30,7 +29,9 @@ type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: fals
 
 /** The folder of the cache: in the run's temp folder, so the run's teardown removes it. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env[TEMP_ROOT_VARIABLE] ?? os.tmpdir(), "library-cache");
+  const runDir = env[TEMP_ROOT_VARIABLE];
+  if (!runDir) throw new Error(`${TEMP_ROOT_VARIABLE} is not set: run the tests with jest, whose globalSetup makes the run's temp folder`);
+  return path.join(runDir, "library-cache");
 }
 
 /** Builds of this process, so two callers in one test file share one promise. */
