@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { BatchGetProjectsCommand, CodeBuildClient, DeleteProjectCommand, ListProjectsCommand } from "@aws-sdk/client-codebuild";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
@@ -9,57 +10,75 @@ import {
   PutImageScanningConfigurationCommand,
 } from "@aws-sdk/client-ecr";
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
-import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { clientConfig } from "../../scripts/local-aws/clients";
 import { execute, parseArgs } from "../../scripts/local-aws/aws";
-import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
-import {
-  bootstrap,
-  deployStack,
-  localStacks,
-  localTerraformEnv,
-  selectLocalEnvironments,
-  StackResult,
-  synthesize,
-  type LocalDeployOptions,
-} from "../../scripts/local-aws/deploy";
+import { localStacks, localTerraformEnv, readOutputs, selectLocalEnvironments, type LocalDeployOptions, type LocalStack } from "../../scripts/local-aws/deploy";
 import { terraform } from "../../scripts/terraform/run";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { BuildSpec } from "../../modules/shared/buildspec";
-import { requireBuiltApp, ROOT, tempDir } from "../support/app";
-import { writeSingleAccountConfig } from "../support/environments";
+import { ROOT, tempDir } from "../support/app";
+import { alive, motoPid, runScript, start, stopKept, type Run } from "../support/e2e-run";
+import { singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
 /**
- * The whole cycle against a fresh embedded local AWS (moto) per run, with real Terraform, the
- * real hashicorp/aws provider and S3 remote state with native locking: deploy every stack of a
- * single-account local environment (the shipped `local` without replication, so both regions
- * build), read everything back through the AWS SDK, re-plan, lock, drift, destroy. The shipped
- * organization of several accounts is deployed by start.test.ts and organization.test.ts.
+ * The whole cycle of a single-account local environment (the shipped `local` without
+ * replication, so both regions build) against an embedded local AWS, with real Terraform, the
+ * real hashicorp/aws provider and S3 remote state with native locking, deployed once by
+ * `npm start -- --keep-running` as a user runs it: read everything back through the AWS SDK,
+ * re-plan, review changed configs with `npm run plan` against the deployed state, then lock,
+ * drift and destroy (the tests that change what is deployed come last). The shipped organization
+ * of several accounts is deployed by organization.test.ts.
  */
 jest.setTimeout(300_000);
 
 const ACCOUNT = "123456789012";
-let aws: LocalAws;
+/** A deployed stack and its outputs. */
+interface Deployed {
+  readonly stack: LocalStack;
+  readonly outputs: Record<string, string>;
+}
+let keep: Run;
+/** The local AWS `npm start --keep-running` left running. */
+let pid: number;
+let endpoint: string;
+let dir: string;
 let opts: LocalDeployOptions;
-let deployed: StackResult[];
+let deployed: Deployed[];
 
 beforeAll(async () => {
-  requireBuiltApp();
-  aws = await startLocalAws();
-  const dir = tempDir("e2e");
-  opts = { endpoint: aws.endpoint, root: ROOT, outdir: path.join(dir, "cdktf.out"), configFile: writeSingleAccountConfig(dir), environments: "local" };
-  const envs = selectLocalEnvironments(opts);
-  synthesize(opts);
-  await bootstrap(opts, envs);
-  deployed = await Promise.all(localStacks(envs, opts.outdir).map((s) => deployStack(opts, s)));
+  dir = tempDir("e2e");
+  const outdir = path.join(dir, "cdktf.out");
+  const configFile = writeSingleAccountConfig(dir);
+  keep = await start(["--keep-running"], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, CONFIG_FILE: configFile, ENVIRONMENTS: "local" });
+  pid = motoPid(keep.stdout);
+  if (keep.code !== 0) throw new Error(`npm start -- --keep-running failed (exit ${keep.code}):\n${keep.stderr}\n${keep.stdout}`);
+  endpoint = /export AWS_ENDPOINT_URL=(\S+)/.exec(keep.stdout)![1];
+  opts = { endpoint, root: ROOT, outdir, configFile, environments: "local" };
+  const stacks = localStacks(selectLocalEnvironments(opts), outdir);
+  deployed = await Promise.all(stacks.map(async (stack) => ({ stack, outputs: await readOutputs(opts, stack) })));
 });
 
-afterAll(async () => {
-  await aws?.stop();
+afterAll(() => {
+  stopKept(pid);
 });
 
-const target = (r: StackResult) => clientConfig({ region: r.stack.region, endpoint: aws.endpoint });
-const tf = (r: StackResult, args: string[], input?: string) => terraform(args, r.stack.dir, localTerraformEnv(opts, r.stack.region), input);
+describe("npm start --keep-running", () => {
+  test("leaves the server up and prints how to point the AWS CLI at it", async () => {
+    expect(keep.code).toBe(0);
+    expect(keep.stdout).toContain("▸ deploy local-eu-central-1, local-us-east-1 in parallel …");
+    expect(alive(pid)).toBe(true);
+    expect(keep.stdout).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1`);
+    expect(keep.stdout).toContain(`Stop it with: kill ${pid}`);
+    // The server still answers, and holds what was deployed. (moto's own /moto-api/data.json
+    // answers 500 after this deploy, a moto-side serialization failure, so the API is asked.)
+    const { projects } = await new CodeBuildClient(clientConfig({ region: "eu-central-1", endpoint })).send(new ListProjectsCommand({}));
+    expect([...(projects ?? [])].sort()).toEqual(["codebuild-sample-dckr-dind", "codebuild-sample-dckr-push-ecr"]);
+  });
+});
+
+const target = (r: Deployed) => clientConfig({ region: r.stack.region, endpoint });
+const tf = (r: Deployed, args: string[], input?: string) => terraform(args, r.stack.dir, localTerraformEnv(opts, r.stack.region), input);
 
 describe("deploy of every local stack", () => {
   test("covers at least two regions, each with its outputs", () => {
@@ -156,7 +175,7 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
   });
 
   test("the state object exists in the bucket under the stack's key", async () => {
-    const s3 = new S3Client(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
+    const s3 = new S3Client(clientConfig({ region: "eu-central-1", endpoint: endpoint }));
     const key = `local/${stack().stack.region}/terraform.tfstate`;
     await s3.send(new HeadObjectCommand({ Bucket: "codebuild-docker-tfstate-local", Key: key }));
     const body = await (await s3.send(new GetObjectCommand({ Bucket: "codebuild-docker-tfstate-local", Key: key }))).Body!.transformToString();
@@ -185,7 +204,7 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
 });
 
 describe("the samples' API calls against the local AWS", () => {
-  const env = () => ({ AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: "eu-central-1" });
+  const env = () => ({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: "eu-central-1" });
 
   test("list-projects and batch-get-projects see both projects", async () => {
     const listed = JSON.parse(await execute(parseArgs(["list-projects"], env()) as any));
@@ -207,6 +226,109 @@ describe("the samples' API calls against the local AWS", () => {
     expect(password.length).toBeGreaterThan(0);
     expect(password).not.toContain("AWS:");
     expect(password).not.toContain("\n");
+  });
+});
+
+/** `npm run plan` on real plans against the deployed state (one region; they change nothing). */
+const STACK = "local-eu-central-1";
+const REPO = `${STACK}:aws_ecr_repository.Repository_22E53BBD`;
+
+/** A config with the shipped local environment as a single account (no replication), in eu-central-1 only, changed by `change`. */
+function writeConfig(name: string, change: (env: any) => void = () => undefined): string {
+  const copy = { ...singleAccountLocal(), regions: ["eu-central-1"] };
+  change(copy);
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify({ environments: { local: copy } }));
+  return file;
+}
+
+function plan(config: string, args: string[] = [], vars: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
+  const out = tempDir("plans");
+  return runScript("plan-review/plan", ["--out", out, ...args], {
+    AWS_ENDPOINT_URL: endpoint,
+    CONFIG_FILE: config,
+    ENVIRONMENTS: "local",
+    CDKTF_OUTDIR: path.join(out, "cdktf.out"),
+    ...vars,
+  }).then((r) => ({ ...r, out }));
+}
+
+describe("npm run plan against the deployed local stack", () => {
+  test("the unchanged config plans no changes and passes", async () => {
+    const r = await plan(writeConfig("same"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`| ${STACK} | 0 | 0 | 0 | 0 | none |`);
+  });
+
+  test("a change that replaces the ECR repository is flagged and exits non-zero without the flag", async () => {
+    const r = await plan(writeConfig("renamed", (e) => (e.build.repositoryName = "codebuild-sample/renamed")));
+    expect(r.code).toBe(1);
+    const summary = fs.readFileSync(path.join(r.out, "summary.md"), "utf8");
+    expect(summary).toContain("**repository-lost**: ECR repository codebuild-sample/dckr-push-ecr is replaced: its images are lost");
+    expect(summary).toContain(`:no_entry: **Blocked**: the plan deletes or replaces \`${REPO}\``);
+    // The repository and its lifecycle policy are replaced; the role policies that name its ARN change.
+    expect(summary).toContain(`| ${STACK} | 0 | 4 | 0 | 2 | repository-lost, iam-change |`);
+    // The plan, its JSON and the per-stack review are kept.
+    for (const f of [`${STACK}.tfplan`, `${STACK}.json`, `${STACK}.md`]) expect(fs.existsSync(path.join(r.out, f))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(r.out, `${STACK}.json`), "utf8")).resource_changes.length).toBeGreaterThan(0);
+  });
+
+  test("the same change passes when --allow-destroy names exactly the repository", async () => {
+    const r = await plan(writeConfig("renamed-ok", (e) => (e.build.repositoryName = "codebuild-sample/renamed")), ["--allow-destroy", REPO]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("**repository-lost**");
+    expect(r.stdout).not.toContain("**Blocked**");
+  });
+
+  test("an allowance naming a resource the plan does not destroy fails", async () => {
+    const r = await plan(writeConfig("same-allow"), ["--allow-destroy", REPO]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`**--allow-destroy names resources the plan does not destroy**: \`${REPO}\``);
+  });
+
+  test("adding a tag is a plain change: exit zero, no risk flagged, suppressions listed", async () => {
+    const r = await plan(writeConfig("tagged", (e) => (e.tags = { ...e.tags, CostCenter: "42" })));
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const review = fs.readFileSync(path.join(r.out, `${STACK}.md`), "utf8");
+    expect(review).toMatch(/\*\*0 to add, \d+ to change, 0 to destroy, 0 to replace\*\*/);
+    expect(review).toContain("Risks: none flagged.");
+    expect(review).toContain("| CKV_AWS_316 | building Docker images needs the Docker daemon");
+  });
+});
+
+describe("npm run plan of a real environment against the local AWS, on purpose", () => {
+  const STAGING = "staging-eu-central-1";
+
+  /** A real environment (no "local": true) in moto's account, with its state bucket created there. */
+  async function stagingConfig(): Promise<string> {
+    const staging = {
+      accountId: "123456789012",
+      regions: ["eu-central-1"],
+      state: { bucket: "staging-tfstate" },
+      build: { repositoryName: "staging/app", privilegedProject: { projectName: "staging-app" }, dindProject: { projectName: "staging-app-dind" } },
+    };
+    await new S3Client(clientConfig({ region: "eu-central-1", endpoint: endpoint })).send(
+      new CreateBucketCommand({ Bucket: staging.state.bucket, CreateBucketConfiguration: { LocationConstraint: "eu-central-1" } }),
+    );
+    const file = path.join(dir, "staging.json");
+    fs.writeFileSync(file, JSON.stringify({ environments: { staging } }));
+    return file;
+  }
+
+  test("with --allow-local-endpoint it is planned there, and the review says so at its top", async () => {
+    const r = await plan(await stagingConfig(), ["--allow-local-endpoint"], { ENVIRONMENTS: "staging", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const notice =
+      ":warning: **Planned against a local endpoint, not AWS**: environment `staging` (not local) was planned with " +
+      `\`AWS_ENDPOINT_URL=${endpoint}\` (allowed on purpose); this plan says nothing about its AWS account.`;
+    const summary = fs.readFileSync(path.join(r.out, "summary.md"), "utf8");
+    expect(summary.split("\n").slice(0, 3)).toEqual(["# Terraform plan review", "", notice]);
+    // Only moto takes the test credentials: the plan ran against the local AWS, and all of it is new there.
+    expect(summary).toContain(`| ${STAGING} | 10 | 0 | 0 | 0 |`);
+    expect(fs.readFileSync(path.join(r.out, `${STAGING}.md`), "utf8").split("\n").slice(0, 3)).toEqual([`## ${STAGING}`, "", notice]);
+    const json = JSON.parse(fs.readFileSync(path.join(r.out, "summary.json"), "utf8"));
+    expect(Object.keys(json)[0]).toBe("localEndpoint");
+    expect(json.localEndpoint).toEqual({ notice, environments: ["staging"], variables: { AWS_ENDPOINT_URL: endpoint }, stacks: [STAGING] });
   });
 });
 
@@ -259,7 +381,7 @@ describe("locking and drift on local-eu-central-1", () => {
     expect(holderOut).toContain("Apply cancelled.");
     // Intact and correct: the lock object is gone, the state still describes everything, and
     // the only pending change is the drift.
-    const s3 = new S3Client(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
+    const s3 = new S3Client(clientConfig({ region: "eu-central-1", endpoint: endpoint }));
     await expect(s3.send(new HeadObjectCommand({ Bucket: "codebuild-docker-tfstate-local", Key: "local/eu-central-1/terraform.tfstate.tflock" }))).rejects.toThrow();
     const list = await tf(s, ["state", "list"]);
     expect(list.stdout.split("\n").filter((l) => l.startsWith("aws_"))).toHaveLength(10);
@@ -297,7 +419,7 @@ describe("destroy", () => {
       for (const name of left) await cb.send(new DeleteProjectCommand({ name }));
       expect((await cb.send(new ListProjectsCommand({}))).projects ?? []).toEqual([]);
     }
-    const roles = await new IAMClient(clientConfig({ region: "us-east-1", endpoint: aws.endpoint })).send(new ListRolesCommand({}));
+    const roles = await new IAMClient(clientConfig({ region: "us-east-1", endpoint: endpoint })).send(new ListRolesCommand({}));
     expect((roles.Roles ?? []).filter((r) => r.RoleName!.startsWith("cb-"))).toEqual([]);
   });
 });

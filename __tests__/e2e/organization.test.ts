@@ -8,14 +8,11 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk
 import { LOCAL_CREDENTIALS } from "../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
 import {
-  bootstrap,
-  deployStack,
   deployWaves,
   localStacks,
   localTerraformEnv,
   organizationOf,
   selectLocalEnvironments,
-  synthesize,
   verifyTopology,
   type AccountReport,
   type LocalDeployOptions,
@@ -25,11 +22,14 @@ import { terraform } from "../../scripts/terraform/run";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import type { EnvironmentConfig } from "../../config/environments";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
+import { start, withoutNodeWarnings, type Run } from "../support/e2e-run";
+import { shippedConfig, shippedLocalStacks } from "../support/environments";
 
 /**
  * The shipped local organization (config/environments.json: the owner in 123456789012 and its
- * consumers staging 210987654321 and prod 345678901234, three moto accounts) deployed to a fresh embedded local AWS in waves,
- * consumers first, with real Terraform. Everything the topology promises is then read back in
+ * consumers staging 210987654321 and prod 345678901234, three moto accounts) deployed once, by
+ * `npm start` as a user runs it with AWS_ENDPOINT_URL set (a fresh embedded local AWS this file
+ * starts), in waves, consumers first, with real Terraform; what `npm start` prints is checked. Everything the topology promises is then read back in
  * each account with this file's own SDK calls (a session assumed in that account), independently
  * of `verifyTopology`, which is itself shown to pass on the deployed organization and to name a
  * difference once reality is changed out of band. Then every stack re-plans empty, and
@@ -91,6 +91,8 @@ let organization: EnvironmentConfig[];
 let waves: LocalStack[][];
 /** What verifyTopology reports before anything is deployed. */
 let beforeDeploy: string[] = [];
+/** What `npm start` did. */
+let deploy: Run;
 const sessions: Partial<Record<string, Credentials>> = {};
 const timings: [string, number][] = [];
 const started = Date.now();
@@ -161,11 +163,11 @@ beforeAll(async () => {
   }
 
   beforeDeploy = problemsOf(await verifyTopology(aws.endpoint, envs, organization));
-  await phase(`synthesize ${stacks.length} stacks of ${envs.map((e) => e.name).join(", ")}`, () => synthesize(opts));
-  await phase("create the state bucket and the source bundle", () => bootstrap(opts, envs));
-  for (const wave of waves) {
-    await phase(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () => Promise.all(wave.map((s) => deployStack(opts, s))));
-  }
+  // The one deploy of the organization: `npm start` with AWS_ENDPOINT_URL (it starts nothing).
+  deploy = await phase(`npm start: deploy ${stacks.length} stacks of ${envs.map((e) => e.name).join(", ")} to AWS_ENDPOINT_URL`, () =>
+    start([], { AWS_ENDPOINT_URL: aws!.endpoint, CDKTF_OUTDIR: outdir, ENVIRONMENTS: undefined, CONFIG_FILE: undefined }),
+  );
+  if (deploy.code !== 0) throw new Error(`npm start failed (exit ${deploy.code}):\n${deploy.stderr}\n${deploy.stdout}`);
 }, 1_200_000);
 
 afterAll(async () => {
@@ -175,6 +177,58 @@ afterAll(async () => {
     const total = (Date.now() - started) / 1000;
     process.stderr.write(`[${TAG}] timings\n${timings.map(([l, s]) => `  ${s.toFixed(1).padStart(6)} s  ${l}`).join("\n")}\n  ${total.toFixed(1).padStart(6)} s  whole file\n`);
   }
+});
+
+describe("npm start with AWS_ENDPOINT_URL set, on the shipped config", () => {
+  test("deploys to that endpoint and starts nothing", () => {
+    expect({ code: deploy.code, stderr: withoutNodeWarnings(deploy.stderr) }).toEqual({ code: 0, stderr: "" });
+    expect(deploy.stdout).toContain(`using the local AWS at AWS_ENDPOINT_URL=${aws!.endpoint} (nothing started)`);
+    expect(deploy.stdout).not.toContain("moto_server pid");
+    expect(deploy.stdout).not.toContain("keeps running");
+  });
+
+  test("deploys the local organization in waves (consumers, then the owner), prints outputs, the read-back per account and timings", () => {
+    // GIVEN the shipped config: the owner `local` (moto's default account) and the environments that pull from it
+    const shipped = shippedConfig().environments;
+    const consumers = Object.keys(shipped).filter((n) => shipped[n].local === true && shipped[n].pullFrom === "local");
+    const consumerStacks = consumers.flatMap((n) => (shipped[n].regions as string[]).map((r) => `${n}-${r}`));
+    const stdout = deploy.stdout;
+
+    // THEN
+    expect(consumers).toHaveLength(2);
+    expect(stdout).toContain("▸ synthesize 5 stacks of 3 environments in 3 accounts …");
+    // Consumers first (the owner's repository policy names their pull roles), then the owner.
+    const consumerWave = `▸ deploy ${consumerStacks.join(", ")} in parallel …`;
+    const ownerWave = "▸ deploy local-eu-central-1, local-us-east-1 in parallel …";
+    expect(consumerStacks).toHaveLength(3);
+    expect(stdout).toContain(consumerWave);
+    expect(stdout).toContain(ownerWave);
+    expect(stdout.indexOf(consumerWave)).toBeLessThan(stdout.indexOf(ownerWave));
+    expect(stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
+    expect(stdout).toContain("repository_url = 123456789012.dkr.ecr.us-east-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
+    expect(stdout).toMatch(/CodeBuild codebuild-sample-dckr-push-ecr: aws\/codebuild\/amazonlinux2-x86_64-standard:5.0, privileged true, role arn:aws:iam::123456789012:role\//);
+    expect(stdout).toContain("ECR codebuild-sample/dckr-push-ecr: tags IMMUTABLE, scan on push true, encryption KMS");
+    // What each account holds, read back in that account.
+    const accounts = stdout.slice(stdout.indexOf("\nAccounts (what each holds, read back in that account)\n"), stdout.indexOf("\nTimings\n"));
+    expect(accounts).not.toBe("");
+    for (const name of ["local", ...consumers]) expect(accounts).toContain(`\n  ${shipped[name].accountId} ${name}\n`);
+    expect(accounts).toContain("eu-central-1: codebuild-sample/dckr-push-ecr (builds: ");
+    expect(accounts).toContain("us-east-1: codebuild-sample/dckr-push-ecr (replica, no projects); repository policy names 4 pull role(s)");
+    expect(accounts).toContain(
+      "eu-central-1: replicates codebuild-sample/dckr-push-ecr to 123456789012/us-east-1, 345678901234/eu-central-1, 345678901234/us-east-1",
+    );
+    for (const name of consumers) {
+      for (const kind of ["ecs-execution", "workload"]) {
+        expect(accounts).toContain(
+          `pull role arn:aws:iam::${shipped[name].accountId}:role/ecr-pull-local-${kind} may pull ` +
+            "arn:aws:ecr:eu-central-1:123456789012:repository/codebuild-sample/dckr-push-ecr, arn:aws:ecr:us-east-1:123456789012:repository/codebuild-sample/dckr-push-ecr",
+        );
+      }
+    }
+    expect(accounts.match(/registry policy lets 123456789012 replicate into this account/g)).toHaveLength(2);
+    expect(stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
+    expect(fs.readdirSync(path.join(opts.outdir, "stacks")).sort()).toEqual([...shippedLocalStacks()].sort());
+  });
 });
 
 describe("the shipped organization, deployed to a fresh local AWS", () => {

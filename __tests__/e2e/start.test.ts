@@ -1,112 +1,47 @@
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
-import { clientConfig } from "../../scripts/local-aws/clients";
 import { freePort, startLocalAws } from "../../scripts/local-aws/server";
-import { requireBuiltApp, ROOT, tempDir } from "../support/app";
-import { prodEnvironment, shippedConfig, shippedLocalStacks, singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
+import { tempDir } from "../support/app";
+import { alive, motoPid, start, withoutNodeWarnings } from "../support/e2e-run";
+import { prodEnvironment, singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
-/** `npm start` (node dist/scripts/local-aws/start.js) as a user runs it: the main job and its failures. */
+/**
+ * `npm start` (node dist/scripts/local-aws/start.js) as a user runs it: the local AWS it starts and
+ * stops, and its failures. The deploys that are read back afterwards run once each, where they
+ * are read back: the shipped organization to a given AWS_ENDPOINT_URL in organization.test.ts,
+ * a single-account environment with --keep-running in local-deploy.test.ts.
+ */
 jest.setTimeout(300_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  requireBuiltApp();
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "local-aws", "start.js"), ...args], { cwd: ROOT, env: childEnv });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const motoPid = (out: string) => Number(/moto_server pid (\d+)/.exec(out)?.[1]);
-
 describe("npm start", () => {
-  test("deploys the local organization in waves (consumers, then the owner), prints outputs, the read-back per account and timings, then stops its server", async () => {
-    // GIVEN the shipped config: the owner `local` (moto's default account) and the environments that pull from it
-    const outdir = path.join(tempDir("start"), "cdktf.out");
-    const envs = shippedConfig().environments;
-    const consumers = Object.keys(envs).filter((n) => envs[n].local === true && envs[n].pullFrom === "local");
-    const consumerStacks = consumers.flatMap((n) => (envs[n].regions as string[]).map((r) => `${n}-${r}`));
+  // The two deploys run side by side: each has its own local AWS and its own folders.
+  test.concurrent("starts its own local AWS, deploys, prints the outputs and timings, then stops its server", async () => {
+    // GIVEN one stack (the organization is deployed by organization.test.ts, to an endpoint it gives)
+    const dir = tempDir("start");
+    const outdir = path.join(dir, "cdktf.out");
 
     // WHEN
-    const run = await start([], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, ENVIRONMENTS: undefined, CONFIG_FILE: undefined });
+    const run = await start([], {
+      AWS_ENDPOINT_URL: undefined,
+      CDKTF_OUTDIR: outdir,
+      CONFIG_FILE: writeSingleAccountConfig(dir, ["eu-central-1"]),
+      ENVIRONMENTS: undefined,
+    });
 
     // THEN
-    expect({ code: run.code, stderr: run.stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?trace-warnings[^\n]*\n/, "") }).toEqual({ code: 0, stderr: "" });
-    expect(consumers).toHaveLength(2);
-    expect(run.stdout).toContain("▸ synthesize 5 stacks of 3 environments in 3 accounts …");
-    // Consumers first (the owner's repository policy names their pull roles), then the owner.
-    const consumerWave = `▸ deploy ${consumerStacks.join(", ")} in parallel …`;
-    const ownerWave = "▸ deploy local-eu-central-1, local-us-east-1 in parallel …";
-    expect(consumerStacks).toHaveLength(3);
-    expect(run.stdout).toContain(consumerWave);
-    expect(run.stdout).toContain(ownerWave);
-    expect(run.stdout.indexOf(consumerWave)).toBeLessThan(run.stdout.indexOf(ownerWave));
+    expect({ code: run.code, stderr: withoutNodeWarnings(run.stderr) }).toEqual({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(/▸ start the local AWS \(moto_server\) …\n {2}moto_server pid \d+ listening on http:\/\/127\.0\.0\.1:\d+\n/);
+    expect(run.stdout).toContain("▸ synthesize 1 stacks of 1 environments in 1 accounts …");
+    expect(run.stdout).toContain("▸ deploy local-eu-central-1 in parallel …");
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
-    expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.us-east-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
-    expect(run.stdout).toMatch(/CodeBuild codebuild-sample-dckr-push-ecr: aws\/codebuild\/amazonlinux2-x86_64-standard:5.0, privileged true, role arn:aws:iam::123456789012:role\//);
-    expect(run.stdout).toContain("ECR codebuild-sample/dckr-push-ecr: tags IMMUTABLE, scan on push true, encryption KMS");
-    // What each account holds, read back in that account.
-    const accounts = run.stdout.slice(run.stdout.indexOf("\nAccounts (what each holds, read back in that account)\n"), run.stdout.indexOf("\nTimings\n"));
-    expect(accounts).not.toBe("");
-    for (const name of ["local", ...consumers]) expect(accounts).toContain(`\n  ${envs[name].accountId} ${name}\n`);
-    expect(accounts).toContain("eu-central-1: codebuild-sample/dckr-push-ecr (builds: ");
-    expect(accounts).toContain("us-east-1: codebuild-sample/dckr-push-ecr (replica, no projects); repository policy names 4 pull role(s)");
-    expect(accounts).toContain(
-      "eu-central-1: replicates codebuild-sample/dckr-push-ecr to 123456789012/us-east-1, 345678901234/eu-central-1, 345678901234/us-east-1",
-    );
-    for (const name of consumers) {
-      for (const kind of ["ecs-execution", "workload"]) {
-        expect(accounts).toContain(
-          `pull role arn:aws:iam::${envs[name].accountId}:role/ecr-pull-local-${kind} may pull ` +
-            "arn:aws:ecr:eu-central-1:123456789012:repository/codebuild-sample/dckr-push-ecr, arn:aws:ecr:us-east-1:123456789012:repository/codebuild-sample/dckr-push-ecr",
-        );
-      }
-    }
-    expect(accounts.match(/registry policy lets 123456789012 replicate into this account/g)).toHaveLength(2);
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
-    expect(fs.readdirSync(path.join(outdir, "stacks")).sort()).toEqual([...shippedLocalStacks()].sort());
+    expect(run.stdout).not.toContain("keeps running");
+    expect(fs.readdirSync(path.join(outdir, "stacks"))).toEqual(["local-eu-central-1"]);
     expect(alive(motoPid(run.stdout))).toBe(false);
   });
 
-  test("deploys to AWS_ENDPOINT_URL when it is set, and starts nothing", async () => {
-    const aws = await startLocalAws();
-    try {
-      // (One stack keeps it quick; the shipped organization is deployed above.)
-      const dir = tempDir("start");
-      const config = writeSingleAccountConfig(dir, ["eu-central-1"]);
-      const run = await start([], { AWS_ENDPOINT_URL: aws.endpoint, CDKTF_OUTDIR: path.join(dir, "cdktf.out"), CONFIG_FILE: config, ENVIRONMENTS: "local" });
-      expect(run.code).toBe(0);
-      expect(run.stdout).toContain("▸ deploy local-eu-central-1 in parallel …");
-      expect(run.stdout).toContain(`using the local AWS at AWS_ENDPOINT_URL=${aws.endpoint} (nothing started)`);
-      expect(run.stdout).not.toContain("moto_server pid");
-    } finally {
-      await aws.stop();
-    }
-  });
-
-  test("a failed apply shows Terraform's error, exits non-zero and stops the server", async () => {
+  test.concurrent("a failed apply shows Terraform's error, exits non-zero and stops the server", async () => {
     // Two local environments that both create the same repository and projects in one region:
     // whichever applies second hits "already exists".
     const dir = tempDir("start-fail");
@@ -166,31 +101,6 @@ describe("npm start", () => {
   test("an unknown flag is one clear line and exit code 2", async () => {
     const run = await start(["--keep"], {});
     expect(run).toEqual({ code: 2, stdout: "", stderr: 'error: unknown flag "--keep" (known: --keep-running, --help)\n' });
-  });
-
-  test("--keep-running leaves the server up and prints how to point the AWS CLI at it", async () => {
-    // (One stack keeps it quick; the shipped organization is deployed above.)
-    const dir = tempDir("start-keep");
-    const run = await start(["--keep-running"], {
-      AWS_ENDPOINT_URL: undefined,
-      CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
-      CONFIG_FILE: writeSingleAccountConfig(dir, ["eu-central-1"]),
-      ENVIRONMENTS: "local",
-    });
-    const pid = motoPid(run.stdout);
-    try {
-      expect(run.code).toBe(0);
-      expect(alive(pid)).toBe(true);
-      const endpoint = /export AWS_ENDPOINT_URL=(\S+)/.exec(run.stdout)![1];
-      expect(run.stdout).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1`);
-      expect(run.stdout).toContain(`Stop it with: kill ${pid}`);
-      // The server still answers, and holds what was deployed. (moto's own /moto-api/data.json
-      // answers 500 after this deploy, a moto-side serialization failure, so the API is asked.)
-      const { projects } = await new CodeBuildClient(clientConfig({ region: "eu-central-1", endpoint })).send(new ListProjectsCommand({}));
-      expect([...(projects ?? [])].sort()).toEqual(["codebuild-sample-dckr-dind", "codebuild-sample-dckr-push-ecr"]);
-    } finally {
-      if (alive(pid)) process.kill(-pid, "SIGTERM");
-    }
   });
 });
 
