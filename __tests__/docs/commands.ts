@@ -26,13 +26,15 @@ export interface RunHere {
   readonly output?: RegExp;
 }
 
-/** Run by another test. */
+/** Run by another test (or, for `npm test`, by CI: .ci/run runs the README's test command). */
 export interface RunBy {
   readonly kind: "by";
   /** The test file, relative to the project root. */
   readonly test: string;
   /** A string that test file contains where it runs the command. */
   readonly marker: string;
+  /** A second file that runs another part of the command. */
+  readonly also?: { readonly test: string; readonly marker: string };
 }
 
 export type CommandTest = RunHere | RunBy;
@@ -42,7 +44,10 @@ const REGISTRY = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
 /** In the order the docs test runs them (the `by` ones anywhere). */
 export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   // README: the two commands and the table of the ten most used.
-  ["npm ci && npm start\nnpm ci && npm test", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "start.js" }],
+  [
+    "npm ci && npm start\nnpm ci && npm test",
+    { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "start.js", also: { test: ".ci/run", marker: "npm test" } },
+  ],
   ["npm start -- --keep-running", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "--keep-running" }],
   ["AWS_ENDPOINT_URL=http://127.0.0.1:5000 npm start", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "AWS_ENDPOINT_URL" }],
   ["npm run image", { kind: "by", test: "__tests__/image/image.test.ts", marker: "buildAppImage" }],
@@ -55,8 +60,8 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     { kind: "by", test: "__tests__/library/install.test.ts", marker: "--install-links" },
   ],
   ["npm start -- --help", { kind: "here", output: /^Usage: npm start/m }],
-  ["npm run status", { kind: "here", output: /no local AWS|not running/i }],
-  ["npm stop", { kind: "here", output: /no local AWS|not running|nothing to stop/i }],
+  ["npm run status", { kind: "here", output: /^no local AWS is kept running/m }],
+  ["npm stop", { kind: "here", output: /^no local AWS is kept running: nothing to stop/m }],
   ["npm run synth", { kind: "here", output: /local-eu-central-1/ }],
   [
     "npm run test:unit",
@@ -94,11 +99,11 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   ["npm run -s aws -- list-projects", { kind: "here", output: /codebuild-sample-dckr-push-ecr/ }],
   [
     "npm run plan\nnpm run plan -- --allow-destroy local-eu-central-1:aws_ecr_repository.Repository_22E53BBD",
-    { kind: "here", code: 1, output: /Repository_22E53BBD/ },
+    { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: '["--allow-destroy", REPO]' },
   ],
-  ["npm run plan", { kind: "here", output: /summary\.md|local-eu-central-1/ }],
-  ["npm run deploy", { kind: "by", test: "__tests__/e2e/plan.test.ts", marker: "--apply" }],
-  ["npm run destroy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: "destroy" }],
+  ["npm run plan", { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: 'runScript("plan-review/plan"' }],
+  ["npm run deploy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: 'planJs(["--apply"' }],
+  ["npm run destroy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: 'planJs(["--destroy"' }],
   [
     "unset AWS_ENDPOINT_URL\nENVIRONMENTS=prod npm run deploy",
     {

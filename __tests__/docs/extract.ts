@@ -44,7 +44,7 @@ export function commandsOf(file: string, markdown: string): DocCommand[] {
     }
     // A table row whose first cell is one code span that starts like a command.
     const cell = /^\|\s*`([^`]+)`\s*\|/.exec(lines[i]);
-    if (cell && /^([A-Z_]+=\S+\s+)*(npm|npx|node|terraform|bash|scripts\/)/.test(cell[1])) out.push({ file, text: cell[1] });
+    if (cell && /^([A-Z_]+=\S+\s+)*(npm |npx |node |terraform |bash |scripts\/\S+\.sh)/.test(cell[1])) out.push({ file, text: cell[1] });
   }
   return out;
 }

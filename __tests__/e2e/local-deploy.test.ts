@@ -43,6 +43,8 @@ let keep: Run;
 let pid: number;
 let endpoint: string;
 let dir: string;
+/** Where this run's kept-running record goes (not the project's .local-aws/). */
+let stateDir: string;
 let opts: LocalDeployOptions;
 let deployed: Deployed[];
 
@@ -50,7 +52,8 @@ beforeAll(async () => {
   dir = tempDir("e2e");
   const outdir = path.join(dir, "cdktf.out");
   const configFile = writeSingleAccountConfig(dir);
-  keep = await start(["--keep-running"], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, CONFIG_FILE: configFile, ENVIRONMENTS: "local" });
+  stateDir = path.join(dir, "kept");
+  keep = await start(["--keep-running"], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, CONFIG_FILE: configFile, ENVIRONMENTS: "local", LOCAL_AWS_STATE_DIR: stateDir });
   pid = motoPid(keep.stdout);
   if (keep.code !== 0) throw new Error(`npm start -- --keep-running failed (exit ${keep.code}):\n${keep.stderr}\n${keep.stdout}`);
   endpoint = /export AWS_ENDPOINT_URL=(\S+)/.exec(keep.stdout)![1];
@@ -59,7 +62,9 @@ beforeAll(async () => {
   deployed = await Promise.all(stacks.map(async (stack) => ({ stack, outputs: await readOutputs(opts, stack) })));
 });
 
-afterAll(() => {
+afterAll(async () => {
+  // As a user stops it; the process-group kill is only the fallback when npm stop failed.
+  await runScript("local-aws/stop", [], { LOCAL_AWS_STATE_DIR: stateDir });
   stopKept(pid);
 });
 
@@ -69,7 +74,7 @@ describe("npm start --keep-running", () => {
     expect(keep.stdout).toContain("▸ deploy local-eu-central-1, local-us-east-1 in parallel …");
     expect(alive(pid)).toBe(true);
     expect(keep.stdout).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1`);
-    expect(keep.stdout).toContain(`Stop it with: kill ${pid}`);
+    expect(keep.stdout).toContain("Is it up: npm run status\nStop it with: npm stop\n");
     // The server still answers, and holds what was deployed. (moto's own /moto-api/data.json
     // answers 500 after this deploy, a moto-side serialization failure, so the API is asked.)
     const { projects } = await new CodeBuildClient(clientConfig({ region: "eu-central-1", endpoint })).send(new ListProjectsCommand({}));

@@ -151,9 +151,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
           `  aws codebuild list-projects        # or: npm run -s aws -- list-projects\n` +
           `Note: ${START_BUILD_RUNS_NOTHING}.\n` +
           `Is it up: npm run status\n` +
-          `Stop it with: npm stop\n` +
-          // Kept while __tests__/e2e/start.test.ts looks for it; npm stop is the way.
-          `Stop it with: kill ${server.pid}  (by hand; npm run status then drops the record)\n`,
+          `Stop it with: npm stop\n`,
       );
     }
   } finally {
