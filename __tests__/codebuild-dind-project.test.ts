@@ -47,11 +47,10 @@ describe("CodeBuildDindProject", () => {
       expect(build().cb.source).toEqual({ type: "NO_SOURCE", buildspec: terraformEscaped(BUILDSPEC) });
     });
 
-    test("the sample variables, DOCKERFILE and DOCKER_CONTEXT are set like the privileged project's", () => {
+    test("the sample variables, DOCKERFILE and DOCKER_CONTEXT are set like the privileged project's (no IMAGE_TAG by default)", () => {
       expect(build().cb.environment.environment_variable.map((v: any) => v.name)).toEqual([
         "AWS_DEFAULT_REGION",
         "AWS_ACCOUNT_ID",
-        "IMAGE_TAG",
         "IMAGE_REPO_NAME",
         "DOCKERFILE",
         "DOCKER_CONTEXT",

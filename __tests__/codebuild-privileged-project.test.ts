@@ -76,17 +76,26 @@ describe("CodeBuildPrivilegedProject", () => {
       expect(build().cb).toMatchObject({ build_timeout: 60, queued_timeout: 480 });
     });
 
-    test("the four sample variables come from the stack and the repository, IMAGE_TAG defaults to latest", () => {
+    test("the sample variables come from the stack and the repository; no IMAGE_TAG: each build pushes only a tag of its own", () => {
       const b = build();
       const ctx = AwsContext.of(b.stack);
       expect(b.cb.environment.environment_variable).toEqual([
         { name: "AWS_DEFAULT_REGION", value: ref(b.stack, ctx.region), type: "PLAINTEXT" },
         { name: "AWS_ACCOUNT_ID", value: ref(b.stack, b.repo.registryId), type: "PLAINTEXT" },
-        { name: "IMAGE_TAG", value: "latest", type: "PLAINTEXT" },
         { name: "IMAGE_REPO_NAME", value: ref(b.stack, b.repo.repositoryName), type: "PLAINTEXT" },
         { name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" },
         { name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" },
       ]);
+    });
+
+    test("imageTag sets IMAGE_TAG, the fixed tag pushed besides the build's own", () => {
+      const b = build({ imageTag: "latest", source: S3_SOURCE }, { tagMutability: TagMutability.MUTABLE });
+      expect(envVar(b, "IMAGE_TAG")).toEqual({ name: "IMAGE_TAG", value: "latest", type: "PLAINTEXT" });
+      expect(warningsOf(b)).toEqual([]);
+    });
+
+    test("the default (no fixed tag) on an IMMUTABLE repository produces no warning: every build can push", () => {
+      expect(warningsOf(build({ source: S3_SOURCE }))).toEqual([]);
     });
 
     test("the build reads the Dockerfile at the source root (DOCKERFILE is Dockerfile)", () => {
@@ -159,15 +168,15 @@ describe("CodeBuildPrivilegedProject", () => {
     });
 
     test("an IMMUTABLE repository with a fixed IMAGE_TAG produces a synth warning", () => {
-      const b = build({ source: S3_SOURCE });
-      const warnings = b.project.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => m.data);
-      expect(warnings).toEqual([
-        'IMAGE_TAG "latest" is pushed on every build, but the repository\'s tags are IMMUTABLE: only the first build can push it. Use a per-release tag, or set the repository\'s tagMutability to MUTABLE on purpose.',
+      const b = build({ source: S3_SOURCE, imageTag: "latest" });
+      expect(warningsOf(b)).toEqual([
+        'IMAGE_TAG "latest" is pushed on every build, but the repository\'s tags are IMMUTABLE: only the first build can push it. ' +
+          "Leave imageTag unset (each build pushes a tag of its own), or set the repository's tagMutability to MUTABLE on purpose.",
       ]);
     });
 
     test("a MUTABLE repository produces no warning", () => {
-      const b = build({ source: S3_SOURCE }, { tagMutability: TagMutability.MUTABLE });
+      const b = build({ source: S3_SOURCE, imageTag: "latest" }, { tagMutability: TagMutability.MUTABLE });
       expect(b.project.node.metadata.filter((m) => m.type === "@cdktf/warn")).toEqual([]);
     });
 

@@ -76,7 +76,7 @@ function writeFixedTagConfig(dir: string): string {
 
 const fixedTagWarning = (tag: string) =>
   `IMAGE_TAG "${tag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
-  "Use a per-release tag, or set the repository's tagMutability to MUTABLE on purpose.";
+  "Leave imageTag unset (each build pushes a tag of its own), or set the repository's tagMutability to MUTABLE on purpose.";
 
 describe("npm run synth", () => {
   const synth = (args: string[], env: Record<string, string | undefined>) =>
@@ -109,6 +109,14 @@ describe("npm run synth", () => {
       stderr: "error: unknown argument(s): --environments prod (the settings are environment variables: npm run synth -- --help)\n",
     });
     expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  test("the shipped config synthesizes without a warning (IMMUTABLE tags, and each build pushes a tag of its own)", () => {
+    const r = synth([], { CDKTF_OUTDIR: path.join(tempDir("synth-warnings"), "out") });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    const build = shippedConfig().environments.local.build;
+    expect(build.repository?.tagMutability ?? "IMMUTABLE").toBe("IMMUTABLE");
+    expect([build.privilegedProject.imageTag, build.dindProject.imageTag]).toEqual([undefined, undefined]);
   });
 
   test("prints each construct warning on stderr with the file, stack and construct", () => {

@@ -103,12 +103,12 @@ function baseEnv(extraPath: string[] = []): NodeJS.ProcessEnv {
   };
 }
 
-/** The project environment the CodeBuild constructs set, plus the local stand-ins. */
-function projectEnv(imageTag: string): Record<string, string> {
+/** The project environment the CodeBuild constructs set, plus the local stand-ins (IMAGE_TAG only with imageTag). */
+function projectEnv(imageTag: string | undefined): Record<string, string> {
   return {
     AWS_DEFAULT_REGION: "eu-central-1",
     AWS_ACCOUNT_ID: "123456789012",
-    IMAGE_TAG: imageTag,
+    ...(imageTag === undefined ? {} : { IMAGE_TAG: imageTag }),
     IMAGE_REPO_NAME: REPO,
     REGISTRY_HOST: registryHost,
     BUILDER_IMAGE,
@@ -117,6 +117,18 @@ function projectEnv(imageTag: string): Record<string, string> {
 }
 
 const statuses = (r: BuildResult) => Object.fromEntries(r.phases.map((p) => [p.name, p.status]));
+
+/**
+ * The tag of its own a build pushed, from its check step's line: <short commit>-<build number>-
+ * <8 characters of the build ID> (the runner numbers every build 1 and gives it a random ID).
+ */
+function buildTagOf(r: BuildResult, commit: string): string {
+  // The tag as the check step printed it (the output also echoes the script, whose line has "${…}").
+  const m = /with the tag ([\w.-]+)(?: and [\w.-]+)?, from /.exec(r.output);
+  if (!m) throw new Error(`no "building … with the tag" line in the output:\n${r.output.slice(-2000)}`);
+  expect(m[1]).toMatch(new RegExp(`^${commit.slice(0, 7)}-1-[0-9a-f]{8}$`));
+  return m[1];
+}
 
 /** What the source of a build holds at its top level. */
 const topLevel = (dir: string) => fs.readdirSync(dir).filter((f) => f !== ".git").sort();
@@ -142,7 +154,7 @@ function synthesizedProject(
 function runProject(
   project: { buildspec: string; env: Record<string, string> },
   srcDir: string,
-  imageTag: string,
+  imageTag: string | undefined,
   opts: { env?: Record<string, string>; path?: string[] } = {},
 ): Promise<BuildResult> {
   return runBuildspec({
@@ -213,19 +225,19 @@ describe("docker-push-ecr.yml as CodeBuildPrivilegedProject inlines it, on a sou
   });
 
   test("builds the Dockerfile at the source root in the root context (the defaults)", () => {
-    expect(result.output).toContain(`with tags latest and ${commit.slice(0, 7)}, from Dockerfile in the context .`);
+    expect(result.output).toContain(`with the tag ${buildTagOf(result, commit)} and latest, from Dockerfile in the context .`);
   });
 
-  test("pushes IMAGE_TAG and the short commit SHA, both naming the same image", async () => {
+  test("pushes its own tag (<short commit>-<build number>-<build ID>) and IMAGE_TAG, both naming the same image", async () => {
     const latest = await digestOf("latest");
     expect(latest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await digestOf(commit.slice(0, 7))).toBe(latest);
+    expect(await digestOf(buildTagOf(result, commit))).toBe(latest);
   });
 
-  test("writes the imagedefinitions.json artifact with the commit-tagged image", () => {
+  test("writes the imagedefinitions.json artifact with the image of its own tag", () => {
     expect(result.artifacts).toEqual([path.join(srcDir, "imagedefinitions.json")]);
     expect(JSON.parse(fs.readFileSync(path.join(srcDir, "imagedefinitions.json"), "utf8"))).toEqual([
-      { name: "app", imageUri: `${registryHost}/${REPO}:${commit.slice(0, 7)}` },
+      { name: "app", imageUri: `${registryHost}/${REPO}:${buildTagOf(result, commit)}` },
     ]);
   });
 
@@ -262,7 +274,23 @@ describe("docker-dind.yml as CodeBuildDindProject inlines it (docker:dind), on t
       tail: "",
     });
     expect(result.output).toMatch(/dockerd is up after 0 s/);
-    expect(await digestOf("dind-latest")).toBe(await digestOf(commit.slice(0, 7)));
+    expect(await digestOf("dind-latest")).toBe(await digestOf(buildTagOf(result, commit)));
+  });
+});
+
+describe("without imageTag (the default), as on a repository with IMMUTABLE tags", () => {
+  test("two builds in a row of one commit each push only a tag of their own, so neither pushes a tag twice", async () => {
+    const project = synthesizedProject("privileged");
+    expect(project.env).not.toHaveProperty("IMAGE_TAG");
+    const first = await runProject(project, srcDir, undefined);
+    const second = await runProject(project, srcDir, undefined);
+    for (const r of [first, second]) {
+      expect({ succeeded: r.succeeded, tail: r.succeeded ? "" : r.output.slice(-3000) }).toEqual({ succeeded: true, tail: "" });
+      expect(r.output).toContain("no IMAGE_TAG: building without a cache image");
+    }
+    const tags = [buildTagOf(first, commit), buildTagOf(second, commit)];
+    expect(tags[0]).not.toBe(tags[1]);
+    for (const tag of tags) expect(await digestOf(tag)).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });
 
@@ -278,9 +306,9 @@ describe("dockerfile and buildContext", () => {
       phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
       tail: "",
     });
-    expect(result.output).toContain(`with tags split and ${splitCommit.slice(0, 7)}, from ci/Dockerfile in the context app`);
+    expect(result.output).toContain(`with the tag ${buildTagOf(result, splitCommit)} and split, from ci/Dockerfile in the context app`);
     expect(await digestOf("split")).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await digestOf(splitCommit.slice(0, 7))).toBe(await digestOf("split"));
+    expect(await digestOf(buildTagOf(result, splitCommit))).toBe(await digestOf("split"));
   });
 });
 

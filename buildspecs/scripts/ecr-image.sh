@@ -10,13 +10,21 @@
 #   check          the source holds the Dockerfile and the build context; the sample's variables are set
 #   login          aws ecr get-login-password | docker login (the ECR registry of the account)
 #   build          build the image, using the previous IMAGE_TAG image as cache when there is one
-#   push           push IMAGE_TAG and the short commit tag; write imagedefinitions.json
+#   push           push BUILD_TAG (and IMAGE_TAG when set); write imagedefinitions.json
 #   scan-gate      when SCAN_FAIL_SEVERITY is set: wait for the scan on push, fail on findings
 #                  at or above that severity
 #
-# Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_TAG, IMAGE_REPO_NAME, DOCKERFILE and
-# DOCKER_CONTEXT (set by the CodeBuild project), CODEBUILD_RESOLVED_SOURCE_VERSION (set by
-# CodeBuild), and optionally
+# Tags: every build pushes BUILD_TAG, a tag no other build pushes, so that a repository with
+# IMMUTABLE tags accepts every build: <short commit>-<build number>-<8 characters of the build's
+# ID> (e.g. 3f2a1bc-12-7d9e0c41), with "build" for the commit when the source has none (S3) and
+# "local" for the ID outside CodeBuild. The build ID tells apart two projects that push the same
+# commit to one repository. IMAGE_TAG, when set, is a second, fixed tag (e.g. latest; only a
+# MUTABLE repository accepts it twice).
+#
+# Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_REPO_NAME, DOCKERFILE and DOCKER_CONTEXT
+# (set by the CodeBuild project), CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_BUILD_NUMBER and
+# CODEBUILD_BUILD_ID (set by CodeBuild), and optionally
+#   IMAGE_TAG            a fixed tag pushed besides BUILD_TAG (set by the project's imageTag)
 #   DOCKERFILE           the Dockerfile, relative to the source root (default: Dockerfile)
 #   DOCKER_CONTEXT       the build context, relative to the source root (default: .); as in
 #                        `docker build -f "$DOCKERFILE" "$DOCKER_CONTEXT"`
@@ -37,19 +45,24 @@ need_vars() {
   for name in "$@"; do
     eval "value=\${$name:-}"
     # shellcheck disable=SC2154 # value is set by the eval above
-    [ -n "$value" ] || die "$name is not set (the CodeBuild project sets AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_TAG and IMAGE_REPO_NAME)"
+    [ -n "$value" ] || die "$name is not set (the CodeBuild project sets AWS_DEFAULT_REGION, AWS_ACCOUNT_ID and IMAGE_REPO_NAME)"
   done
 }
 
 setup() {
-  need_vars AWS_DEFAULT_REGION AWS_ACCOUNT_ID IMAGE_TAG IMAGE_REPO_NAME
+  need_vars AWS_DEFAULT_REGION AWS_ACCOUNT_ID IMAGE_REPO_NAME
   REGISTRY="${REGISTRY_HOST:-${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_DEFAULT_REGION}.amazonaws.com}"
   REPOSITORY_URI="${REGISTRY}/${IMAGE_REPO_NAME}"
-  if [ -n "${CODEBUILD_RESOLVED_SOURCE_VERSION:-}" ]; then
-    COMMIT_TAG="$(printf '%s' "$CODEBUILD_RESOLVED_SOURCE_VERSION" | cut -c 1-7)"
-  else
-    COMMIT_TAG="build-${CODEBUILD_BUILD_NUMBER:-0}"
-  fi
+  IMAGE_TAG="${IMAGE_TAG:-}"
+  case "${CODEBUILD_RESOLVED_SOURCE_VERSION:-}" in
+    '' | *[!0-9a-f]*) commit=build ;;
+    *) commit="$(printf '%s' "$CODEBUILD_RESOLVED_SOURCE_VERSION" | cut -c 1-7)" ;;
+  esac
+  # The build ID is <project>:<uuid>. Outside CodeBuild there is none: "local" stands in (each
+  # step runs this script anew, so the tag must come out the same in every step of one build).
+  build_id="${CODEBUILD_BUILD_ID:-local}"
+  build_id="${build_id##*:}"
+  BUILD_TAG="${commit}-${CODEBUILD_BUILD_NUMBER:-0}-$(printf '%s' "$build_id" | tr -cd '0-9a-zA-Z' | cut -c 1-8)"
   DOCKERFILE="${DOCKERFILE:-Dockerfile}"
   DOCKER_CONTEXT="${DOCKER_CONTEXT:-.}"
 }
@@ -76,7 +89,7 @@ check() {
     die "the source ($(pwd)) has no Dockerfile at DOCKERFILE=\"${DOCKERFILE}\" (DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\"): set the project's dockerfile and buildContext to where the source holds them"
   [ -d "$DOCKER_CONTEXT" ] ||
     die "the source ($(pwd)) has no folder at DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\" (DOCKERFILE=\"${DOCKERFILE}\"): set the project's buildContext to a folder of the source"
-  echo "building ${REPOSITORY_URI} with tags ${IMAGE_TAG} and ${COMMIT_TAG}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
+  echo "building ${REPOSITORY_URI} with the tag ${BUILD_TAG}${IMAGE_TAG:+ and ${IMAGE_TAG}}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
 }
 
 login() {
@@ -89,14 +102,17 @@ login() {
 
 build() {
   setup
-  if docker pull "${REPOSITORY_URI}:${IMAGE_TAG}"; then
+  cache=""
+  if [ -z "$IMAGE_TAG" ]; then
+    echo "no IMAGE_TAG: building without a cache image (the project's local Docker layer cache still applies)"
+  elif docker pull "${REPOSITORY_URI}:${IMAGE_TAG}"; then
     cache="${REPOSITORY_URI}:${IMAGE_TAG}"
   else
     echo "no previous ${REPOSITORY_URI}:${IMAGE_TAG}: building without a cache image"
-    cache=""
   fi
-  set -- --file "$DOCKERFILE" --tag "${REPOSITORY_URI}:${IMAGE_TAG}" --tag "${REPOSITORY_URI}:${COMMIT_TAG}" \
-    --build-arg "VERSION=${IMAGE_TAG}" --build-arg "REVISION=${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}"
+  set -- --file "$DOCKERFILE" --tag "${REPOSITORY_URI}:${BUILD_TAG}"
+  [ -z "$IMAGE_TAG" ] || set -- "$@" --tag "${REPOSITORY_URI}:${IMAGE_TAG}"
+  set -- "$@" --build-arg "VERSION=${IMAGE_TAG:-$BUILD_TAG}" --build-arg "REVISION=${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}"
   if docker --version 2>/dev/null | grep -qi podman; then
     # podman (the local stand-in for docker): layer cache, keyed by repository without a tag.
     set -- "$@" --layers
@@ -115,10 +131,10 @@ build() {
 push() {
   setup
   [ "${CODEBUILD_BUILD_SUCCEEDING:-1}" = 1 ] || die "the build failed: nothing to push"
-  docker push "${REPOSITORY_URI}:${IMAGE_TAG}"
-  docker push "${REPOSITORY_URI}:${COMMIT_TAG}"
-  printf '[{"name":"%s","imageUri":"%s"}]\n' "${IMAGE_DEFINITIONS_NAME:-app}" "${REPOSITORY_URI}:${COMMIT_TAG}" >imagedefinitions.json
-  echo "wrote imagedefinitions.json for ${REPOSITORY_URI}:${COMMIT_TAG}"
+  docker push "${REPOSITORY_URI}:${BUILD_TAG}"
+  [ -z "$IMAGE_TAG" ] || docker push "${REPOSITORY_URI}:${IMAGE_TAG}"
+  printf '[{"name":"%s","imageUri":"%s"}]\n' "${IMAGE_DEFINITIONS_NAME:-app}" "${REPOSITORY_URI}:${BUILD_TAG}" >imagedefinitions.json
+  echo "wrote imagedefinitions.json for ${REPOSITORY_URI}:${BUILD_TAG}"
 }
 
 # Severities from the most to the least severe, as ECR reports them.
@@ -135,10 +151,10 @@ scan_gate() {
     *" $threshold "*) ;;
     *) die "SCAN_FAIL_SEVERITY \"$threshold\" must be one of: $SEVERITIES" ;;
   esac
-  image="imageTag=${COMMIT_TAG}"
+  image="imageTag=${BUILD_TAG}"
   timeout "${SCAN_WAIT_SECONDS:-300}" aws ecr wait image-scan-complete --region "$AWS_DEFAULT_REGION" \
     --repository-name "$IMAGE_REPO_NAME" --image-id "$image" ||
-    die "the scan of ${IMAGE_REPO_NAME}:${COMMIT_TAG} did not complete within ${SCAN_WAIT_SECONDS:-300} s"
+    die "the scan of ${IMAGE_REPO_NAME}:${BUILD_TAG} did not complete within ${SCAN_WAIT_SECONDS:-300} s"
   # Count the findings of each severity from the most severe down to the threshold.
   total=0
   report=""

@@ -31,8 +31,9 @@ export interface CodeBuildPrivilegedProjectProps extends CodeBuildDockerProjectP
  *
  * Privileged mode is on because `docker build` needs the Docker daemon the managed image
  * starts, and that daemon only runs in a privileged build container. The sample's variables
- * `AWS_DEFAULT_REGION`, `AWS_ACCOUNT_ID`, `IMAGE_TAG` and `IMAGE_REPO_NAME` are set from the
- * stack and the repository; the role (created when none is given) gets push on the repository.
+ * `AWS_DEFAULT_REGION`, `AWS_ACCOUNT_ID` and `IMAGE_REPO_NAME` are set from the stack and the
+ * repository (`IMAGE_TAG` from `imageTag`, when set); the role (created when none is given) gets
+ * push on the repository. Each build pushes a tag of its own, so IMMUTABLE tags accept every build.
  *
  * @example
  * new CodeBuildPrivilegedProject(this, "Build", { projectName: "build-app", repository: repo });

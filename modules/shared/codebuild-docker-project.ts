@@ -117,8 +117,11 @@ export interface CodeBuildDockerProjectProps {
   readonly description?: string;
 
   /**
-   * The `IMAGE_TAG` environment variable: the tag pushed besides the commit SHA.
-   * @default "latest"
+   * A fixed tag every build pushes besides the tag of its own (`IMAGE_TAG`), e.g. `latest`.
+   * Each build always pushes a tag no other build pushes (`<short commit>-<build number>-<build
+   * ID>`), so a repository with IMMUTABLE tags accepts every build; a fixed tag there is accepted
+   * once only, and synth warns about it.
+   * @default - none: each build pushes only the tag of its own
    */
   readonly imageTag?: string;
 
@@ -292,7 +295,7 @@ export abstract class CodeBuildDockerProject extends Construct {
     validateProps(id, props, env, buildSpec);
     const context = AwsContext.of(this);
     const source = props.source ?? { type: "NO_SOURCE" };
-    const imageTag = props.imageTag ?? "latest";
+    const imageTag = props.imageTag;
 
     this.logGroup = new CloudwatchLogGroup(this, "LogGroup", {
       name: `/aws/codebuild/${props.projectName}`,
@@ -321,10 +324,10 @@ export abstract class CodeBuildDockerProject extends Construct {
       });
     }
 
-    if (props.repository.tagMutability === TagMutability.IMMUTABLE && !isToken(imageTag)) {
+    if (imageTag !== undefined && props.repository.tagMutability === TagMutability.IMMUTABLE && !isToken(imageTag)) {
       Annotations.of(this).addWarning(
         `IMAGE_TAG "${imageTag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
-          `Use a per-release tag, or set the repository's tagMutability to MUTABLE on purpose.`,
+          `Leave imageTag unset (each build pushes a tag of its own), or set the repository's tagMutability to MUTABLE on purpose.`,
       );
     }
 
@@ -365,7 +368,7 @@ export abstract class CodeBuildDockerProject extends Construct {
         environmentVariable: [
           { name: "AWS_DEFAULT_REGION", value: context.region, type: "PLAINTEXT" },
           { name: "AWS_ACCOUNT_ID", value: props.repository.registryId, type: "PLAINTEXT" },
-          { name: "IMAGE_TAG", value: imageTag, type: "PLAINTEXT" },
+          ...(imageTag === undefined ? [] : [{ name: "IMAGE_TAG", value: imageTag, type: "PLAINTEXT" }]),
           { name: "IMAGE_REPO_NAME", value: props.repository.repositoryName, type: "PLAINTEXT" },
           { name: "DOCKERFILE", value: literal(props.dockerfile ?? DEFAULT_DOCKERFILE), type: "PLAINTEXT" },
           { name: "DOCKER_CONTEXT", value: literal(props.buildContext ?? DEFAULT_BUILD_CONTEXT), type: "PLAINTEXT" },
