@@ -93,6 +93,8 @@ export function synthesize(opts: LocalDeployOptions): void {
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`synth failed:\n${result.stderr.trim()}`);
+  // The constructs' warnings (one line each): shown by every command that synthesizes.
+  if (result.stderr) process.stderr.write(result.stderr);
 }
 
 function sourceBundle(root: string): Buffer {

@@ -345,6 +345,8 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
       encoding: "utf8",
     });
     if (synth.status !== 0) throw new Error(`synth failed:\n${synth.stderr.trim()}`);
+    // The constructs' warnings (one line each): shown by every command that synthesizes.
+    if (synth.stderr) process.stderr.write(synth.stderr);
 
     const tfBase = terraformEnv(path.join(root, ".tmp", "terraform"), env);
     const stacks: PlannedStack[] = envs.flatMap((e) =>
