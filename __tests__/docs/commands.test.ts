@@ -97,7 +97,7 @@ export function scriptOf(text: string, t: RunHere): string {
     if (body.includes("\n")) throw new Error(`append is only for one-line commands: ${text}`);
     body = `${body} ${t.append.args}`;
   }
-  return ["set -eo pipefail", ...(t.before ? [t.before] : []), body].join("\n");
+  return ["set -eo pipefail", ...(t.before ? [t.before] : []), body, ...(t.after ? [t.after] : [])].join("\n");
 }
 
 describe("run as shown, in order, in a scratch copy against a local AWS of its own", () => {

@@ -14,6 +14,8 @@ export interface RunHere {
   readonly placeholders?: Record<string, string>;
   /** Shell lines run first (not part of the command), e.g. to capture a placeholder's value. */
   readonly before?: string;
+  /** Shell lines run after the command (not part of it), e.g. to check what it wrote. */
+  readonly after?: string;
   /** Arguments appended to the command (only for a one-line command), and why. */
   readonly append?: { readonly args: string; readonly why: string };
   /** Extra environment for this command. */
@@ -62,7 +64,7 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   ["npm start -- --help", { kind: "here", output: /^Usage: npm start/m }],
   ["npm run status", { kind: "here", output: /^no local AWS is kept running/m }],
   ["npm stop", { kind: "here", output: /^no local AWS is kept running: nothing to stop/m }],
-  ["npm run synth", { kind: "here", output: /local-eu-central-1/ }],
+  ["npm run synth", { kind: "here", after: "test -s cdktf.out/stacks/local-eu-central-1/cdk.tf.json && echo synthesized", output: /^synthesized$/m }],
   [
     "npm run test:unit",
     {
