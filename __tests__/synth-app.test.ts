@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, tempDir } from "./support/app";
-import { prodEnvironment, shippedConfig, shippedLocalStacks } from "./support/environments";
+import { fixedTagWarning, prodEnvironment, shippedConfig, shippedLocalStacks, writeFixedTagConfig } from "./support/environments";
 
 /** cdktf.json's app: `node scripts/app/synth.js`, the bundled app that `cdktf synth` runs. */
 describe("cdktf.json's app (scripts/app/synth.js)", () => {
@@ -65,18 +65,6 @@ describe("cdktf.json's app (scripts/app/synth.js)", () => {
 });
 
 /** The shipped config with fixed tags on its IMMUTABLE repository: the construct warns about each. */
-function writeFixedTagConfig(dir: string): string {
-  const config = shippedConfig();
-  config.environments.local.build.privilegedProject.imageTag = "latest";
-  config.environments.local.build.dindProject.imageTag = "dind-latest";
-  const file = path.join(dir, "fixed-tag-environments.json");
-  fs.writeFileSync(file, JSON.stringify(config, null, 2));
-  return file;
-}
-
-const fixedTagWarning = (tag: string) =>
-  `IMAGE_TAG "${tag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
-  "Leave imageTag unset (each build pushes a tag of its own), or set the repository's tagMutability to MUTABLE on purpose.";
 
 describe("npm run synth", () => {
   const synth = (args: string[], env: Record<string, string | undefined>) =>

@@ -2,21 +2,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, tempDir } from "../support/app";
-import { shippedConfig } from "../support/environments";
+import { fixedTagWarning, writeFixedTagConfig } from "../support/environments";
 
 /** The archived cdktf CLI running cdktf.json's app: slower (about 2 s per run), so not a unit test. */
-function writeFixedTagConfig(dir: string): string {
-  const config = shippedConfig();
-  config.environments.local.build.privilegedProject.imageTag = "latest";
-  config.environments.local.build.dindProject.imageTag = "dind-latest";
-  const file = path.join(dir, "fixed-tag-environments.json");
-  fs.writeFileSync(file, JSON.stringify(config, null, 2));
-  return file;
-}
-
-const fixedTagWarning = (tag: string) =>
-  `IMAGE_TAG "${tag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
-  "Leave imageTag unset (each build pushes a tag of its own), or set the repository's tagMutability to MUTABLE on purpose.";
 
 describe("cdktf synth (the cdktf CLI running cdktf.json's app)", () => {
   const cdktf = (outdir: string, env: Record<string, string | undefined>) =>

@@ -111,3 +111,18 @@ export function organization(): EnvironmentConfig[] {
     base("prod", "444444444444", ["eu-west-1", "eu-central-1"]),
   ];
 }
+
+/** Writes the shipped config with fixed IMAGE_TAGs on its IMMUTABLE repository (each warns at synth); returns its path. */
+export function writeFixedTagConfig(dir: string): string {
+  const config = shippedConfig();
+  config.environments.local.build.privilegedProject.imageTag = "latest";
+  config.environments.local.build.dindProject.imageTag = "dind-latest";
+  const file = path.join(dir, "fixed-tag-environments.json");
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/** The synth warning about a fixed tag on an IMMUTABLE repository. */
+export const fixedTagWarning = (tag: string) =>
+  `IMAGE_TAG "${tag}" is pushed on every build, but the repository's tags are IMMUTABLE: only the first build can push it. ` +
+  "Leave imageTag unset (each build pushes a tag of its own), or set the repository's tagMutability to MUTABLE on purpose.";

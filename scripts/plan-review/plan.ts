@@ -132,9 +132,27 @@ export function parseDestroyFlags(argv: string[], env: NodeJS.ProcessEnv = {}): 
   let allowLocalEndpoint = env[ALLOW_LOCAL_ENDPOINT] === "1";
   let out = path.join("plans", "destroy");
   let planOnly = false;
+  const walked = walkFlags(argv, problems, (a, value) => {
+    if (a === "--plan-only") planOnly = true;
+    else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
+    else if (a === "--confirm") addConfirmed(value() ?? "", "--confirm");
+    else if (a === "--out") out = value() ?? out;
+    else problems.push(`unknown flag ${JSON.stringify(a)} (known: --confirm, --plan-only, --out, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+  });
+  if (walked === "help") return "help";
+  if (problems.length) throw new Error(problems.join("\n"));
+  return { destroy: true, confirm, planOnly, out, allowLocalEndpoint };
+}
+
+/**
+ * Walks the flags in order, calling `handle` with each; its `value()` takes the next argument as
+ * the flag's value (a missing one is a problem). Stops at `--help` / `-h` and returns "help".
+ */
+function walkFlags(argv: string[], problems: string[], handle: (flag: string, value: () => string | undefined) => void): "help" | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const value = () => {
+    if (a === "--help" || a === "-h") return "help";
+    handle(a, () => {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith("--")) {
         problems.push(`option ${a} needs a value`);
@@ -142,16 +160,9 @@ export function parseDestroyFlags(argv: string[], env: NodeJS.ProcessEnv = {}): 
       }
       i++;
       return v;
-    };
-    if (a === "--help" || a === "-h") return "help";
-    else if (a === "--plan-only") planOnly = true;
-    else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
-    else if (a === "--confirm") addConfirmed(value() ?? "", "--confirm");
-    else if (a === "--out") out = value() ?? out;
-    else problems.push(`unknown flag ${JSON.stringify(a)} (known: --confirm, --plan-only, --out, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+    });
   }
-  if (problems.length) throw new Error(problems.join("\n"));
-  return { destroy: true, confirm, planOnly, out, allowLocalEndpoint };
+  return undefined;
 }
 
 /** Parses flags; throws one line per problem. */
@@ -172,19 +183,8 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
   let out = "plans";
   let baseline: string | undefined;
   let apply = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) {
-        problems.push(`option ${a} needs a value`);
-        return undefined;
-      }
-      i++;
-      return v;
-    };
-    if (a === "--help" || a === "-h") return "help";
-    else if (a === "--apply") apply = true;
+  const walked = walkFlags(argv, problems, (a, value) => {
+    if (a === "--apply") apply = true;
     else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
     else if (a === "--allow-destroy") addAllowed(value() ?? "", "--allow-destroy");
     else if (a === "--out") out = value() ?? out;
@@ -193,7 +193,8 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
       if (v !== undefined && !fs.existsSync(path.join(v, "stacks"))) problems.push(`--baseline ${JSON.stringify(v)} is not a synth output folder (no stacks/ inside)`);
       baseline = v;
     } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --out, --baseline, --apply, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
-  }
+  });
+  if (walked === "help") return "help";
   if (problems.length) throw new Error(problems.join("\n"));
   return { allowDestroy, out, baseline, apply, allowLocalEndpoint };
 }
