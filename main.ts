@@ -2,10 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
-import { ConfigError, configFilePath, loadConfigFile, selectEnvironments } from "./config/environments";
+import { ConfigError, configFilePath, loadConfigFile, projectRoot, selectEnvironments } from "./config/environments";
 import { RegionalStack, stackName } from "./stacks/regional-stack";
 import { PropValidationError } from "./modules/shared/validation";
 import { appLocalEndpointCheck } from "./config/local-endpoint-guard";
+import { markerText, OUTPUT_MARKER, outputFolderProblem } from "./config/output-folder";
 
 /**
  * Loads the environments file, creates one RegionalStack per (environment, region) and
@@ -25,6 +26,12 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
   const shownOutdir = env.CDKTF_OUTDIR ?? "cdktf.out";
   const outdir = path.resolve(shownOutdir);
   const staging = `${outdir}.partial-${process.pid}`;
+  // Refused before anything is written: the swap below deletes whatever the folder held.
+  const outdirProblem = outputFolderProblem(shownOutdir, projectRoot());
+  if (outdirProblem) {
+    process.stderr.write(`error: ${outdirProblem}\nsynth failed: 1 problem(s); nothing was written to ${shownOutdir}\n`);
+    return 1;
+  }
   try {
     const organization = loadConfigFile(file);
     const environments = selectEnvironments(organization, env.ENVIRONMENTS, file);
@@ -60,6 +67,7 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
     }
     if (problems.length) throw new ConfigError(problems);
     app.synth();
+    fs.writeFileSync(path.join(staging, OUTPUT_MARKER), markerText());
     replaceFolder(staging, outdir, runByCdktfCli(env));
     // Every command that synthesizes runs this app (npm run synth, npm start, npm run plan and
     // deploy, cdktf synth), so the construct warnings are printed here, not left in the manifest.

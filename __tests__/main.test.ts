@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { shippedLocalStacks, singleAccountLocal } from "./support/environments";
+import { OUTPUT_MARKER } from "../config/output-folder";
 
 /** The project root: the app runs from here, as `npm run synth` runs it. */
 const ROOT = path.join(__dirname, "..");
@@ -166,6 +167,7 @@ describe("main (node dist/main.js)", () => {
     test("replaces a previous output folder given with a trailing slash", () => {
       // GIVEN
       fs.mkdirSync(outdir);
+      fs.writeFileSync(path.join(outdir, OUTPUT_MARKER), "{}\n"); // what makes it a previous output
       fs.writeFileSync(path.join(outdir, "marker"), "previous synth");
 
       // WHEN
@@ -181,6 +183,7 @@ describe("main (node dist/main.js)", () => {
     test("replaces a previous output folder", () => {
       // GIVEN
       fs.mkdirSync(path.join(outdir, "stacks", "gone-eu-west-1"), { recursive: true });
+      fs.writeFileSync(path.join(outdir, OUTPUT_MARKER), "{}\n"); // what makes it a previous output
       fs.writeFileSync(path.join(outdir, "marker"), "previous synth");
 
       // WHEN
