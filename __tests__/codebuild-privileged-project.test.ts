@@ -378,7 +378,7 @@ describe("CodeBuildPrivilegedProject", () => {
       ["logKmsKeyArn", { logKmsKeyArn: "key" }, `logKmsKeyArn "key" must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)`],
       ["image", { image: "ubuntu:22.04" }, `image "ubuntu:22.04" must be a CodeBuild managed image (aws/codebuild/<name>:<version>); use CodeBuildDindProject for other images`],
       ["environmentType", { environmentType: "WINDOWS_CONTAINER" as "LINUX_CONTAINER" }, `environmentType "WINDOWS_CONTAINER" must be LINUX_CONTAINER or ARM_CONTAINER`],
-      ["a secret-like PLAINTEXT variable", { environmentVariables: { DB_PASSWORD: { value: "hunter2" } } }, `environmentVariables.DB_PASSWORD "hunter2" is PLAINTEXT but its name looks like a secret: store it in SSM Parameter Store or Secrets Manager and set type PARAMETER_STORE or SECRETS_MANAGER`],
+      ["a secret-like PLAINTEXT variable", { environmentVariables: { DB_PASSWORD: { value: "hunter2" } } }, `environmentVariables.DB_PASSWORD (value not shown: the name looks like a secret) is PLAINTEXT but its name looks like a secret: store it in SSM Parameter Store or Secrets Manager and set type PARAMETER_STORE or SECRETS_MANAGER`],
       ["a sample variable", { environmentVariables: { IMAGE_TAG: { value: "x" } } }, `environmentVariables name "IMAGE_TAG" is set by the construct (from the stack and the repository; use imageTag for IMAGE_TAG)`],
       ["a DOCKERFILE variable", { environmentVariables: { DOCKERFILE: { value: "x" } } }, `environmentVariables name "DOCKERFILE" is set by the construct (use the dockerfile prop)`],
       ["a DOCKER_CONTEXT variable", { environmentVariables: { DOCKER_CONTEXT: { value: "x" } } }, `environmentVariables name "DOCKER_CONTEXT" is set by the construct (use the buildContext prop)`],

@@ -3,6 +3,7 @@ import * as path from "path";
 import { AWS_REGIONS } from "./regions";
 import { SchemaProblem, Spec, check, s } from "./schema";
 import { sourcePathProblem } from "../modules/shared/source-path";
+import { looksLikeSecret } from "../modules/shared/secret-names";
 import { JsonSyntaxError, describeSyntaxError, parseJsonWithComments } from "./json-with-comments";
 
 /** Options of one CodeBuild project, as the environments file declares them. */
@@ -340,9 +341,16 @@ function show(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
 }
 
+/** The value of an environment variable whose name looks like a secret is never printed. */
+function shownValue(p: SchemaProblem): string {
+  const variable = /(?:^|\.)environmentVariables\.([^.]+)(?:\.value)?$/.exec(p.path)?.[1];
+  if (variable !== undefined && looksLikeSecret(variable)) return "(value not shown: the name looks like a secret)";
+  return show(p.value);
+}
+
 function line(file: string, env: string | undefined, p: SchemaProblem): string {
   const where = env === undefined ? `${file}: ` : `${file}: environment "${env}": `;
-  const subject = [p.path, p.value === undefined ? "" : show(p.value)].filter(Boolean).join(" ");
+  const subject = [p.path, p.value === undefined ? "" : shownValue(p)].filter(Boolean).join(" ");
   return `${where}${subject} ${p.rule}`;
 }
 

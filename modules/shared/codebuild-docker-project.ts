@@ -17,7 +17,7 @@ import { PolicyPack, RULES } from "../policy-pack/policy-pack";
 import { AwsContext } from "./aws-context";
 import { BuildSpec } from "./buildspec";
 import { looksLikeSecret } from "./secret-names";
-import { PropProblems, checkIntRange, isToken, literal } from "./validation";
+import { HiddenValue, PropProblems, checkIntRange, isToken, literal } from "./validation";
 import { sourcePathProblem } from "./source-path";
 
 /** How CodeBuild resolves an environment variable's value. */
@@ -526,13 +526,19 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
     }
     const type = v.type ?? EnvironmentVariableType.PLAINTEXT;
     p.check(Object.values(EnvironmentVariableType).includes(type), `${where}.type`, type, "must be PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER");
+    // A value is never printed when its name looks like a secret, nor where a secret lives.
+    const secretName = looksLikeSecret(name);
+    const shown =
+      secretName || type !== EnvironmentVariableType.PLAINTEXT
+        ? new HiddenValue(secretName ? "the name looks like a secret" : `a ${type} reference`)
+        : v.value;
     p.check(
-      !(type === EnvironmentVariableType.PLAINTEXT && looksLikeSecret(name)),
+      !(type === EnvironmentVariableType.PLAINTEXT && secretName) || isToken(v.value),
       where,
-      v.value,
+      shown,
       "is PLAINTEXT but its name looks like a secret: store it in SSM Parameter Store or Secrets Manager and set type PARAMETER_STORE or SECRETS_MANAGER",
     );
-    p.check(typeof v.value === "string" && v.value.length > 0, `${where}.value`, v.value, "must be a non-empty string");
+    p.check((typeof v.value === "string" && v.value.length > 0) || isToken(v.value), `${where}.value`, shown, "must be a non-empty string");
   }
 
   const source = props.source ?? { type: "NO_SOURCE" };

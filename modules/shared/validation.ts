@@ -3,9 +3,19 @@ import { TerraformStack, Token } from "cdktf";
 import { resolve } from "cdktf/lib/_tokens";
 
 /**
- * Renders a literal value for an error message: strings quoted, everything else as JSON.
+ * A value an error message must not print (a secret, or where a secret lives): messages show
+ * `(value not shown: <why>)` in its place.
+ */
+export class HiddenValue {
+  constructor(public readonly why: string) {}
+}
+
+/**
+ * Renders a literal value for an error message: strings quoted, everything else as JSON; a
+ * {@link HiddenValue} as `(value not shown: <why>)`.
  */
 export function show(value: unknown): string {
+  if (value instanceof HiddenValue) return `(value not shown: ${value.why})`;
   if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined) return "undefined";
   return JSON.stringify(value) ?? String(value);
