@@ -454,6 +454,11 @@ describe("validateConfig", () => {
     ["repository.tagMutability", (e) => (e.build.repository.tagMutability = "immutable"), `build.repository.tagMutability "immutable" must be one of IMMUTABLE, MUTABLE`],
     ["repository.pullOrganizationId", (e) => (e.build.repository.pullOrganizationId = "o-1"), `build.repository.pullOrganizationId "o-1" must be an AWS Organization ID ("o-" and 10-32 lowercase letters or digits)`],
     ["repository.pullAccountIds", (e) => (e.build.repository.pullAccountIds = ["222222222222", "222222222222"]), `build.repository.pullAccountIds[1] "222222222222" is a duplicate account ID`],
+    [
+      "repository.pullAccountIds naming the environment's own account",
+      (e) => (e.build.repository.pullAccountIds = ["222222222222", "111111111111"]),
+      `build.repository.pullAccountIds "111111111111" is the environment's own account: a repository policy entry for it would let every principal of the account pull; grant the roles that need it instead (their own IAM policies suffice in the same account)`,
+    ],
     ["projectName", (e) => (e.build.privilegedProject.projectName = "-build"), `build.privilegedProject.projectName "-build" must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)`],
     ["imageTag", (e) => (e.build.privilegedProject.imageTag = ".v1"), `build.privilegedProject.imageTag ".v1" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`],
     ["computeType", (e) => (e.build.privilegedProject.computeType = "BUILD_LAMBDA_1GB"), `build.privilegedProject.computeType "BUILD_LAMBDA_1GB" must be one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE`],
@@ -709,7 +714,7 @@ describe("loadConfigFile", () => {
 describe("selectEnvironments", () => {
   const all: EnvironmentConfig[] = validateConfig(validConfig(), FILE);
 
-  test.each([undefined, "", "  "])("selects every local environment, in file order, when the selection is %j", (selection) => {
+  test.each([undefined])("selects every local environment, in file order, when the selection is %j", (selection) => {
     // GIVEN
     const raw = validConfig();
     raw.environments = {
@@ -731,6 +736,16 @@ describe("selectEnvironments", () => {
 
     // THEN
     expect(selected.map((e) => e.name)).toEqual(["local", "staging"]);
+  });
+
+  test.each(["", "  "])("refuses ENVIRONMENTS set but empty (%j) in one line: unset it, or name environments", (selection) => {
+    // WHEN
+    const problems = configErrorOf(() => selectEnvironments(all, selection, FILE));
+
+    // THEN
+    expect(problems).toEqual([
+      `ENVIRONMENTS is set but empty (${JSON.stringify(selection)}): unset it to select every local environment ("local": true), or name environments, comma-separated (known: local, prod), or all`,
+    ]);
   });
 
   test("rejects an unset selection when the file declares no local environment, naming the known ones", () => {

@@ -239,6 +239,14 @@ function crossFieldProblems(env: Record<string, any>): SchemaProblem[] {
       rule: "must leave exactly one region that builds (the primary, the source of the replication)",
     });
   }
+  const pullAccounts = env.build?.repository?.pullAccountIds;
+  if (Array.isArray(pullAccounts) && typeof accountId === "string" && pullAccounts.includes(accountId)) {
+    out.push({
+      path: "build.repository.pullAccountIds",
+      value: accountId,
+      rule: "is the environment's own account: a repository policy entry for it would let every principal of the account pull; grant the roles that need it instead (their own IAM policies suffice in the same account)",
+    });
+  }
   const p = env.build?.privilegedProject?.projectName;
   const d = env.build?.dindProject?.projectName;
   if (typeof p === "string" && p === d) {
@@ -418,7 +426,12 @@ export function loadConfigFile(file: string): EnvironmentConfig[] {
  */
 export function selectEnvironments(all: EnvironmentConfig[], selection: string | undefined, file: string): EnvironmentConfig[] {
   const known = all.map((e) => e.name);
-  if (selection === undefined || selection.trim() === "") {
+  if (selection !== undefined && selection.trim() === "") {
+    throw new ConfigError([
+      `ENVIRONMENTS is set but empty (${JSON.stringify(selection)}): unset it to select every local environment ("local": true), or name environments, comma-separated (known: ${known.join(", ")}), or all`,
+    ]);
+  }
+  if (selection === undefined) {
     const local = all.filter((e) => e.local === true);
     if (local.length === 0) {
       throw new ConfigError([

@@ -46,13 +46,14 @@ export interface LocalDeployOptions {
 }
 
 /**
- * The local environments selected (`environments`, comma-separated; unset or empty: every
- * environment of the file marked `"local": true`), each of which must be local.
+ * The local environments selected (`environments`, comma-separated; unset: every
+ * environment of the file marked `"local": true`; set but empty: an error), each of which must be local.
  */
 export function selectLocalEnvironments(opts: Pick<LocalDeployOptions, "root" | "configFile" | "environments">): EnvironmentConfig[] {
   const file = opts.configFile ?? path.join("config", "environments.json");
   const all = loadConfigFile(path.resolve(opts.root, file));
-  const selection = opts.environments?.trim() ? opts.environments : all.filter((e) => e.local === true).map((e) => e.name).join(",") || undefined;
+  // Unset selects every local environment; set but empty is an error (selectEnvironments says so).
+  const selection = opts.environments !== undefined ? opts.environments : all.filter((e) => e.local === true).map((e) => e.name).join(",") || undefined;
   const envs = selectEnvironments(all, selection, file);
   const real = envs.filter((e) => e.local !== true);
   if (real.length) {
