@@ -45,27 +45,27 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
     if (endpointCheck.warning) process.stderr.write(`warning: ${endpointCheck.warning}\n`);
     // Validations run once, in the pass below (all stacks at once); App.synth need not repeat them.
     const app = new App({ outdir: staging, stackTraces: false, skipValidation: true });
-    const problems: string[] = [];
+    const problems = new StackProblems(file);
     for (const environment of environments) {
       for (const region of environment.regions) {
         try {
           new RegionalStack(app, { environment, region, localEndpoint, organization });
         } catch (e) {
           if (!(e instanceof PropValidationError)) throw e;
-          problems.push(...e.problems.map((p) => `${file}: stack ${stackName(environment.name, region)}: ${p}`));
+          for (const p of e.problems) problems.add(stackName(environment.name, region), p);
         }
       }
     }
-    if (problems.length) throw new ConfigError(problems);
+    if (problems.size) throw new ConfigError(problems.lines());
     // Run the aspects (the policy pack) and every validation of every stack first, so one run
     // reports the problems of all stacks, not just the first failing one.
     for (const stack of app.node.children.filter(TerraformStack.isStack)) {
       invokeAspects(stack);
       for (const node of stack.node.findAll()) {
-        for (const message of node.node.validate()) problems.push(`${file}: stack ${stack.node.id}: ${message}`);
+        for (const message of node.node.validate()) problems.add(stack.node.id, message);
       }
     }
-    if (problems.length) throw new ConfigError(problems);
+    if (problems.size) throw new ConfigError(problems.lines());
     app.synth();
     fs.writeFileSync(path.join(staging, OUTPUT_MARKER), markerText());
     replaceFolder(staging, outdir, runByCdktfCli(env));
@@ -82,6 +82,30 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
     for (const line of lines) process.stderr.write(`error: ${line}\n`);
     process.stderr.write(`synth failed: ${lines.length} problem(s); nothing was written to ${shownOutdir}\n`);
     return 1;
+  }
+}
+
+/**
+ * Problems by stack, printed once per problem: the same problem in several stacks (one
+ * environment's regions) is one line naming all of them, `<file>: stacks a, b: <problem>`.
+ */
+class StackProblems {
+  private readonly byProblem = new Map<string, string[]>();
+
+  constructor(private readonly file: string) {}
+
+  public add(stack: string, problem: string): void {
+    const stacks = this.byProblem.get(problem) ?? [];
+    if (!stacks.includes(stack)) stacks.push(stack);
+    this.byProblem.set(problem, stacks);
+  }
+
+  public get size(): number {
+    return this.byProblem.size;
+  }
+
+  public lines(): string[] {
+    return [...this.byProblem].map(([problem, stacks]) => `${this.file}: ${stacks.length === 1 ? "stack" : "stacks"} ${stacks.join(", ")}: ${problem}`);
   }
 }
 

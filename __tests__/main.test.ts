@@ -283,8 +283,8 @@ describe("main (node dist/main.js)", () => {
         {
           change: (c) => (c.environments.local.build.dindProject.image = "docker:dind"),
           lines: (f) => [
-            `${f}: stack local-eu-central-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
-            `${f}: stack local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
+            // One line for the problem, naming every stack it occurs in (the environment's two regions).
+            `${f}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
           ],
         },
       ],
@@ -293,8 +293,7 @@ describe("main (node dist/main.js)", () => {
         {
           change: (c) => (c.environments.local.build.privilegedProject.badge = true),
           lines: (f) => [
-            `${f}: stack local-eu-central-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
-            `${f}: stack local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
+            `${f}: stacks local-eu-central-1, local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
           ],
         },
       ],
@@ -330,12 +329,10 @@ describe("main (node dist/main.js)", () => {
 
       // THEN
       expect(run.status).toBe(1);
-      expect(run.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual(
-        ["local-eu-central-1", "local-us-east-1"].flatMap((stack) => [
-          `error: ${file}: stack ${stack}: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
-          `error: ${file}: stack ${stack}: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
-        ]),
-      );
+      expect(run.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([
+        `error: ${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
+        `error: ${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
+      ]);
     });
 
     test("fails on a policy-pack violation in every stack it occurs in, and writes nothing", () => {
