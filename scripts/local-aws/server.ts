@@ -68,12 +68,33 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-// Whatever happens to this process, the servers it started go with it: no orphans.
+/**
+ * moto_server runs under a small shell watchdog, the leader of its own process group: when the
+ * process that started it ends in any way — SIGKILL included, which no exit handler sees — the
+ * watchdog stops moto within a second, so nothing is left orphaned. `detach()` (npm start
+ * --keep-running) sends it SIGUSR1: from then on it only waits for moto. Arguments: the parent's
+ * pid, then moto's command line.
+ */
+const WATCHDOG = [
+  'parent="$1"; shift',
+  '"$@" & moto=$!',
+  "kept=",
+  "trap 'kept=1' USR1",
+  `trap 'kill -TERM "$moto" 2>/dev/null' TERM INT`,
+  'while kill -0 "$moto" 2>/dev/null; do',
+  '  if [ -z "$kept" ] && ! kill -0 "$parent" 2>/dev/null; then kill -TERM "$moto" 2>/dev/null; break; fi',
+  "  sleep 1",
+  "done",
+  'wait "$moto"',
+].join("\n");
+
+// Whatever happens to this process, the servers it started go with it: no orphans (on a normal
+// exit at once; on SIGKILL through the watchdog above).
 process.once("exit", () => started.forEach((c) => killGroup(c, "SIGKILL")));
 
 async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Promise<LocalAws | "port-taken"> {
   if (await portInUse(port)) return "port-taken";
-  const child = spawn(cmd, ["-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn("sh", ["-c", WATCHDOG, "moto-watchdog", String(process.pid), cmd, "-H", "127.0.0.1", "-p", String(port)], {
     env,
     detached: true, // its own process group, so stop() also ends anything it forked
     stdio: ["ignore", "ignore", "pipe"],
@@ -104,6 +125,7 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
       if (res.ok) {
         const detach = (): void => {
           started.delete(child);
+          child.kill("SIGUSR1"); // the watchdog keeps moto running once this process ends
           child.stderr?.destroy();
           child.unref();
         };
