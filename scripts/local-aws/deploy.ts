@@ -6,7 +6,15 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws
 import { DescribeRegistryCommand, DescribeRepositoriesCommand, ECRClient, GetRegistryPolicyCommand, GetRepositoryPolicyCommand } from "@aws-sdk/client-ecr";
 import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  PutBucketEncryptionCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  S3Client,
+  type BucketLocationConstraint,
+} from "@aws-sdk/client-s3";
 import { EnvironmentConfig, consumersOf, loadConfigFile, pullRoleArns, repositoryRegions, selectEnvironments } from "../../config/environments";
 import { stackName } from "../../stacks/regional-stack";
 import { clientConfig, localAwsEnv } from "./clients";
@@ -129,7 +137,29 @@ async function createBucket(s3: S3Client, bucket: string, region: string): Promi
 }
 
 /**
- * Creates what must exist before Terraform runs: the state bucket and (if configured) the lock
+ * A state bucket keeps every version of every state (an overwritten or corrupted state can be
+ * restored), is encrypted at rest and blocks public access. (A TLS-only bucket policy, which a
+ * real state bucket should also have, is left out here: the local AWS is plain http.)
+ */
+export async function protectStateBucket(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: bucket,
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" }, BucketKeyEnabled: true }] },
+    }),
+  );
+  await s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: bucket,
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    }),
+  );
+}
+
+/**
+ * Creates what must exist before Terraform runs: the state bucket (versioned, encrypted, public
+ * access blocked: {@link protectStateBucket}) and (if configured) the lock
  * table of each environment, and the S3 source buckets the projects read, with the source bundle.
  * Idempotent.
  */
@@ -139,6 +169,7 @@ export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfi
     const stateRegion = env.state.region ?? env.regions[0];
     const s3 = new S3Client(clientConfig({ region: stateRegion, endpoint: opts.endpoint }));
     await createBucket(s3, env.state.bucket, stateRegion);
+    await protectStateBucket(s3, env.state.bucket);
     if (env.state.dynamodbTable) {
       const ddb = new DynamoDBClient(clientConfig({ region: stateRegion, endpoint: opts.endpoint }));
       try {
