@@ -5,7 +5,8 @@ import * as path from "path";
 /**
  * Where synth may write. The app replaces its output folder as a whole (a staging folder is moved
  * into place and the previous output deleted), so the folder must be one that holds nothing but
- * a previous synth output: a missing folder, an empty one, or one that carries the marker file the
+ * a previous synth output: a missing folder, an empty one (folders without files count as empty),
+ * or one that carries the marker file the
  * app writes into every output. Anything else — the project, a folder of it, the home folder, `/`,
  * a file, a folder with other files — is refused before anything is written.
  */
@@ -16,6 +17,11 @@ export const OUTPUT_MARKER = ".cdktf-synth-output";
 /** The marker's content: what wrote the folder. */
 export function markerText(): string {
   return `${JSON.stringify({ writtenBy: "codebuild-docker-modules synth", note: "this folder is replaced as a whole by every synth" })}\n`;
+}
+
+/** True when nothing under `dir` is a file: only (empty) folders, which a synth loses nothing by replacing. */
+function holdsNoFile(dir: string): boolean {
+  return fs.readdirSync(dir, { withFileTypes: true }).every((e) => e.isDirectory() && holdsNoFile(path.join(dir, e.name)));
 }
 
 const contains = (ancestor: string, p: string) => p === ancestor || p.startsWith(ancestor.endsWith(path.sep) ? ancestor : ancestor + path.sep);
@@ -51,7 +57,7 @@ export function outputFolderProblem(shown: string, projectRoot: string, cwd: str
   if (!fs.existsSync(dir)) return undefined;
   if (!fs.statSync(dir).isDirectory()) return `${what} is a file, not a folder: ${rule}`;
   const entries = fs.readdirSync(dir);
-  if (entries.length === 0 || entries.includes(OUTPUT_MARKER)) return undefined;
+  if (entries.includes(OUTPUT_MARKER) || holdsNoFile(dir)) return undefined;
   const shownEntries = entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, … (${entries.length} entries)` : "");
   const hint = entries.includes("manifest.json") ? " (an output of a version before the marker: delete it once)" : "";
   return `${what} holds files synth did not write (${shownEntries}) and no ${OUTPUT_MARKER} marker${hint}: ${rule}`;
