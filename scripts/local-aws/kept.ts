@@ -143,3 +143,12 @@ export function since(iso: string, now = Date.now()): string {
   if (m < 60) return `${m} min`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
+
+/** The flags of `npm stop` and `npm run status`: only --help; a bad LOCAL_AWS_STATE_DIR is refused too. */
+export function parseRecordCommandFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | "run" {
+  const problems = argv.filter((a) => a !== "--help" && a !== "-h").map((a) => `unknown flag ${JSON.stringify(a)} (known: --help)`);
+  const dirProblem = stateDirProblem(env);
+  if (dirProblem) problems.push(dirProblem);
+  if (problems.length) throw new Error(problems.join("\n"));
+  return argv.length ? "help" : "run";
+}

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
 import { runCli } from "../shared/cli";
-import { answers, keptServers, since, stateDirProblem, STATE_DIR_VARIABLE } from "./kept";
+import { answers, keptServers, parseRecordCommandFlags, since, STATE_DIR_VARIABLE } from "./kept";
 import { START_BUILD_RUNS_NOTHING } from "./limits";
 
 export const USAGE = `Usage: npm run status
@@ -15,14 +15,8 @@ server has ended (stopped by hand, machine restarted) is reported and removed. E
 
 Environment: ${STATE_DIR_VARIABLE} (where the records are, default .local-aws/ of the project).`;
 
-/** Parses the flags: only --help. */
-export function parseStatusFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | "run" {
-  const problems = argv.filter((a) => a !== "--help" && a !== "-h").map((a) => `unknown flag ${JSON.stringify(a)} (known: --help)`);
-  const dirProblem = stateDirProblem(env);
-  if (dirProblem) problems.push(dirProblem);
-  if (problems.length) throw new Error(problems.join("\n"));
-  return argv.length ? "help" : "run";
-}
+/** Parses the flags: only --help (shared with the other record commands). */
+export const parseStatusFlags = parseRecordCommandFlags;
 
 /** Prints the status of every recorded server. */
 export async function status(env: NodeJS.ProcessEnv = process.env, log: (s: string) => void = (s) => void process.stdout.write(s)): Promise<number> {

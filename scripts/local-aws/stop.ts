@@ -1,5 +1,5 @@
 import { runCli } from "../shared/cli";
-import { keptServers, stateDirProblem, stopServer, STATE_DIR_VARIABLE } from "./kept";
+import { keptServers, parseRecordCommandFlags, stopServer, STATE_DIR_VARIABLE } from "./kept";
 
 export const USAGE = `Usage: npm stop
 
@@ -12,14 +12,8 @@ command are signalled, so a reused process ID is never hit. Exits 0, also when n
 
 Environment: ${STATE_DIR_VARIABLE} (where the records are, default .local-aws/ of the project).`;
 
-/** Parses the flags: only --help. */
-export function parseStopFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | "run" {
-  const problems = argv.filter((a) => a !== "--help" && a !== "-h").map((a) => `unknown flag ${JSON.stringify(a)} (known: --help)`);
-  const dirProblem = stateDirProblem(env);
-  if (dirProblem) problems.push(dirProblem);
-  if (problems.length) throw new Error(problems.join("\n"));
-  return argv.length ? "help" : "run";
-}
+/** Parses the flags: only --help (shared with the other record commands). */
+export const parseStopFlags = parseRecordCommandFlags;
 
 /** Stops every recorded server. */
 export async function stop(env: NodeJS.ProcessEnv = process.env, log: (s: string) => void = (s) => void process.stdout.write(s)): Promise<number> {
