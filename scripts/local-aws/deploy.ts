@@ -2,16 +2,13 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { BatchGetProjectsCommand, CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeRegistryCommand, DescribeRepositoriesCommand, ECRClient, GetRegistryPolicyCommand, GetRepositoryPolicyCommand } from "@aws-sdk/client-ecr";
 import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import {
   CreateBucketCommand,
-  PutBucketEncryptionCommand,
-  PutBucketVersioningCommand,
   PutObjectCommand,
-  PutPublicAccessBlockCommand,
   S3Client,
   type BucketLocationConstraint,
 } from "@aws-sdk/client-s3";
@@ -21,6 +18,7 @@ import { clientConfig, localAwsEnv } from "./clients";
 import { terraformEnv } from "../terraform/env";
 import { terraformOk } from "../terraform/run";
 import { explainLocalAwsFailure } from "./limits";
+import { ensureLockTable, ensureStateBucket } from "../recovery/state-bucket";
 
 /** One stack of a local environment, as synthesized. */
 export interface LocalStack {
@@ -137,54 +135,18 @@ async function createBucket(s3: S3Client, bucket: string, region: string): Promi
 }
 
 /**
- * A state bucket keeps every version of every state (an overwritten or corrupted state can be
- * restored), is encrypted at rest and blocks public access. (A TLS-only bucket policy, which a
- * real state bucket should also have, is left out here: the local AWS is plain http.)
- */
-export async function protectStateBucket(s3: S3Client, bucket: string): Promise<void> {
-  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
-  await s3.send(
-    new PutBucketEncryptionCommand({
-      Bucket: bucket,
-      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" }, BucketKeyEnabled: true }] },
-    }),
-  );
-  await s3.send(
-    new PutPublicAccessBlockCommand({
-      Bucket: bucket,
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
-    }),
-  );
-}
-
-/**
- * Creates what must exist before Terraform runs: the state bucket (versioned, encrypted, public
- * access blocked: {@link protectStateBucket}) and (if configured) the lock
- * table of each environment, and the S3 source buckets the projects read, with the source bundle.
- * Idempotent.
+ * Creates what must exist before Terraform runs: the state bucket and (if configured) the lock
+ * table of each environment, to the standard of `npm run bootstrap-state` (versioned, encrypted,
+ * public access blocked, owner-enforced, TLS-only: scripts/recovery/state-bucket.ts), and the S3
+ * source buckets the projects read, with the source bundle. Idempotent.
  */
 export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfig[]): Promise<void> {
   let bundle: Buffer | undefined;
   for (const env of envs) {
     const stateRegion = env.state.region ?? env.regions[0];
     const s3 = new S3Client(clientConfig({ region: stateRegion, endpoint: opts.endpoint }));
-    await createBucket(s3, env.state.bucket, stateRegion);
-    await protectStateBucket(s3, env.state.bucket);
-    if (env.state.dynamodbTable) {
-      const ddb = new DynamoDBClient(clientConfig({ region: stateRegion, endpoint: opts.endpoint }));
-      try {
-        await ddb.send(
-          new CreateTableCommand({
-            TableName: env.state.dynamodbTable,
-            KeySchema: [{ AttributeName: "LockID", KeyType: "HASH" }],
-            AttributeDefinitions: [{ AttributeName: "LockID", AttributeType: "S" }],
-            BillingMode: "PAY_PER_REQUEST",
-          }),
-        );
-      } catch (e) {
-        if (!(e instanceof ResourceInUseException)) throw e;
-      }
-    }
+    await ensureStateBucket(s3, { bucket: env.state.bucket, region: stateRegion, kmsKeyArn: env.state.kmsKeyArn });
+    if (env.state.dynamodbTable) await ensureLockTable(new DynamoDBClient(clientConfig({ region: stateRegion, endpoint: opts.endpoint })), env.state.dynamodbTable);
     for (const region of env.regions) {
       for (const project of env.build ? [env.build.privilegedProject, env.build.dindProject] : []) {
         const src = project.source;
