@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
-import { ConfigError, configFilePath, loadConfigFile, projectRoot, selectEnvironments } from "./config/environments";
+import { ConfigError, EnvironmentConfig, checkConfigFile, configFilePath, projectRoot, selectEnvironments } from "./config/environments";
 import { RegionalStack, stackName } from "./stacks/regional-stack";
 import { PropValidationError } from "./modules/shared/validation";
 import { appLocalEndpointCheck } from "./config/local-endpoint-guard";
@@ -13,7 +13,9 @@ import { markerText, OUTPUT_MARKER, outputFolderProblem } from "./config/output-
  * synthesizes them. The app is synthesized into a staging folder that replaces the output
  * folder only when everything succeeded, so a failure never leaves a half-written cdktf.out.
  * Construct warnings go to stderr, one `warning: <file>: stack <stack>: <construct>: …` line each
- * (under the cdktf CLI, which prints them itself, they are left to it).
+ * (under the cdktf CLI, which prints them itself, they are left to it). One run reports every
+ * problem, one line each: the config's, then the construct checks of every selected environment
+ * that can be built despite them (see checkConfig); a problem shared by several stacks is one line.
  *
  * Environment variables: CONFIG_FILE (default config/environments.json), ENVIRONMENTS
  * (comma-separated names or "all"; default: every local environment, "local": true), CDKTF_OUTDIR (default cdktf.out),
@@ -33,39 +35,56 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
     return 1;
   }
   try {
-    const organization = loadConfigFile(file);
-    const environments = selectEnvironments(organization, env.ENVIRONMENTS, file);
-    const localEndpoint = env.AWS_ENDPOINT_URL;
-    if (localEndpoint !== undefined && !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(localEndpoint)) {
-      throw new ConfigError([`AWS_ENDPOINT_URL ${JSON.stringify(localEndpoint)} must be an http(s) URL such as http://127.0.0.1:5000`]);
+    // Every problem of one run is reported together: the config's (all environments), then the
+    // selection's and the variables', then those of the constructs of every selected environment
+    // that can be built despite the config's problems (their own and the others').
+    const config = checkConfigFile(file);
+    const lines = [...config.problems];
+    let environments: EnvironmentConfig[] = [];
+    // A file that declares no environment (unreadable, not JSON, none declared) has its own line:
+    // ENVIRONMENTS is not checked against it.
+    let selected = config.declared.length > 0 || config.problems.length === 0;
+    try {
+      if (selected) environments = selectEnvironments(config.environments, env.ENVIRONMENTS, file, config.declared);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      lines.push(...e.problems);
+      selected = false;
     }
+    const localEndpoint = env.AWS_ENDPOINT_URL;
+    const endpointOk = localEndpoint === undefined || /^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(localEndpoint);
+    if (!endpointOk) lines.push(`AWS_ENDPOINT_URL ${JSON.stringify(localEndpoint)} must be an http(s) URL such as http://127.0.0.1:5000`);
     // cdktf deploy runs Terraform with the variables it ran this app with: refuse before synth.
     const endpointCheck = appLocalEndpointCheck(environments, env);
-    if (endpointCheck.errors.length) throw new ConfigError(endpointCheck.errors);
-    if (endpointCheck.warning) process.stderr.write(`warning: ${endpointCheck.warning}\n`);
+    lines.push(...endpointCheck.errors);
+    if (endpointCheck.warning && lines.length === 0) process.stderr.write(`warning: ${endpointCheck.warning}\n`);
     // Validations run once, in the pass below (all stacks at once); App.synth need not repeat them.
     const app = new App({ outdir: staging, stackTraces: false, skipValidation: true });
     const problems = new StackProblems(file);
+    // Without a valid selection or endpoint there is nothing to build the stacks for.
+    if (!selected || !endpointOk) environments = [];
     for (const environment of environments) {
       for (const region of environment.regions) {
         try {
-          new RegionalStack(app, { environment, region, localEndpoint, organization });
+          new RegionalStack(app, { environment, region, localEndpoint, organization: config.environments });
         } catch (e) {
           if (!(e instanceof PropValidationError)) throw e;
           for (const p of e.problems) problems.add(stackName(environment.name, region), p);
         }
       }
     }
-    if (problems.size) throw new ConfigError(problems.lines());
     // Run the aspects (the policy pack) and every validation of every stack first, so one run
-    // reports the problems of all stacks, not just the first failing one.
+    // reports the problems of all stacks, not just the first failing one. A stack whose
+    // constructs refused their props is left out: it is incomplete.
     for (const stack of app.node.children.filter(TerraformStack.isStack)) {
+      if (problems.has(stack.node.id)) continue;
       invokeAspects(stack);
       for (const node of stack.node.findAll()) {
         for (const message of node.node.validate()) problems.add(stack.node.id, message);
       }
     }
-    if (problems.size) throw new ConfigError(problems.lines());
+    lines.push(...problems.lines());
+    if (lines.length) throw new ConfigError(lines);
     app.synth();
     fs.writeFileSync(path.join(staging, OUTPUT_MARKER), markerText());
     replaceFolder(staging, outdir, runByCdktfCli(env));
@@ -102,6 +121,11 @@ class StackProblems {
 
   public get size(): number {
     return this.byProblem.size;
+  }
+
+  /** Whether `stack` has a problem. */
+  public has(stack: string): boolean {
+    return [...this.byProblem.values()].some((stacks) => stacks.includes(stack));
   }
 
   public lines(): string[] {

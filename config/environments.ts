@@ -195,61 +195,84 @@ export const ENVIRONMENT_SPEC: Spec = s.obj({
     }),
 });
 
-/** Rules that span fields of one environment. */
-function crossFieldProblems(env: Record<string, any>): SchemaProblem[] {
+/** Whether field `a` and field `b` (dotted paths, `[i]` for items) are the same, or one holds the other. */
+function overlaps(a: string, b: string): boolean {
+  const holds = (outer: string, inner: string) => outer === "" || inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
+  return holds(a, b) || holds(b, a);
+}
+
+/** A plain object (not null, not an array). */
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Rules that span fields of one environment. Each rule runs when the fields it reads passed the
+ * schema (`schemaProblems`), so a bad field elsewhere (a bad region) hides no other problem (a
+ * role in another account); a rule is skipped only when a field it reads is itself reported.
+ */
+function crossFieldProblems(env: unknown, schemaProblems: readonly SchemaProblem[] = []): SchemaProblem[] {
   const out: SchemaProblem[] = [];
+  if (!isObject(env)) return out;
+  /** Whether none of `fields` (nor a part or a holder of one) broke the schema. */
+  const valid = (...fields: string[]) => fields.every((f) => !schemaProblems.some((p) => overlaps(f, p.path)));
   const accountId = env.accountId;
-  if (typeof env.assumeRoleArn === "string" && typeof accountId === "string") {
+  if (typeof env.assumeRoleArn === "string" && typeof accountId === "string" && valid("assumeRoleArn", "accountId")) {
     const m = ROLE_ARN.exec(env.assumeRoleArn);
     if (m && m[1] !== accountId) out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: `must be a role in the environment's account ${accountId}` });
   }
   // moto answers as its default account, or as the account of a role assumed through its STS.
-  if (env.local === true && accountId !== LOCAL_ACCOUNT_ID && env.assumeRoleArn === undefined) {
+  const localAccount = valid("local", "accountId", "assumeRoleArn");
+  if (localAccount && env.local === true && accountId !== LOCAL_ACCOUNT_ID && env.assumeRoleArn === undefined) {
     out.push({
       path: "accountId",
       value: accountId,
       rule: `needs assumeRoleArn (a role in ${accountId}) in a local environment: moto answers as ${LOCAL_ACCOUNT_ID}, or as the account of a role assumed through its STS`,
     });
   }
-  if (env.local === true && accountId === LOCAL_ACCOUNT_ID && env.assumeRoleArn !== undefined) {
+  if (localAccount && env.local === true && accountId === LOCAL_ACCOUNT_ID && env.assumeRoleArn !== undefined) {
     out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: `must not be set in a local environment of moto's default account ${LOCAL_ACCOUNT_ID}` });
   }
+  const build = isObject(env.build) ? env.build : undefined;
   for (const project of ["privilegedProject", "dindProject"]) {
-    const src = env.build?.[project]?.source;
-    if (src === undefined) continue;
+    const src = isObject(build?.[project]) ? build?.[project].source : undefined;
     const at = `build.${project}.source`;
+    if (!isObject(src) || !valid(`${at}.type`)) continue;
     const needs = src.type === "S3" ? ["bucketName", "objectKey"] : ["location"];
     const forbidden = src.type === "S3" ? ["location", "branch"] : ["bucketName", "objectKey"];
     for (const k of needs) if (src[k] === undefined) out.push({ path: `${at}.${k}`, value: undefined, rule: `is required for a ${src.type} source` });
-    for (const k of forbidden) if (src[k] !== undefined) out.push({ path: `${at}.${k}`, value: src[k], rule: `does not apply to a ${src.type} source` });
+    for (const k of forbidden) if (src[k] !== undefined && valid(`${at}.${k}`)) out.push({ path: `${at}.${k}`, value: src[k], rule: `does not apply to a ${src.type} source` });
   }
   if (env.build === undefined && env.pullFrom === undefined) {
     out.push({ path: "build", value: undefined, rule: "or pullFrom is required (an environment owns an image pipeline, pulls from one, or both)" });
   }
-  const replicas: string[] = env.build?.replicaRegions ?? [];
-  for (const r of replicas) {
-    if (Array.isArray(env.regions) && !env.regions.includes(r)) {
-      out.push({ path: "build.replicaRegions", value: r, rule: `is not one of the environment's regions (${env.regions.join(", ")})` });
+  const replicas: unknown = build?.replicaRegions;
+  if (Array.isArray(replicas) && Array.isArray(env.regions) && valid("regions")) {
+    replicas.forEach((r, i) => {
+      if (valid(`build.replicaRegions[${i}]`) && !env.regions.includes(r)) {
+        out.push({ path: "build.replicaRegions", value: r, rule: `is not one of the environment's regions (${env.regions.join(", ")})` });
+      }
+    });
+    if (replicas.length > 0 && valid("build.replicaRegions") && env.regions.filter((r: string) => !replicas.includes(r)).length !== 1) {
+      out.push({
+        path: "build.replicaRegions",
+        value: replicas,
+        rule: "must leave exactly one region that builds (the primary, the source of the replication)",
+      });
     }
   }
-  if (replicas.length > 0 && Array.isArray(env.regions) && env.regions.filter((r: string) => !replicas.includes(r)).length !== 1) {
+  const pullAccounts: unknown = isObject(build?.repository) ? build?.repository.pullAccountIds : undefined;
+  const at = "build.repository.pullAccountIds";
+  if (Array.isArray(pullAccounts) && typeof accountId === "string" && valid("accountId") && pullAccounts.some((a, i) => a === accountId && valid(`${at}[${i}]`))) {
     out.push({
-      path: "build.replicaRegions",
-      value: replicas,
-      rule: "must leave exactly one region that builds (the primary, the source of the replication)",
-    });
-  }
-  const pullAccounts = env.build?.repository?.pullAccountIds;
-  if (Array.isArray(pullAccounts) && typeof accountId === "string" && pullAccounts.includes(accountId)) {
-    out.push({
-      path: "build.repository.pullAccountIds",
+      path: at,
       value: accountId,
       rule: "is the environment's own account: a repository policy entry for it would let every principal of the account pull; grant the roles that need it instead (their own IAM policies suffice in the same account)",
     });
   }
-  const p = env.build?.privilegedProject?.projectName;
-  const d = env.build?.dindProject?.projectName;
-  if (typeof p === "string" && p === d) {
+  const p = isObject(build?.privilegedProject) ? build?.privilegedProject.projectName : undefined;
+  const d = isObject(build?.dindProject) ? build?.dindProject.projectName : undefined;
+  if (typeof p === "string" && p === d && valid("build.privilegedProject.projectName", "build.dindProject.projectName")) {
     out.push({ path: "build.dindProject.projectName", value: d, rule: "must differ from build.privilegedProject.projectName" });
   }
   return out;
@@ -362,83 +385,156 @@ function line(file: string, env: string | undefined, p: SchemaProblem): string {
   return `${where}${subject} ${p.rule}`;
 }
 
+/** An environment the file declares, valid or not: its name and whether it is marked `"local": true`. */
+export interface DeclaredEnvironment {
+  readonly name: string;
+  readonly local: boolean;
+}
+
+/** What checking an environments file found: every problem, and the environments that can be built. */
+export interface ConfigCheck {
+  /**
+   * The environments that can be built, in file order: each valid on its own (schema and
+   * cross-field rules), breaking no rule between environments and naming (in pullFrom and
+   * build.replicateToEnvironments) only environments that can be built. Every environment when
+   * `problems` is empty.
+   */
+  readonly environments: EnvironmentConfig[];
+  /** Every environment the file declares, in file order (none when the file is no object of environments). */
+  readonly declared: DeclaredEnvironment[];
+  /** One line per problem; empty when the file is valid. */
+  readonly problems: string[];
+}
+
 /**
- * Validates a parsed environments file as a whole and returns its environments. Throws a
- * {@link ConfigError} listing every bad field, one line each.
+ * Checks a parsed environments file as a whole: every rule (schema, cross-field, between
+ * environments) of every environment, and returns the problems and the environments that can be
+ * built despite them. {@link validateConfig} is the strict form.
  */
-export function validateConfig(raw: unknown, file: string): EnvironmentConfig[] {
+export function checkConfig(raw: unknown, file: string): ConfigCheck {
   const lines: string[] = [];
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ConfigError([`${file}: the file must hold a JSON object with an "environments" object`]);
+  if (!isObject(raw)) {
+    return { environments: [], declared: [], problems: [`${file}: the file must hold a JSON object with an "environments" object`] };
   }
   const top: SchemaProblem[] = [];
   // Environments are checked one by one below; here only the top level (unknown keys, presence).
   const topLevel = "environments" in raw ? { ...raw, environments: {} } : raw;
   check(s.obj({ $schema: s.str(), environments: s.req(s.map(s.obj({}))) }), topLevel, "", top);
   lines.push(...top.map((p) => line(file, undefined, p)));
-  const envs = (raw as Record<string, unknown>).environments;
-  if (typeof envs !== "object" || envs === null || Array.isArray(envs)) {
+  const envs = raw.environments;
+  if (!isObject(envs)) {
     if ("environments" in raw) lines.push(`${file}: environments ${show(envs)} must be an object of environments by name`);
-    throw new ConfigError(lines);
+    return { environments: [], declared: [], problems: lines };
   }
+  const declared = Object.entries(envs).map(([name, env]) => ({ name, local: isObject(env) && env.local === true }));
+  // Valid on its own (the rules between environments see these); `named` also has a valid name.
   const result: EnvironmentConfig[] = [];
-  for (const [name, env] of Object.entries(envs as Record<string, unknown>)) {
-    if (!ENV_NAME.test(name)) {
+  const named = new Set<string>();
+  for (const [name, env] of Object.entries(envs)) {
+    const nameOk = ENV_NAME.test(name);
+    if (!nameOk) {
       lines.push(`${file}: environment ${show(name)} has an invalid name: must be 1-32 lowercase letters, digits or '-', starting with a letter`);
     }
     const problems: SchemaProblem[] = [];
     check(ENVIRONMENT_SPEC, env, "", problems);
-    if (problems.length === 0) problems.push(...crossFieldProblems(env as Record<string, unknown>));
-    lines.push(...problems.map((p) => line(file, name, p)));
-    if (problems.length === 0) result.push({ ...(env as Omit<EnvironmentConfig, "name">), name });
+    const crossField = crossFieldProblems(env, problems);
+    lines.push(...[...problems, ...crossField].map((p) => line(file, name, p)));
+    if (problems.length === 0 && crossField.length === 0) {
+      result.push({ ...(env as Omit<EnvironmentConfig, "name">), name });
+      if (nameOk) named.add(name);
+    }
   }
-  if (Object.keys(envs as object).length === 0) lines.push(`${file}: environments {} must declare at least one environment`);
-  lines.push(...topologyProblems(result, Object.keys(envs as object)).map((p) => line(file, p.env, p)));
-  if (lines.length) throw new ConfigError(lines);
-  return result;
+  if (declared.length === 0) lines.push(`${file}: environments {} must declare at least one environment`);
+  const topology = topologyProblems(result, declared.map((d) => d.name));
+  lines.push(...topology.map((p) => line(file, p.env, p)));
+  // Buildable: valid, no rule between environments broken, and referring only to buildable ones
+  // (repeated until nothing changes: a cycle or a chain of references falls as a whole).
+  const buildable = new Set([...named].filter((n) => !topology.some((p) => p.env === n)));
+  const refersTo = (e: EnvironmentConfig) => [...(e.pullFrom === undefined ? [] : [e.pullFrom]), ...(e.build?.replicateToEnvironments ?? [])];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const e of result) {
+      if (buildable.has(e.name) && refersTo(e).some((n) => !buildable.has(n))) {
+        buildable.delete(e.name);
+        changed = true;
+      }
+    }
+  }
+  return { environments: result.filter((e) => buildable.has(e.name)), declared, problems: lines };
 }
 
 /**
- * Reads and validates an environments file: JSON with comments (`//` and `/* *\/`, no trailing
- * commas). A syntax error is one problem naming the file, line and column, with the offending line.
+ * Validates a parsed environments file as a whole and returns its environments. Throws a
+ * {@link ConfigError} listing every bad field, one line each.
  */
-export function loadConfigFile(file: string): EnvironmentConfig[] {
+export function validateConfig(raw: unknown, file: string): EnvironmentConfig[] {
+  const checked = checkConfig(raw, file);
+  if (checked.problems.length) throw new ConfigError(checked.problems);
+  return checked.environments;
+}
+
+/**
+ * Reads and checks an environments file (see {@link loadConfigFile}), returning its problems and
+ * the environments that can be built despite them. An unreadable file or a syntax error is one
+ * problem and no environments.
+ */
+export function checkConfigFile(file: string): ConfigCheck {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new ConfigError([`${file}: cannot read the environments file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+    return { environments: [], declared: [], problems: [`${file}: cannot read the environments file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`] };
   }
   let raw: unknown;
   try {
     raw = parseJsonWithComments(text);
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
-    throw new ConfigError([describeSyntaxError(file, text, e)]);
+    return { environments: [], declared: [], problems: [describeSyntaxError(file, text, e)] };
   }
-  return validateConfig(raw, file);
+  return checkConfig(raw, file);
+}
+
+/**
+ * Reads and validates an environments file: JSON with comments (`//` and `/* *\/`, no trailing
+ * commas). A syntax error is one problem naming the file, line and column, with the offending line.
+ * Throws a {@link ConfigError} on any problem.
+ */
+export function loadConfigFile(file: string): EnvironmentConfig[] {
+  const checked = checkConfigFile(file);
+  if (checked.problems.length) throw new ConfigError(checked.problems);
+  return checked.environments;
 }
 
 /**
  * Picks the environments named by `selection` (comma-separated names, or `all`).
- * @param selection the `ENVIRONMENTS` variable; unset (or empty) selects every local environment
- *   (`"local": true`), the organization `npm start` deploys
+ * @param all the environments to pick from
+ * @param selection the `ENVIRONMENTS` variable; unset selects every local environment
+ *   (`"local": true`), the organization `npm start` deploys; set but empty is an error
+ * @param declared the environments the file declares, against which the names are checked:
+ *   for a file with problems, `all` holds only the environments that can be built, and a name
+ *   of another declared one selects nothing instead of being unknown @default - those of `all`
  */
-export function selectEnvironments(all: EnvironmentConfig[], selection: string | undefined, file: string): EnvironmentConfig[] {
-  const known = all.map((e) => e.name);
+export function selectEnvironments(
+  all: EnvironmentConfig[],
+  selection: string | undefined,
+  file: string,
+  declared: readonly DeclaredEnvironment[] = all.map((e) => ({ name: e.name, local: e.local === true })),
+): EnvironmentConfig[] {
+  const known = declared.map((e) => e.name);
   if (selection !== undefined && selection.trim() === "") {
     throw new ConfigError([
       `ENVIRONMENTS is set but empty (${JSON.stringify(selection)}): unset it to select every local environment ("local": true), or name environments, comma-separated (known: ${known.join(", ")}), or all`,
     ]);
   }
   if (selection === undefined) {
-    const local = all.filter((e) => e.local === true);
+    const local = declared.filter((e) => e.local).map((e) => e.name);
     if (local.length === 0) {
       throw new ConfigError([
         `ENVIRONMENTS is unset, which selects every local environment ("local": true), but ${file} declares none (known: ${known.join(", ")}); set ENVIRONMENTS to a name or all`,
       ]);
     }
-    return local;
+    return all.filter((e) => local.includes(e.name));
   }
   if (selection.trim() === "all") return all;
   const names = selection.split(",").map((n) => n.trim());
