@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, loadConfigFile, validateConfig } from "../config/environments";
+import { ConfigError, checkConfig, loadConfigFile, validateConfig } from "../config/environments";
 import { main } from "../main";
 import { singleAccountLocal } from "./support/environments";
 
@@ -155,6 +155,63 @@ describe("cross-field rules run beside schema problems", () => {
   });
 });
 
+describe("checkConfig: the environments that can be built despite the problems", () => {
+  /** A local environment of its own account that pulls from `owner`. */
+  function consumer(owner: string, accountId: string): Record<string, any> {
+    const { build: _build, ...rest } = prodEnvironment();
+    return { ...rest, accountId, assumeRoleArn: `arn:aws:iam::${accountId}:role/cdktf-deploy`, pullFrom: owner };
+  }
+
+  test("are the valid ones, in file order, when another is bad on its own", () => {
+    // GIVEN
+    const raw = twoEnvironments();
+    raw.environments.local.regions = ["eu-west-9"];
+
+    // WHEN
+    const checked = checkConfig(raw, FILE);
+
+    // THEN
+    expect(checked.problems).toHaveLength(1);
+    expect(checked.environments.map((e) => e.name)).toEqual(["prod"]);
+    expect(checked.declared).toEqual([
+      { name: "local", local: true },
+      { name: "prod", local: false },
+    ]);
+  });
+
+  test("leave out one that breaks a rule between environments, and every one that refers to a left-out one", () => {
+    // GIVEN a (an owner) pulls from a missing environment; b pulls from a; c and d pull from each other
+    const raw = twoEnvironments();
+    raw.environments.a = { ...prodEnvironment(), accountId: "210987654321", assumeRoleArn: "arn:aws:iam::210987654321:role/x", pullFrom: "missing" };
+    raw.environments.b = consumer("a", "310987654321");
+    raw.environments.c = { ...prodEnvironment(), accountId: "410987654321", assumeRoleArn: "arn:aws:iam::410987654321:role/x", pullFrom: "d" };
+    raw.environments.d = { ...prodEnvironment(), accountId: "510987654321", assumeRoleArn: "arn:aws:iam::510987654321:role/x", pullFrom: "c" };
+
+    // WHEN
+    const checked = checkConfig(raw, FILE);
+
+    // THEN
+    expect(checked.problems).toEqual([
+      expect.stringMatching(/environment "a": pullFrom "missing" is not an environment of this file/),
+      expect.stringMatching(/environment "c": pullFrom "d" forms a cycle: c -> d -> c/),
+    ]);
+    expect(checked.environments.map((e) => e.name)).toEqual(["local", "prod"]);
+  });
+
+  test("leave out one with an invalid name", () => {
+    // GIVEN
+    const raw = twoEnvironments();
+    raw.environments.Prod2 = { ...prodEnvironment(), accountId: "610987654321", assumeRoleArn: "arn:aws:iam::610987654321:role/x" };
+
+    // WHEN
+    const checked = checkConfig(raw, FILE);
+
+    // THEN
+    expect(checked.problems).toEqual([expect.stringMatching(/environment "Prod2" has an invalid name/)]);
+    expect(checked.environments.map((e) => e.name)).toEqual(["local", "prod"]);
+  });
+});
+
 describe("main (in-process): config and construct problems in one run", () => {
   let dir: string;
   let outdir: string;
@@ -293,6 +350,25 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([`${file}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`]);
+    expect(written()).toEqual([]);
+  });
+
+  test("a rule broken between environments does not hide a construct problem of another", () => {
+    // GIVEN prod pulls from an environment the file lacks; local's dind image moves
+    const config = twoEnvironments();
+    config.environments.prod.pullFrom = "shared";
+    config.environments.local.build.dindProject.image = "docker:latest";
+    const file = path.join(dir, "environments.json");
+
+    // WHEN
+    const status = run(config, "all");
+
+    // THEN
+    expect(status).toBe(1);
+    expect(errors()).toEqual([
+      `${file}: environment "prod": pullFrom "shared" is not an environment of this file (known: local, prod)`,
+      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+    ]);
     expect(written()).toEqual([]);
   });
 
