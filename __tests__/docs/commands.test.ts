@@ -5,6 +5,7 @@ import { bootstrap, selectLocalEnvironments } from "../../scripts/local-aws/depl
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
 import { requireTerraform } from "../../scripts/terraform/env";
 import { ROOT, tempDir } from "../support/app";
+import { scratchCopy } from "../support/scratch";
 import { allCommands } from "./extract";
 import { COMMANDS, type RunHere } from "./commands";
 
@@ -38,21 +39,6 @@ describe("the commands the documents show", () => {
     },
   );
 });
-
-/** A copy of the project's files (not .git, node_modules, outputs) with node_modules linked. */
-function scratchCopy(): string {
-  const dir = tempDir("docs-scratch");
-  const files = spawnSync("git", ["ls-files", "-co", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\n").filter(Boolean);
-  for (const f of files) {
-    const from = path.join(ROOT, f);
-    if (!fs.existsSync(from) || fs.statSync(from).isDirectory()) continue;
-    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    fs.copyFileSync(from, path.join(dir, f));
-    fs.chmodSync(path.join(dir, f), fs.statSync(from).mode);
-  }
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
-  return dir;
-}
 
 /** A `docker` that only logs in: it checks the password it reads is one clean line. */
 function dockerStub(dir: string): void {

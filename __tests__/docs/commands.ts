@@ -120,4 +120,23 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     "scripts/git/remotes.sh https://github.com/acme/app.git https://git-codecommit.eu-central-1.amazonaws.com/v1/repos/app\nscripts/git/remotes.sh --list",
     { kind: "here", output: /git-codecommit\.eu-central-1\.amazonaws\.com\/v1\/repos\/app/ },
   ],
+  // docs/recovery.md: the state bucket standard, and the runbook (followed step by step by its test).
+  ["ENVIRONMENTS=prod npm run bootstrap-state -- --check", { kind: "by", test: "__tests__/local-aws/state-bucket.test.ts", marker: 'run(["--check", "--allow-local-endpoint"])' }],
+  ["ENVIRONMENTS=prod npm run bootstrap-state", { kind: "by", test: "__tests__/local-aws/state-bucket.test.ts", marker: 'run(["--allow-local-endpoint"])' }],
+  [
+    "aws s3api list-object-versions --bucket <bucket> --prefix <key> --query 'Versions[].[LastModified,VersionId,Size,IsLatest]' --output text",
+    { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("aws s3api list-object-versions")' },
+  ],
+  [
+    'aws s3api get-object --bucket <bucket> --key <key> --version-id <version-id> previous.tfstate\nnode -e \'const s = JSON.parse(fs.readFileSync("previous.tfstate", "utf8")); console.log("serial", s.serial, "resources", s.resources.length)\'',
+    { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("aws s3api get-object"' },
+  ],
+  [
+    "aws s3api copy-object --bucket <bucket> --key <key> --copy-source '<bucket>/<key>?versionId=<version-id>'",
+    { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("aws s3api copy-object"' },
+  ],
+  [
+    'aws dynamodb delete-item --table-name <table> --key \'{"LockID": {"S": "<bucket>/<key>-md5"}}\'',
+    { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("aws dynamodb delete-item")' },
+  ],
 ];

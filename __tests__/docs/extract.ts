@@ -7,6 +7,8 @@ export interface DocCommand {
   readonly file: string;
   /** The command text: a block's lines (continuations joined, comments dropped), or a table cell's code. */
   readonly text: string;
+  /** A fenced block, or a table cell. */
+  readonly kind: "block" | "cell";
 }
 
 /** The documents whose commands the tests run: the README and everything in docs/. */
@@ -39,12 +41,12 @@ export function commandsOf(file: string, markdown: string): DocCommand[] {
       for (i++; i < lines.length && !lines[i].startsWith("```"); i++) body.push(lines[i]);
       const joined = body.join("\n").replace(/\\\n\s*/g, "");
       const text = joined.split("\n").map(withoutComment).filter((l) => l.trim() !== "").join("\n");
-      out.push({ file, text });
+      out.push({ file, text, kind: "block" });
       continue;
     }
     // A table row whose first cell is one code span that starts like a command.
     const cell = /^\|\s*`([^`]+)`\s*\|/.exec(lines[i]);
-    if (cell && /^([A-Z_]+=\S+\s+)*(npm |npx |node |terraform |bash |scripts\/\S+\.sh)/.test(cell[1])) out.push({ file, text: cell[1] });
+    if (cell && /^([A-Z_]+=\S+\s+)*(npm |npx |node |terraform |bash |scripts\/\S+\.sh)/.test(cell[1])) out.push({ file, text: cell[1], kind: "cell" });
   }
   return out;
 }

@@ -8,6 +8,7 @@ import {
   GetPublicAccessBlockCommand,
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
+  PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { DescribeContinuousBackupsCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -35,7 +36,7 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-test("bootstrap creates each local state bucket versioned, encrypted, public access blocked and TLS-only", async () => {
+test("bootstrap creates each local state bucket versioned, encrypted, public access blocked (not TLS-only: the local AWS is http)", async () => {
   const envs = selectLocalEnvironments({ root: ROOT });
   await bootstrap({ endpoint: aws.endpoint, root: ROOT, outdir: tempDir("state-bucket") }, envs);
   const buckets = [...new Set(envs.map((e) => JSON.stringify([e.state.bucket, e.state.region ?? e.regions[0]])))].map((b) => JSON.parse(b) as [string, string]);
@@ -45,21 +46,22 @@ test("bootstrap creates each local state bucket versioned, encrypted, public acc
     const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
     const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
     const block = await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }));
-    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? "{}");
+    const policy = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket })).catch((e: Error) => e.name);
     expect({
       bucket,
       versioning: versioning.Status,
       sse: encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
       block: block.PublicAccessBlockConfiguration,
-      tls: policy.Statement.find((s: { Sid: string }) => s.Sid === TLS_ONLY_SID),
+      policy,
     }).toEqual({
       bucket,
       versioning: "Enabled",
       sse: "AES256",
       block: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
-      tls: expect.objectContaining({ Effect: "Deny", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+      policy: "NoSuchBucketPolicy",
     });
-    expect(await stateBucketProblems(s3, { bucket, region })).toEqual([]);
+    expect(await stateBucketProblems(s3, { bucket, region, tlsOnly: false })).toEqual([]);
+    expect(await stateBucketProblems(s3, { bucket, region })).toEqual([`the bucket policy lacks the ${TLS_ONLY_SID} statement (deny s3:* without TLS)`]);
   }
 });
 
@@ -140,6 +142,14 @@ describe("npm run bootstrap-state, for a real environment", () => {
     const check = await run(["--check", "--allow-local-endpoint"]);
     expect(check.stdout).not.toContain("differs");
     expect(check.code).toBe(0);
+  });
+
+  test("the TLS-only statement is enforced: the local AWS (plain http) may no longer read or write the state", async () => {
+    const denied = await s3.send(new PutObjectCommand({ Bucket: state.bucket, Key: "platform/prod/eu-west-1/terraform.tfstate", Body: "{}" })).then(
+      () => "written",
+      (e: { $metadata?: { httpStatusCode?: number }; message?: string }) => e.$metadata?.httpStatusCode,
+    );
+    expect(denied).toBe(403);
   });
 
   test("an unknown flag is one line, exit 2", async () => {

@@ -137,7 +137,8 @@ async function createBucket(s3: S3Client, bucket: string, region: string): Promi
 /**
  * Creates what must exist before Terraform runs: the state bucket and (if configured) the lock
  * table of each environment, to the standard of `npm run bootstrap-state` (versioned, encrypted,
- * public access blocked, owner-enforced, TLS-only: scripts/recovery/state-bucket.ts), and the S3
+ * public access blocked, owner-enforced; not TLS-only: the local AWS is plain http and enforces
+ * the statement: scripts/recovery/state-bucket.ts), and the S3
  * source buckets the projects read, with the source bundle. Idempotent.
  */
 export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfig[]): Promise<void> {
@@ -145,7 +146,7 @@ export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfi
   for (const env of envs) {
     const stateRegion = env.state.region ?? env.regions[0];
     const s3 = new S3Client(clientConfig({ region: stateRegion, endpoint: opts.endpoint }));
-    await ensureStateBucket(s3, { bucket: env.state.bucket, region: stateRegion, kmsKeyArn: env.state.kmsKeyArn });
+    await ensureStateBucket(s3, { bucket: env.state.bucket, region: stateRegion, kmsKeyArn: env.state.kmsKeyArn, tlsOnly: false });
     if (env.state.dynamodbTable) await ensureLockTable(new DynamoDBClient(clientConfig({ region: stateRegion, endpoint: opts.endpoint })), env.state.dynamodbTable);
     for (const region of env.regions) {
       for (const project of env.build ? [env.build.privilegedProject, env.build.dindProject] : []) {

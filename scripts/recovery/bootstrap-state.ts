@@ -16,7 +16,8 @@ environment of ENVIRONMENTS (state.bucket, in state.region), and its DynamoDB lo
 state.dynamodbTable is set: versioned (every state version kept, so an overwritten or corrupted
 state can be restored: docs/recovery.md), encrypted (SSE-KMS with state.kmsKeyArn, else SSE-S3),
 public access blocked, objects owned by the bucket owner (no ACLs), and a bucket policy that
-denies every request made without TLS (other statements of an existing policy are kept). The lock
+denies every request made without TLS (other statements of an existing policy are kept; not for
+local environments: the local AWS is plain http and enforces the policy). The lock
 table is on-demand, encrypted, with point-in-time recovery. Idempotent: run it before the first
 deploy of an environment, and again at any time. Nothing else is created or deleted.
 
@@ -74,7 +75,7 @@ export function stateTargets(envs: readonly EnvironmentConfig[], endpointOf: (e:
       t.environments.push(e.name);
       continue;
     }
-    byKey.set(key, { bucket: e.state.bucket, region, kmsKeyArn: e.state.kmsKeyArn, lockTable: e.state.dynamodbTable, roleArn: e.state.roleArn, endpoint, environments: [e.name] });
+    byKey.set(key, { bucket: e.state.bucket, region, tlsOnly: e.local !== true, kmsKeyArn: e.state.kmsKeyArn, lockTable: e.state.dynamodbTable, roleArn: e.state.roleArn, endpoint, environments: [e.name] });
   }
   return [...byKey.values()];
 }
@@ -119,7 +120,7 @@ export async function runBootstrap(flags: BootstrapFlags, env: NodeJS.ProcessEnv
     const ddb = t.lockTable ? new DynamoDBClient(config) : undefined;
     if (!flags.check) {
       const created = await ensureStateBucket(s3, t);
-      log(`  bucket ${created ? "created" : "exists"}; versioning, ${t.kmsKeyArn ? "SSE-KMS" : "SSE-S3"} encryption, public access block, BucketOwnerEnforced and the TLS-only policy are set\n`);
+      log(`  bucket ${created ? "created" : "exists"}; versioning, ${t.kmsKeyArn ? "SSE-KMS" : "SSE-S3"} encryption, public access block, BucketOwnerEnforced${t.tlsOnly ? " and the TLS-only policy are" : " are (no TLS-only policy: the local AWS is plain http)"} set\n`);
       if (ddb && t.lockTable) log(`  lock table ${t.lockTable} ${(await ensureLockTable(ddb, t.lockTable)) ? "created" : "exists"}; point-in-time recovery on\n`);
     }
     const problems = [

@@ -29,7 +29,8 @@ import {
  * The standard every Terraform state bucket of this project meets (issue 13, item 7): every
  * version of every state kept (an overwritten or corrupted state can be restored), encrypted at
  * rest (SSE-KMS with the configured key, else SSE-S3), public access blocked, objects owned by the
- * bucket owner (no ACLs), and a bucket policy that denies every request not made over TLS.
+ * bucket owner (no ACLs), and a bucket policy that denies every request not made over TLS (not
+ * for local environments: the local AWS is plain http).
  * `npm start` applies it to the local state buckets, `npm run bootstrap-state` to real ones.
  */
 export interface StateBucket {
@@ -37,6 +38,12 @@ export interface StateBucket {
   readonly region: string;
   /** The KMS key of `state.kmsKeyArn`; unset: SSE-S3 (AES256). */
   readonly kmsKeyArn?: string;
+  /**
+   * Deny every request made without TLS. Off only for the buckets of local environments: the
+   * local AWS speaks plain http and enforces the statement (Terraform's reads would get 403).
+   * @default true
+   */
+  readonly tlsOnly?: boolean;
 }
 
 /** The Sid of the statement that denies requests without TLS; other statements of the policy are kept. */
@@ -121,7 +128,7 @@ export async function stateBucketProblems(s3: S3Client, b: StateBucket): Promise
     if (errorName(e) !== "OwnershipControlsNotFoundError") throw e;
   }
   if (ownership !== "BucketOwnerEnforced") problems.push(`object ownership is ${ownership ?? "unset"} (must be BucketOwnerEnforced: no ACLs)`);
-  if (!hasTlsOnly(b.bucket, await currentPolicy(s3, b.bucket))) problems.push(`the bucket policy lacks the ${TLS_ONLY_SID} statement (deny s3:* without TLS)`);
+  if (b.tlsOnly !== false && !hasTlsOnly(b.bucket, await currentPolicy(s3, b.bucket))) problems.push(`the bucket policy lacks the ${TLS_ONLY_SID} statement (deny s3:* without TLS)`);
   return problems;
 }
 
@@ -159,7 +166,7 @@ export async function ensureStateBucket(s3: S3Client, b: StateBucket): Promise<b
     }),
   );
   await s3.send(new PutPublicAccessBlockCommand({ Bucket: b.bucket, PublicAccessBlockConfiguration: { ...PUBLIC_ACCESS_BLOCKED } }));
-  await s3.send(new PutBucketPolicyCommand({ Bucket: b.bucket, Policy: withTlsOnly(b.bucket, await currentPolicy(s3, b.bucket)) }));
+  if (b.tlsOnly !== false) await s3.send(new PutBucketPolicyCommand({ Bucket: b.bucket, Policy: withTlsOnly(b.bucket, await currentPolicy(s3, b.bucket)) }));
   return created;
 }
 
