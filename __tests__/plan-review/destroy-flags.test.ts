@@ -23,6 +23,7 @@ const review = (stack: string, destroy: number): StackReview => ({
   counts: { add: 0, change: 0, destroy, replace: 0 },
   changes: Array.from({ length: destroy }, (_, i) => ({ address: `aws_iam_role.R${i}`, type: "aws_iam_role", action: "delete" as const })),
   risks: [],
+  drift: [],
   suppressions: [],
   destructive: [],
 });

@@ -99,7 +99,7 @@ describe("guard", () => {
   const review = reviewPlan("s", { resource_changes: [change("aws_iam_role.r", "aws_iam_role", ["delete"], {}, null)] }, {});
 
   test("blocks a deleted role that no allowance names", () => {
-    expect(guard([review], [])).toEqual({ blocked: ["s:aws_iam_role.r"], unusedAllowances: [], ok: false });
+    expect(guard([review], [])).toEqual({ blocked: ["s:aws_iam_role.r"], unusedAllowances: [], emptyState: [], unusedEmptyStateAllowances: [], ok: false });
   });
 
   test("passes when the allowance names exactly that resource", () => {
@@ -107,7 +107,13 @@ describe("guard", () => {
   });
 
   test("fails when an allowance names a resource the plan does not destroy", () => {
-    expect(guard([review], ["s:aws_iam_role.r", "s:aws_ecr_repository.x"])).toEqual({ blocked: [], unusedAllowances: ["s:aws_ecr_repository.x"], ok: false });
+    expect(guard([review], ["s:aws_iam_role.r", "s:aws_ecr_repository.x"])).toEqual({
+      blocked: [],
+      unusedAllowances: ["s:aws_ecr_repository.x"],
+      emptyState: [],
+      unusedEmptyStateAllowances: [],
+      ok: false,
+    });
   });
 
   test("the summary says what is blocked and how to allow it", () => {
@@ -157,6 +163,7 @@ describe("npm run plan flags", () => {
   test("parse --allow-destroy lists, --out, --apply", () => {
     expect(parsePlanFlags(["--allow-destroy", "local-eu-central-1:aws_ecr_repository.R,local-us-east-1:aws_iam_role.X", "--out", "p", "--apply"])).toEqual({
       allowDestroy: ["local-eu-central-1:aws_ecr_repository.R", "local-us-east-1:aws_iam_role.X"],
+      allowEmptyState: [],
       out: "p",
       baseline: undefined,
       apply: true,
@@ -186,8 +193,8 @@ describe("npm run plan flags", () => {
     [["--allow-destroy", "aws_ecr_repository.R"], '--allow-destroy "aws_ecr_repository.R" must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD'],
     [["--out"], "option --out needs a value"],
     [["--baseline", "/nonexistent"], '--baseline "/nonexistent" is not a synth output folder (no stacks/ inside)'],
-    [["--force"], 'unknown flag "--force" (known: --allow-destroy, --out, --baseline, --apply, --allow-local-endpoint, --help)'],
-    [["--allow-local-endpoint=1"], 'unknown flag "--allow-local-endpoint=1" (known: --allow-destroy, --out, --baseline, --apply, --allow-local-endpoint, --help)'],
+    [["--force"], 'unknown flag "--force" (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --allow-local-endpoint, --help)'],
+    [["--allow-local-endpoint=1"], 'unknown flag "--allow-local-endpoint=1" (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --allow-local-endpoint, --help)'],
   ])("%j is refused", (argv, message) => {
     expect(messageOf(() => parsePlanFlags(argv))).toBe(message);
   });

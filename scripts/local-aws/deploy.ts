@@ -18,6 +18,7 @@ import { clientConfig, localAwsEnv } from "./clients";
 import { terraformEnv } from "../terraform/env";
 import { terraformOk } from "../terraform/run";
 import { explainLocalAwsFailure } from "./limits";
+import { recordAppliedState } from "../plan-review/state-record";
 import { ensureLockTable, ensureStateBucket } from "../recovery/state-bucket";
 
 /** One stack of a local environment, as synthesized. */
@@ -172,6 +173,8 @@ export async function deployStack(opts: LocalDeployOptions, stack: LocalStack, l
   try {
     const init = await terraformOk(["init", "-input=false", "-no-color"], stack.dir, env, { progress });
     const apply = await terraformOk(["apply", "-auto-approve", "-input=false", "-no-color"], stack.dir, env, { progress });
+    // What the state holds now, for the next plan review (backend-change, state-empty).
+    await recordAppliedState(stack.name, stack.dir, env, "apply");
     return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: apply.seconds };
   } catch (e) {
     throw explainLocalAwsFailure(e);

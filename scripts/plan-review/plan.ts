@@ -11,6 +11,7 @@ import { keptServers, stateDirProblem } from "../local-aws/kept";
 import { explainLocalAwsFailure } from "../local-aws/limits";
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
 import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type LocalEndpointPlan, type StackReview } from "./review";
+import { priorStateContents, readStateRecord, recordAppliedState, sameLocalAws, writeStateRecord, type StateRecord } from "./state-record";
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
 import { runCli } from "../shared/cli";
@@ -20,7 +21,9 @@ export const USAGE = `Usage: npm run plan [-- options]
 Synthesizes, then runs plain \`terraform plan\` for every stack of the selected environments
 (ENVIRONMENTS, default local) on cdktf.out, keeps each plan and its JSON, and writes a Markdown
 review per stack and overall (plans/summary.md, summary.json). Exits 1 when a plan deletes or
-replaces an ECR repository or IAM role that --allow-destroy does not name. Refuses, before
+replaces an ECR repository or IAM role that --allow-destroy does not name, or creates every
+resource of a stack whose last apply left resources in its state (state-empty: a moved
+state.keyPrefix or bucket, a lost state) that --allow-empty-state does not name. Refuses, before
 anything runs, a real environment (not "local": true) while AWS_ENDPOINT_URL or any
 AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
 
@@ -28,14 +31,19 @@ AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
                                      e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD
   --out DIR                          where plans and reviews go (default: plans)
   --baseline DIR                     a previous synth output (e.g. of main) to compare backends with
+                                     (default: the backend of the stack's last apply on this machine,
+                                     recorded in .tmp/state-records, STATE_RECORD_DIR)
+  --allow-empty-state STACK[,…]      stacks that may plan to create everything on an empty state
+                                     although their last apply left resources (repeatable)
   --apply                            after a review that passes, apply exactly the reviewed plans
   --allow-local-endpoint             plan real environments against the endpoint these variables
                                      set, on purpose (e.g. a rehearsal on a local AWS); the review
                                      says so at its top
   --help                             this text
 Environment: ALLOW_DESTROY (same as --allow-destroy, comma or space separated),
-ALLOW_LOCAL_ENDPOINT (1: same as --allow-local-endpoint), ENVIRONMENTS, CONFIG_FILE,
-CDKTF_OUTDIR, AWS_ENDPOINT_URL.
+ALLOW_EMPTY_STATE (same as --allow-empty-state), ALLOW_LOCAL_ENDPOINT (1: same as
+--allow-local-endpoint), ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL,
+STATE_RECORD_DIR.
 
 Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
 default AWS credentials. Every plan and apply waits up to LOCK_TIMEOUT (default 5m, a Terraform
@@ -47,17 +55,20 @@ export const DEPLOY_USAGE = `Usage: npm run deploy [-- options]
 The review of \`npm run plan\`, then, when it passes, applies exactly the reviewed plans (consumers
 before the owner they pull from) and prints each stack's outputs. Exits 1 without applying
 anything when a plan deletes or replaces an ECR repository or IAM role that --allow-destroy does
-not name. Refuses, before anything runs, a real environment (not "local": true) while
+not name, or recreates a stack on an empty state (state-empty) that --allow-empty-state does not
+name. Each apply is recorded in .tmp/state-records (backend, outputs, resources). Refuses, before anything runs, a real environment (not "local": true) while
 AWS_ENDPOINT_URL or any AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
 
   --allow-destroy STACK:ADDRESS[,…]  resources allowed to be deleted or replaced (repeatable)
   --out DIR                          where plans and reviews go (default: plans)
   --baseline DIR                     a previous synth output to compare backends with
+  --allow-empty-state STACK[,…]      stacks that may be created again on an empty state (repeatable)
   --allow-local-endpoint             deploy real environments to the endpoint these variables set,
                                      on purpose; the review says so at its top
   --help                             this text
-Environment: ALLOW_DESTROY, ALLOW_LOCAL_ENDPOINT, ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR,
-AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock, default 5m).
+Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, ENVIRONMENTS, CONFIG_FILE,
+CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock,
+default 5m), STATE_RECORD_DIR.
 
 Local environments use AWS_ENDPOINT_URL (e.g. a local AWS kept running by
 \`npm start -- --keep-running\`), or a local AWS started for the run and stopped after it; real
@@ -90,6 +101,8 @@ projects may linger in the local AWS until it is stopped.)`;
 
 export interface PlanFlags {
   readonly allowDestroy: string[];
+  /** Stacks that may plan to create everything on an empty state (`state-empty`). */
+  readonly allowEmptyState: string[];
   readonly out: string;
   readonly baseline?: string;
   readonly apply: boolean;
@@ -113,6 +126,8 @@ function variableProblems(env: NodeJS.ProcessEnv): string[] {
 }
 
 const ENV_NAME = /^[a-z][a-z0-9-]*$/;
+/** A stack: `<environment>-<region>`. */
+const STACK_NAME = /^[a-z][a-z0-9-]*-[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 /** Parses the flags of `npm run destroy`; throws one line per problem. */
 export function parseDestroyFlags(argv: string[], env: NodeJS.ProcessEnv = {}): DestroyFlags | "help" {
@@ -175,8 +190,16 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
       else problems.push(`${source} ${JSON.stringify(item)} must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD`);
     }
   };
+  const allowEmptyState: string[] = [];
+  const addEmptyState = (list: string, source: string) => {
+    for (const item of list.split(/[\s,]+/).filter(Boolean)) {
+      if (STACK_NAME.test(item)) allowEmptyState.push(item);
+      else problems.push(`${source} ${JSON.stringify(item)} must be a stack name <environment>-<region>, e.g. local-eu-central-1`);
+    }
+  };
   // CI passes allowances through the environment (a workflow input), the same rule applies.
   if (env.ALLOW_DESTROY) addAllowed(env.ALLOW_DESTROY, "ALLOW_DESTROY");
+  if (env.ALLOW_EMPTY_STATE) addEmptyState(env.ALLOW_EMPTY_STATE, "ALLOW_EMPTY_STATE");
   const allowProblem = allowLocalEndpointProblem(env[ALLOW_LOCAL_ENDPOINT]);
   if (allowProblem) problems.push(allowProblem);
   let allowLocalEndpoint = env[ALLOW_LOCAL_ENDPOINT] === "1";
@@ -187,16 +210,17 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
     if (a === "--apply") apply = true;
     else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
     else if (a === "--allow-destroy") addAllowed(value() ?? "", "--allow-destroy");
+    else if (a === "--allow-empty-state") addEmptyState(value() ?? "", "--allow-empty-state");
     else if (a === "--out") out = value() ?? out;
     else if (a === "--baseline") {
       const v = value();
       if (v !== undefined && !fs.existsSync(path.join(v, "stacks"))) problems.push(`--baseline ${JSON.stringify(v)} is not a synth output folder (no stacks/ inside)`);
       baseline = v;
-    } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --out, --baseline, --apply, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+    } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
   });
   if (walked === "help") return "help";
   if (problems.length) throw new Error(problems.join("\n"));
-  return { allowDestroy, out, baseline, apply, allowLocalEndpoint };
+  return { allowDestroy, allowEmptyState, out, baseline, apply, allowLocalEndpoint };
 }
 
 interface PlannedStack {
@@ -211,7 +235,11 @@ function readJson(file: string): any {
   return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 
-/** The backend settings the working directory was last initialized with, if any. */
+/**
+ * The backend settings the working directory was last initialized with, if any. Read before the
+ * synth, which replaces the folder (`.terraform` included): the fallback of a stack without a
+ * state record (see state-record.ts).
+ */
 function initializedBackend(dir: string): Record<string, unknown> | undefined {
   const file = path.join(dir, ".terraform", "terraform.tfstate");
   return fs.existsSync(file) ? readJson(file).backend?.config : undefined;
@@ -337,6 +365,19 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     const local = envs.filter((e) => e.local);
     if (local.length && endpoint) await bootstrap({ endpoint, root, outdir }, local);
 
+    // What each stack's state held after its last apply, read before the synth replaces the stack
+    // folders: the state record, else the backend of the folder's last init (its .terraform goes
+    // with the synth). A real environment rehearsed on a local endpoint neither reads nor writes
+    // the records of its account.
+    const known = new Map<string, { record?: StateRecord; initialized?: Record<string, unknown> }>();
+    for (const e of envs) {
+      if (onLocalEndpoint?.environments.includes(e.name)) continue;
+      for (const region of e.regions) {
+        const name = stackName(e.name, region);
+        known.set(name, { record: readStateRecord(name, env), initialized: initializedBackend(path.join(outdir, "stacks", name)) });
+      }
+    }
+
     const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], {
       cwd: root,
       // The guard above has decided for the terraform runs below; in the synth the endpoint only
@@ -365,7 +406,6 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
 
     const reviews: StackReview[] = await Promise.all(
       stacks.map(async (s) => {
-        const before = initializedBackend(s.dir);
         await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv, { progress: progress(s) });
         const planFile = path.join(out, `${s.name}.tfplan`);
         const plan = await terraform(["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, s.tfEnv, {
@@ -375,9 +415,18 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
         fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
         const shown = await terraformOk(["show", "-json", planFile], s.dir, s.tfEnv);
         fs.writeFileSync(path.join(out, `${s.name}.json`), shown.stdout);
+        const planJson = JSON.parse(shown.stdout);
+        const synthesized = readJson(path.join(s.dir, "cdk.tf.json"));
+        const backendNow: Record<string, unknown> | undefined = synthesized.terraform?.backend?.s3;
+        const k = known.get(s.name);
+        // A local stack's record of another local AWS (stopped since, or another run's) says nothing about this one.
+        const record = k?.record && sameLocalAws(k.record.backend, backendNow) ? k.record : undefined;
+        const initialized = k?.initialized && sameLocalAws(k.initialized, backendNow) ? k.initialized : undefined;
+        // The first successful init of a stack without a record is its baseline from now on.
+        if (k && !k.record && backendNow) writeStateRecord(s.name, { backend: backendNow, ...priorStateContents(planJson), after: "init", at: new Date().toISOString() }, env);
         const baselineFile = !destroy && flags.baseline ? path.join(flags.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
         const baselineBackend = baselineFile && fs.existsSync(baselineFile) ? readJson(baselineFile).terraform?.backend?.s3 : undefined;
-        const review = reviewPlan(s.name, JSON.parse(shown.stdout), readJson(path.join(s.dir, "cdk.tf.json")), baselineBackend ?? before);
+        const review = reviewPlan(s.name, planJson, synthesized, baselineBackend ?? record?.backend ?? initialized, destroy ? undefined : record);
         fs.writeFileSync(path.join(out, `${s.name}.md`), `${stackMarkdown(review, localEndpoint)}\n`);
         return review;
       }),
@@ -389,6 +438,14 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
         await terraformOk(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, { progress: progress(s) });
       } catch (e) {
         throw s.env.local ? explainLocalAwsFailure(e) : e;
+      }
+      // What the state holds now, for the next review (backend-change, state-empty).
+      if (known.has(s.name)) {
+        try {
+          await recordAppliedState(s.name, s.dir, s.tfEnv, destroy ? "destroy" : "apply", env);
+        } catch (e) {
+          process.stderr.write(`warning: ${s.name} was applied, but its state record was not written: ${(e as Error).message.split("\n")[0]}\n`);
+        }
       }
     };
 
@@ -410,7 +467,7 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
       return 0;
     }
 
-    const decision = guard(reviews, flags.allowDestroy);
+    const decision = guard(reviews, flags.allowDestroy, flags.allowEmptyState);
     const summary = summaryMarkdown(reviews, decision, localEndpoint);
     fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
     fs.writeFileSync(path.join(out, "summary.json"), `${JSON.stringify(summaryJson(reviews, decision, localEndpoint), null, 2)}\n`);

@@ -4,6 +4,7 @@
  * same code serves `npm run plan`, CI and the tests.
  */
 import { assignments, type LocalEndpointUse } from "../../config/local-endpoint-guard";
+import type { StateRecord } from "./state-record";
 
 /** What Terraform will do to one resource. */
 export type Action = "create" | "update" | "delete" | "replace" | "read" | "no-op";
@@ -17,10 +18,25 @@ export interface ResourceChange {
 
 /** A flagged risk. */
 export interface Risk {
-  readonly kind: "repository-lost" | "iam-change" | "privileged-on" | "backend-change";
+  readonly kind: "repository-lost" | "iam-change" | "privileged-on" | "backend-change" | "state-empty" | "drift";
   readonly address: string;
   readonly message: string;
 }
+
+/** A resource changed outside Terraform, as the plan's refresh found it (`resource_drift`). */
+export interface DriftedResource {
+  readonly address: string;
+  readonly type: string;
+  /** update: changed outside Terraform; delete: deleted outside Terraform. */
+  readonly action: "update" | "delete";
+  /** The top-level attributes that changed (names only: values may be secrets). */
+  readonly attributes: string[];
+  /** True when this plan changes the resource (back): the change is a drift correction, not a change of the code. */
+  readonly corrected: boolean;
+}
+
+/** What is known of the stack's state before this plan: the record of its last apply (see state-record.ts). */
+export type LastKnownState = Pick<StateRecord, "outputs" | "resources" | "after" | "at">;
 
 /** The review of one stack's plan. */
 export interface StackReview {
@@ -28,6 +44,8 @@ export interface StackReview {
   readonly counts: Record<"add" | "change" | "destroy" | "replace", number>;
   readonly changes: ResourceChange[];
   readonly risks: Risk[];
+  /** Resources changed outside Terraform since the state was written. */
+  readonly drift: DriftedResource[];
   readonly suppressions: { address: string; rule: string; reason: string }[];
   /** `<stack>:<address>` of repositories and roles the plan deletes or replaces. */
   readonly destructive: string[];
@@ -69,11 +87,24 @@ const first = (v: any) => (Array.isArray(v) ? v[0] : v);
  * Reviews one plan.
  * @param plan `terraform show -json <planfile>`
  * @param synthesized the stack's cdk.tf.json (for the policy-pack suppressions)
- * @param backendBefore the backend settings the state was last initialized with, if known
+ * @param backendBefore the backend settings the state was last applied (or initialized) with, if known
+ * @param lastKnown what the state held after the last apply, if known: a plan that creates
+ *   everything although it held resources or outputs is a `state-empty` risk (the guard blocks it)
  */
-export function reviewPlan(stack: string, plan: any, synthesized: any, backendBefore?: Record<string, unknown>): StackReview {
+export function reviewPlan(stack: string, plan: any, synthesized: any, backendBefore?: Record<string, unknown>, lastKnown?: LastKnownState): StackReview {
   const changes: ResourceChange[] = [];
   const risks: Risk[] = [];
+  const drift = driftOf(plan);
+  for (const d of drift) {
+    risks.push({
+      kind: "drift",
+      address: d.address,
+      message:
+        d.action === "delete"
+          ? `${d.address} was deleted outside Terraform (the plan creates it again)`
+          : `${d.address} was changed outside Terraform: ${d.attributes.join(", ")} (${d.corrected ? "the plan changes it back" : "the plan keeps the change"})`,
+    });
+  }
   for (const rc of plan.resource_changes ?? []) {
     if (rc.mode === "data") continue;
     const action = actionOf(rc.change?.actions ?? []);
@@ -126,6 +157,24 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
     }
   }
 
+  const managed = (plan.resource_changes ?? []).filter((rc: any) => rc.mode !== "data");
+  const recreatesAll = managed.length > 0 && managed.every((rc: any) => actionOf(rc.change?.actions ?? []) === "create" && (rc.change?.actions ?? []).length === 1);
+  if (lastKnown && recreatesAll && (lastKnown.resources > 0 || lastKnown.outputs.length > 0)) {
+    const where = backendNow?.bucket !== undefined ? `s3://${backendNow.bucket}/${backendNow.key}` : "of this stack";
+    const outputs = lastKnown.outputs.length
+      ? ` and ${lastKnown.outputs.length} output${lastKnown.outputs.length > 1 ? "s" : ""} (${lastKnown.outputs.slice(0, 4).join(", ")}${lastKnown.outputs.length > 4 ? ", …" : ""})`
+      : "";
+    const recorded = lastKnown.after === "init" ? "the first plan of this stack here found" : "the last apply recorded";
+    risks.push({
+      kind: "state-empty",
+      address: "terraform.backend.s3",
+      message:
+        `the state at ${where} is empty (the plan creates all ${managed.length} resources) but ${recorded} ${lastKnown.resources} resource${lastKnown.resources === 1 ? "" : "s"}${outputs} ` +
+        `(${lastKnown.at}): check state.keyPrefix, state.bucket and state.region of the environment, or restore the state (docs/recovery.md); ` +
+        `if the stack is meant to start empty, re-run with --allow-empty-state ${stack}`,
+    });
+  }
+
   const suppressions = Object.entries<any>(synthesized?.resource ?? {}).flatMap(([type, byId]) =>
     Object.entries<any>(byId).flatMap(([id, body]) =>
       (body?.["//"]?.policy_suppressions ?? []).map((s: any) => ({ address: `${type}.${id}`, rule: s.rule, reason: s.reason })),
@@ -138,6 +187,7 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
     counts: { add: count("create"), change: count("update"), destroy: count("delete"), replace: count("replace") },
     changes,
     risks,
+    drift,
     suppressions,
     destructive: changes
       .filter((c) => (GUARDED_TYPES as readonly string[]).includes(c.type) && (c.action === "delete" || c.action === "replace"))
@@ -145,19 +195,63 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
   };
 }
 
+/** The resources of a plan's `resource_drift` that changed or went outside Terraform, with the names of the changed attributes. */
+export function driftOf(plan: any): DriftedResource[] {
+  const drift: DriftedResource[] = [];
+  const planned = new Map<string, Action>((plan?.resource_changes ?? []).map((rc: any) => [rc.address, actionOf(rc.change?.actions ?? [])]));
+  const corrected = (address: string) => !["no-op", "read", undefined].includes(planned.get(address));
+  for (const rd of plan?.resource_drift ?? []) {
+    if (rd.mode === "data") continue;
+    const actions: string[] = rd.change?.actions ?? [];
+    if (actions.includes("delete")) {
+      drift.push({ address: rd.address, type: rd.type, action: "delete", attributes: [], corrected: corrected(rd.address) });
+    } else if (actions.includes("update")) {
+      const before = rd.change.before ?? {};
+      const after = rd.change.after ?? {};
+      const attributes = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => !same(emptyAsNull(before[k]), emptyAsNull(after[k]))).sort();
+      // Only a representation changed (equivalent policy JSON, no tags read back as {}): nothing to review.
+      if (attributes.length) drift.push({ address: rd.address, type: rd.type, action: "update", attributes, corrected: corrected(rd.address) });
+    }
+  }
+  return drift;
+}
+
+/** null for an unset value and for an empty one ("", [], {}): the provider reads back either. */
+function emptyAsNull(v: unknown): unknown {
+  if (v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) return null;
+  if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) return null;
+  return v;
+}
+
 /** The guard's decision: what blocks the plan, and allowances that match nothing. */
 export interface GuardDecision {
   readonly blocked: string[];
   readonly unusedAllowances: string[];
+  /** Stacks whose plan recreates everything on an empty state (`state-empty`) that `--allow-empty-state` does not name. */
+  readonly emptyState: string[];
+  /** `--allow-empty-state` names of stacks without a `state-empty` risk. */
+  readonly unusedEmptyStateAllowances: string[];
   readonly ok: boolean;
 }
 
-/** Blocks every guarded deletion/replacement not named in `allowed`; an allowance must name one. */
-export function guard(reviews: StackReview[], allowed: string[]): GuardDecision {
+/**
+ * Blocks every guarded deletion/replacement not named in `allowed`, and every stack with a
+ * `state-empty` risk not named in `allowedEmptyState`; an allowance must name one.
+ */
+export function guard(reviews: StackReview[], allowed: string[], allowedEmptyState: string[] = []): GuardDecision {
   const destructive = reviews.flatMap((r) => r.destructive);
   const blocked = destructive.filter((d) => !allowed.includes(d));
   const unusedAllowances = allowed.filter((a) => !destructive.includes(a));
-  return { blocked, unusedAllowances, ok: blocked.length === 0 && unusedAllowances.length === 0 };
+  const empty = reviews.filter((r) => r.risks.some((k) => k.kind === "state-empty")).map((r) => r.stack);
+  const emptyState = empty.filter((s) => !allowedEmptyState.includes(s));
+  const unusedEmptyStateAllowances = allowedEmptyState.filter((s) => !empty.includes(s));
+  return {
+    blocked,
+    unusedAllowances,
+    emptyState,
+    unusedEmptyStateAllowances,
+    ok: blocked.length === 0 && unusedAllowances.length === 0 && emptyState.length === 0 && unusedEmptyStateAllowances.length === 0,
+  };
 }
 
 /** Real environments planned against a local endpoint on purpose (`--allow-local-endpoint` or `ALLOW_LOCAL_ENDPOINT=1`). */
@@ -193,6 +287,13 @@ export function stackMarkdown(r: StackReview, localEndpoint?: LocalEndpointPlan)
     lines.push("Risks:", "", ...r.risks.map((k) => `- :warning: **${k.kind}**: ${k.message}`), "");
   } else {
     lines.push("Risks: none flagged.", "");
+  }
+  if (r.drift?.length) {
+    lines.push("Drift (changed outside Terraform):", "", "| resource | outside Terraform | attributes | this plan |", "|---|---|---|---|");
+    lines.push(
+      ...r.drift.map((d) => `| \`${d.address}\` | ${d.action === "delete" ? "deleted" : "changed"} | ${d.attributes.join(", ")} | ${d.corrected ? (d.action === "delete" ? "creates it again" : "changes it back") : "keeps the change"} |`),
+      "",
+    );
   }
   if (r.changes.length) {
     lines.push("| action | resource |", "|---|---|", ...r.changes.map((c) => `| \`${ICON[c.action]}\` ${c.action} | \`${c.address}\` |`), "");
@@ -260,7 +361,35 @@ export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision,
   if (decision.unusedAllowances.length) {
     verdict.push(`:no_entry: **--allow-destroy names resources the plan does not destroy**: ${decision.unusedAllowances.map((b) => `\`${b}\``).join(", ")}.`, "");
   }
+  if (decision.emptyState?.length) {
+    verdict.push(
+      `:no_entry: **Blocked: empty state**: ${decision.emptyState.map((s) => `\`${s}\``).join(", ")} plan${decision.emptyState.length > 1 ? "" : "s"} to create everything again, ` +
+        "although the last apply left resources and outputs in the state (`state-empty` below). Check the environment's `state.keyPrefix`, " +
+        "`state.bucket` and `state.region`, or restore the state (docs/recovery.md); if the stack is meant to start empty, " +
+        "re-run with `--allow-empty-state <stack>`.",
+      "",
+    );
+  }
+  if (decision.unusedEmptyStateAllowances?.length) {
+    verdict.push(`:no_entry: **--allow-empty-state names stacks whose state is not unexpectedly empty**: ${decision.unusedEmptyStateAllowances.map((s) => `\`${s}\``).join(", ")}.`, "");
+  }
   if (decision.ok) verdict.push(":white_check_mark: No unallowed deletion or replacement of a repository or role.", "");
+  const drifted = reviews.flatMap((r) => (r.drift ?? []).map((d) => ({ stack: r.stack, ...d })));
+  if (drifted.length) {
+    // Bounded: the verdict is never cut to fit a comment.
+    const shown = drifted.slice(0, DRIFT_LINES);
+    verdict.push(
+      "Drift (changed outside Terraform):",
+      "",
+      ...shown.map(
+        (d) =>
+          `- \`${d.stack}\`: \`${d.address}\` ${d.action === "delete" ? "deleted" : `changed (${d.attributes.join(", ")})`}` +
+          (d.corrected ? `: this plan ${d.action === "delete" ? "creates it again" : "changes it back"}` : ""),
+      ),
+      ...(drifted.length > shown.length ? [`- … and ${drifted.length - shown.length} more (each stack's review lists them)`] : []),
+      "",
+    );
+  }
   const details = reviews.map((r) => stackMarkdown(r, localEndpoint));
 
   const render = (rowCount: number, detailCount: number): string => {
@@ -274,6 +403,9 @@ export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision,
   const rowCount = largestFitting(rows.length, (n) => render(n, detailCount).length <= maxChars);
   return render(rowCount, detailCount);
 }
+
+/** The most drifted resources {@link summaryMarkdown} lists above the stacks' details. */
+const DRIFT_LINES = 20;
 
 /** The largest n in 0..max for which `fits(n)` holds (`fits` turns false as n grows), or 0. */
 function largestFitting(max: number, fits: (n: number) => boolean): number {
@@ -294,6 +426,9 @@ export function summaryJson(reviews: StackReview[], decision: GuardDecision, loc
     ok: decision.ok,
     blocked: decision.blocked,
     unusedAllowances: decision.unusedAllowances,
+    emptyState: decision.emptyState ?? [],
+    unusedEmptyStateAllowances: decision.unusedEmptyStateAllowances ?? [],
+    drift: reviews.flatMap((r) => (r.drift ?? []).map((d) => ({ stack: r.stack, ...d }))),
     stacks: reviews,
   };
 }
