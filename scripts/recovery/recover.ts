@@ -1,0 +1,336 @@
+/**
+ * `npm run recover`: after an interrupted apply (a killed process, a lost runner), explains the
+ * state lock it left and releases it only when told to, then adopts, with Terraform `import`
+ * blocks in a reviewed plan, the resources that exist in the account but never reached the
+ * state. Never deletes anything: a plan that deletes or replaces something is refused.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { EnvironmentConfig, loadConfigFile, projectRoot } from "../../config/environments";
+import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
+import { stackName } from "../../stacks/regional-stack";
+import { localAwsEnv } from "../local-aws/clients";
+import { keptServers, stateDirProblem } from "../local-aws/kept";
+import { explainLocalAwsFailure } from "../local-aws/limits";
+import { reviewPlan, stackMarkdown, type StackReview } from "../plan-review/review";
+import { runCli } from "../shared/cli";
+import { terraformEnv } from "../terraform/env";
+import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk } from "../terraform/run";
+import { findAdoptions, importsFile, providerAccount, providerOf, sdkAccount, stackTagOf, type Finding } from "./adopt";
+import { describeLock, readLock, s3Backend } from "./lock";
+
+export const USAGE = `Usage: npm run recover -- --stack STACK [options]
+
+Recovers a stack after an interrupted apply (a killed deploy, a lost CI runner), in two steps:
+ 1. the state lock: says who holds it, since when, for what, from which host (and whether a
+    terraform process still runs in the stack's folder on this host); releases it only with
+    --unlock and the lock's ID (terraform force-unlock). Make sure first that no terraform runs
+    for the stack anywhere: releasing a live lock is the operator's responsibility.
+ 2. adoption: finds the resources of the stack that exist in the account but not in the state
+    (the repository, log groups, roles, role policies, projects: named by the config) and plans
+    their adoption with Terraform import blocks (recover-imports.tf.json in the stack's folder).
+    The plan is reviewed like npm run plan's; one that deletes or replaces anything is refused.
+    --apply applies exactly the reviewed plan. Nothing in the account is ever deleted.
+
+  --stack STACK[,…]        the stacks to recover, <environment>-<region> (required, repeatable)
+  --unlock LOCK-ID         release the stack's lock when its ID is this one (repeatable)
+  --apply                  apply the reviewed adoption plan (else only print it and the command)
+  --out DIR                where plans and reviews go (default: plans/recover)
+  --allow-local-endpoint   recover real environments against the endpoint AWS_ENDPOINT_URL(_<SERVICE>)
+                           sets, on purpose; refused without it, before anything runs
+  --help                   this text
+Environment: ALLOW_LOCAL_ENDPOINT, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT
+(default 5m), LOCAL_AWS_STATE_DIR. ENVIRONMENTS is not read: the stacks name their environments.
+
+Local environments are recovered where they were deployed: AWS_ENDPOINT_URL, else the local AWS
+kept running by \`npm start -- --keep-running\` (\`npm run status\`); real ones with the default
+AWS credentials. Exit codes: 0 done (or nothing to do), 1 a lock kept or a plan refused, 2 usage.`;
+
+/** What `npm run recover` was asked. */
+export interface RecoverFlags {
+  readonly stacks: string[];
+  readonly unlock: string[];
+  readonly apply: boolean;
+  readonly out: string;
+  readonly allowLocalEndpoint: boolean;
+}
+
+const STACK = /^[a-z][a-z0-9-]*-[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+/** Parses the flags; throws one line per problem. */
+export function parseRecoverFlags(argv: string[], env: NodeJS.ProcessEnv = {}): RecoverFlags | "help" {
+  const problems: string[] = [];
+  const lockProblem = lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE]);
+  if (lockProblem) problems.push(lockProblem);
+  const dirProblem = stateDirProblem(env);
+  if (dirProblem) problems.push(dirProblem);
+  const allowProblem = allowLocalEndpointProblem(env[ALLOW_LOCAL_ENDPOINT]);
+  if (allowProblem) problems.push(allowProblem);
+  const stacks: string[] = [];
+  const unlock: string[] = [];
+  let apply = false;
+  let out = path.join("plans", "recover");
+  let allowLocalEndpoint = env[ALLOW_LOCAL_ENDPOINT] === "1";
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") return "help";
+    const value = (): string | undefined => {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) {
+        problems.push(`option ${a} needs a value`);
+        return undefined;
+      }
+      i++;
+      return v;
+    };
+    if (a === "--apply") apply = true;
+    else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
+    else if (a === "--stack") {
+      for (const s of (value() ?? "").split(/[\s,]+/).filter(Boolean)) {
+        if (STACK.test(s)) stacks.push(s);
+        else problems.push(`--stack ${JSON.stringify(s)} must be a stack name, <environment>-<region>, e.g. local-eu-central-1`);
+      }
+    } else if (a === "--unlock") {
+      const v = value();
+      if (v !== undefined) unlock.push(v);
+    } else if (a === "--out") out = value() ?? out;
+    else problems.push(`unknown flag ${JSON.stringify(a)} (known: --stack, --unlock, --apply, --out, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+  }
+  if (!stacks.length && !problems.some((p) => p.startsWith("--stack"))) problems.push("--stack is required: name the stack(s) to recover, e.g. --stack local-eu-central-1");
+  if (problems.length) throw new Error(problems.join("\n"));
+  return { stacks: [...new Set(stacks)], unlock, apply, out, allowLocalEndpoint };
+}
+
+/** A stack of the config. */
+export interface ConfigStack {
+  readonly env: EnvironmentConfig;
+  readonly region: string;
+  readonly name: string;
+}
+
+/** The stacks the names pick from the organization; throws naming the valid ones when a name is not one. */
+export function selectStacks(names: readonly string[], organization: readonly EnvironmentConfig[], file: string): ConfigStack[] {
+  const all = organization.flatMap((env) => env.regions.map((region) => ({ env, region, name: stackName(env.name, region) })));
+  const unknown = names.filter((n) => !all.some((s) => s.name === n));
+  if (unknown.length) {
+    throw new Error(
+      `${unknown.length > 1 ? "stacks" : "stack"} ${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length > 1 ? "are" : "is"} not in ${file}; ` +
+        `its stacks are: ${all.map((s) => s.name).join(", ")}`,
+    );
+  }
+  return names.map((n) => all.find((s) => s.name === n)!);
+}
+
+/** The endpoint local environments are recovered at: AWS_ENDPOINT_URL, else the one kept-running local AWS. */
+export function recoverEndpoint(env: NodeJS.ProcessEnv, log: (s: string) => void): string {
+  if (env.AWS_ENDPOINT_URL !== undefined) return env.AWS_ENDPOINT_URL;
+  const running = keptServers(env).filter((k) => k.running);
+  if (running.length === 1) {
+    log(`recovering in the local AWS kept running at ${running[0].record.endpoint} (pid ${running[0].record.pid}; npm run status)\n`);
+    return running[0].record.endpoint;
+  }
+  if (running.length > 1) {
+    throw new Error(
+      `${running.length} local AWS servers are kept running (${running.map((k) => k.record.endpoint).join(", ")}): ` +
+        "say which with AWS_ENDPOINT_URL=<endpoint> npm run recover",
+    );
+  }
+  throw new Error(
+    "nothing to recover: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); " +
+      "a local AWS started for a run is gone with it, and so is everything deployed into it",
+  );
+}
+
+/** The command line that repeats this run with other flags. */
+export function recoverCommand(stack: string, extra: string[]): string {
+  return ["npm run recover --", "--stack", stack, ...extra].join(" ");
+}
+
+/** Names of the resources the state holds, by address, from `terraform show -json`. */
+export function stateNames(shown: any): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const r of shown?.values?.root_module?.resources ?? []) {
+    if (r.mode === "managed" && typeof r.values?.name === "string") names.set(r.address, r.values.name);
+  }
+  return names;
+}
+
+/** The imports a plan makes, from `terraform show -json <plan>`: address, ID and what follows. */
+export function plannedImports(plan: any): { address: string; id: string; then: string }[] {
+  return (plan.resource_changes ?? [])
+    .filter((rc: any) => rc.change?.importing)
+    .map((rc: any) => ({ address: rc.address, id: rc.change.importing.id, then: (rc.change.actions ?? []).join("/") === "no-op" ? "no change" : (rc.change.actions ?? []).join(", ") }));
+}
+
+/** What recover does about a finding, for the review's table. */
+export function findingText(f: Finding): string {
+  switch (f.status) {
+    case "adopt":
+      return "yes: adopt";
+    case "absent":
+      return "no: the apply creates it";
+    case "not-adoptable":
+      return `not adoptable: ${f.reason}`;
+    case "orphan":
+      return `another role, ${f.name}, has its name prefix and Stack tag but is in no state (an earlier attempt's): left as it is, delete it by hand once unused`;
+  }
+}
+
+/** One line per finding, for the terminal. */
+export function findingLine(f: Finding): string {
+  switch (f.status) {
+    case "adopt":
+      return `adopt   ${f.address} (import ID ${f.id})`;
+    case "absent":
+      return `absent  ${f.address} (not in the account: the apply creates it)`;
+    case "not-adoptable":
+      return `skip    ${f.address}: ${f.reason}`;
+    case "orphan":
+      return `orphan  ${f.name}: a role with the name prefix and Stack tag of ${f.address}, in no state; left as it is (recover never deletes), delete it by hand once unused`;
+  }
+}
+
+/** Markdown for a recovery review: the findings, the imports, then the plan review. */
+export function recoveryMarkdown(review: StackReview, findings: readonly Finding[], imports: ReturnType<typeof plannedImports>): string {
+  const lines = [`# Recovery of ${review.stack}`, "", "Missing from the state:", "", "| resource | found in the account | import ID |", "|---|---|---|"];
+  for (const f of findings) {
+    lines.push(`| \`${f.address}\` | ${findingText(f)} | ${f.status === "adopt" ? `\`${f.id}\`` : ""} |`);
+  }
+  lines.push("", "Imports in the plan:", "", "| resource | import ID | then |", "|---|---|---|", ...imports.map((i) => `| \`${i.address}\` | \`${i.id}\` | ${i.then} |`), "");
+  lines.push(stackMarkdown(review));
+  return lines.join("\n");
+}
+
+/** The file of import blocks written into the stack's folder. */
+export const IMPORTS_FILE = "recover-imports.tf.json";
+
+function readJson(file: string): any {
+  return JSON.parse(fs.readFileSync(file, "utf8"));
+}
+
+/** Recovers the stacks; returns the exit code. */
+export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
+  const root = projectRoot();
+  const file = env.CONFIG_FILE ?? path.join("config", "environments.json");
+  const organization = loadConfigFile(path.resolve(root, file));
+  const stacks = selectStacks(flags.stacks, organization, file);
+  const envs = [...new Set(stacks.map((s) => s.env))];
+  const onLocalEndpoint = localEndpointUse(envs, env);
+  if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
+  const endpoint = envs.some((e) => e.local) ? recoverEndpoint(env, log) : env.AWS_ENDPOINT_URL;
+  const outdir = path.resolve(root, env.CDKTF_OUTDIR ?? "cdktf.out");
+  const out = path.resolve(root, flags.out);
+
+  const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], {
+    cwd: root,
+    env: { ...env, CDKTF_OUTDIR: outdir, ENVIRONMENTS: envs.map((e) => e.name).join(","), [ALLOW_LOCAL_ENDPOINT]: "1", ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}) },
+    encoding: "utf8",
+  });
+  if (synth.status !== 0) throw new Error(`synth failed:\n${synth.stderr.trim()}`);
+  if (synth.stderr) process.stderr.write(synth.stderr);
+  fs.mkdirSync(out, { recursive: true });
+  const tfBase = terraformEnv(path.join(root, ".tmp", "terraform"), env);
+
+  let code = 0;
+  for (const s of stacks) {
+    const dir = path.join(outdir, "stacks", s.name);
+    const local = s.env.local === true;
+    const sdkEndpoint = local ? endpoint : env.AWS_ENDPOINT_URL;
+    const tfEnv = local && endpoint ? { ...tfBase, ...localAwsEnv(endpoint, s.region) } : tfBase;
+    const progress = { label: s.name, log };
+    const synthesized = readJson(path.join(dir, "cdk.tf.json"));
+    const importsPath = path.join(dir, IMPORTS_FILE);
+    fs.rmSync(importsPath, { force: true });
+    log(`\n${s.name}: step 1, the state lock\n`);
+    await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], dir, tfEnv, { progress });
+    const backend = s3Backend(synthesized, s.name);
+    const lock = await readLock(backend, sdkEndpoint);
+    if (lock) {
+      for (const line of describeLock(s.name, lock, dir)) log(`${line}\n`);
+      if (flags.unlock.includes(lock.info.ID)) {
+        await terraformOk(["force-unlock", "-force", lock.info.ID], dir, tfEnv);
+        log(`${s.name}: released the lock ${lock.info.ID} (terraform force-unlock, as --unlock asked)\n`);
+      } else {
+        if (flags.unlock.length) log(`${s.name}: --unlock ${flags.unlock.join(", ")} is not this lock's ID (${lock.info.ID}): the lock is kept\n`);
+        log(
+          `${s.name}: the lock is kept. If no terraform runs for this stack anywhere (that is for you to make sure: ` +
+            `releasing a live lock lets two runs write the state at once), release it with:\n  ${recoverCommand(s.name, ["--unlock", lock.info.ID])}\n`,
+        );
+        code = 1;
+        continue;
+      }
+    } else {
+      log(`${s.name}: the state is not locked${flags.unlock.length ? ` (nothing to release for --unlock ${flags.unlock.join(", ")})` : ""}\n`);
+    }
+
+    log(`\n${s.name}: step 2, resources in the account but not in the state\n`);
+    // A stack whose first apply was interrupted before its state was written has none yet.
+    const listed = await terraform(["state", "list"], dir, tfEnv);
+    if (listed.code !== 0 && !/No state file was found/.test(listed.stderr)) throw new Error(`terraform state list failed for ${s.name}:\n${listed.stderr.trim()}`);
+    const inState = new Set(listed.code === 0 ? listed.stdout.split("\n").map((l) => l.trim()).filter(Boolean) : []);
+    const shownState = JSON.parse((await terraformOk(["show", "-json", "-no-color"], dir, tfEnv)).stdout || "{}");
+    const provider = providerOf(synthesized, {});
+    const account = sdkAccount(await providerAccount(provider, sdkEndpoint));
+    const findings = await findAdoptions(synthesized, inState, stateNames(shownState), account, stackTagOf(provider));
+    log(`  ${inState.size} resources in the state, ${findings.filter((f) => f.status !== "orphan").length} of the config missing from it\n`);
+    for (const f of findings) log(`  ${findingLine(f)}\n`);
+    const adopt = findings.filter((f) => f.status === "adopt");
+    if (!adopt.length) {
+      log(`${s.name}: nothing to adopt${findings.some((f) => f.status === "absent") ? " (npm run deploy creates what is absent)" : ""}\n`);
+      continue;
+    }
+
+    const planFile = path.join(out, `${s.name}.tfplan`);
+    try {
+      fs.writeFileSync(importsPath, `${JSON.stringify(importsFile(findings), null, 2)}\n`);
+      const plan = await terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], dir, tfEnv, { progress });
+      if (plan.code === 1) throw new Error(`terraform plan failed for ${s.name}:\n${plan.stderr.trim()}`);
+      fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
+      const shown = JSON.parse((await terraformOk(["show", "-json", planFile], dir, tfEnv)).stdout);
+      fs.writeFileSync(path.join(out, `${s.name}.json`), JSON.stringify(shown));
+      const review = reviewPlan(s.name, shown, synthesized);
+      const imports = plannedImports(shown);
+      const markdown = recoveryMarkdown(review, findings, imports);
+      fs.writeFileSync(path.join(out, `${s.name}.md`), `${markdown}\n`);
+      log(`\n${markdown}\nthe plan and its review are in ${path.relative(root, out) || "."}/\n`);
+      if (review.counts.destroy + review.counts.replace > 0) {
+        log(
+          `${s.name}: refused: the plan deletes or replaces ${review.changes.filter((c) => c.action === "delete" || c.action === "replace").map((c) => c.address).join(", ")}; ` +
+            "recover never deletes anything. Compare the config with what the account holds, then adopt by hand\n",
+        );
+        code = 1;
+        continue;
+      }
+      if (!flags.apply) {
+        log(`${s.name}: nothing applied. Apply this adoption with:\n  ${recoverCommand(s.name, ["--apply"])}\n`);
+        continue;
+      }
+      log(`${s.name}: applying the reviewed adoption plan\n`);
+      try {
+        await terraformOk(["apply", "-input=false", "-no-color", planFile], dir, tfEnv, { progress });
+      } catch (e) {
+        throw local ? explainLocalAwsFailure(e) : e;
+      }
+      log(`${s.name}: adopted ${imports.length} resource${imports.length === 1 ? "" : "s"} into the state; npm run deploy (or plan) now works on this stack\n`);
+    } finally {
+      fs.rmSync(importsPath, { force: true });
+    }
+  }
+  return code;
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  runCli<RecoverFlags>({
+    parse: () => {
+      const flags = parseRecoverFlags(argv, process.env);
+      if (flags === "help") return flags;
+      const file = process.env.CONFIG_FILE ?? path.join("config", "environments.json");
+      selectStacks(flags.stacks, loadConfigFile(path.resolve(projectRoot(), file)), file);
+      return flags;
+    },
+    usage: USAGE,
+    run: (flags) => runRecover(flags),
+  });
+}
