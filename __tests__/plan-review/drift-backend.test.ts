@@ -147,6 +147,10 @@ describe("state-empty: a plan that creates everything although the last apply le
     const fine = reviewPlan("prod-us-west-2", { resource_changes: [rc("aws_ecr_repository.R", ["no-op"])] }, synthesized(), BACKEND, APPLIED);
     expect(guard([empty, fine], [])).toEqual({ blocked: [], unusedAllowances: [], emptyState: [STACK], unusedEmptyStateAllowances: [], ok: false });
     expect(guard([empty, fine], [], [STACK]).ok).toBe(true);
+    expect(summaryMarkdown([empty, fine], guard([empty, fine], [], [STACK]))).toContain(
+      ":white_check_mark: No unallowed deletion or replacement of a repository or role.\n\n" +
+        ":warning: **Empty state allowed** (`--allow-empty-state`): `prod-eu-west-1` will be created again from nothing.\n",
+    );
     expect(guard([empty, fine], [], [STACK, "prod-us-west-2"])).toEqual({
       blocked: [],
       unusedAllowances: [],
@@ -160,7 +164,7 @@ describe("state-empty: a plan that creates everything although the last apply le
     const empty = reviewPlan(STACK, allCreated, synthesized(), BACKEND, APPLIED);
     const summary = summaryMarkdown([empty], guard([empty], []));
     expect(summary).toContain(
-      ":no_entry: **Blocked: empty state**: `prod-eu-west-1` plans to create everything again, although the last apply left resources and outputs in the state " +
+      ":no_entry: **Blocked: empty state**: `prod-eu-west-1` plans to create everything again, although the last apply left resources in the state " +
         "(`state-empty` below). Check the environment's `state.keyPrefix`, `state.bucket` and `state.region`, or restore the state (docs/recovery.md); " +
         "if the stack is meant to start empty, re-run with `--allow-empty-state <stack>`.",
     );

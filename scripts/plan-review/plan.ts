@@ -31,8 +31,8 @@ AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
                                      e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD
   --out DIR                          where plans and reviews go (default: plans)
   --baseline DIR                     a previous synth output (e.g. of main) to compare backends with
-                                     (default: the backend of the stack's last apply on this machine,
-                                     recorded in .tmp/state-records, STATE_RECORD_DIR)
+                                     (default: the backend of the stack's last apply here, recorded
+                                     in .tmp/state-records or STATE_RECORD_DIR)
   --allow-empty-state STACK[,…]      stacks that may plan to create everything on an empty state
                                      although their last apply left resources (repeatable)
   --apply                            after a review that passes, apply exactly the reviewed plans
@@ -56,13 +56,16 @@ The review of \`npm run plan\`, then, when it passes, applies exactly the review
 before the owner they pull from) and prints each stack's outputs. Exits 1 without applying
 anything when a plan deletes or replaces an ECR repository or IAM role that --allow-destroy does
 not name, or recreates a stack on an empty state (state-empty) that --allow-empty-state does not
-name. Each apply is recorded in .tmp/state-records (backend, outputs, resources). Refuses, before anything runs, a real environment (not "local": true) while
-AWS_ENDPOINT_URL or any AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
+name. Each apply is recorded in .tmp/state-records (backend, outputs, resources: what the next
+review compares with). Refuses, before anything runs, a real environment (not "local": true)
+while AWS_ENDPOINT_URL or any AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is
+given.
 
   --allow-destroy STACK:ADDRESS[,…]  resources allowed to be deleted or replaced (repeatable)
   --out DIR                          where plans and reviews go (default: plans)
   --baseline DIR                     a previous synth output to compare backends with
-  --allow-empty-state STACK[,…]      stacks that may be created again on an empty state (repeatable)
+  --allow-empty-state STACK[,…]      stacks that may be created again on an empty state
+                                     (repeatable)
   --allow-local-endpoint             deploy real environments to the endpoint these variables set,
                                      on purpose; the review says so at its top
   --help                             this text

@@ -364,7 +364,7 @@ export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision,
   if (decision.emptyState?.length) {
     verdict.push(
       `:no_entry: **Blocked: empty state**: ${decision.emptyState.map((s) => `\`${s}\``).join(", ")} plan${decision.emptyState.length > 1 ? "" : "s"} to create everything again, ` +
-        "although the last apply left resources and outputs in the state (`state-empty` below). Check the environment's `state.keyPrefix`, " +
+        "although the last apply left resources in the state (`state-empty` below). Check the environment's `state.keyPrefix`, " +
         "`state.bucket` and `state.region`, or restore the state (docs/recovery.md); if the stack is meant to start empty, " +
         "re-run with `--allow-empty-state <stack>`.",
       "",
@@ -374,6 +374,10 @@ export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision,
     verdict.push(`:no_entry: **--allow-empty-state names stacks whose state is not unexpectedly empty**: ${decision.unusedEmptyStateAllowances.map((s) => `\`${s}\``).join(", ")}.`, "");
   }
   if (decision.ok) verdict.push(":white_check_mark: No unallowed deletion or replacement of a repository or role.", "");
+  const allowedEmpty = reviews.filter((r) => r.risks.some((k) => k.kind === "state-empty") && !(decision.emptyState ?? []).includes(r.stack)).map((r) => r.stack);
+  if (allowedEmpty.length) {
+    verdict.push(`:warning: **Empty state allowed** (\`--allow-empty-state\`): ${allowedEmpty.map((s) => `\`${s}\``).join(", ")} will be created again from nothing.`, "");
+  }
   const drifted = reviews.flatMap((r) => (r.drift ?? []).map((d) => ({ stack: r.stack, ...d })));
   if (drifted.length) {
     // Bounded: the verdict is never cut to fit a comment.
