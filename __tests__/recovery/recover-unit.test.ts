@@ -1,7 +1,7 @@
 import * as os from "os";
 import { findAdoptions, importId, importsFile, lookupFor, resolveName, stackTagOf, type AccountReader, type Lookup } from "../../scripts/recovery/adopt";
 import { describeLock, lockLocations, parseLockInfo, s3Backend, whoParts } from "../../scripts/recovery/lock";
-import { parseRecoverFlags, plannedImports, recoverCommand, selectStacks, stateNames } from "../../scripts/recovery/recover";
+import { parseRecoverFlags, plannedImports, recoverCommand, refusal, selectStacks, stateNames } from "../../scripts/recovery/recover";
 import { organization } from "../support/environments";
 
 /** A stack as the app synthesizes it (the shapes of local-eu-central-1's cdk.tf.json, trimmed). */
@@ -230,6 +230,23 @@ describe("the lock", () => {
       "  held in:   s3://b/k.tflock, dynamodb://locks/b/k",
       `  the lock was taken on host elsewhere-host, not this one (${os.hostname()}): Terraform records no pid, check there that nothing runs`,
     ]);
+  });
+});
+
+describe("the refusal", () => {
+  const review = (changes: { address: string; type: string; action: "create" | "update" | "delete" | "replace" }[]) => ({
+    stack: "s",
+    counts: { add: 0, change: 0, destroy: 0, replace: 0 },
+    changes,
+    risks: [],
+    suppressions: [],
+    destructive: [],
+  });
+  test("a plan that deletes or replaces anything is refused; creations and updates are not", () => {
+    expect(refusal(review([{ address: "aws_codebuild_project.P", type: "aws_codebuild_project", action: "update" }, { address: "a.b", type: "a", action: "create" }]) as any)).toBeUndefined();
+    expect(refusal(review([{ address: "aws_ecr_repository.R", type: "aws_ecr_repository", action: "replace" }, { address: "aws_iam_role.X", type: "aws_iam_role", action: "delete" }]) as any)).toBe(
+      "refused: the plan replaces aws_ecr_repository.R, deletes aws_iam_role.X; recover never deletes anything. Nothing was applied: compare the config with what the account holds, then adopt by hand",
+    );
   });
 });
 

@@ -202,6 +202,16 @@ export function recoveryMarkdown(review: StackReview, findings: readonly Finding
   return lines.join("\n");
 }
 
+/** Why an adoption plan is refused (it deletes or replaces something), or undefined. */
+export function refusal(review: StackReview): string | undefined {
+  const going = review.changes.filter((c) => c.action === "delete" || c.action === "replace");
+  if (!going.length) return undefined;
+  return (
+    `refused: the plan ${going.map((c) => `${c.action === "delete" ? "deletes" : "replaces"} ${c.address}`).join(", ")}; recover never deletes anything. ` +
+    "Nothing was applied: compare the config with what the account holds, then adopt by hand"
+  );
+}
+
 /** The file of import blocks written into the stack's folder. */
 export const IMPORTS_FILE = "recover-imports.tf.json";
 
@@ -294,11 +304,9 @@ export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = p
       const markdown = recoveryMarkdown(review, findings, imports);
       fs.writeFileSync(path.join(out, `${s.name}.md`), `${markdown}\n`);
       log(`\n${markdown}\nthe plan and its review are in ${path.relative(root, out) || "."}/\n`);
-      if (review.counts.destroy + review.counts.replace > 0) {
-        log(
-          `${s.name}: refused: the plan deletes or replaces ${review.changes.filter((c) => c.action === "delete" || c.action === "replace").map((c) => c.address).join(", ")}; ` +
-            "recover never deletes anything. Compare the config with what the account holds, then adopt by hand\n",
-        );
+      const refused = refusal(review);
+      if (refused) {
+        log(`${s.name}: ${refused}\n`);
         code = 1;
         continue;
       }
