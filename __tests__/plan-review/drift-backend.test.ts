@@ -136,7 +136,8 @@ describe("state-empty: a plan that creates everything although the last apply le
   const MESSAGE =
     "the state at s3://acme-tfstate/platform/prod/eu-west-1/terraform.tfstate is empty (the plan creates all 2 resources) but the last apply recorded 23 resources " +
     "and 3 outputs (repository_url, privileged_project_name, dind_project_name) (2026-11-20T10:00:00.000Z): check state.keyPrefix, state.bucket and state.region " +
-    "of the environment, or restore the state (docs/recovery.md); if the stack is meant to start empty, re-run with --allow-empty-state prod-eu-west-1";
+    "of the environment, or restore the state (docs/recovery.md); after an interrupted apply, adopt what it created with npm run recover -- --stack prod-eu-west-1; " +
+    "if the stack is meant to start empty, re-run with --allow-empty-state prod-eu-west-1";
 
   test("is flagged, with where the state is and what to do", () => {
     expect(reviewPlan(STACK, allCreated, synthesized(), BACKEND, APPLIED).risks).toEqual([{ kind: "state-empty", address: "terraform.backend.s3", message: MESSAGE }]);
@@ -166,7 +167,7 @@ describe("state-empty: a plan that creates everything although the last apply le
     expect(summary).toContain(
       ":no_entry: **Blocked: empty state**: `prod-eu-west-1` plans to create everything again, although the last apply left resources in the state " +
         "(`state-empty` below). Check the environment's `state.keyPrefix`, `state.bucket` and `state.region`, or restore the state (docs/recovery.md); " +
-        "if the stack is meant to start empty, re-run with `--allow-empty-state <stack>`.",
+        "after an interrupted apply, adopt what it created with `npm run recover -- --stack <stack>`; if the stack is meant to start empty, re-run with `--allow-empty-state <stack>`.",
     );
     expect(summary).not.toContain(":white_check_mark:");
     expect(summary).toContain(`| ${STACK} | 2 | 0 | 0 | 0 | state-empty |`);

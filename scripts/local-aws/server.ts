@@ -1,5 +1,8 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 
 /** A running embedded local AWS (moto's server). */
 export interface LocalAws {
@@ -94,14 +97,27 @@ process.once("exit", () => started.forEach((c) => killGroup(c, "SIGKILL")));
 
 async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Promise<LocalAws | "port-taken"> {
   if (await portInUse(port)) return "port-taken";
+  // moto logs every request to stderr. It goes to a file, not a pipe: a pipe is drained only while
+  // this process's event loop runs, so a caller blocked in spawnSync (a long terraform run) would
+  // fill it and moto would stop answering mid-run.
+  const log = path.join(os.tmpdir(), `moto-${port}-${process.pid}.log`);
+  const logFd = fs.openSync(log, "w");
   const child = spawn("sh", ["-c", WATCHDOG, "moto-watchdog", String(process.pid), cmd, "-H", "127.0.0.1", "-p", String(port)], {
     env,
     detached: true, // its own process group, so stop() also ends anything it forked
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "ignore", logFd],
   });
+  fs.closeSync(logFd);
   started.add(child);
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  /** The end of moto's log, for error messages. */
+  const tail = (): string => {
+    try {
+      return fs.readFileSync(log, "utf8").slice(-4000);
+    } catch {
+      return "";
+    }
+  };
+  const removeLog = (): void => fs.rmSync(log, { force: true });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
 
@@ -111,12 +127,15 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
     await exited;
     clearTimeout(timer);
     started.delete(child);
+    removeLog();
   };
 
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       started.delete(child);
+      const stderr = tail();
+      removeLog();
       if (/address already in use/i.test(stderr)) return "port-taken";
       throw new Error(`moto_server exited during start-up (code ${child.exitCode}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
     }
@@ -126,7 +145,6 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
         const detach = (): void => {
           started.delete(child);
           child.kill("SIGUSR1"); // the watchdog keeps moto running once this process ends
-          child.stderr?.destroy();
           child.unref();
         };
         return { endpoint, port, pid: child.pid as number, stop, detach };
@@ -136,6 +154,7 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  const stderr = tail();
   await stop();
   throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
 }

@@ -171,6 +171,7 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
       message:
         `the state at ${where} is empty (the plan creates all ${managed.length} resources) but ${recorded} ${lastKnown.resources} resource${lastKnown.resources === 1 ? "" : "s"}${outputs} ` +
         `(${lastKnown.at}): check state.keyPrefix, state.bucket and state.region of the environment, or restore the state (docs/recovery.md); ` +
+        `after an interrupted apply, adopt what it created with npm run recover -- --stack ${stack}; ` +
         `if the stack is meant to start empty, re-run with --allow-empty-state ${stack}`,
     });
   }
@@ -365,7 +366,8 @@ export function summaryMarkdown(reviews: StackReview[], decision: GuardDecision,
     verdict.push(
       `:no_entry: **Blocked: empty state**: ${decision.emptyState.map((s) => `\`${s}\``).join(", ")} plan${decision.emptyState.length > 1 ? "" : "s"} to create everything again, ` +
         "although the last apply left resources in the state (`state-empty` below). Check the environment's `state.keyPrefix`, " +
-        "`state.bucket` and `state.region`, or restore the state (docs/recovery.md); if the stack is meant to start empty, " +
+        "`state.bucket` and `state.region`, or restore the state (docs/recovery.md); after an interrupted apply, adopt what it created with " +
+        "`npm run recover -- --stack <stack>`; if the stack is meant to start empty, " +
         "re-run with `--allow-empty-state <stack>`.",
       "",
     );
