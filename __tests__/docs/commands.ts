@@ -123,6 +123,9 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   // docs/recovery.md: the state bucket standard, and the runbook (followed step by step by its test).
   ["ENVIRONMENTS=prod npm run bootstrap-state -- --check", { kind: "by", test: "__tests__/local-aws/state-bucket.test.ts", marker: 'run(["--check", "--allow-local-endpoint"])' }],
   ["ENVIRONMENTS=prod npm run bootstrap-state", { kind: "by", test: "__tests__/local-aws/state-bucket.test.ts", marker: 'run(["--allow-local-endpoint"])' }],
+  ["npm run recover -- --stack <stack>", { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("npm run recover -- --stack <stack>", {}, 1)' }],
+  ["npm run recover -- --stack <stack> --unlock <lock-id>", { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("npm run recover -- --stack <stack> --unlock <lock-id>"' }],
+  ["npm run recover -- --stack <stack> --apply", { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("npm run recover -- --stack <stack> --apply")' }],
   [
     "aws s3api list-object-versions --bucket <bucket> --prefix <key> --query 'Versions[].[LastModified,VersionId,Size,IsLatest]' --output text",
     { kind: "by", test: "__tests__/docs/recovery-runbook.test.ts", marker: 'step("aws s3api list-object-versions")' },

@@ -1,8 +1,9 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
-import { localAwsEnv } from "../../scripts/local-aws/clients";
+import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
+import { clientConfig, localAwsEnv } from "../../scripts/local-aws/clients";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { ROOT } from "../support/app";
 import { singleAccountLocal } from "../support/environments";
@@ -13,11 +14,13 @@ import { commandsOf } from "./extract";
  * docs/recovery.md's runbook, followed step by step (issue 13, item 7): every fenced block of the
  * document is run, in order, as written, with its <placeholders> filled in from what the steps
  * before printed, in a scratch copy of the project against a local AWS of its own, after the
- * fault each section is about was really caused.
+ * fault each section is about was really caused: a deploy killed with SIGKILL mid-apply (a stale
+ * lock and resources the state does not hold), then a state overwritten by an empty one.
  */
 const DOC = "docs/recovery.md";
 const STACK = "local-eu-central-1";
 const TABLE = "tf-locks";
+const REPOSITORY = "codebuild-sample/dckr-push-ecr";
 
 /** The runbook's blocks, in order. */
 const blocks = commandsOf(DOC, fs.readFileSync(path.join(ROOT, DOC), "utf8")).filter((c) => c.kind === "block").map((c) => c.text);
@@ -44,12 +47,15 @@ function fill(block: string, values: Record<string, string>): string {
 }
 
 let next = 0;
-/** Runs the runbook's next block (it must start with `start`), filled in; returns what it printed. */
-function step(start: string, values: Record<string, string> = {}): string {
+/**
+ * Runs the runbook's next block (it must start with `start`), filled in; returns what it printed.
+ * @param code the exit code the runbook says it has
+ */
+function step(start: string, values: Record<string, string> = {}, code = 0): string {
   const block = blocks[next++];
   expect(block?.startsWith(start) ? start : block).toBe(start);
   const r = sh(fill(block, { stack: STACK, bucket, key, table: TABLE, ...values }));
-  if (r.code !== 0) throw new Error(`${block}\nexited ${r.code}:\n${r.output}`);
+  if (r.code !== code) throw new Error(`${block}\nexited ${r.code}, not ${code}:\n${r.output}`);
   return r.output;
 }
 
@@ -81,9 +87,7 @@ beforeAll(async () => {
   };
   delete env.CDKTF_OUTDIR;
   delete env.TF_CLI_CONFIG_FILE;
-  const deployed = sh("npm run -s deploy");
-  if (deployed.code !== 0) throw new Error(`npm run deploy: ${deployed.output}`);
-}, 600_000);
+}, 120_000);
 
 afterAll(async () => {
   await aws?.stop();
@@ -91,12 +95,64 @@ afterAll(async () => {
 
 test("the runbook's blocks are the ones this test follows", () => {
   expect(blocks.map((b) => b.split(" ").slice(0, 3).join(" "))).toEqual([
+    "npm run recover",
+    "npm run recover",
+    "npm run recover",
+    "npm run deploy",
     "aws s3api list-object-versions",
     "aws s3api get-object",
     "aws s3api copy-object",
     "aws dynamodb delete-item",
     "npm run plan",
   ]);
+});
+
+/** Whether the stack's repository exists in the local AWS (the SDK: quick enough to catch the apply in the act). */
+async function repositoryExists(): Promise<boolean> {
+  const ecr = new ECRClient(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
+  const repos = (await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? [];
+  return repos.some((r) => r.repositoryName === REPOSITORY);
+}
+
+describe("a stale lock and an interrupted apply", () => {
+  test("a deploy killed with SIGKILL mid-apply is recovered as the runbook says", async () => {
+    // The fault: npm run deploy killed (its whole process group) once its apply created the repository.
+    const child = spawn("bash", ["-c", "exec npm run -s deploy"], { cwd: dir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("close", (_code, signal) => resolve(signal)));
+    const deadline = Date.now() + 300_000;
+    let killed = false;
+    while (!killed && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (output.includes(`${STACK}: terraform apply started`) && (await repositoryExists())) {
+        process.kill(-child.pid!, "SIGKILL");
+        killed = true;
+      }
+    }
+    await exited;
+    if (!killed) throw new Error(`the deploy was not killed mid-apply:\n${output}`);
+    expect(output).not.toContain("terraform apply done");
+
+    const explained = step("npm run recover -- --stack <stack>", {}, 1);
+    expect(explained).toContain(`${STACK}: the state is locked`);
+    expect(explained).toContain("operation: OperationTypeApply");
+    expect(explained).toContain(`${STACK}: the lock is kept.`);
+    const lockId = /lock ID:\s+(\S+)/.exec(explained)![1];
+
+    const unlocked = step("npm run recover -- --stack <stack> --unlock <lock-id>", { "lock-id": lockId });
+    expect(unlocked).toContain(`${STACK}: released the lock ${lockId}`);
+    expect(unlocked).toMatch(/adopt\s+aws_ecr_repository\.\S+ \(import ID codebuild-sample\/dckr-push-ecr\)/);
+    expect(unlocked).toContain(`nothing applied. Apply this adoption with:\n  npm run recover -- --stack ${STACK} --apply`);
+
+    const adopted = step("npm run recover -- --stack <stack> --apply");
+    expect(adopted).toMatch(new RegExp(`${STACK}: adopted \\d+ resources into the state`));
+
+    const deployed = step("npm run deploy");
+    expect(deployed).toMatch(/\| local-eu-central-1 \| 0 \| 0 \| 0 \| 0 \|/);
+    expect(sh("aws ecr describe-repositories --query 'length(repositories)' --output text").output.trim()).toBe("1");
+  });
 });
 
 describe("a corrupted or overwritten state", () => {
@@ -122,6 +178,10 @@ describe("a corrupted or overwritten state", () => {
     const shown = step("aws s3api get-object", { "version-id": before[1] });
     expect(shown).toContain(`serial ${good.serial} resources ${good.resources.length}`);
     step("aws s3api copy-object", { "version-id": before[1] });
+    // Why the next step is there: the lock table still holds the bad state's digest.
+    const refused = sh("npm run -s plan");
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("does not have the expected content");
     step("aws dynamodb delete-item");
     const replanned = step("npm run plan");
     expect(replanned).toContain("No changes.");
