@@ -152,3 +152,33 @@ export function parseRecordCommandFlags(argv: string[], env: NodeJS.ProcessEnv =
   if (problems.length) throw new Error(problems.join("\n"));
   return argv.length ? "help" : "run";
 }
+
+/**
+ * The endpoint where the local environments were deployed, for a command that works on what is
+ * there (destroy, recover, bootstrap-state): AWS_ENDPOINT_URL, else the one kept-running local
+ * AWS (said on `log`); an error when there are several or none.
+ * @param command the npm script, e.g. `destroy`
+ * @param doing what the command does there, e.g. `destroying`
+ * @param noneNote why a local AWS started for a run does not count
+ */
+export function deployedLocalEndpoint(
+  env: NodeJS.ProcessEnv,
+  command: string,
+  doing: string,
+  log: (s: string) => void,
+  noneNote = "a local AWS started for a run is gone with it",
+): string {
+  if (env.AWS_ENDPOINT_URL !== undefined) return env.AWS_ENDPOINT_URL;
+  const running = keptServers(env).filter((k) => k.running);
+  if (running.length === 1) {
+    log(`${doing} in the local AWS kept running at ${running[0].record.endpoint} (pid ${running[0].record.pid}; npm run status)\n`);
+    return running[0].record.endpoint;
+  }
+  if (running.length > 1) {
+    throw new Error(
+      `${running.length} local AWS servers are kept running (${running.map((k) => k.record.endpoint).join(", ")}): ` +
+        `say which with AWS_ENDPOINT_URL=<endpoint> npm run ${command}`,
+    );
+  }
+  throw new Error(`nothing to ${command}: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); ${noneNote}`);
+}

@@ -7,7 +7,7 @@ import { stackName } from "../../stacks/regional-stack";
 import { localAwsEnv } from "../local-aws/clients";
 import { LocalAws, startLocalAws } from "../local-aws/server";
 import { bootstrap, deployWaves, type LocalStack } from "../local-aws/deploy";
-import { keptServers, stateDirProblem } from "../local-aws/kept";
+import { deployedLocalEndpoint, stateDirProblem } from "../local-aws/kept";
 import { explainLocalAwsFailure } from "../local-aws/limits";
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
 import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type LocalEndpointPlan, type StackReview } from "./review";
@@ -297,26 +297,6 @@ async function confirmOnTerminal(names: string[]): Promise<boolean> {
   }
 }
 
-/** The endpoint local environments are destroyed at: AWS_ENDPOINT_URL, else the one kept-running local AWS. */
-function destroyEndpoint(env: NodeJS.ProcessEnv, log: (s: string) => void): string {
-  if (env.AWS_ENDPOINT_URL !== undefined) return env.AWS_ENDPOINT_URL;
-  const running = keptServers(env).filter((k) => k.running);
-  if (running.length === 1) {
-    log(`destroying in the local AWS kept running at ${running[0].record.endpoint} (pid ${running[0].record.pid}; npm run status)\n`);
-    return running[0].record.endpoint;
-  }
-  if (running.length > 1) {
-    throw new Error(
-      `${running.length} local AWS servers are kept running (${running.map((k) => k.record.endpoint).join(", ")}): ` +
-        "say which with AWS_ENDPOINT_URL=<endpoint> npm run destroy",
-    );
-  }
-  throw new Error(
-    "nothing to destroy: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); " +
-      "a local AWS started for a run is gone with it",
-  );
-}
-
 /** Prints each stack's outputs, as `npm start` does. */
 async function printOutputs(stacks: readonly PlannedStack[], log: (s: string) => void): Promise<void> {
   log("\nOutputs\n");
@@ -358,7 +338,7 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     let endpoint = env.AWS_ENDPOINT_URL;
     if (envs.some((e) => e.local) && endpoint === undefined) {
       if (destroy) {
-        endpoint = destroyEndpoint(env, log);
+        endpoint = deployedLocalEndpoint(env, "destroy", "destroying", log);
       } else {
         server = await startLocalAws();
         endpoint = server.endpoint;

@@ -5,7 +5,7 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../../config/environments";
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
 import { clientConfig } from "../local-aws/clients";
-import { keptServers } from "../local-aws/kept";
+import { deployedLocalEndpoint } from "../local-aws/kept";
 import { runCli } from "../shared/cli";
 import { ensureLockTable, ensureStateBucket, lockTableProblems, stateBucketProblems, type StateBucket } from "./state-bucket";
 
@@ -91,15 +91,6 @@ async function targetConfig(t: Target): Promise<ReturnType<typeof clientConfig>>
   return { ...base, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } };
 }
 
-/** The endpoint of the local environments: AWS_ENDPOINT_URL, else the one kept-running local AWS. */
-function localEndpoint(env: NodeJS.ProcessEnv): string {
-  if (env.AWS_ENDPOINT_URL !== undefined) return env.AWS_ENDPOINT_URL;
-  const running = keptServers(env).filter((k) => k.running);
-  if (running.length === 1) return running[0].record.endpoint;
-  if (running.length > 1) throw new Error(`${running.length} local AWS servers are kept running: say which with AWS_ENDPOINT_URL=<endpoint> npm run bootstrap-state`);
-  throw new Error("no local AWS to bootstrap: AWS_ENDPOINT_URL is unset and none is kept running (start one with npm start -- --keep-running)");
-}
-
 export async function runBootstrap(flags: BootstrapFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
   const root = projectRoot();
   const file = env.CONFIG_FILE ?? path.join("config", "environments.json");
@@ -107,7 +98,7 @@ export async function runBootstrap(flags: BootstrapFlags, env: NodeJS.ProcessEnv
   const envs = selectEnvironments(organization, env.ENVIRONMENTS, file);
   const onLocalEndpoint = localEndpointUse(envs, env);
   if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
-  const local = envs.some((e) => e.local) ? localEndpoint(env) : undefined;
+  const local = envs.some((e) => e.local) ? deployedLocalEndpoint(env, "bootstrap-state", "bootstrapping", log, "start one with npm start -- --keep-running") : undefined;
   // A real environment allowed onto the local endpoint runs where the variables point.
   const realEndpoint = onLocalEndpoint ? env.AWS_ENDPOINT_URL : undefined;
   const targets = stateTargets(envs, (e) => (e.local ? local : realEndpoint));

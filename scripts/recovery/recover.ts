@@ -11,7 +11,7 @@ import { EnvironmentConfig, loadConfigFile, projectRoot } from "../../config/env
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
 import { stackName } from "../../stacks/regional-stack";
 import { localAwsEnv } from "../local-aws/clients";
-import { keptServers, stateDirProblem } from "../local-aws/kept";
+import { deployedLocalEndpoint, stateDirProblem } from "../local-aws/kept";
 import { explainLocalAwsFailure } from "../local-aws/limits";
 import { reviewPlan, stackMarkdown, type StackReview } from "../plan-review/review";
 import { runCli } from "../shared/cli";
@@ -122,26 +122,6 @@ export function selectStacks(names: readonly string[], organization: readonly En
   return names.map((n) => all.find((s) => s.name === n)!);
 }
 
-/** The endpoint local environments are recovered at: AWS_ENDPOINT_URL, else the one kept-running local AWS. */
-export function recoverEndpoint(env: NodeJS.ProcessEnv, log: (s: string) => void): string {
-  if (env.AWS_ENDPOINT_URL !== undefined) return env.AWS_ENDPOINT_URL;
-  const running = keptServers(env).filter((k) => k.running);
-  if (running.length === 1) {
-    log(`recovering in the local AWS kept running at ${running[0].record.endpoint} (pid ${running[0].record.pid}; npm run status)\n`);
-    return running[0].record.endpoint;
-  }
-  if (running.length > 1) {
-    throw new Error(
-      `${running.length} local AWS servers are kept running (${running.map((k) => k.record.endpoint).join(", ")}): ` +
-        "say which with AWS_ENDPOINT_URL=<endpoint> npm run recover",
-    );
-  }
-  throw new Error(
-    "nothing to recover: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); " +
-      "a local AWS started for a run is gone with it, and so is everything deployed into it",
-  );
-}
-
 /** The command line that repeats this run with other flags. */
 export function recoverCommand(stack: string, extra: string[]): string {
   return ["npm run recover --", "--stack", stack, ...extra].join(" ");
@@ -228,7 +208,7 @@ export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = p
   const envs = [...new Set(stacks.map((s) => s.env))];
   const onLocalEndpoint = localEndpointUse(envs, env);
   if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
-  const endpoint = envs.some((e) => e.local) ? recoverEndpoint(env, log) : env.AWS_ENDPOINT_URL;
+  const endpoint = envs.some((e) => e.local) ? deployedLocalEndpoint(env, "recover", "recovering", log, "a local AWS started for a run is gone with it, and so is everything deployed into it") : env.AWS_ENDPOINT_URL;
   const outdir = path.resolve(root, env.CDKTF_OUTDIR ?? "cdktf.out");
   const out = path.resolve(root, flags.out);
 
