@@ -4,6 +4,7 @@ import { AWS_REGIONS } from "./regions";
 import { SchemaProblem, Spec, check, s } from "./schema";
 import { sourcePathProblem } from "../modules/shared/source-path";
 import { looksLikeSecret } from "../modules/shared/secret-names";
+import { MAX_SCANNING_FILTERS, MAX_SCANNING_RULES, SCAN_FREQUENCIES, SCANNING_FILTER_RULE, isScanningFilter } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
 import { JsonSyntaxError, describeSyntaxError, parseJsonWithComments } from "./json-with-comments";
 
 /** Options of one CodeBuild project, as the environments file declares them. */
@@ -62,6 +63,13 @@ export interface BuildConfig {
   readonly dindProject: DindProjectConfig;
 }
 
+/** The registry scanning configuration of an environment's account, in each of its regions. */
+export interface RegistryScanningConfig {
+  readonly scanType: "BASIC" | "ENHANCED";
+  /** At most two; BASIC allows SCAN_ON_PUSH and MANUAL, ENHANCED SCAN_ON_PUSH and CONTINUOUS_SCAN. */
+  readonly rules?: { readonly frequency: "SCAN_ON_PUSH" | "CONTINUOUS_SCAN" | "MANUAL"; readonly filters: string[] }[];
+}
+
 /** Where an environment keeps its Terraform state. */
 export interface StateConfig {
   /** S3 bucket (created beforehand; `npm start` creates it on the local AWS). */
@@ -97,6 +105,11 @@ export interface EnvironmentConfig {
    * policy names them.
    */
   readonly pullFrom?: string;
+  /**
+   * The registry scanning configuration of the account, set in each region of the environment
+   * (one per account and region). Unset: the registry's scanning is not managed here.
+   */
+  readonly registryScanning?: RegistryScanningConfig;
 }
 
 /** The account moto answers as; a local environment must use it. */
@@ -169,6 +182,22 @@ export const ENVIRONMENT_SPEC: Spec = s.obj({
     "AWS tag keys are 1-128 characters and must not start with aws:",
   ),
   pullFrom: s.pattern(ENV_NAME, "must be the name of another environment of this file"),
+  registryScanning: s.obj({
+    scanType: s.req(s.oneOf(["BASIC", "ENHANCED"])),
+    rules: s.array(
+      s.obj({
+        frequency: s.req(s.oneOf(["SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL"])),
+        filters: s.req(
+          s.array(s.str(isScanningFilter, SCANNING_FILTER_RULE), {
+            minItems: 1,
+            maxItems: MAX_SCANNING_FILTERS,
+            unique: "filter",
+          }),
+        ),
+      }),
+      { maxItems: MAX_SCANNING_RULES },
+    ),
+  }),
   build: s.obj({
       repositoryName: s.req(
         s.pattern(REPO_NAME, "must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)"),
@@ -274,6 +303,16 @@ function crossFieldProblems(env: unknown, schemaProblems: readonly SchemaProblem
   const d = isObject(build?.dindProject) ? build?.dindProject.projectName : undefined;
   if (typeof p === "string" && p === d && valid("build.privilegedProject.projectName", "build.dindProject.projectName")) {
     out.push({ path: "build.dindProject.projectName", value: d, rule: "must differ from build.privilegedProject.projectName" });
+  }
+  const scanning = isObject(env.registryScanning) ? env.registryScanning : undefined;
+  if (scanning !== undefined && Array.isArray(scanning.rules) && valid("registryScanning.scanType")) {
+    const allowed: readonly string[] = SCAN_FREQUENCIES[scanning.scanType as keyof typeof SCAN_FREQUENCIES];
+    scanning.rules.forEach((r: unknown, i: number) => {
+      const at = `registryScanning.rules[${i}].frequency`;
+      if (isObject(r) && r.frequency !== undefined && valid(at) && !allowed.includes(r.frequency)) {
+        out.push({ path: at, value: r.frequency, rule: `is not allowed with scanType ${scanning.scanType} (allowed: ${allowed.join(", ")})` });
+      }
+    });
   }
   return out;
 }

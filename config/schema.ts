@@ -9,7 +9,7 @@ export type Spec =
   | { readonly kind: "int"; readonly min: number; readonly max: number; readonly oneOf?: readonly number[] }
   | { readonly kind: "bool" }
   | { readonly kind: "enum"; readonly values: readonly string[] }
-  | { readonly kind: "array"; readonly items: Spec; readonly minItems?: number; readonly unique?: string }
+  | { readonly kind: "array"; readonly items: Spec; readonly minItems?: number; readonly maxItems?: number; readonly unique?: string }
   | { readonly kind: "map"; readonly values: Spec; readonly keyTest?: (k: string) => boolean; readonly keyRule?: string }
   | { readonly kind: "object"; readonly fields: Readonly<Record<string, Field>> };
 
@@ -26,7 +26,7 @@ export const s = {
   int: (min: number, max: number, oneOf?: readonly number[]): Spec => ({ kind: "int", min, max, oneOf }),
   bool: (): Spec => ({ kind: "bool" }),
   oneOf: (values: readonly string[]): Spec => ({ kind: "enum", values }),
-  array: (items: Spec, opts: { minItems?: number; unique?: string } = {}): Spec => ({ kind: "array", items, ...opts }),
+  array: (items: Spec, opts: { minItems?: number; maxItems?: number; unique?: string } = {}): Spec => ({ kind: "array", items, ...opts }),
   map: (values: Spec, keyTest?: (k: string) => boolean, keyRule?: string): Spec => ({ kind: "map", values, keyTest, keyRule }),
   obj: (fields: Record<string, Field | Spec>): Spec => ({
     kind: "object",
@@ -73,6 +73,7 @@ export function check(spec: Spec, value: unknown, path: string, out: SchemaProbl
     case "array": {
       if (!Array.isArray(value)) return bad(`must be an array, not ${typeName(value)}`);
       if (spec.minItems !== undefined && value.length < spec.minItems) bad(`must have at least ${spec.minItems} item(s)`);
+      if (spec.maxItems !== undefined && value.length > spec.maxItems) bad(`must have at most ${spec.maxItems} item(s)`);
       const seen = new Set<unknown>();
       value.forEach((item, i) => {
         check(spec.items, item, `${path}[${i}]`, out);

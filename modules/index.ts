@@ -1,4 +1,5 @@
 export * from "./ecr-repo";
+export * from "./ecr-registry-scanning";
 export * from "./service-role";
 export * from "./codebuild-privileged-project";
 export * from "./codebuild-dind-project";

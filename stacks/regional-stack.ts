@@ -6,6 +6,7 @@ import { grantConsumers, pullRoles, replication, replicationDestinationPolicy } 
 import { EcrRepo, TagMutability } from "../modules/ecr-repo";
 import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-project";
 import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
+import { EcrRegistryScanning, RegistryScanType, ScanFrequency } from "../modules/ecr-registry-scanning";
 import {
   CodeBuildDockerProject,
   CodeBuildDockerProjectProps,
@@ -51,7 +52,8 @@ export function stateKey(env: EnvironmentConfig, region: string): string {
  * gives the region: for an owner, the ECR repository (naming its consumers' pull roles), the
  * privileged and docker:dind CodeBuild projects in a building region (none in a replica region)
  * and the replication of the primary region; for a consumer, its pull roles (first region); for a
- * destination of cross-account replication, the registry policy that allows it. And the outputs.
+ * destination of cross-account replication, the registry policy that allows it; the registry
+ * scanning configuration where the environment sets one (every region). And the outputs.
  */
 export class RegionalStack extends TerraformStack {
   /** The repository the projects push to (owners only). */
@@ -60,6 +62,8 @@ export class RegionalStack extends TerraformStack {
   public readonly privilegedProject?: CodeBuildPrivilegedProject;
   /** The project on docker:dind (building regions of owners only). */
   public readonly dindProject?: CodeBuildDindProject;
+  /** The registry scanning configuration of the account in this region (environments that set `registryScanning`). */
+  public readonly registryScanning?: EcrRegistryScanning;
 
   constructor(scope: Construct, props: RegionalStackProps) {
     const { environment: env, region } = props;
@@ -117,8 +121,23 @@ export class RegionalStack extends TerraformStack {
     replicationDestinationPolicy(this, env, region, organization);
     if (env.pullFrom !== undefined && region === env.regions[0]) pullRoles(this, env, organization);
 
+    // A registry setting: one per account and region, so one in each stack of the environment.
+    const scanning = env.registryScanning;
+    if (scanning !== undefined) {
+      this.registryScanning = collect(
+        () =>
+          new EcrRegistryScanning(this, "RegistryScanning", {
+            scanType: scanning.scanType as RegistryScanType,
+            rules: scanning.rules?.map((r) => ({ frequency: r.frequency as ScanFrequency, filters: r.filters })),
+          }),
+      );
+    }
+
     const build = env.build;
-    if (build === undefined) return;
+    if (build === undefined) {
+      if (problems.length) throw new PropValidationError(problems);
+      return;
+    }
     const repo = build.repository ?? {};
     const repository = collect(
       () =>
@@ -147,7 +166,10 @@ export class RegionalStack extends TerraformStack {
       description: "ARN of the ECR repository",
     });
     // A replica region holds the repository and receives the images; it builds nothing.
-    if ((build.replicaRegions ?? []).includes(region)) return;
+    if ((build.replicaRegions ?? []).includes(region)) {
+      if (problems.length) throw new PropValidationError(problems);
+      return;
+    }
     replication(this, env, organization);
 
     const privileged = collect(
@@ -165,7 +187,7 @@ export class RegionalStack extends TerraformStack {
           registryCredentialSecretArn: build.dindProject.registryCredentialSecretArn,
         }),
     );
-    if (privileged === undefined || dind === undefined) throw new PropValidationError(problems);
+    if (privileged === undefined || dind === undefined || problems.length) throw new PropValidationError(problems);
     this.privilegedProject = privileged;
     this.dindProject = dind;
     this.projectOutputs("privileged", "privileged (managed image)", privileged);

@@ -2,7 +2,15 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
-import { DescribeRegistryCommand, ECRClient, GetRegistryPolicyCommand, GetRepositoryPolicyCommand, SetRepositoryPolicyCommand } from "@aws-sdk/client-ecr";
+import {
+  DescribeRegistryCommand,
+  ECRClient,
+  GetRegistryPolicyCommand,
+  GetRegistryScanningConfigurationCommand,
+  GetRepositoryPolicyCommand,
+  PutRegistryScanningConfigurationCommand,
+  SetRepositoryPolicyCommand,
+} from "@aws-sdk/client-ecr";
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { LOCAL_CREDENTIALS } from "../../scripts/local-aws/clients";
@@ -226,6 +234,9 @@ describe("npm start with AWS_ENDPOINT_URL set, on the shipped config", () => {
       }
     }
     expect(accounts.match(/registry policy lets 123456789012 replicate into this account/g)).toHaveLength(2);
+    for (const region of ["eu-central-1", "us-east-1"]) {
+      expect(accounts).toContain(`${region}: registry scanning ENHANCED: CONTINUOUS_SCAN [codebuild-sample/*]; SCAN_ON_PUSH [*]`);
+    }
     expect(stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
     expect(fs.readdirSync(path.join(opts.outdir, "stacks")).sort()).toEqual([...shippedLocalStacks()].sort());
   });
@@ -350,6 +361,27 @@ describe("read back in each account, independently of verifyTopology", () => {
     });
   });
 
+  test.each(["eu-central-1", "us-east-1"])("the owner's registry in %s scans as the config says: ENHANCED, continuously for codebuild-sample/*, on push for the rest", async (region) => {
+    const got = await new ECRClient(inAccount(OWNER, region)).send(new GetRegistryScanningConfigurationCommand({}));
+    expect(got.registryId).toBe(OWNER);
+    expect(got.scanningConfiguration?.scanType).toBe("ENHANCED");
+    expect(sorted((got.scanningConfiguration?.rules ?? []).map((r) => `${r.scanFrequency} ${(r.repositoryFilters ?? []).map((f) => `${f.filter}/${f.filterType}`).join(",")}`))).toEqual([
+      "CONTINUOUS_SCAN codebuild-sample/*/WILDCARD",
+      "SCAN_ON_PUSH */WILDCARD",
+    ]);
+  });
+
+  test("the consumers, which set no registryScanning, keep the registry's default: BASIC without rules", async () => {
+    for (const [account, region] of [
+      [STAGING, "eu-central-1"],
+      [PROD, "eu-central-1"],
+      [PROD, "us-east-1"],
+    ] as const) {
+      const got = await new ECRClient(inAccount(account, region)).send(new GetRegistryScanningConfigurationCommand({}));
+      expect({ account, region, scanType: got.scanningConfiguration?.scanType, rules: got.scanningConfiguration?.rules ?? [] }).toEqual({ account, region, scanType: "BASIC", rules: [] });
+    }
+  });
+
   test("CodeBuild projects exist only in the owner's eu-central-1: none in its replica region or in any consumer account", async () => {
     const listed: Record<string, string[]> = {};
     for (const [account, region] of [
@@ -377,6 +409,8 @@ describe("verifyTopology", () => {
     expect(beforeDeploy).toEqual([
       "local (123456789012): eu-central-1: the repository codebuild-sample/dckr-push-ecr does not exist",
       "local (123456789012): us-east-1: the repository codebuild-sample/dckr-push-ecr does not exist",
+      "local (123456789012): eu-central-1: the registry scanning configuration is BASIC, no rules, expected ENHANCED: CONTINUOUS_SCAN [codebuild-sample/*]; SCAN_ON_PUSH [*]",
+      "local (123456789012): us-east-1: the registry scanning configuration is BASIC, no rules, expected ENHANCED: CONTINUOUS_SCAN [codebuild-sample/*]; SCAN_ON_PUSH [*]",
       "local-staging (210987654321): pull role ecr-pull-local-ecs-execution or its ecr-pull policy does not exist",
       "local-staging (210987654321): pull role ecr-pull-local-workload or its ecr-pull policy does not exist",
       "local-prod (345678901234): pull role ecr-pull-local-ecs-execution or its ecr-pull policy does not exist",
@@ -434,6 +468,22 @@ describe("verifyTopology", () => {
       ]);
     } finally {
       await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: "ecr-pull", PolicyDocument: decodeURIComponent(original) }));
+    }
+    expect(problemsOf(await verifyTopology(aws!.endpoint, envs, organization))).toEqual([]);
+  });
+
+  test("names the difference when the owner's registry scanning is lowered out of band", async () => {
+    // GIVEN the owner's us-east-1 registry scanning lowered to BASIC scan-on-push for every repository
+    const ecr = new ECRClient(inAccount(OWNER, "us-east-1"));
+    const original = (await ecr.send(new GetRegistryScanningConfigurationCommand({}))).scanningConfiguration!;
+    await ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: "BASIC", rules: [{ scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] }] }));
+    try {
+      // WHEN / THEN exactly that region of the owner is reported, with what was read and what the config says
+      expect(problemsOf(await verifyTopology(aws!.endpoint, envs, organization))).toEqual([
+        `${OWNER_NAME} (${OWNER}): us-east-1: the registry scanning configuration is BASIC: SCAN_ON_PUSH [*], expected ENHANCED: CONTINUOUS_SCAN [codebuild-sample/*]; SCAN_ON_PUSH [*]`,
+      ]);
+    } finally {
+      await ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: original.scanType, rules: original.rules }));
     }
     expect(problemsOf(await verifyTopology(aws!.endpoint, envs, organization))).toEqual([]);
   });

@@ -19,12 +19,14 @@ export function localEnvironment(): EnvironmentConfig {
 /**
  * The shipped `local` environment as raw JSON, made the single-account environment it was before
  * the organization: no replica regions and no replication to other accounts, so each of its
- * regions holds the repository and both projects.
+ * regions holds the repository and both projects; and no registry scanning configuration (an
+ * account-wide setting the organization's tests cover), so its stacks hold what they held before.
  */
 export function singleAccountLocal(): any {
   const local = structuredClone(shippedConfig().environments.local);
   delete local.build.replicaRegions;
   delete local.build.replicateToEnvironments;
+  delete local.registryScanning;
   return local;
 }
 

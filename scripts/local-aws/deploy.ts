@@ -3,7 +3,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { BatchGetProjectsCommand, CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DescribeRegistryCommand, DescribeRepositoriesCommand, ECRClient, GetRegistryPolicyCommand, GetRepositoryPolicyCommand } from "@aws-sdk/client-ecr";
+import {
+  DescribeRegistryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetRegistryPolicyCommand,
+  GetRegistryScanningConfigurationCommand,
+  GetRepositoryPolicyCommand,
+} from "@aws-sdk/client-ecr";
 import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import {
@@ -292,7 +299,8 @@ const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v
  * exactly its consumers' pull roles (every region that holds the repository); each pull role may
  * pull exactly the owner's repository ARNs; the primary region replicates to the configured
  * destinations; each cross-account destination has its registry policy; only the owner's
- * primary region has projects.
+ * primary region has projects; each region of an environment that sets `registryScanning` has
+ * exactly that scanning configuration.
  */
 export async function verifyTopology(endpoint: string, envs: readonly EnvironmentConfig[], organization: readonly EnvironmentConfig[]): Promise<AccountReport[]> {
   const reports: AccountReport[] = [];
@@ -373,9 +381,41 @@ export async function verifyTopology(endpoint: string, envs: readonly Environmen
       if (!same(allowed, want)) problems.push(`${region}: the registry policy allows [${allowed.join(", ")}] to replicate, expected [${want.join(", ")}]`);
       lines.push(`${region}: registry policy lets ${sources.map((o) => o.accountId).join(", ")} replicate into this account`);
     }
+    for (const region of env.registryScanning ? env.regions : []) {
+      const got = (await new ECRClient(await accountConfig(endpoint, env, region)).send(new GetRegistryScanningConfigurationCommand({}))).scanningConfiguration;
+      const difference = scanningDifference(env.registryScanning!, got);
+      if (difference !== undefined) problems.push(`${region}: the registry scanning configuration is ${difference}`);
+      else lines.push(`${region}: registry scanning ${describeScanning(env.registryScanning!)}`);
+    }
     reports.push({ environment: env.name, accountId: env.accountId, lines, problems });
   }
   return reports;
+}
+
+/** A scanning configuration in one line: `ENHANCED: CONTINUOUS_SCAN [a/*]; SCAN_ON_PUSH [*]`. */
+export function describeScanning(c: { scanType?: string; rules?: readonly { frequency?: string; filters?: readonly string[] }[] }): string {
+  const rules = (c.rules ?? []).map((r) => `${r.frequency} [${(r.filters ?? []).join(", ")}]`);
+  return `${c.scanType}${rules.length ? `: ${rules.join("; ")}` : ", no rules"}`;
+}
+
+/**
+ * How a registry scanning configuration read back (GetRegistryScanningConfiguration) differs from
+ * the config: `"<got>, expected <want>"`, or undefined when they match (rules and filters in any order).
+ */
+export function scanningDifference(
+  want: NonNullable<EnvironmentConfig["registryScanning"]>,
+  got: { scanType?: string; rules?: { scanFrequency?: string; repositoryFilters?: { filter?: string; filterType?: string }[] }[] } | undefined,
+): string | undefined {
+  const gotConfig = {
+    scanType: got?.scanType,
+    rules: (got?.rules ?? []).map((r) => ({
+      frequency: r.scanFrequency,
+      filters: (r.repositoryFilters ?? []).map((f) => (f.filterType === "WILDCARD" ? f.filter! : `${f.filter} (${f.filterType})`)),
+    })),
+  };
+  const key = (c: { scanType?: string; rules?: readonly { frequency?: string; filters?: readonly string[] }[] }) =>
+    JSON.stringify([c.scanType, (c.rules ?? []).map((r) => `${r.frequency} ${[...(r.filters ?? [])].sort().join(",")}`).sort()]);
+  return key(gotConfig) === key(want) ? undefined : `${describeScanning(gotConfig)}, expected ${describeScanning(want)}`;
 }
 
 /** Every environment of the config file (the organization the selected ones belong to). */

@@ -113,7 +113,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
       results.push(...(await step(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () => Promise.all(wave.map((s) => deployStack(opts, s, (l) => process.stdout.write(l)))))));
     }
     const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(opts, r))));
-    const reports = await step("verify the topology in each account (ECR, IAM, replication)", () => verifyTopology(endpoint, envs, organization));
+    const reports = await step("verify the topology in each account (ECR, IAM, replication, scanning)", () => verifyTopology(endpoint, envs, organization));
     const wrong = reports.flatMap((r) => r.problems.map((p) => `${r.environment} (${r.accountId}): ${p}`));
     if (wrong.length) throw new Error(`the deployed topology differs from the config:\n${wrong.join("\n")}`);
 
