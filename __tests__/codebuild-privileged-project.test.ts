@@ -398,7 +398,7 @@ describe("CodeBuildPrivilegedProject", () => {
       ["a CodeCommit location elsewhere", { source: { type: "CODECOMMIT", location: "https://github.com/a/b" } }, `source.location "https://github.com/a/b" must be https://git-codecommit.<region>.amazonaws.com/v1/repos/<name>`],
       ["an S3 source bucket", { source: { type: "S3", bucketName: "Bad_Bucket", objectKey: "a.zip" } }, `source.bucketName "Bad_Bucket" must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')`],
       ["an S3 source key with a wildcard", { source: { type: "S3", bucketName: "bucket", objectKey: "*" } }, `source.objectKey "*" must be an exact object key (no wildcards)`],
-      ["an unknown source type", { source: { type: "BITBUCKET" } as never }, `source.type "BITBUCKET" must be NO_SOURCE, GITHUB, CODECOMMIT or S3`],
+      ["an unknown source type", { source: { type: "GITLAB" } as never }, `source.type "GITLAB" must be NO_SOURCE, GITHUB, GITHUB_ENTERPRISE, BITBUCKET, CODECOMMIT or S3`],
       ["a clone depth below 0", { source: { type: "GITHUB", location: "https://github.com/a/b", cloneDepth: -1 } }, `source.cloneDepth -1 must be a whole number from 0 to 1000000`],
       ["a badge without a git source", { badge: true }, `badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for NO_SOURCE)`],
       ["a source buildspec with NO_SOURCE", { buildSpec: BuildSpec.fromSourceFilename("buildspec.yml") }, `buildSpec "buildspec.yml" must be inline (BuildSpec.fromFile/fromInline/bundled) when the source is NO_SOURCE`],

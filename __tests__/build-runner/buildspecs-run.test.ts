@@ -312,6 +312,54 @@ describe("dockerfile and buildContext", () => {
   });
 });
 
+describe("PUSH_IMAGE=false, as the pull request project of triggers sets it", () => {
+  test("builds every phase to success and pushes nothing: no tag in the registry, an empty imagedefinitions.json", async () => {
+    const stack = newStack();
+    const repository = new EcrRepo(stack, "Repo", { repositoryName: REPO });
+    new CodeBuildPrivilegedProject(stack, "Build", {
+      projectName: "build-app",
+      repository,
+      source: {
+        type: "GITHUB",
+        location: "https://github.com/example/app.git",
+        connectionArn: "arn:aws:codeconnections:eu-central-1:123456789012:connection/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+      },
+      triggers: {},
+    });
+    const pr = Object.values(synthJson(stack).resource.aws_codebuild_project).find((p: any) => p.name === "build-app-pr") as any;
+    const variables = Object.fromEntries(pr.environment.environment_variable.map((v: any) => [v.name, terraformUnescaped(v.value)]));
+    expect(variables.PUSH_IMAGE).toBe("false");
+    const dir = path.join(work, "pr-src");
+    const prCommit = makeSource(dir, "root");
+    const result = await runProject(
+      { buildspec: terraformUnescaped(pr.source.buildspec), env: { DOCKERFILE: variables.DOCKERFILE, DOCKER_CONTEXT: variables.DOCKER_CONTEXT, PUSH_IMAGE: "false" } },
+      dir,
+      "pr-latest",
+      { env: { SCAN_FAIL_SEVERITY: "HIGH" } },
+    );
+    expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
+      succeeded: true,
+      phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
+      tail: "",
+    });
+    const tag = buildTagOf(result, prCommit);
+    expect(result.output).toContain(`PUSH_IMAGE=false: built ${registryHost}/${REPO}:${tag}, pushing nothing (imagedefinitions.json lists no image)`);
+    expect(result.output).toContain("PUSH_IMAGE=false: nothing was pushed, so there is no scan to wait for");
+    expect(await digestOf(tag)).toBeNull();
+    expect(await digestOf("pr-latest")).toBeNull();
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "imagedefinitions.json"), "utf8"))).toEqual([]);
+  });
+
+  test("a PUSH_IMAGE other than true or false fails the step", () => {
+    const r = spawnSync("sh", [path.join(ROOT, "buildspecs", "scripts", "ecr-image.sh"), "push"], {
+      encoding: "utf8",
+      env: { ...process.env, ...projectEnv("v1"), PUSH_IMAGE: "no" },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error: PUSH_IMAGE "no" must be true or false');
+  });
+});
+
 describe("failures fail the build", () => {
   test("a source whose Dockerfile is not where the project says fails pre_build naming DOCKERFILE and DOCKER_CONTEXT, and nothing is built", async () => {
     // This repository's own layout (docker/) with the defaults (Dockerfile, .).

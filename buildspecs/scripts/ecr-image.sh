@@ -10,7 +10,8 @@
 #   check          the source holds the Dockerfile and the build context; the sample's variables are set
 #   login          aws ecr get-login-password | docker login (the ECR registry of the account)
 #   build          build the image, using the previous IMAGE_TAG image as cache when there is one
-#   push           push BUILD_TAG (and IMAGE_TAG when set); write imagedefinitions.json
+#   push           push BUILD_TAG (and IMAGE_TAG when set); write imagedefinitions.json; with
+#                  PUSH_IMAGE=false push nothing and write an empty imagedefinitions.json
 #   scan-gate      when SCAN_FAIL_SEVERITY is set: wait for the scan on push, fail on findings
 #                  at or above that severity
 #
@@ -31,6 +32,9 @@
 #   REGISTRY_HOST        registry host (default: <account>.dkr.ecr.<region>.amazonaws.com)
 #   BUILDER_IMAGE, RUNTIME_IMAGE   base images passed to the Dockerfile (mirrors)
 #   IMAGE_DEFINITIONS_NAME       name in imagedefinitions.json (default: app)
+#   PUSH_IMAGE           false: build only, push nothing and skip the scan gate (the pull
+#                        request project of the constructs' triggers sets it; its role can only
+#                        pull, so login stays: the build pulls the IMAGE_TAG image as its cache)
 #   SCAN_FAIL_SEVERITY   CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL or UNDEFINED
 #   SCAN_WAIT_SECONDS    longest wait for the scan (default: 300)
 #   DOCKERD_WAIT_SECONDS longest wait for dockerd (default: 30)
@@ -65,6 +69,15 @@ setup() {
   BUILD_TAG="${commit}-${CODEBUILD_BUILD_NUMBER:-0}-$(printf '%s' "$build_id" | tr -cd '0-9a-zA-Z' | cut -c 1-8)"
   DOCKERFILE="${DOCKERFILE:-Dockerfile}"
   DOCKER_CONTEXT="${DOCKER_CONTEXT:-.}"
+  case "${PUSH_IMAGE:-true}" in
+    true | false) ;;
+    *) die "PUSH_IMAGE \"${PUSH_IMAGE}\" must be true or false" ;;
+  esac
+}
+
+# True when the build must not push (PUSH_IMAGE=false).
+no_push() {
+  [ "${PUSH_IMAGE:-true}" = false ]
 }
 
 start_dockerd() {
@@ -131,6 +144,12 @@ build() {
 push() {
   setup
   [ "${CODEBUILD_BUILD_SUCCEEDING:-1}" = 1 ] || die "the build failed: nothing to push"
+  if no_push; then
+    # The buildspecs' artifact must exist; it names no image, since none was pushed.
+    printf '[]\n' >imagedefinitions.json
+    echo "PUSH_IMAGE=false: built ${REPOSITORY_URI}:${BUILD_TAG}, pushing nothing (imagedefinitions.json lists no image)"
+    return 0
+  fi
   docker push "${REPOSITORY_URI}:${BUILD_TAG}"
   [ -z "$IMAGE_TAG" ] || docker push "${REPOSITORY_URI}:${IMAGE_TAG}"
   printf '[{"name":"%s","imageUri":"%s"}]\n' "${IMAGE_DEFINITIONS_NAME:-app}" "${REPOSITORY_URI}:${BUILD_TAG}" >imagedefinitions.json
@@ -143,6 +162,10 @@ SEVERITIES="CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED"
 scan_gate() {
   setup
   threshold="${SCAN_FAIL_SEVERITY:-}"
+  if no_push; then
+    echo "PUSH_IMAGE=false: nothing was pushed, so there is no scan to wait for"
+    return 0
+  fi
   if [ -z "$threshold" ]; then
     echo "SCAN_FAIL_SEVERITY is not set: not waiting for the scan"
     return 0

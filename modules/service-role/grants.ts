@@ -1,5 +1,6 @@
 import {
   CODECOMMIT_PULL_ACTIONS,
+  CODECONNECTIONS_USE_ACTIONS,
   IGrantee,
   KMS_DECRYPT_ACTIONS,
   LOGS_ACTIONS,
@@ -64,6 +65,10 @@ export function grantKmsDecrypt(grantee: IGrantee, keyArns: string[]): boolean {
 
 export function grantCodeCommitPull(grantee: IGrantee, repositoryArn: string): boolean {
   return grantee.addToPrincipalPolicy({ sid: "CodeCommitPull", actions: CODECOMMIT_PULL_ACTIONS, resources: [repositoryArn] });
+}
+
+export function grantUseConnection(grantee: IGrantee, connectionArn: string): boolean {
+  return grantee.addToPrincipalPolicy({ sid: "SourceConnection", actions: CODECONNECTIONS_USE_ACTIONS, resources: [connectionArn] });
 }
 
 export function grantVpcAccess(grantee: IGrantee, access: VpcAccess): boolean {

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { Annotations, Fn, TerraformLocal } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CodebuildWebhook } from "@cdktf/provider-aws/lib/codebuild-webhook";
 import {
   CodebuildProject,
   CodebuildProjectCache,
@@ -19,6 +20,17 @@ import { BuildSpec } from "./buildspec";
 import { looksLikeSecret } from "./secret-names";
 import { HiddenValue, PropProblems, checkIntRange, isToken, literal } from "./validation";
 import { sourcePathProblem } from "./source-path";
+import {
+  ProjectTriggers,
+  PUSH_IMAGE_VARIABLE,
+  pullRequestGroups,
+  pushGroups,
+  renderFilterGroup,
+  triggerBranch,
+  validateTriggers,
+  WebhookFilterGroup,
+  WebhookSourceType,
+} from "./triggers";
 
 /** How CodeBuild resolves an environment variable's value. */
 export enum EnvironmentVariableType {
@@ -54,6 +66,26 @@ export type ProjectSource =
       readonly cloneDepth?: number;
       /** Report build status to GitHub. @default false */
       readonly reportBuildStatus?: boolean;
+      /**
+       * The CodeConnections connection the source is read through (`source.auth` CODECONNECTIONS);
+       * the role gets `codeconnections:GetConnection`, `GetConnectionToken` and `UseConnection` on
+       * exactly this ARN. Required with `triggers`.
+       * @default - CodeBuild's account-level source credential
+       */
+      readonly connectionArn?: string;
+    }
+  | {
+      readonly type: "GITHUB_ENTERPRISE" | "BITBUCKET";
+      /** `https://<host>/<owner>/<repo>.git` (GitHub Enterprise Server), `https://bitbucket.org/<workspace>/<repo>.git` (Bitbucket). */
+      readonly location: string;
+      /** Branch, tag or commit to build. @default - the repository's default branch */
+      readonly branch?: string;
+      /** Git clone depth. @default 1 */
+      readonly cloneDepth?: number;
+      /** Report build status to the provider. @default false */
+      readonly reportBuildStatus?: boolean;
+      /** The CodeConnections connection the source is read through, as for GITHUB. */
+      readonly connectionArn?: string;
     }
   | {
       readonly type: "CODECOMMIT";
@@ -221,6 +253,15 @@ export interface CodeBuildDockerProjectProps {
    * @default - the provider's default tags only
    */
   readonly tags?: Record<string, string>;
+
+  /**
+   * Webhook triggers (GITHUB, GITHUB_ENTERPRISE or BITBUCKET source with a `connectionArn`):
+   * pushes to the default branch build and push with this project; pull requests build without
+   * pushing with a second project (`<projectName>-pr`, PUSH_IMAGE=false, its own role that can
+   * only pull from `repository`). moto has no webhooks: they deploy to AWS only.
+   * @default - no webhook: builds start by hand (or from a pipeline)
+   */
+  readonly triggers?: ProjectTriggers;
 }
 
 /** What a concrete project decides about its build environment. */
@@ -265,6 +306,10 @@ const COMPUTE_TYPES = [
 /** CloudWatch Logs' accepted retention values. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const GITHUB_URL = /^https:\/\/github\.com\/[\w.-]+\/[\w.-]+?(\.git)?$/;
+const GITHUB_ENTERPRISE_URL = /^https:\/\/[a-z0-9.-]+(:\d+)?\/[\w.-]+\/[\w.-]+?(\.git)?$/;
+const BITBUCKET_URL = /^https:\/\/bitbucket\.org\/[\w.-]+\/[\w.-]+?(\.git)?$/;
+/** A CodeConnections connection: `arn:aws:codeconnections:<region>:<account>:connection/<id>`. */
+const CONNECTION_ARN = /^arn:aws[a-z-]*:codeconnections:[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
 const CODECOMMIT_URL = /^https:\/\/git-codecommit\.([a-z0-9-]+)\.amazonaws\.com\/v1\/repos\/([\w.-]+)$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -288,6 +333,16 @@ export abstract class CodeBuildDockerProject extends Construct {
   public readonly logGroup: CloudwatchLogGroup;
   /** The badge URL, when `badge` is on. */
   public readonly badgeUrl?: string;
+  /** The project's webhook (`triggers.push`), when there is one. */
+  public readonly webhook?: CodebuildWebhook;
+  /** The project that builds pull requests without pushing (`triggers.pullRequest`). */
+  public readonly pullRequestProject?: CodebuildProject;
+  /** The pull-only role of {@link pullRequestProject}. */
+  public readonly pullRequestRole?: IServiceRole;
+  /** The log group of {@link pullRequestProject}. */
+  public readonly pullRequestLogGroup?: CloudwatchLogGroup;
+  /** The webhook of {@link pullRequestProject}. */
+  public readonly pullRequestWebhook?: CodebuildWebhook;
 
   protected constructor(scope: Construct, id: string, props: CodeBuildDockerProjectProps, env: DockerBuildEnvironment) {
     super(sameCopy(scope, env.constructName, id), id);
@@ -305,24 +360,8 @@ export abstract class CodeBuildDockerProject extends Construct {
     });
 
     this.role = props.role ?? new CodeBuildServiceRole(this, "Role", { projectName: props.projectName, tags: props.tags });
-    grants.grantLogs(this.role, this.logGroup.arn);
-    // The build pulls the previous image as its layer cache, then pushes.
-    props.repository.grantPullPush(this.role);
-    this.grantForEnvironmentVariables(context, props.environmentVariables ?? {});
-    if (env.registryCredentialSecretArn !== undefined) grants.grantSecretsRead(this.role, [env.registryCredentialSecretArn]);
-    this.grantForSource(context, source);
     const cache = props.cache ?? { type: "LOCAL" };
-    if (cache.type === "S3") {
-      const prefix = cache.prefix ?? props.projectName;
-      grants.grantS3Read(this.role, cache.bucketName, `${prefix}/*`);
-      grants.grantS3Write(this.role, cache.bucketName, `${prefix}/*`);
-    }
-    if (props.vpc) {
-      grants.grantVpcAccess(this.role, {
-        subnetArns: props.vpc.subnetIds.map((s) => context.arn("ec2", `subnet/${s}`)),
-        securityGroupArns: props.vpc.securityGroupIds.map((s) => context.arn("ec2", `security-group/${s}`)),
-      });
-    }
+    this.grantBuild(this.role, context, props, env, source, cache, this.logGroup.arn, true);
 
     if (imageTag !== undefined && props.repository.tagMutability === TagMutability.IMMUTABLE && !isToken(imageTag)) {
       Annotations.of(this).addWarning(
@@ -344,10 +383,118 @@ export abstract class CodeBuildDockerProject extends Construct {
         ? undefined
         : { credential: env.registryCredentialSecretArn, credentialProvider: "SECRETS_MANAGER" };
 
-    this.resource = new CodebuildProject(this, "Resource", {
-      name: props.projectName,
-      description: props.description !== undefined ? literal(props.description) : `Builds ${props.repository.repositoryName} with Docker (managed by cdktf)`,
-      serviceRole: this.role.roleArn,
+    // The project itself, and (with triggers) the pull request project: the same build, its own name, role and log group.
+    const project = (id: string, name: string, description: string, role: IServiceRole, logGroup: CloudwatchLogGroup, extraVariables: { name: string; value: string; type: string }[]) =>
+      this.newProject(id, name, description, role, logGroup, extraVariables, extraVariables.some((v) => v.name === PUSH_IMAGE_VARIABLE), { props, env, context, source, buildSpec, cache, imageTag, registryCredential });
+    this.resource = project(
+      "Resource",
+      props.projectName,
+      props.description !== undefined ? literal(props.description) : `Builds ${props.repository.repositoryName} with Docker (managed by cdktf)`,
+      this.role,
+      this.logGroup,
+      [],
+    );
+    this.projectName = this.resource.name;
+    this.projectArn = this.resource.arn;
+    if (props.badge) this.badgeUrl = this.resource.badgeUrl;
+
+    if (props.triggers !== undefined && (source.type === "GITHUB" || source.type === "GITHUB_ENTERPRISE" || source.type === "BITBUCKET")) {
+      const sourceType = source.type as WebhookSourceType;
+      const branch = triggerBranch(props.triggers, source.branch);
+      const webhook = (id: string, projectName: string, groups: readonly WebhookFilterGroup[]) =>
+        new CodebuildWebhook(this, id, { projectName, buildType: "BUILD", filterGroup: groups.map(renderFilterGroup) });
+      const push = pushGroups(props.triggers, branch);
+      if (push !== undefined) this.webhook = webhook("Webhook", this.resource.name, push);
+      const pr = pullRequestGroups(props.triggers, branch, sourceType);
+      if (pr !== undefined) {
+        const prName = props.triggers.pullRequestProjectName ?? `${props.projectName}-pr`;
+        this.pullRequestLogGroup = new CloudwatchLogGroup(this, "PullRequestLogGroup", {
+          name: `/aws/codebuild/${prName}`,
+          retentionInDays: props.logRetentionDays ?? 30,
+          kmsKeyId: props.logKmsKeyArn,
+          tags: props.tags,
+        });
+        // Its own role, bound to the pull request project: pull only, never push.
+        const prRole = new CodeBuildServiceRole(this, "PullRequestRole", {
+          projectName: prName,
+          description: "CodeBuild service role of pull request builds: pulls, never pushes (managed by cdktf)",
+          tags: props.tags,
+        });
+        this.pullRequestRole = prRole;
+        this.grantBuild(prRole, context, props, env, source, cache, this.pullRequestLogGroup.arn, false);
+        this.pullRequestProject = project(
+          "PullRequestProject",
+          prName,
+          `Builds pull requests of ${props.repository.repositoryName} with Docker, without pushing (managed by cdktf)`,
+          prRole,
+          this.pullRequestLogGroup,
+          [{ name: PUSH_IMAGE_VARIABLE, value: "false", type: "PLAINTEXT" }],
+        );
+        this.pullRequestWebhook = webhook("PullRequestWebhook", this.pullRequestProject.name, pr);
+      }
+    }
+  }
+
+  /**
+   * What a build of this project needs on `role`: logs on its log group, pull (and push when
+   * `push`) on the repository, read on the variables' parameters and secrets, the registry
+   * credential, the source (and its connection), the S3 cache, the VPC.
+   */
+  private grantBuild(
+    role: IServiceRole,
+    context: AwsContext,
+    props: CodeBuildDockerProjectProps,
+    env: DockerBuildEnvironment,
+    source: ProjectSource,
+    cache: ProjectCache,
+    logGroupArn: string,
+    push: boolean,
+  ): void {
+    grants.grantLogs(role, logGroupArn);
+    // The build pulls the previous image as its layer cache, then pushes.
+    if (push) props.repository.grantPullPush(role);
+    else props.repository.grantPull(role);
+    this.grantForEnvironmentVariables(role, context, props.environmentVariables ?? {});
+    if (env.registryCredentialSecretArn !== undefined) grants.grantSecretsRead(role, [env.registryCredentialSecretArn]);
+    this.grantForSource(role, context, source);
+    if (cache.type === "S3") {
+      // Pull request builds keep a cache of their own: they must not poison the one pushes build from.
+      const prefix = s3CachePrefix(cache, props.projectName, !push);
+      grants.grantS3Read(role, cache.bucketName, `${prefix}/*`);
+      grants.grantS3Write(role, cache.bucketName, `${prefix}/*`);
+    }
+    if (props.vpc) {
+      grants.grantVpcAccess(role, {
+        subnetArns: props.vpc.subnetIds.map((s) => context.arn("ec2", `subnet/${s}`)),
+        securityGroupArns: props.vpc.securityGroupIds.map((s) => context.arn("ec2", `security-group/${s}`)),
+      });
+    }
+  }
+
+  private newProject(
+    id: string,
+    name: string,
+    description: string,
+    role: IServiceRole,
+    logGroup: CloudwatchLogGroup,
+    extraVariables: { name: string; value: string; type: string }[],
+    pullRequest: boolean,
+    c: {
+      props: CodeBuildDockerProjectProps;
+      env: DockerBuildEnvironment;
+      context: AwsContext;
+      source: ProjectSource;
+      buildSpec: BuildSpec;
+      cache: ProjectCache;
+      imageTag: string | undefined;
+      registryCredential: CodebuildProjectEnvironmentRegistryCredential | undefined;
+    },
+  ): CodebuildProject {
+    const { props, env, context, source, buildSpec, cache, imageTag, registryCredential } = c;
+    const project = new CodebuildProject(this, id, {
+      name,
+      description,
+      serviceRole: role.roleArn,
       buildTimeout: props.buildTimeoutMinutes ?? 60,
       queuedTimeout: props.queuedTimeoutMinutes ?? 480,
       concurrentBuildLimit: props.concurrentBuildLimit,
@@ -355,7 +502,7 @@ export abstract class CodeBuildDockerProject extends Construct {
       sourceVersion: "branch" in source ? source.branch : undefined,
       source: renderSource(source, buildSpec),
       artifacts: { type: "NO_ARTIFACTS" },
-      cache: renderCache(cache, props.projectName),
+      cache: renderCache(cache, s3CachePrefix(cache, props.projectName, pullRequest)),
       environment: {
         type: env.environmentType,
         computeType: props.computeType ?? "BUILD_GENERAL1_SMALL",
@@ -377,10 +524,11 @@ export abstract class CodeBuildDockerProject extends Construct {
             value: literal(v.value),
             type: v.type ?? EnvironmentVariableType.PLAINTEXT,
           })),
+          ...extraVariables,
         ],
       },
       logsConfig: {
-        cloudwatchLogs: { status: "ENABLED", groupName: this.logGroup.name },
+        cloudwatchLogs: { status: "ENABLED", groupName: logGroup.name },
         s3Logs: { status: "DISABLED" },
       },
       vpcConfig: props.vpc
@@ -389,32 +537,37 @@ export abstract class CodeBuildDockerProject extends Construct {
       tags: props.tags,
     });
     PolicyPack.suppress(
-      this.resource,
+      project,
       RULES.codebuildPrivileged.id,
       "building Docker images needs the Docker daemon, and the daemon runs only in privileged mode; AWS retired the matching Security Hub control CodeBuild.5",
     );
-    this.projectName = this.resource.name;
-    this.projectArn = this.resource.arn;
-    if (props.badge) this.badgeUrl = this.resource.badgeUrl;
+    return project;
   }
 
-  private grantForEnvironmentVariables(context: AwsContext, vars: Record<string, BuildEnvironmentVariable>): void {
-    const parameters: string[] = [];
-    const secrets: string[] = [];
-    for (const [name, v] of Object.entries(vars)) {
-      if (v.type === EnvironmentVariableType.PARAMETER_STORE) parameters.push(parameterArn(this, `${name}_ParameterArn`, context, v.value));
-      if (v.type === EnvironmentVariableType.SECRETS_MANAGER) secrets.push(secretArn(this, `${name}_SecretArn`, context, v.value));
+  private variableArns?: { parameters: string[]; secrets: string[] };
+
+  private grantForEnvironmentVariables(role: IServiceRole, context: AwsContext, vars: Record<string, BuildEnvironmentVariable>): void {
+    // Worked out once (a token's ARN is a Terraform local) and granted to each role.
+    if (this.variableArns === undefined) {
+      const arns = { parameters: [] as string[], secrets: [] as string[] };
+      for (const [name, v] of Object.entries(vars)) {
+        if (v.type === EnvironmentVariableType.PARAMETER_STORE) arns.parameters.push(parameterArn(this, `${name}_ParameterArn`, context, v.value));
+        if (v.type === EnvironmentVariableType.SECRETS_MANAGER) arns.secrets.push(secretArn(this, `${name}_SecretArn`, context, v.value));
+      }
+      this.variableArns = arns;
     }
-    if (parameters.length) grants.grantSsmParameters(this.role, parameters);
-    if (secrets.length) grants.grantSecretsRead(this.role, secrets);
+    const { parameters, secrets } = this.variableArns;
+    if (parameters.length) grants.grantSsmParameters(role, parameters);
+    if (secrets.length) grants.grantSecretsRead(role, secrets);
   }
 
-  private grantForSource(context: AwsContext, source: ProjectSource): void {
-    if (source.type === "S3") grants.grantS3Read(this.role, source.bucketName, source.objectKey);
+  private grantForSource(role: IServiceRole, context: AwsContext, source: ProjectSource): void {
+    if (source.type === "S3") grants.grantS3Read(role, source.bucketName, source.objectKey);
     if (source.type === "CODECOMMIT") {
       const m = CODECOMMIT_URL.exec(source.location);
-      if (m) grants.grantCodeCommitPull(this.role, context.arn("codecommit", m[2], { region: m[1] }));
+      if (m) grants.grantCodeCommitPull(role, context.arn("codecommit", m[2], { region: m[1] }));
     }
+    if ("connectionArn" in source && source.connectionArn !== undefined) grants.grantUseConnection(role, source.connectionArn);
   }
 }
 
@@ -456,12 +609,15 @@ function renderSource(source: ProjectSource, spec: BuildSpec): CodebuildProjectS
     case "NO_SOURCE":
       return { type: "NO_SOURCE", buildspec: buildSpec.value };
     case "GITHUB":
+    case "GITHUB_ENTERPRISE":
+    case "BITBUCKET":
       return {
-        type: "GITHUB",
+        type: source.type,
         location: source.location,
         gitCloneDepth: source.cloneDepth ?? 1,
         reportBuildStatus: source.reportBuildStatus ?? false,
         buildspec: buildSpec.value,
+        ...(source.connectionArn === undefined ? {} : { auth: { type: "CODECONNECTIONS", resource: source.connectionArn } }),
       };
     case "CODECOMMIT":
       return { type: "CODECOMMIT", location: source.location, gitCloneDepth: source.cloneDepth ?? 1, buildspec: buildSpec.value };
@@ -470,12 +626,18 @@ function renderSource(source: ProjectSource, spec: BuildSpec): CodebuildProjectS
   }
 }
 
-function renderCache(cache: ProjectCache, projectName: string): CodebuildProjectCache {
+/** The S3 cache prefix: `cache.prefix`, else the project name; with `-pr` appended for the pull request project. */
+function s3CachePrefix(cache: ProjectCache, projectName: string, pullRequest: boolean): string {
+  const base = (cache.type === "S3" ? cache.prefix : undefined) ?? projectName;
+  return pullRequest ? `${base}-pr` : base;
+}
+
+function renderCache(cache: ProjectCache, prefix: string): CodebuildProjectCache {
   switch (cache.type) {
     case "LOCAL":
       return { type: "LOCAL", modes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] };
     case "S3":
-      return { type: "S3", location: `${cache.bucketName}/${cache.prefix ?? projectName}` };
+      return { type: "S3", location: `${cache.bucketName}/${prefix}` };
     case "NONE":
       return { type: "NO_CACHE" };
   }
@@ -514,6 +676,7 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
     const where = `environmentVariables.${name}`;
     p.check(ENV_NAME_PATTERN.test(name), "environmentVariables name", name, "must be letters, digits and '_', not starting with a digit");
     p.check(!name.startsWith("CODEBUILD_"), "environmentVariables name", name, "must not start with CODEBUILD_ (reserved by CodeBuild)");
+    p.check(name !== PUSH_IMAGE_VARIABLE, "environmentVariables name", name, "is set by the construct (false in the pull request project of triggers)");
     p.check(
       !(SAMPLE_ENVIRONMENT_VARIABLES as readonly string[]).includes(name),
       "environmentVariables name",
@@ -546,13 +709,23 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
     p.check(buildSpec.inlineContent !== undefined, "buildSpec", buildSpec.origin, "must be inline (BuildSpec.fromFile/fromInline/bundled) when the source is NO_SOURCE");
   } else if (source.type === "GITHUB") {
     p.check(GITHUB_URL.test(source.location), "source.location", source.location, "must be https://github.com/<owner>/<repo>.git");
+  } else if (source.type === "GITHUB_ENTERPRISE") {
+    p.check(GITHUB_ENTERPRISE_URL.test(source.location), "source.location", source.location, "must be https://<host>/<owner>/<repo>.git");
+  } else if (source.type === "BITBUCKET") {
+    p.check(BITBUCKET_URL.test(source.location), "source.location", source.location, "must be https://bitbucket.org/<workspace>/<repo>.git");
   } else if (source.type === "CODECOMMIT") {
     p.check(CODECOMMIT_URL.test(source.location), "source.location", source.location, "must be https://git-codecommit.<region>.amazonaws.com/v1/repos/<name>");
   } else if (source.type === "S3") {
     p.check(BUCKET_NAME.test(source.bucketName), "source.bucketName", source.bucketName, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')");
     p.check(source.objectKey.length > 0 && !source.objectKey.includes("*"), "source.objectKey", source.objectKey, "must be an exact object key (no wildcards)");
   } else {
-    p.add("source.type", (source as { type: unknown }).type, "must be NO_SOURCE, GITHUB, CODECOMMIT or S3");
+    p.add("source.type", (source as { type: unknown }).type, "must be NO_SOURCE, GITHUB, GITHUB_ENTERPRISE, BITBUCKET, CODECOMMIT or S3");
+  }
+  if ("connectionArn" in source && source.connectionArn !== undefined) {
+    p.check(CONNECTION_ARN.test(source.connectionArn), "source.connectionArn", source.connectionArn, "must be a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)");
+  }
+  if (props.triggers !== undefined) {
+    validateTriggers(p, props.triggers, props.projectName, source.type, "connectionArn" in source ? source.connectionArn : undefined);
   }
   if ("cloneDepth" in source) checkIntRange(p, "source.cloneDepth", source.cloneDepth, 0, 1000000);
   if (props.badge) {

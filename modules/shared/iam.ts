@@ -77,6 +77,16 @@ export const KMS_DECRYPT_ACTIONS = ["kms:Decrypt"] as const;
 export const CODECOMMIT_PULL_ACTIONS = ["codecommit:GitPull"] as const;
 
 /**
+ * Read a source through a CodeConnections connection (GitHub, GitHub Enterprise Server, Bitbucket).
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/connections-github-app.html
+ */
+export const CODECONNECTIONS_USE_ACTIONS = [
+  "codeconnections:GetConnection",
+  "codeconnections:GetConnectionToken",
+  "codeconnections:UseConnection",
+] as const;
+
+/**
  * ENI management for a project that runs in a VPC, scoped to the given subnets and groups.
  * @see https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html#customer-managed-policies-example-create-vpc-network-interface
  */
