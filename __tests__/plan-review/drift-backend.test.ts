@@ -132,6 +132,27 @@ describe("drift: resources changed outside Terraform (the plan's resource_drift)
   });
 });
 
+describe("drift: a role's inline policies read back from the stack's own aws_iam_role_policy", () => {
+  const rolePolicy = (role: string, name: string) => ({ address: `aws_iam_role_policy.${name}`, mode: "managed", type: "aws_iam_role_policy", values: { role, name } });
+  const roleDrift = (names: string[]) =>
+    drift("aws_iam_role.Role", ["update"], { name: "cb-app", inline_policy: [] }, { name: "cb-app", inline_policy: names.map((name) => ({ name, policy: "{}" })) });
+
+  test("are not drift: every name is a policy the stack manages for that role", () => {
+    const plan = { resource_drift: [roleDrift(["app-policy"])], prior_state: { values: { root_module: { resources: [rolePolicy("cb-app", "app-policy")] } } } };
+    expect(reviewPlan(STACK, plan, synthesized()).drift).toEqual([]);
+  });
+
+  test("an inline policy added outside Terraform is drift", () => {
+    const plan = { resource_drift: [roleDrift(["app-policy", "added-by-hand"])], prior_state: { values: { root_module: { resources: [rolePolicy("cb-app", "app-policy")] } } } };
+    expect(reviewPlan(STACK, plan, synthesized()).drift).toEqual([{ address: "aws_iam_role.Role", type: "aws_iam_role", action: "update", attributes: ["inline_policy"], corrected: false }]);
+  });
+
+  test("a policy of the same name managed for another role does not count", () => {
+    const plan = { resource_drift: [roleDrift(["app-policy"])], planned_values: { root_module: { resources: [rolePolicy("cb-other", "app-policy")] } } };
+    expect(reviewPlan(STACK, plan, synthesized()).drift.map((d) => d.attributes)).toEqual([["inline_policy"]]);
+  });
+});
+
 describe("state-empty: a plan that creates everything although the last apply left resources", () => {
   const MESSAGE =
     "the state at s3://acme-tfstate/platform/prod/eu-west-1/terraform.tfstate is empty (the plan creates all 2 resources) but the last apply recorded 23 resources " +

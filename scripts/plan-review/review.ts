@@ -247,9 +247,28 @@ function describeScanningState(v: any): string {
   return `${v?.scan_type ?? "unknown"}${rules.length ? `: ${rules.join("; ")}` : ", no rules"}`;
 }
 
+/** `<role name>:<policy name>` of every aws_iam_role_policy the plan's state or configuration holds. */
+function managedInlinePolicies(plan: any): Set<string> {
+  const out = new Set<string>();
+  const walk = (module: any): void => {
+    for (const r of module?.resources ?? []) if (r.type === "aws_iam_role_policy" && r.values?.role && r.values?.name) out.add(`${r.values.role}:${r.values.name}`);
+    for (const child of module?.child_modules ?? []) walk(child);
+  };
+  walk(plan?.prior_state?.values?.root_module);
+  walk(plan?.planned_values?.root_module);
+  return out;
+}
+
+/** Whether every inline policy of the role in these values is one that the stack manages itself. */
+function onlyManaged(role: unknown, values: unknown[], managed: Set<string>): boolean {
+  const names = values.flatMap((v) => (Array.isArray(v) ? v : [])).map((p: any) => p?.name);
+  return typeof role === "string" && names.every((n) => typeof n === "string" && managed.has(`${role}:${n}`));
+}
+
 /** The resources of a plan's `resource_drift` that changed or went outside Terraform, with the names of the changed attributes. */
 export function driftOf(plan: any): DriftedResource[] {
   const drift: DriftedResource[] = [];
+  const managed = managedInlinePolicies(plan);
   const planned = new Map<string, Action>((plan?.resource_changes ?? []).map((rc: any) => [rc.address, actionOf(rc.change?.actions ?? [])]));
   const corrected = (address: string) => !["no-op", "read", undefined].includes(planned.get(address));
   for (const rd of plan?.resource_drift ?? []) {
@@ -260,7 +279,12 @@ export function driftOf(plan: any): DriftedResource[] {
     } else if (actions.includes("update")) {
       const before = rd.change.before ?? {};
       const after = rd.change.after ?? {};
-      const attributes = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => !same(emptyAsNull(before[k]), emptyAsNull(after[k]))).sort();
+      const attributes = [...new Set([...Object.keys(before), ...Object.keys(after)])]
+        .filter((k) => !same(emptyAsNull(before[k]), emptyAsNull(after[k])))
+        // A role's inline policies that aws_iam_role_policy resources of this stack manage are read
+        // back into the role after their first apply: not a change made outside Terraform.
+        .filter((k) => !(rd.type === "aws_iam_role" && k === "inline_policy" && onlyManaged(after.name, [before[k], after[k]], managed)))
+        .sort();
       // Only a representation changed (equivalent policy JSON, no tags read back as {}): nothing to review.
       if (attributes.length) drift.push({ address: rd.address, type: rd.type, action: "update", attributes, corrected: corrected(rd.address) });
     }
