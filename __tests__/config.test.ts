@@ -238,7 +238,7 @@ describe("validateConfig", () => {
     // THEN
     expect(problems).toEqual([
       `${FILE}: environment "local": build.privilegedProject.foo 1 is an unknown key ` +
-        "(known: projectName, imageTag, dockerfile, buildContext, image, computeType, buildTimeoutMinutes, queuedTimeoutMinutes, logRetentionDays, concurrentBuildLimit, badge, source, environmentVariables)",
+        "(known: projectName, imageTag, dockerfile, buildContext, image, computeType, buildTimeoutMinutes, queuedTimeoutMinutes, logRetentionDays, concurrentBuildLimit, badge, source, triggers, environmentVariables)",
     ]);
   });
 
@@ -462,7 +462,7 @@ describe("validateConfig", () => {
     ["projectName", (e) => (e.build.privilegedProject.projectName = "-build"), `build.privilegedProject.projectName "-build" must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)`],
     ["imageTag", (e) => (e.build.privilegedProject.imageTag = ".v1"), `build.privilegedProject.imageTag ".v1" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`],
     ["computeType", (e) => (e.build.privilegedProject.computeType = "BUILD_LAMBDA_1GB"), `build.privilegedProject.computeType "BUILD_LAMBDA_1GB" must be one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE`],
-    ["source.type", (e) => (e.build.privilegedProject.source.type = "GIT"), `build.privilegedProject.source.type "GIT" must be one of GITHUB, CODECOMMIT, S3`],
+    ["source.type", (e) => (e.build.privilegedProject.source.type = "GIT"), `build.privilegedProject.source.type "GIT" must be one of GITHUB, GITHUB_ENTERPRISE, BITBUCKET, CODECOMMIT, S3`],
     ["source.location", (e) => (e.build.privilegedProject.source.location = "git@github.com:example/app.git"), `build.privilegedProject.source.location "git@github.com:example/app.git" must be an https:// clone URL`],
     ["source.branch", (e) => (e.build.privilegedProject.source.branch = ""), `build.privilegedProject.source.branch "" must not be empty`],
     ["environment variable name", (e) => (e.build.privilegedProject.environmentVariables["1X"] = { value: "v" }), `build.privilegedProject.environmentVariables.1X "1X" is not a valid key: letters, digits and '_', not starting with a digit`],

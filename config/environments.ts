@@ -5,7 +5,16 @@ import { SchemaProblem, Spec, check, s } from "./schema";
 import { sourcePathProblem } from "../modules/shared/source-path";
 import { looksLikeSecret } from "../modules/shared/secret-names";
 import { MAX_SCANNING_FILTERS, MAX_SCANNING_RULES, SCAN_FREQUENCIES, SCANNING_FILTER_RULE, isScanningFilter } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
+import {
+  PULL_THROUGH_CREDENTIAL_PATTERN,
+  PULL_THROUGH_CREDENTIAL_RULE,
+  PULL_THROUGH_PREFIX_PATTERN,
+  PULL_THROUGH_PREFIX_RULE,
+  PULL_THROUGH_UPSTREAMS,
+} from "../modules/ecr-pull-through-cache/ecr-pull-through-cache";
 import { JsonSyntaxError, describeSyntaxError, parseJsonWithComments } from "./json-with-comments";
+import { WEBHOOK_EVENTS_BY_SOURCE, regexProblem } from "../modules/shared/triggers";
+import type { WebhookEvent } from "../modules/shared/triggers";
 
 /** Options of one CodeBuild project, as the environments file declares them. */
 export interface ProjectConfig {
@@ -23,9 +32,35 @@ export interface ProjectConfig {
   readonly concurrentBuildLimit?: number;
   readonly badge?: boolean;
   readonly source?:
-    | { readonly type: "GITHUB" | "CODECOMMIT"; readonly location: string; readonly branch?: string }
+    | { readonly type: "GITHUB" | "GITHUB_ENTERPRISE" | "BITBUCKET"; readonly location: string; readonly branch?: string; readonly connectionArn?: string }
+    | { readonly type: "CODECOMMIT"; readonly location: string; readonly branch?: string }
     | { readonly type: "S3"; readonly bucketName: string; readonly objectKey: string };
+  /** Webhook triggers (real environments only: moto has no webhooks); the construct's `triggers`, patterns as strings. */
+  readonly triggers?: TriggersConfig;
   readonly environmentVariables?: Record<string, { readonly value: string; readonly type?: "PLAINTEXT" | "PARAMETER_STORE" | "SECRETS_MANAGER" }>;
+}
+
+/** A webhook filter group as the environments file declares it (the construct's, with string patterns). */
+export interface FilterGroupConfig {
+  readonly events: readonly WebhookEvent[];
+  readonly headRef?: string;
+  readonly baseRef?: string;
+  readonly filePath?: string;
+  readonly actorAccountId?: string;
+}
+
+/** A project's webhook triggers as the environments file declares them. */
+export interface TriggersConfig {
+  readonly branch?: string;
+  /** The project's filter groups (default: pushes to the branch). */
+  readonly push?: readonly FilterGroupConfig[];
+  /** The pull request project's filter groups (default: pull requests against the branch). */
+  readonly pullRequest?: readonly FilterGroupConfig[];
+  readonly pullRequestProjectName?: string;
+  /** false: no webhook on the project itself (the construct's `push: false`). */
+  readonly pushBuilds?: boolean;
+  /** false: no pull request project (the construct's `pullRequest: false`). */
+  readonly pullRequestBuilds?: boolean;
 }
 
 /** Options of the docker:dind project. */
@@ -61,6 +96,26 @@ export interface BuildConfig {
   readonly repository?: RepositoryConfig;
   readonly privilegedProject: ProjectConfig;
   readonly dindProject: DindProjectConfig;
+  /**
+   * ECR pull-through cache rules in the building region, used by the projects: the dind image
+   * (unless `dindImage` is false) and the Dockerfile's base images (`baseImages`). Real accounts
+   * only: moto has no pull-through cache, so a local environment may not set it.
+   */
+  readonly pullThroughCache?: PullThroughCacheConfig;
+}
+
+/** The owner's ECR pull-through cache and what its projects pull through it. */
+export interface PullThroughCacheConfig {
+  readonly rules: {
+    readonly upstream: string;
+    readonly prefix?: string;
+    readonly credentialSecretArn?: string;
+    readonly azureRegistryName?: string;
+  }[];
+  /** Pull the dind project's image through the cache (SERVICE_ROLE credentials). Default: true. */
+  readonly dindImage?: boolean;
+  /** Dockerfile build args (e.g. `BUILDER_IMAGE`) → upstream image references, pulled through the cache by both projects. */
+  readonly baseImages?: Record<string, string>;
 }
 
 /** The registry scanning configuration of an environment's account, in each of its regions. */
@@ -133,6 +188,19 @@ const sourcePath = s.str(
   `must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`,
 );
 
+const filterPattern = s.str((v) => v.length > 0 && regexProblem(v) === undefined, "must be a non-empty regular expression that compiles (checked with JavaScript's RegExp; CodeBuild has its own flavour)");
+const filterGroups = s.array(
+  s.obj({
+    events: s.req(s.array(s.oneOf(WEBHOOK_EVENTS_BY_SOURCE.GITHUB), { minItems: 1, unique: "event" })),
+    headRef: filterPattern,
+    baseRef: filterPattern,
+    filePath: filterPattern,
+    actorAccountId: filterPattern,
+  }),
+  { minItems: 1 },
+);
+const CONNECTION_ARN = /^arn:aws[a-z-]*:codeconnections:[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
+
 const projectFields = {
   projectName: s.req(s.pattern(PROJECT_NAME, "must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)")),
   imageTag: s.pattern(IMAGE_TAG, "must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"),
@@ -146,11 +214,20 @@ const projectFields = {
   concurrentBuildLimit: s.int(1, 10000),
   badge: s.bool(),
   source: s.obj({
-    type: s.req(s.oneOf(["GITHUB", "CODECOMMIT", "S3"])),
+    type: s.req(s.oneOf(["GITHUB", "GITHUB_ENTERPRISE", "BITBUCKET", "CODECOMMIT", "S3"])),
     location: s.pattern(/^https:\/\//, "must be an https:// clone URL"),
+    connectionArn: s.pattern(CONNECTION_ARN, "must be a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)"),
     branch: s.str((v) => v.length > 0, "must not be empty"),
     bucketName: s.pattern(BUCKET, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')"),
     objectKey: s.str((v) => v.length > 0 && !v.includes("*"), "must be an exact object key"),
+  }),
+  triggers: s.obj({
+    branch: s.str((v) => v.length > 0 && !/\s/.test(v), "must be a branch name"),
+    push: filterGroups,
+    pullRequest: filterGroups,
+    pullRequestProjectName: s.pattern(PROJECT_NAME, "must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)"),
+    pushBuilds: s.bool(),
+    pullRequestBuilds: s.bool(),
   }),
   environmentVariables: s.map(
     s.obj({ value: s.req(s.str()), type: s.oneOf(["PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"]) }),
@@ -221,6 +298,21 @@ export const ENVIRONMENT_SPEC: Spec = s.obj({
           registryCredentialSecretArn: s.pattern(SECRET_ARN, "must be a Secrets Manager secret ARN"),
         }),
       ),
+      pullThroughCache: s.obj({
+        rules: s.req(
+          s.array(
+            s.obj({
+              upstream: s.req(s.oneOf(Object.keys(PULL_THROUGH_UPSTREAMS))),
+              prefix: s.str((v) => v.length >= 2 && v.length <= 30 && PULL_THROUGH_PREFIX_PATTERN.test(v), PULL_THROUGH_PREFIX_RULE),
+              credentialSecretArn: s.pattern(PULL_THROUGH_CREDENTIAL_PATTERN, PULL_THROUGH_CREDENTIAL_RULE),
+              azureRegistryName: s.pattern(/^[a-z0-9]{5,50}$/i, "must be the Azure registry name: 5-50 letters and digits (<name>.azurecr.io)"),
+            }),
+            { minItems: 1 },
+          ),
+        ),
+        dindImage: s.bool(),
+        baseImages: s.map(s.str((v) => v.length > 0, "must be an upstream image reference, e.g. golang:1.23-bookworm"), (k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k), "a build arg name: letters, digits and '_', not starting with a digit"),
+      }),
     }),
 });
 
@@ -268,9 +360,23 @@ function crossFieldProblems(env: unknown, schemaProblems: readonly SchemaProblem
     const at = `build.${project}.source`;
     if (!isObject(src) || !valid(`${at}.type`)) continue;
     const needs = src.type === "S3" ? ["bucketName", "objectKey"] : ["location"];
-    const forbidden = src.type === "S3" ? ["location", "branch"] : ["bucketName", "objectKey"];
+    const forbidden = src.type === "S3" ? ["location", "branch", "connectionArn"] : src.type === "CODECOMMIT" ? ["bucketName", "objectKey", "connectionArn"] : ["bucketName", "objectKey"];
     for (const k of needs) if (src[k] === undefined) out.push({ path: `${at}.${k}`, value: undefined, rule: `is required for a ${src.type} source` });
     for (const k of forbidden) if (src[k] !== undefined && valid(`${at}.${k}`)) out.push({ path: `${at}.${k}`, value: src[k], rule: `does not apply to a ${src.type} source` });
+  }
+  for (const project of ["privilegedProject", "dindProject"]) {
+    const triggers = isObject(build?.[project]) ? build?.[project].triggers : undefined;
+    const at = `build.${project}.triggers`;
+    if (triggers === undefined) continue;
+    // moto has no webhooks: a local environment cannot deploy one.
+    if (env.local === true && valid("local")) out.push({ path: at, value: triggers, rule: "must not be set in a local environment: moto has no webhooks (they deploy to AWS only)" });
+    if (!isObject(triggers)) continue;
+    if (triggers.pushBuilds === false && triggers.push !== undefined && valid(`${at}.push`, `${at}.pushBuilds`)) {
+      out.push({ path: `${at}.push`, value: triggers.push, rule: "does not apply when pushBuilds is false" });
+    }
+    if (triggers.pullRequestBuilds === false && triggers.pullRequest !== undefined && valid(`${at}.pullRequest`, `${at}.pullRequestBuilds`)) {
+      out.push({ path: `${at}.pullRequest`, value: triggers.pullRequest, rule: "does not apply when pullRequestBuilds is false" });
+    }
   }
   if (env.build === undefined && env.pullFrom === undefined) {
     out.push({ path: "build", value: undefined, rule: "or pullFrom is required (an environment owns an image pipeline, pulls from one, or both)" });
@@ -303,6 +409,40 @@ function crossFieldProblems(env: unknown, schemaProblems: readonly SchemaProblem
   const d = isObject(build?.dindProject) ? build?.dindProject.projectName : undefined;
   if (typeof p === "string" && p === d && valid("build.privilegedProject.projectName", "build.dindProject.projectName")) {
     out.push({ path: "build.dindProject.projectName", value: d, rule: "must differ from build.privilegedProject.projectName" });
+  }
+  const cache = isObject(build?.pullThroughCache) ? build?.pullThroughCache : undefined;
+  if (cache !== undefined && env.local === true && valid("local")) {
+    out.push({ path: "build.pullThroughCache", value: undefined, rule: "must not be set in a local environment: moto has no ECR pull-through cache (set it in real environments only)" });
+  }
+  if (cache !== undefined && Array.isArray(cache.rules)) {
+    const seen = new Map<string, number>();
+    cache.rules.forEach((r: unknown, i: number) => {
+      const at = `build.pullThroughCache.rules[${i}]`;
+      if (!isObject(r) || !valid(`${at}.upstream`) || typeof r.upstream !== "string") return;
+      const info = PULL_THROUGH_UPSTREAMS[r.upstream as keyof typeof PULL_THROUGH_UPSTREAMS];
+      if (seen.has(r.upstream)) out.push({ path: `${at}.upstream`, value: r.upstream, rule: `is already cached by rules[${seen.get(r.upstream)}] (one rule per upstream)` });
+      else seen.set(r.upstream, i);
+      if (r.credentialSecretArn === undefined && info.credential === "required") {
+        out.push({ path: `${at}.credentialSecretArn`, value: undefined, rule: `is required for upstream ${r.upstream} (a Secrets Manager secret named ecr-pullthroughcache/<name>)` });
+      }
+      if (r.credentialSecretArn !== undefined && info.credential === "none") {
+        out.push({ path: `${at}.credentialSecretArn`, value: r.credentialSecretArn, rule: `must not be set for upstream ${r.upstream} (ECR pulls ${info.url} without a credential)` });
+      }
+    });
+    const dind = isObject(build?.dindProject) ? build?.dindProject : undefined;
+    if (cache.dindImage !== false && dind?.registryCredentialSecretArn !== undefined && valid("build.pullThroughCache.dindImage")) {
+      out.push({
+        path: "build.dindProject.registryCredentialSecretArn",
+        value: dind.registryCredentialSecretArn,
+        rule: "must not be set when the dind image is pulled through build.pullThroughCache (set pullThroughCache.dindImage to false to keep it)",
+      });
+    }
+    for (const project of ["privilegedProject", "dindProject"]) {
+      const vars = isObject(build?.[project]) && isObject(build?.[project].environmentVariables) ? build?.[project].environmentVariables : {};
+      for (const name of Object.keys(isObject(cache.baseImages) ? cache.baseImages : {})) {
+        if (Object.hasOwn(vars, name)) out.push({ path: `build.${project}.environmentVariables.${name}`, value: name, rule: "is set by build.pullThroughCache.baseImages" });
+      }
+    }
   }
   const scanning = isObject(env.registryScanning) ? env.registryScanning : undefined;
   if (scanning !== undefined && Array.isArray(scanning.rules) && valid("registryScanning.scanType")) {

@@ -3,6 +3,7 @@ export * from "./ecr-registry-scanning";
 export * from "./service-role";
 export * from "./codebuild-privileged-project";
 export * from "./codebuild-dind-project";
+export * from "./ecr-pull-through-cache";
 export { BuildSpec } from "./shared/buildspec";
 export { CodeBuildDockerProject, EnvironmentVariableType } from "./shared/codebuild-docker-project";
 export type {
@@ -13,6 +14,8 @@ export type {
   ProjectSource,
   ProjectVpc,
 } from "./shared/codebuild-docker-project";
+export { PULL_REQUEST_EVENTS, PUSH_IMAGE_VARIABLE, WEBHOOK_EVENTS_BY_SOURCE } from "./shared/triggers";
+export type { ProjectTriggers, WebhookEvent, WebhookFilterGroup, WebhookPattern, WebhookSourceType } from "./shared/triggers";
 export { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, WILDCARD_RESOURCE_ACTIONS } from "./shared/iam";
 export type { IGrantee, PolicyCondition, PolicyStatement } from "./shared/iam";
 export { AwsContext } from "./shared/aws-context";

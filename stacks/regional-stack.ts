@@ -6,6 +6,7 @@ import { grantConsumers, pullRoles, replication, replicationDestinationPolicy } 
 import { EcrRepo, TagMutability } from "../modules/ecr-repo";
 import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-project";
 import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
+import { EcrPullThroughCache, PullThroughUpstream } from "../modules/ecr-pull-through-cache";
 import { EcrRegistryScanning, RegistryScanType, ScanFrequency } from "../modules/ecr-registry-scanning";
 import {
   CodeBuildDockerProject,
@@ -62,6 +63,8 @@ export class RegionalStack extends TerraformStack {
   public readonly privilegedProject?: CodeBuildPrivilegedProject;
   /** The project on docker:dind (building regions of owners only). */
   public readonly dindProject?: CodeBuildDindProject;
+  /** The ECR pull-through cache (building regions of owners that set `build.pullThroughCache`). */
+  public readonly pullThroughCache?: EcrPullThroughCache;
   /** The registry scanning configuration of the account in this region (environments that set `registryScanning`). */
   public readonly registryScanning?: EcrRegistryScanning;
 
@@ -172,22 +175,45 @@ export class RegionalStack extends TerraformStack {
     }
     replication(this, env, organization);
 
+    // The owner's pull-through cache: the dind image and the Dockerfile's base images come through it.
+    const ptc = build.pullThroughCache;
+    const cache =
+      ptc === undefined
+        ? undefined
+        : collect(
+            () =>
+              new EcrPullThroughCache(this, "PullThroughCache", {
+                rules: ptc.rules.map((r) => ({ ...r, upstream: r.upstream as PullThroughUpstream })),
+              }),
+          );
+    const baseImages = cache !== undefined && ptc?.baseImages !== undefined ? collect(() => cache.buildArgs(ptc.baseImages!)) : undefined;
+    const baseUpstreams = [...new Set(Object.values(ptc?.baseImages ?? {}).map((ref) => cache?.upstreamOf(ref)))].filter((u): u is PullThroughUpstream => u !== undefined);
+    const withBaseImages = (p: CodeBuildDockerProjectProps): CodeBuildDockerProjectProps =>
+      baseImages === undefined ? p : { ...p, environmentVariables: { ...p.environmentVariables, ...baseImages } };
+
     const privileged = collect(
       () =>
         new CodeBuildPrivilegedProject(this, "PrivilegedProject", {
-          ...projectProps(build.privilegedProject, repository),
+          ...withBaseImages(projectProps(build.privilegedProject, repository)),
           image: build.privilegedProject.image,
         }),
     );
     const dind = collect(
       () =>
         new CodeBuildDindProject(this, "DindProject", {
-          ...projectProps(build.dindProject, repository),
+          ...withBaseImages(projectProps(build.dindProject, repository)),
           image: build.dindProject.image,
           registryCredentialSecretArn: build.dindProject.registryCredentialSecretArn,
+          pullThroughCache: ptc?.dindImage === false ? undefined : cache,
         }),
     );
     if (privileged === undefined || dind === undefined || problems.length) throw new PropValidationError(problems);
+    if (cache !== undefined && baseUpstreams.length > 0) {
+      for (const project of [privileged, dind]) {
+        for (const role of [project.role, project.pullRequestRole]) if (role) cache.grantPullThrough(role, baseUpstreams);
+      }
+    }
+    this.pullThroughCache = cache;
     this.privilegedProject = privileged;
     this.dindProject = dind;
     this.projectOutputs("privileged", "privileged (managed image)", privileged);
@@ -230,6 +256,14 @@ function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerP
     concurrentBuildLimit: cfg.concurrentBuildLimit,
     badge: cfg.badge,
     source: cfg.source,
+    triggers: cfg.triggers
+      ? {
+          branch: cfg.triggers.branch,
+          push: cfg.triggers.pushBuilds === false ? false : cfg.triggers.push,
+          pullRequest: cfg.triggers.pullRequestBuilds === false ? false : cfg.triggers.pullRequest,
+          pullRequestProjectName: cfg.triggers.pullRequestProjectName,
+        }
+      : undefined,
     environmentVariables: cfg.environmentVariables
       ? Object.fromEntries(
           Object.entries(cfg.environmentVariables).map(([k, v]) => [

@@ -64,6 +64,24 @@ export const RULES = {
     "CodeBuild projects do not run privileged",
     "turn privileged mode off, or suppress CKV_AWS_316 with the reason where building images needs it",
   ),
+  ecrPullThroughCredential: rule(
+    "ECR-PTC-CREDENTIAL",
+    "Amazon ECR pull-through cache guidance (authenticated upstreams; Secrets Manager secrets named ecr-pullthroughcache/)",
+    "pull-through cache rules for Docker Hub, GitHub, GitLab and Azure registries have a credential, in a secret whose name starts with ecr-pullthroughcache/",
+    "set credential_arn to a Secrets Manager secret named ecr-pullthroughcache/<name> (EcrPullThroughCache requires it)",
+  ),
+  codebuildWebhookFilter: rule(
+    "CB-WEBHOOK-FILTER",
+    "AWS CodeBuild webhook filter groups guidance",
+    "CodeBuild webhooks have filter groups, each with an EVENT filter (a webhook without them builds every push and pull request of every branch)",
+    "give the webhook filter groups with an EVENT filter (the project constructs' triggers do)",
+  ),
+  codebuildPullRequestPush: rule(
+    "CB-PR-NO-PUSH",
+    "AWS CodeBuild webhook guidance (untrusted pull request builds)",
+    "a webhook that builds pull requests starts a project whose role cannot push to ECR",
+    "build pull requests with triggers.pullRequest (a second project with a pull-only role and PUSH_IMAGE=false)",
+  ),
   iamWildcardAction: rule("CKV_AWS_63", "checkov CKV_AWS_63", "IAM policies name exact actions (no \"*\" in actions)", "list the exact actions"),
   iamWildcardResource: rule(
     "CKV_AWS_355",
@@ -85,6 +103,9 @@ export const RULES = {
     "set use_lockfile (Terraform >= 1.10) or a dynamodb_table on the S3 backend",
   ),
 } as const;
+
+/** Upstream registry URLs ECR pulls through only with a credential (Docker Hub, GHCR, GitLab, Azure). */
+const CREDENTIAL_REQUIRED_UPSTREAMS = [/^(registry-1\.|index\.)?docker\.io$/, /^ghcr\.io$/, /^registry\.gitlab\.com$/, /^[a-z0-9]+\.azurecr\.io$/i];
 
 const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
 
@@ -181,6 +202,43 @@ function policyStatements(text: unknown): any[] {
 
 const asList = (v: unknown): any[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** The ECR actions whose grant lets a build push an image. */
+const ECR_PUSH_WRITE_ACTIONS = ["ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"];
+
+/** A reference to an attribute of a resource of the stack, as it resolves: `${<type>.<logical id>.<attribute>}`. */
+function reference(stack: TerraformStack, resource: TerraformResource, attribute: string): string {
+  return `\${${resource.terraformResourceType}.${stack.getLogicalId(resource as TerraformElement)}.${attribute}}`;
+}
+
+function resourcesOf(stack: TerraformStack, type: string): { resource: TerraformResource; body: Record<string, any> }[] {
+  return stack.node
+    .findAll()
+    .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type)
+    .map((resource) => ({ resource, body: Object.values(resolve(stack, (resource as TerraformElement).toTerraform()).resource[type])[0] as Record<string, any> }));
+}
+
+/**
+ * The ECR push actions the inline policies of the stack give the role of the project a webhook
+ * starts (`projectName`: the project's name or a reference to it). Empty when the project or its
+ * role is not a resource of the stack (an imported role: nothing to read here).
+ */
+function pushActionsOfProjectRole(node: IConstruct, projectName: unknown): string[] {
+  const stack = TerraformStack.of(node);
+  const project = resourcesOf(stack, "aws_codebuild_project").find(
+    (p) => p.body.name === projectName || reference(stack, p.resource, "name") === projectName,
+  );
+  if (!project) return [];
+  const role = resourcesOf(stack, "aws_iam_role").find((r) => reference(stack, r.resource, "arn") === project.body.service_role);
+  if (!role) return [];
+  const names = [reference(stack, role.resource, "id"), reference(stack, role.resource, "name"), role.body.name].filter((x) => x !== undefined);
+  const actions = resourcesOf(stack, "aws_iam_role_policy")
+    .filter((p) => names.includes(p.body.role))
+    .flatMap((p) => policyStatements(p.body.policy))
+    .filter((st) => st.Effect === "Allow")
+    .flatMap((st) => asList(st.Action).map(String));
+  return ECR_PUSH_WRITE_ACTIONS.filter((a) => actions.includes(a) || actions.includes("ecr:*") || actions.includes("*"));
+}
+
 function checkResource(node: IConstruct, type: string, body: Record<string, any>, report: (r: PolicyRule, detail: string) => void): void {
   switch (type) {
     case "aws_ecr_repository": {
@@ -226,6 +284,31 @@ function checkResource(node: IConstruct, type: string, body: Record<string, any>
         report(RULES.codebuildRegistryCredential, `image_pull_credentials_type is ${JSON.stringify(env.image_pull_credentials_type ?? "CODEBUILD")}`);
       }
       if (env.privileged_mode === true) report(RULES.codebuildPrivileged, "privileged_mode is true");
+      return;
+    }
+    case "aws_ecr_pull_through_cache_rule": {
+      const url = String(body.upstream_registry_url ?? "");
+      const credential = body.credential_arn;
+      if (credential === undefined || credential === null || credential === "") {
+        if (CREDENTIAL_REQUIRED_UPSTREAMS.some((u) => u.test(url))) report(RULES.ecrPullThroughCredential, `upstream ${url} has no credential_arn`);
+      } else if (typeof credential === "string" && !credential.includes("${") && !/:secret:ecr-pullthroughcache\//.test(credential)) {
+        report(RULES.ecrPullThroughCredential, `credential_arn ${JSON.stringify(credential)} is not a secret named ecr-pullthroughcache/…`);
+      }
+      return;
+    }
+    case "aws_codebuild_webhook": {
+      const groups = asList(body.filter_group);
+      if (groups.length === 0) report(RULES.codebuildWebhookFilter, "no filter_group: every push and pull request of every branch starts a build");
+      groups.forEach((g, i) => {
+        if (!asList(g.filter).some((f) => f.type === "EVENT")) report(RULES.codebuildWebhookFilter, `filter_group ${i} has no EVENT filter`);
+      });
+      // A group without an EVENT filter matches pull requests too.
+      const eventsOf = (g: any) => asList(g.filter).filter((f) => f.type === "EVENT").map((f) => String(f.pattern)).join(",");
+      const buildsPullRequests = groups.length === 0 || groups.some((g) => eventsOf(g) === "" || eventsOf(g).includes("PULL_REQUEST_"));
+      if (buildsPullRequests) {
+        const pushing = pushActionsOfProjectRole(node, body.project_name);
+        if (pushing.length) report(RULES.codebuildPullRequestPush, `it builds pull requests, and the role of project ${body.project_name} may ${pushing.join(", ")}`);
+      }
       return;
     }
     case "aws_iam_role_policy":
