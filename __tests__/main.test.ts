@@ -247,7 +247,7 @@ describe("main (node dist/main.js)", () => {
           change: (c) => (c.environments.local.build.privilegedProject.foo = "bar"),
           lines: (f) => [
             `${f}: environment "local": build.privilegedProject.foo "bar" is an unknown key ` +
-              "(known: projectName, imageTag, dockerfile, buildContext, image, computeType, buildTimeoutMinutes, queuedTimeoutMinutes, logRetentionDays, concurrentBuildLimit, badge, source, environmentVariables)",
+              "(known: projectName, imageTag, dockerfile, buildContext, image, computeType, buildTimeoutMinutes, queuedTimeoutMinutes, logRetentionDays, concurrentBuildLimit, badge, source, triggers, environmentVariables)",
           ],
         },
       ],

@@ -108,7 +108,7 @@ describe("the plan review compares with what the last apply left", () => {
       [
         "state-empty",
         expect.stringMatching(
-          /^the state at s3:\/\/codebuild-docker-tfstate-local\/moved\/local\/eu-central-1\/terraform\.tfstate is empty \(the plan creates all \d+ resources\) but the last apply recorded \d+ resources and \d+ outputs \([a-z_, …]+\) \(TIME\): check state\.keyPrefix, state\.bucket and state\.region of the environment, or restore the state \(docs\/recovery\.md\); if the stack is meant to start empty, re-run with --allow-empty-state local-eu-central-1$/,
+          /^the state at s3:\/\/codebuild-docker-tfstate-local\/moved\/local\/eu-central-1\/terraform\.tfstate is empty \(the plan creates all \d+ resources\) but the last apply recorded \d+ resources and \d+ outputs \([a-z_, …]+\) \(TIME\): check state\.keyPrefix, state\.bucket and state\.region of the environment, or restore the state \(docs\/recovery\.md\); after an interrupted apply, adopt what it created with npm run recover -- --stack local-eu-central-1; if the stack is meant to start empty, re-run with --allow-empty-state local-eu-central-1$/,
         ),
       ],
     ]);
