@@ -16,7 +16,7 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { clientConfig } from "../../scripts/local-aws/clients";
 import { bootstrap, selectLocalEnvironments } from "../../scripts/local-aws/deploy";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
-import { stateBucketProblems, TLS_ONLY_SID } from "../../scripts/recovery/state-bucket";
+import { createBucket, stateBucketProblems, TLS_ONLY_SID } from "../../scripts/recovery/state-bucket";
 import { ROOT, tempDir } from "../support/app";
 import { runScript } from "../support/e2e-run";
 import { prodEnvironment } from "../support/environments";
@@ -152,9 +152,22 @@ describe("npm run bootstrap-state, for a real environment", () => {
     expect(denied).toBe(403);
   });
 
+  test("a bucket name another account holds is one clear error", async () => {
+    const other = new S3Client(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
+    await expect(createBucket(other, state.bucket, "eu-central-1")).rejects.toThrow(`bucket ${state.bucket}: the name is taken by another AWS account; choose another name`);
+  });
+
   test("an unknown flag is one line, exit 2", async () => {
     const r = await run(["--chek"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('error: unknown flag "--chek" (known: --check, --allow-local-endpoint, --help)\n');
   });
+});
+
+test("local environments without a local AWS to bootstrap: one line, exit 1", async () => {
+  const r = await runScript("recovery/bootstrap-state", [], { AWS_ENDPOINT_URL: undefined, CONFIG_FILE: undefined, ENVIRONMENTS: undefined, LOCAL_AWS_STATE_DIR: tempDir("no-kept") });
+  expect(r.stderr).toBe(
+    "error: nothing to bootstrap: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); start one with npm start -- --keep-running\n",
+  );
+  expect(r.code).toBe(1);
 });

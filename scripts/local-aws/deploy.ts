@@ -12,13 +12,7 @@ import {
   GetRepositoryPolicyCommand,
 } from "@aws-sdk/client-ecr";
 import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import {
-  CreateBucketCommand,
-  PutObjectCommand,
-  S3Client,
-  type BucketLocationConstraint,
-} from "@aws-sdk/client-s3";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { EnvironmentConfig, consumersOf, loadConfigFile, pullRoleArns, repositoryRegions, selectEnvironments } from "../../config/environments";
 import { stackName } from "../../stacks/regional-stack";
 import { clientConfig, localAwsEnv } from "./clients";
@@ -26,7 +20,8 @@ import { terraformEnv } from "../terraform/env";
 import { terraformOk } from "../terraform/run";
 import { explainLocalAwsFailure } from "./limits";
 import { recordAppliedState } from "../plan-review/state-record";
-import { ensureLockTable, ensureStateBucket } from "../recovery/state-bucket";
+import { createBucket, ensureLockTable, ensureStateBucket } from "../recovery/state-bucket";
+import { awsConfig, type ClientSettings } from "../recovery/account";
 
 /** One stack of a local environment, as synthesized. */
 export interface LocalStack {
@@ -127,20 +122,6 @@ with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
                 z.write(os.path.join(d, f))
 sys.stdout.buffer.write(buf.getvalue())
 `;
-
-async function createBucket(s3: S3Client, bucket: string, region: string): Promise<void> {
-  try {
-    await s3.send(
-      new CreateBucketCommand({
-        Bucket: bucket,
-        CreateBucketConfiguration: region === "us-east-1" ? undefined : { LocationConstraint: region as BucketLocationConstraint },
-      }),
-    );
-  } catch (e) {
-    const name = (e as Error).name;
-    if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw e;
-  }
-}
 
 /**
  * Creates what must exist before Terraform runs: the state bucket and (if configured) the lock
@@ -256,29 +237,12 @@ export function deployWaves(stacks: readonly LocalStack[], organization: readonl
   return waves.filter((w) => w !== undefined && w.length > 0);
 }
 
-const assumed = new Map<string, Promise<ReturnType<typeof clientConfig>["credentials"]>>();
-
 /**
  * Client settings for calls in an environment's account: the base credentials, or a role assumed
  * there through the local STS (once per endpoint and role, then reused for every region).
  */
-async function accountConfig(endpoint: string, env: EnvironmentConfig, region: string): Promise<ReturnType<typeof clientConfig>> {
-  const base = clientConfig({ region, endpoint });
-  const roleArn = env.assumeRoleArn;
-  if (roleArn === undefined) return base;
-  const key = `${endpoint} ${roleArn}`;
-  if (!assumed.has(key)) {
-    const sts = new STSClient(base);
-    assumed.set(
-      key,
-      sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "npm-start-verify" })).then((r) => ({
-        accessKeyId: r.Credentials!.AccessKeyId!,
-        secretAccessKey: r.Credentials!.SecretAccessKey!,
-        sessionToken: r.Credentials!.SessionToken!,
-      })),
-    );
-  }
-  return { ...base, credentials: await assumed.get(key) };
+function accountConfig(endpoint: string, env: EnvironmentConfig, region: string): Promise<ClientSettings> {
+  return awsConfig({ region, endpoint, roleArn: env.assumeRoleArn, session: "npm-start-verify" });
 }
 
 /** What one account holds after the deploy, read back through the APIs in that account. */

@@ -160,6 +160,7 @@ export function parseRecordCommandFlags(argv: string[], env: NodeJS.ProcessEnv =
  * @param command the npm script, e.g. `destroy`
  * @param doing what the command does there, e.g. `destroying`
  * @param noneNote why a local AWS started for a run does not count
+ * @param verb what there is nothing to do when none runs @default command
  */
 export function deployedLocalEndpoint(
   env: NodeJS.ProcessEnv,
@@ -167,6 +168,7 @@ export function deployedLocalEndpoint(
   doing: string,
   log: (s: string) => void,
   noneNote = "a local AWS started for a run is gone with it",
+  verb = command,
 ): string {
   if (env.AWS_ENDPOINT_URL !== undefined) return env.AWS_ENDPOINT_URL;
   const running = keptServers(env).filter((k) => k.running);
@@ -180,5 +182,5 @@ export function deployedLocalEndpoint(
         `say which with AWS_ENDPOINT_URL=<endpoint> npm run ${command}`,
     );
   }
-  throw new Error(`nothing to ${command}: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); ${noneNote}`);
+  throw new Error(`nothing to ${verb}: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); ${noneNote}`);
 }

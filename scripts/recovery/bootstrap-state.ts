@@ -1,10 +1,9 @@
 import * as path from "path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../../config/environments";
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
-import { clientConfig } from "../local-aws/clients";
+import { awsConfig, type ClientSettings } from "./account";
 import { deployedLocalEndpoint } from "../local-aws/kept";
 import { runCli } from "../shared/cli";
 import { ensureLockTable, ensureStateBucket, lockTableProblems, stateBucketProblems, type StateBucket } from "./state-bucket";
@@ -81,14 +80,8 @@ export function stateTargets(envs: readonly EnvironmentConfig[], endpointOf: (e:
 }
 
 /** SDK client settings for a target: the endpoint's test credentials, or the caller's, or state.roleArn's. */
-async function targetConfig(t: Target): Promise<ReturnType<typeof clientConfig>> {
-  const base = clientConfig({ region: t.region, endpoint: t.endpoint });
-  if (!t.roleArn) return base;
-  const sts = new STSClient(base);
-  const assumed = await sts.send(new AssumeRoleCommand({ RoleArn: t.roleArn, RoleSessionName: "bootstrap-state" }));
-  const c = assumed.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`assuming ${t.roleArn} returned no credentials`);
-  return { ...base, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } };
+function targetConfig(t: Target): Promise<ClientSettings> {
+  return awsConfig({ region: t.region, endpoint: t.endpoint, roleArn: t.roleArn, session: "bootstrap-state" });
 }
 
 export async function runBootstrap(flags: BootstrapFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
@@ -98,7 +91,7 @@ export async function runBootstrap(flags: BootstrapFlags, env: NodeJS.ProcessEnv
   const envs = selectEnvironments(organization, env.ENVIRONMENTS, file);
   const onLocalEndpoint = localEndpointUse(envs, env);
   if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
-  const local = envs.some((e) => e.local) ? deployedLocalEndpoint(env, "bootstrap-state", "bootstrapping", log, "start one with npm start -- --keep-running") : undefined;
+  const local = envs.some((e) => e.local) ? deployedLocalEndpoint(env, "bootstrap-state", "bootstrapping", log, "start one with npm start -- --keep-running", "bootstrap") : undefined;
   // A real environment allowed onto the local endpoint runs where the variables point.
   const realEndpoint = onLocalEndpoint ? env.AWS_ENDPOINT_URL : undefined;
   const targets = stateTargets(envs, (e) => (e.local ? local : realEndpoint));

@@ -13,8 +13,6 @@ import {
   PutPublicAccessBlockCommand,
   S3Client,
   type BucketLocationConstraint,
-  type PublicAccessBlockConfiguration,
-  type ServerSideEncryptionByDefault,
 } from "@aws-sdk/client-s3";
 import {
   CreateTableCommand,
@@ -75,12 +73,37 @@ function errorName(e: unknown): string {
   return (e as { name?: string }).name ?? "";
 }
 
-async function currentPolicy(s3: S3Client, bucket: string): Promise<string | undefined> {
+/** The result of a read, or undefined when S3 answers that the setting is absent (`absent`, the error's name). */
+async function unlessAbsent<T>(read: Promise<T>, absent: string): Promise<T | undefined> {
   try {
-    return (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy;
+    return await read;
   } catch (e) {
-    if (errorName(e) === "NoSuchBucketPolicy") return undefined;
+    if (errorName(e) === absent) return undefined;
     throw e;
+  }
+}
+
+async function currentPolicy(s3: S3Client, bucket: string): Promise<string | undefined> {
+  return (await unlessAbsent(s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), "NoSuchBucketPolicy"))?.Policy;
+}
+
+/**
+ * Creates a bucket in `region`; returns false when this account already has it. A name another
+ * account holds is an error.
+ */
+export async function createBucket(s3: S3Client, bucket: string, region: string): Promise<boolean> {
+  try {
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        CreateBucketConfiguration: region === "us-east-1" ? undefined : { LocationConstraint: region as BucketLocationConstraint },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (errorName(e) === "BucketAlreadyExists") throw new Error(`bucket ${bucket}: the name is taken by another AWS account; choose another name`);
+    if (errorName(e) !== "BucketAlreadyOwnedByYou") throw e;
+    return false;
   }
 }
 
@@ -103,30 +126,18 @@ export async function stateBucketProblems(s3: S3Client, b: StateBucket): Promise
   }
   const versioning = (await s3.send(new GetBucketVersioningCommand({ Bucket: b.bucket }))).Status;
   if (versioning !== "Enabled") problems.push(`versioning is ${versioning ?? "off"} (must be Enabled)`);
-  let rule: ServerSideEncryptionByDefault | undefined;
-  try {
-    rule = (await s3.send(new GetBucketEncryptionCommand({ Bucket: b.bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
-  } catch (e) {
-    if (errorName(e) !== "ServerSideEncryptionConfigurationNotFoundError") throw e;
-  }
+  const rule = (
+    await unlessAbsent(s3.send(new GetBucketEncryptionCommand({ Bucket: b.bucket })), "ServerSideEncryptionConfigurationNotFoundError")
+  )?.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
   const wantAlgorithm = b.kmsKeyArn ? "aws:kms" : "AES256";
   if (rule?.SSEAlgorithm !== wantAlgorithm || (b.kmsKeyArn && rule.KMSMasterKeyID !== b.kmsKeyArn)) {
     problems.push(`default encryption is ${rule?.SSEAlgorithm ?? "none"}${rule?.KMSMasterKeyID ? ` with ${rule.KMSMasterKeyID}` : ""} (must be ${wantAlgorithm}${b.kmsKeyArn ? ` with ${b.kmsKeyArn}` : ""})`);
   }
-  let block: PublicAccessBlockConfiguration | undefined;
-  try {
-    block = (await s3.send(new GetPublicAccessBlockCommand({ Bucket: b.bucket }))).PublicAccessBlockConfiguration;
-  } catch (e) {
-    if (errorName(e) !== "NoSuchPublicAccessBlockConfiguration") throw e;
-  }
+  const block = (await unlessAbsent(s3.send(new GetPublicAccessBlockCommand({ Bucket: b.bucket })), "NoSuchPublicAccessBlockConfiguration"))?.PublicAccessBlockConfiguration;
   const open = Object.keys(PUBLIC_ACCESS_BLOCKED).filter((k) => block?.[k as keyof typeof PUBLIC_ACCESS_BLOCKED] !== true);
   if (open.length) problems.push(`public access is not blocked (${open.join(", ")} not true)`);
-  let ownership: string | undefined;
-  try {
-    ownership = (await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: b.bucket }))).OwnershipControls?.Rules?.[0]?.ObjectOwnership;
-  } catch (e) {
-    if (errorName(e) !== "OwnershipControlsNotFoundError") throw e;
-  }
+  const ownership = (await unlessAbsent(s3.send(new GetBucketOwnershipControlsCommand({ Bucket: b.bucket })), "OwnershipControlsNotFoundError"))?.OwnershipControls?.Rules?.[0]
+    ?.ObjectOwnership;
   if (ownership !== "BucketOwnerEnforced") problems.push(`object ownership is ${ownership ?? "unset"} (must be BucketOwnerEnforced: no ACLs)`);
   if (b.tlsOnly !== false && !hasTlsOnly(b.bucket, await currentPolicy(s3, b.bucket))) problems.push(`the bucket policy lacks the ${TLS_ONLY_SID} statement (deny s3:* without TLS)`);
   return problems;
@@ -137,19 +148,7 @@ export async function stateBucketProblems(s3: S3Client, b: StateBucket): Promise
  * but belongs to another account is an error. Returns whether the bucket was created.
  */
 export async function ensureStateBucket(s3: S3Client, b: StateBucket): Promise<boolean> {
-  let created = true;
-  try {
-    await s3.send(
-      new CreateBucketCommand({
-        Bucket: b.bucket,
-        CreateBucketConfiguration: b.region === "us-east-1" ? undefined : { LocationConstraint: b.region as BucketLocationConstraint },
-      }),
-    );
-  } catch (e) {
-    if (errorName(e) === "BucketAlreadyExists") throw new Error(`state bucket ${b.bucket}: the name is taken by another AWS account; choose another state.bucket`);
-    if (errorName(e) !== "BucketAlreadyOwnedByYou") throw e;
-    created = false;
-  }
+  const created = await createBucket(s3, b.bucket, b.region);
   await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: b.bucket, OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] } }));
   await s3.send(new PutBucketVersioningCommand({ Bucket: b.bucket, VersioningConfiguration: { Status: "Enabled" } }));
   await s3.send(
