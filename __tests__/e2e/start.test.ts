@@ -100,7 +100,7 @@ describe("npm start", () => {
 
   test("an unknown flag is one clear line and exit code 2", async () => {
     const run = await start(["--keep"], {});
-    expect(run).toEqual({ code: 2, stdout: "", stderr: 'error: unknown flag "--keep" (known: --keep-running, --help)\n' });
+    expect(run).toEqual({ code: 2, stdout: "", stderr: 'error: unknown flag "--keep" (known: --keep-running, --parallelism, --help)\n' });
   });
 });
 

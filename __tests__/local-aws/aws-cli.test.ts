@@ -70,7 +70,7 @@ describe("npm start flags", () => {
 
   test("each unknown flag is one line", () => {
     expect(messageOf(() => parseFlags(["--keep", "-v"]))).toBe(
-      'unknown flag "--keep" (known: --keep-running, --help)\nunknown flag "-v" (known: --keep-running, --help)',
+      'unknown flag "--keep" (known: --keep-running, --parallelism, --help)\nunknown flag "-v" (known: --keep-running, --parallelism, --help)',
     );
   });
 });

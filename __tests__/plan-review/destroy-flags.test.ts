@@ -31,7 +31,7 @@ const envOf = (stack: string) => stack.replace(/-[a-z]{2}-[a-z]+-\d$/, "");
 
 describe("npm run destroy flags", () => {
   test("by default: nothing confirmed, destroy after the review, plans in plans/destroy", () => {
-    expect(parseDestroyFlags([])).toEqual({ destroy: true, confirm: [], planOnly: false, out: path.join("plans", "destroy"), allowLocalEndpoint: false });
+    expect(parseDestroyFlags([])).toEqual({ destroy: true, confirm: [], planOnly: false, out: path.join("plans", "destroy"), allowLocalEndpoint: false, stacks: [] });
   });
 
   test("--confirm (repeatable, comma separated) and CONFIRM_DESTROY name the real environments; --plan-only, --out, --allow-local-endpoint", () => {
@@ -41,13 +41,14 @@ describe("npm run destroy flags", () => {
       planOnly: true,
       out: "p",
       allowLocalEndpoint: true,
+      stacks: [],
     });
   });
 
   test.each([
     [["--confirm"], {}, "option --confirm needs a value"],
     [["--confirm", "Prod"], {}, '--confirm "Prod" must be an environment name (lowercase letters, digits and -, as in the config)'],
-    [["--apply"], {}, 'unknown flag "--apply" (known: --confirm, --plan-only, --out, --allow-local-endpoint, --help)'],
+    [["--apply"], {}, 'unknown flag "--apply" (known: --confirm, --plan-only, --out, --parallelism, --stack, --allow-local-endpoint, --help)'],
     [[], { ALLOW_LOCAL_ENDPOINT: "yes" }, 'ALLOW_LOCAL_ENDPOINT "yes" must be 1 or unset'],
     [[], { CONFIRM_DESTROY: "prod!" }, 'CONFIRM_DESTROY "prod!" must be an environment name (lowercase letters, digits and -, as in the config)'],
   ])("%j with %j is refused: %s", (argv, env, message) => {

@@ -18,8 +18,9 @@ import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
 import { stateDirProblem, writeRecord } from "./kept";
 import { START_BUILD_RUNS_NOTHING } from "./limits";
+import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, type GivenParallelism } from "../shared/pool";
 
-const USAGE = `Usage: npm start [-- --keep-running]
+const USAGE = `Usage: npm start [-- --keep-running] [--parallelism N]
 
 Deploys every stack of the local environments (an organization of several accounts) to an
 embedded local AWS (moto), with real Terraform, the real AWS provider and S3 remote state with
@@ -27,6 +28,8 @@ locking, consumers before the owner they pull from, then reads the result back i
 
   --keep-running   leave the local AWS running afterwards, record it under .local-aws/ and print
                    how to use it; \`npm run status\` shows it, \`npm stop\` stops it
+  --parallelism N  at most N stacks deploy at once within a wave (1 to 64; default from the
+                   machine: min(cores, available memory / 700 MiB))
   --help           this text
 
 While Terraform runs, each stack prints its phase and a line every 10 s with the time elapsed.
@@ -34,23 +37,34 @@ While Terraform runs, each stack prints its phase and a line every 10 s with the
 Environment: AWS_ENDPOINT_URL (deploy to that endpoint, start nothing), ENVIRONMENTS (local
 environments to deploy, default every local one), CONFIG_FILE, CDKTF_OUTDIR, MOTO_SERVER,
 TF_PROVIDER_MIRROR, LOCK_TIMEOUT (how long apply waits for a state lock, default 5m),
+PARALLELISM (same as --parallelism),
 LOCAL_AWS_STATE_DIR (where --keep-running records the server, default .local-aws/).`;
 
 interface Flags {
   readonly keepRunning: boolean;
+  /** At most this many stacks deploy at once. @default - from the machine */
+  readonly parallelism?: GivenParallelism;
 }
 
 /** Parses the flags and this command's own variables; throws one line per problem. */
 export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Flags | "help" {
   const known = ["--keep-running", "--help", "-h"];
-  const problems = argv.filter((a) => !known.includes(a)).map((a) => `unknown flag ${JSON.stringify(a)} (known: --keep-running, --help)`);
+  const problems: string[] = [];
+  let parallelism = readParallelism(env[PARALLELISM_VARIABLE], PARALLELISM_VARIABLE, problems);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--parallelism") {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) problems.push("option --parallelism needs a value");
+      else parallelism = readParallelism(argv[++i], "--parallelism", problems) ?? parallelism;
+    } else if (!known.includes(argv[i])) problems.push(`unknown flag ${JSON.stringify(argv[i])} (known: --keep-running, --parallelism, --help)`);
+  }
   const lock = lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE]);
   if (lock) problems.push(lock);
   const dir = stateDirProblem(env);
   if (dir) problems.push(dir);
   if (problems.length) throw new Error(problems.join("\n"));
   if (argv.includes("--help") || argv.includes("-h")) return "help";
-  return { keepRunning: argv.includes("--keep-running") };
+  return { keepRunning: argv.includes("--keep-running"), parallelism };
 }
 
 const timings: [string, number][] = [];
@@ -109,8 +123,23 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     await step(`synthesize ${stacks.length} stacks of ${envs.length} environments in ${accounts} accounts`, () => synthesize(opts));
     await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
     const results: StackResult[] = [];
+    // Each stack's terraform takes ~600 MB: at most `limit` stacks at once, wave by wave.
+    const parallelism = resolveParallelism(flags.parallelism);
+    process.stdout.write(`▸ deploying ${stacks.length} stacks, at most ${parallelism.limit} at once (${parallelism.reason})\n`);
     for (const wave of deployWaves(stacks, organization)) {
-      results.push(...(await step(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () => Promise.all(wave.map((s) => deployStack(opts, s, (l) => process.stdout.write(l)))))));
+      const settled = await step(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () =>
+        runPool(wave, parallelism.limit, (s) => deployStack(opts, s, (l) => process.stdout.write(l)), { stopOnFailure: true }),
+      );
+      const failed = settled.flatMap((x) => (x.status === "failed" ? [x] : []));
+      if (failed.length) {
+        const deployed = [...results.map((r) => r.stack.name), ...settled.flatMap((x) => (x.status === "done" ? [x.item.name] : []))];
+        const rest = stacks.map((s) => s.name).filter((n) => !deployed.includes(n));
+        throw new Error(
+          `deploy failed for ${failed.map((f) => f.item.name).join(", ")}; deployed: ${deployed.join(", ") || "none"}; not deployed: ${rest.join(", ")}\n` +
+            failed.map((f) => `${f.item.name}: ${(f.error as Error).message}`).join("\n"),
+        );
+      }
+      results.push(...settled.flatMap((x) => (x.status === "done" ? [x.value] : [])));
     }
     const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(opts, r))));
     const reports = await step("verify the topology in each account (ECR, IAM, replication, scanning)", () => verifyTopology(endpoint, envs, organization));

@@ -15,6 +15,7 @@ import { priorStateContents, readStateRecord, recordAppliedState, sameLocalAws, 
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
 import { runCli } from "../shared/cli";
+import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, secondsSince, type GivenParallelism, type Parallelism } from "../shared/pool";
 
 export const USAGE = `Usage: npm run plan [-- options]
 
@@ -36,19 +37,26 @@ AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
   --allow-empty-state STACK[,…]      stacks that may plan to create everything on an empty state
                                      although their last apply left resources (repeatable)
   --apply                            after a review that passes, apply exactly the reviewed plans
+  --parallelism N                    at most N stacks run terraform at once (1 to 64; default from
+                                     the machine: min(cores, available memory / 700 MiB))
+  --stack NAME[,…]                   only these stacks of the selected environments (repeatable);
+                                     the summary covers only them
   --allow-local-endpoint             plan real environments against the endpoint these variables
                                      set, on purpose (e.g. a rehearsal on a local AWS); the review
                                      says so at its top
   --help                             this text
 Environment: ALLOW_DESTROY (same as --allow-destroy, comma or space separated),
 ALLOW_EMPTY_STATE (same as --allow-empty-state), ALLOW_LOCAL_ENDPOINT (1: same as
---allow-local-endpoint), ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL,
-STATE_RECORD_DIR.
+--allow-local-endpoint), PARALLELISM (same as --parallelism), ENVIRONMENTS, CONFIG_FILE,
+CDKTF_OUTDIR, AWS_ENDPOINT_URL, STATE_RECORD_DIR.
 
 Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
 default AWS credentials. Every plan and apply waits up to LOCK_TIMEOUT (default 5m, a Terraform
 duration such as 30s or 1h) for a state lock held by another run, and each stack prints its phase
-and a line every 10 s with the time elapsed.`;
+and a line every 10 s with the time elapsed, and a line when it starts and ends
+([3/5] local-eu-central-1: planned (12.3 s)). A failed plan does not stop the others: every stack
+is planned, then the run fails naming each failed stack (no summary). Besides <stack>.md, each
+stack's review is written as <stack>.review.json (the StackReview object).`;
 
 export const DEPLOY_USAGE = `Usage: npm run deploy [-- options]
 
@@ -68,15 +76,22 @@ given.
                                      (repeatable)
   --allow-local-endpoint             deploy real environments to the endpoint these variables set,
                                      on purpose; the review says so at its top
+  --parallelism N                    at most N stacks plan or apply at once (1 to 64; default from
+                                     the machine: min(cores, available memory / 700 MiB))
+  --stack NAME[,…]                   only these stacks of the selected environments (repeatable)
   --help                             this text
-Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, ENVIRONMENTS, CONFIG_FILE,
+Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, PARALLELISM, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock,
 default 5m), STATE_RECORD_DIR.
 
 Local environments use AWS_ENDPOINT_URL (e.g. a local AWS kept running by
 \`npm start -- --keep-running\`), or a local AWS started for the run and stopped after it; real
 ones the default AWS credentials. On the local AWS, a change to a deployed CodeBuild project
-fails at once: moto cannot update a project (restart it with npm start).`;
+fails at once: moto cannot update a project (restart it with npm start).
+
+Stacks apply wave by wave (a wave starts when every stack of the one before applied), at most
+--parallelism at once within a wave. A failed apply starts no further stack (the running ones
+finish), and the error names the stacks that applied and those that did not.`;
 
 export const DESTROY_USAGE = `Usage: npm run destroy [-- options]
 
@@ -93,8 +108,11 @@ them. The state buckets and lock tables stay.
   --out DIR                where plans and reviews go (default: plans/destroy)
   --allow-local-endpoint   destroy real environments at the endpoint AWS_ENDPOINT_URL(_<SERVICE>)
                            sets, on purpose; refused without it, before anything runs
+  --parallelism N          at most N stacks plan or destroy at once (1 to 64; default from the
+                           machine: min(cores, available memory / 700 MiB)); owners' wave first
+  --stack NAME[,…]         only these stacks of the selected environments (repeatable)
   --help                   this text
-Environment: CONFIRM_DESTROY (same as --confirm), ALLOW_LOCAL_ENDPOINT, ENVIRONMENTS, CONFIG_FILE,
+Environment: CONFIRM_DESTROY (same as --confirm), ALLOW_LOCAL_ENDPOINT, PARALLELISM, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (default 5m), LOCAL_AWS_STATE_DIR.
 
 Local environments are destroyed where they were deployed: AWS_ENDPOINT_URL, else the local AWS
@@ -111,6 +129,10 @@ export interface PlanFlags {
   readonly apply: boolean;
   /** Real environments may run against an endpoint set by AWS_ENDPOINT_URL(_<SERVICE>). */
   readonly allowLocalEndpoint: boolean;
+  /** At most this many stacks run terraform at once. @default - from the machine */
+  readonly parallelism?: GivenParallelism;
+  /** Only these stacks of the selected environments. @default - every stack */
+  readonly stacks: string[];
 }
 
 /** What `npm run destroy` was asked. */
@@ -121,6 +143,8 @@ export interface DestroyFlags {
   readonly planOnly: boolean;
   readonly out: string;
   readonly allowLocalEndpoint: boolean;
+  readonly parallelism?: GivenParallelism;
+  readonly stacks: string[];
 }
 
 /** Problems with the variables every mode reads. */
@@ -131,6 +155,14 @@ function variableProblems(env: NodeJS.ProcessEnv): string[] {
 const ENV_NAME = /^[a-z][a-z0-9-]*$/;
 /** A stack: `<environment>-<region>`. */
 const STACK_NAME = /^[a-z][a-z0-9-]*-[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+/** Adds the stack names of a `--stack` value (comma or space separated) to `stacks`; a malformed one is a problem. */
+function addStacks(list: string, stacks: string[], problems: string[]): void {
+  for (const item of list.split(/[\s,]+/).filter(Boolean)) {
+    if (STACK_NAME.test(item)) stacks.push(item);
+    else problems.push(`--stack ${JSON.stringify(item)} must be a stack name <environment>-<region>, e.g. local-eu-central-1`);
+  }
+}
 
 /** Parses the flags of `npm run destroy`; throws one line per problem. */
 export function parseDestroyFlags(argv: string[], env: NodeJS.ProcessEnv = {}): DestroyFlags | "help" {
@@ -150,16 +182,20 @@ export function parseDestroyFlags(argv: string[], env: NodeJS.ProcessEnv = {}): 
   let allowLocalEndpoint = env[ALLOW_LOCAL_ENDPOINT] === "1";
   let out = path.join("plans", "destroy");
   let planOnly = false;
+  let parallelism = readParallelism(env[PARALLELISM_VARIABLE], PARALLELISM_VARIABLE, problems);
+  const stacks: string[] = [];
   const walked = walkFlags(argv, problems, (a, value) => {
     if (a === "--plan-only") planOnly = true;
+    else if (a === "--parallelism") parallelism = readParallelism(value(), "--parallelism", problems) ?? parallelism;
+    else if (a === "--stack") addStacks(value() ?? "", stacks, problems);
     else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
     else if (a === "--confirm") addConfirmed(value() ?? "", "--confirm");
     else if (a === "--out") out = value() ?? out;
-    else problems.push(`unknown flag ${JSON.stringify(a)} (known: --confirm, --plan-only, --out, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+    else problems.push(`unknown flag ${JSON.stringify(a)} (known: --confirm, --plan-only, --out, --parallelism, --stack, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
   });
   if (walked === "help") return "help";
   if (problems.length) throw new Error(problems.join("\n"));
-  return { destroy: true, confirm, planOnly, out, allowLocalEndpoint };
+  return { destroy: true, confirm, planOnly, out, allowLocalEndpoint, parallelism, stacks };
 }
 
 /**
@@ -209,8 +245,12 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
   let out = "plans";
   let baseline: string | undefined;
   let apply = false;
+  let parallelism = readParallelism(env[PARALLELISM_VARIABLE], PARALLELISM_VARIABLE, problems);
+  const stacks: string[] = [];
   const walked = walkFlags(argv, problems, (a, value) => {
     if (a === "--apply") apply = true;
+    else if (a === "--parallelism") parallelism = readParallelism(value(), "--parallelism", problems) ?? parallelism;
+    else if (a === "--stack") addStacks(value() ?? "", stacks, problems);
     else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
     else if (a === "--allow-destroy") addAllowed(value() ?? "", "--allow-destroy");
     else if (a === "--allow-empty-state") addEmptyState(value() ?? "", "--allow-empty-state");
@@ -219,11 +259,11 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
       const v = value();
       if (v !== undefined && !fs.existsSync(path.join(v, "stacks"))) problems.push(`--baseline ${JSON.stringify(v)} is not a synth output folder (no stacks/ inside)`);
       baseline = v;
-    } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+    } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --parallelism, --stack, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
   });
   if (walked === "help") return "help";
   if (problems.length) throw new Error(problems.join("\n"));
-  return { allowDestroy, allowEmptyState, out, baseline, apply, allowLocalEndpoint };
+  return { allowDestroy, allowEmptyState, out, baseline, apply, allowLocalEndpoint, parallelism, stacks };
 }
 
 interface PlannedStack {
@@ -307,11 +347,29 @@ async function printOutputs(stacks: readonly PlannedStack[], log: (s: string) =>
   }
 }
 
-/** The stacks in apply order: the waves of the local deploy (consumers before their owner), reversed for a destroy. */
-function applyOrder(stacks: PlannedStack[], organization: EnvironmentConfig[], destroy: boolean): PlannedStack[] {
+/** The stacks in apply waves: the waves of the local deploy (consumers before their owner), reversed for a destroy. */
+function applyWaves(stacks: PlannedStack[], organization: EnvironmentConfig[], destroy: boolean): PlannedStack[][] {
   const asLocal: (LocalStack & { planned: PlannedStack })[] = stacks.map((s) => ({ environment: s.env, region: s.region, name: s.name, dir: s.dir, planned: s }));
   const waves = deployWaves(asLocal, organization) as (typeof asLocal)[];
-  return (destroy ? waves.reverse() : waves).flat().map((s) => s.planned);
+  return (destroy ? waves.reverse() : waves).map((w) => w.map((s) => s.planned));
+}
+
+/** The problem with `--stack` names that are not stacks of the selected environments (one line listing the known ones), or undefined. */
+export function stackSelectionProblem(selected: readonly string[], known: readonly string[], environments: string): string | undefined {
+  const stray = selected.filter((s) => !known.includes(s));
+  if (!stray.length) return undefined;
+  return (
+    `--stack ${stray.map((s) => JSON.stringify(s)).join(", ")}: not ${stray.length > 1 ? "stacks" : "a stack"} of the selected environments (${environments}); ` +
+    `known stacks: ${known.join(", ")}`
+  );
+}
+
+/** "1 stack" / "5 stacks". */
+const stacksCount = (n: number) => `${n} stack${n === 1 ? "" : "s"}`;
+
+/** The line a run prints at its start: how many stacks, how many at once, and why. */
+export function parallelismLine(verb: string, stacks: number, p: Parallelism): string {
+  return `${verb} ${stacksCount(stacks)}, at most ${p.limit} at once (${p.reason})`;
 }
 
 /** Runs the review (and the deploy or destroy after it); returns the exit code. */
@@ -324,6 +382,9 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
   // Before anything runs: terraform of a real environment gets the caller's variables.
   const onLocalEndpoint = localEndpointUse(envs, env);
   if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
+  const knownStacks = envs.flatMap((e) => e.regions.map((region) => stackName(e.name, region)));
+  const stackProblem = stackSelectionProblem(flags.stacks, knownStacks, `ENVIRONMENTS=${envs.map((e) => e.name).join(",")}`);
+  if (stackProblem) throw new Error(stackProblem);
   if (destroy) {
     const problem = confirmProblem(flags.confirm, envs);
     if (problem) {
@@ -374,12 +435,14 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     if (synth.stderr) process.stderr.write(synth.stderr);
 
     const tfBase = terraformEnv(path.join(root, ".tmp", "terraform"), env);
-    const stacks: PlannedStack[] = envs.flatMap((e) =>
-      e.regions.map((region) => {
-        const name = stackName(e.name, region);
-        return { env: e, region, name, dir: path.join(outdir, "stacks", name), tfEnv: e.local && endpoint ? { ...tfBase, ...localAwsEnv(endpoint, region) } : tfBase };
-      }),
-    );
+    const stacks: PlannedStack[] = envs
+      .flatMap((e) =>
+        e.regions.map((region) => {
+          const name = stackName(e.name, region);
+          return { env: e, region, name, dir: path.join(outdir, "stacks", name), tfEnv: e.local && endpoint ? { ...tfBase, ...localAwsEnv(endpoint, region) } : tfBase };
+        }),
+      )
+      .filter((s) => flags.stacks.length === 0 || flags.stacks.includes(s.name));
     const localEndpoint: LocalEndpointPlan | undefined = onLocalEndpoint && {
       ...onLocalEndpoint,
       stacks: stacks.filter((s) => onLocalEndpoint.environments.includes(s.env.name)).map((s) => s.name),
@@ -387,36 +450,62 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     fs.mkdirSync(out, { recursive: true });
     const progress = (s: PlannedStack): TerraformProgress => ({ label: s.name, log });
 
-    const reviews: StackReview[] = await Promise.all(
-      stacks.map(async (s) => {
-        await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv, { progress: progress(s) });
-        const planFile = path.join(out, `${s.name}.tfplan`);
-        const plan = await terraform(["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, s.tfEnv, {
-          progress: progress(s),
-        });
-        if (plan.code === 1) throw new Error(`terraform plan failed for ${s.name}:\n${plan.stderr.trim()}`);
-        fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
-        const shown = await terraformOk(["show", "-json", planFile], s.dir, s.tfEnv);
-        fs.writeFileSync(path.join(out, `${s.name}.json`), shown.stdout);
-        const planJson = JSON.parse(shown.stdout);
-        const synthesized = readJson(path.join(s.dir, "cdk.tf.json"));
-        const backendNow: Record<string, unknown> | undefined = synthesized.terraform?.backend?.s3;
-        const k = known.get(s.name);
-        // A local stack's record of another local AWS (stopped since, or another run's) says nothing about this one.
-        const record = k?.record && sameLocalAws(k.record.backend, backendNow) ? k.record : undefined;
-        const initialized = k?.initialized && sameLocalAws(k.initialized, backendNow) ? k.initialized : undefined;
-        // The first successful init of a stack without a record is its baseline from now on.
-        if (k && !k.record && backendNow) writeStateRecord(s.name, { backend: backendNow, ...priorStateContents(planJson), after: "init", at: new Date().toISOString() }, env);
-        const baselineFile = !destroy && flags.baseline ? path.join(flags.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
-        const baselineBackend = baselineFile && fs.existsSync(baselineFile) ? readJson(baselineFile).terraform?.backend?.s3 : undefined;
-        const review = reviewPlan(s.name, planJson, synthesized, baselineBackend ?? record?.backend ?? initialized, destroy ? undefined : record);
-        fs.writeFileSync(path.join(out, `${s.name}.md`), `${stackMarkdown(review, localEndpoint)}\n`);
+    // At most `limit` stacks run terraform at once: init, plan and show of a stack hold one slot,
+    // and so does each apply below.
+    const parallelism = resolveParallelism(flags.parallelism);
+    log(`${parallelismLine(destroy ? "planning the destruction of" : "planning", stacks.length, parallelism)}\n`);
+    const planStack = async (s: PlannedStack): Promise<StackReview> => {
+      await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv, { progress: progress(s) });
+      const planFile = path.join(out, `${s.name}.tfplan`);
+      const plan = await terraform(["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, s.tfEnv, {
+        progress: progress(s),
+      });
+      if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);
+      fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
+      const shown = await terraformOk(["show", "-json", planFile], s.dir, s.tfEnv);
+      fs.writeFileSync(path.join(out, `${s.name}.json`), shown.stdout);
+      const planJson = JSON.parse(shown.stdout);
+      const synthesized = readJson(path.join(s.dir, "cdk.tf.json"));
+      const backendNow: Record<string, unknown> | undefined = synthesized.terraform?.backend?.s3;
+      const k = known.get(s.name);
+      // A local stack's record of another local AWS (stopped since, or another run's) says nothing about this one.
+      const record = k?.record && sameLocalAws(k.record.backend, backendNow) ? k.record : undefined;
+      const initialized = k?.initialized && sameLocalAws(k.initialized, backendNow) ? k.initialized : undefined;
+      // The first successful init of a stack without a record is its baseline from now on.
+      if (k && !k.record && backendNow) writeStateRecord(s.name, { backend: backendNow, ...priorStateContents(planJson), after: "init", at: new Date().toISOString() }, env);
+      const baselineFile = !destroy && flags.baseline ? path.join(flags.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
+      const baselineBackend = baselineFile && fs.existsSync(baselineFile) ? readJson(baselineFile).terraform?.backend?.s3 : undefined;
+      const review = reviewPlan(s.name, planJson, synthesized, baselineBackend ?? record?.backend ?? initialized, destroy ? undefined : record);
+      fs.writeFileSync(path.join(out, `${s.name}.md`), `${stackMarkdown(review, localEndpoint)}\n`);
+      // The review as data, for a merge of per-stack jobs (the same renderer and guard).
+      fs.writeFileSync(path.join(out, `${s.name}.review.json`), `${JSON.stringify(review, null, 2)}\n`);
+      return review;
+    };
+    // A failed plan does not stop the others (plans change nothing, and one run shows every
+    // failing stack); the run fails after all of them ended, naming each failed stack.
+    const planned = await runPool(stacks, parallelism.limit, async (s, i) => {
+      const tag = `[${i + 1}/${stacks.length}] ${s.name}`;
+      const start = Date.now();
+      log(`${tag}: planning\n`);
+      try {
+        const review = await planStack(s);
+        log(`${tag}: planned (${secondsSince(start)})\n`);
         return review;
-      }),
-    );
-    const order = applyOrder(stacks, organization, destroy);
+      } catch (e) {
+        log(`${tag}: plan failed (${secondsSince(start)})\n`);
+        throw e;
+      }
+    });
+    const planFailures = planned.flatMap((p) => (p.status === "failed" ? [`${p.item.name}: ${(p.error as Error).message}`] : []));
+    if (planFailures.length) {
+      const names = planned.filter((p) => p.status === "failed").map((p) => p.item.name);
+      throw new Error(
+        `the plan failed for ${names.length} of ${stacksCount(stacks.length)} (${names.join(", ")}); the others were planned, no summary was written\n${planFailures.join("\n")}`,
+      );
+    }
+    const reviews: StackReview[] = planned.map((p) => (p.status === "done" ? p.value : undefined!));
+    const waves = applyWaves(stacks, organization, destroy);
     const apply = async (s: PlannedStack) => {
-      log(`${destroy ? "destroying" : "applying"} the reviewed plan of ${s.name}\n`);
       try {
         await terraformOk(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, { progress: progress(s) });
       } catch (e) {
@@ -445,7 +534,13 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
         log(`nothing destroyed: confirm with --confirm ${refused.join(",")}\n`);
         return 1;
       }
-      for (const s of order) if (reviews.find((r) => r.stack === s.name)!.changes.length) await apply(s);
+      await applyInWaves(
+        waves.map((w) => w.filter((s) => reviews.find((r) => r.stack === s.name)!.changes.length)),
+        parallelism,
+        apply,
+        "destroy",
+        log,
+      );
       log("destroyed everything reviewed above\n");
       return 0;
     }
@@ -458,12 +553,64 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     if (!decision.ok) return 1;
 
     if (flags.apply) {
-      for (const s of order) await apply(s);
-      await printOutputs(order, log);
+      await applyInWaves(waves, parallelism, apply, "apply", log);
+      await printOutputs(waves.flat(), log);
     }
     return 0;
   } finally {
     await server?.stop();
+  }
+}
+
+/**
+ * Applies (or destroys) the stacks wave by wave: a wave starts when every stack of the one before
+ * is done, with at most `p.limit` stacks at once within it. After a failure no further stack
+ * starts (the running ones finish), and the error names what failed, what was applied and what
+ * was not.
+ */
+export async function applyInWaves<S extends { readonly name: string }>(
+  waves: readonly (readonly S[])[],
+  p: Parallelism,
+  apply: (s: S) => Promise<void>,
+  verb: "apply" | "destroy",
+  log: (line: string) => void,
+): Promise<void> {
+  const nonEmpty = waves.filter((w) => w.length > 0);
+  const total = nonEmpty.reduce((n, w) => n + w.length, 0);
+  const [doing, did] = verb === "apply" ? ["applying", "applied"] : ["destroying", "destroyed"];
+  log(`${parallelismLine(doing, total, p)}, wave by wave\n`);
+  const applied: string[] = [];
+  let started = 0;
+  for (const [w, wave] of nonEmpty.entries()) {
+    log(`wave ${w + 1}/${nonEmpty.length}: ${wave.map((s) => s.name).join(", ")}\n`);
+    const settled = await runPool(
+      wave,
+      p.limit,
+      async (s) => {
+        const n = `[${++started}/${total}]`;
+        const tag = `${n} ${s.name}`;
+        const start = Date.now();
+        log(`${n} ${doing} the reviewed plan of ${s.name}\n`);
+        try {
+          await apply(s);
+        } catch (e) {
+          log(`${tag}: ${verb} failed (${secondsSince(start)})\n`);
+          throw e;
+        }
+        applied.push(s.name);
+        log(`${tag}: ${did} (${secondsSince(start)})\n`);
+      },
+      { stopOnFailure: true },
+    );
+    const failed = settled.flatMap((x) => (x.status === "failed" ? [x] : []));
+    if (failed.length) {
+      const notApplied = nonEmpty.flat().map((s) => s.name).filter((n) => !applied.includes(n));
+      throw new Error(
+        `${verb} failed for ${failed.map((f) => f.item.name).join(", ")} (wave ${w + 1} of ${nonEmpty.length}); ` +
+          `${did}: ${applied.join(", ") || "none"}; not ${did}: ${notApplied.join(", ")}\n` +
+          failed.map((f) => `${f.item.name}: ${(f.error as Error).message}`).join("\n"),
+      );
+    }
   }
 }
 
