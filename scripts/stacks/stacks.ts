@@ -1,0 +1,81 @@
+import { ConfigError } from "../../config/environments";
+import { runCli } from "../shared/cli";
+import { changedSince } from "./changed";
+import { listStacks, type StackInfo } from "./list";
+
+export const USAGE = `Usage: npm run -s stacks [-- options]
+
+Lists every stack (one per environment and region) of the selected environments, in apply
+order: wave 0 first. A consumer's stacks come before the stacks of the owner it pulls from (the
+owner's repository policy names the consumer's pull roles, which must exist first).
+
+  --json                    a JSON array of { name, environment, accountId, region, dir, local,
+                            wave } on stdout (dir: the synthesized folder, relative to the
+                            project root); without it, a table
+  --changed-since GIT_REF   only the stacks whose synthesized Terraform JSON differs from the
+                            synth of GIT_REF (synthesized in a temporary worktree; a stack the
+                            ref lacks counts as changed); progress on stderr
+  --help                    this text
+Environment: ENVIRONMENTS (comma-separated names, or all; default: every local environment),
+CONFIG_FILE (default config/environments.json), CDKTF_OUTDIR (default cdktf.out).`;
+
+interface Args {
+  readonly json: boolean;
+  readonly changedSince?: string;
+}
+
+export function parseArgs(argv: readonly string[]): Args | "help" {
+  let json = false;
+  let changed: string | undefined;
+  const problems: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") return "help";
+    if (a === "--json") json = true;
+    else if (a === "--changed-since" || a.startsWith("--changed-since=")) {
+      const value = a === "--changed-since" ? argv[++i] : a.slice("--changed-since=".length);
+      if (value === undefined || value === "" || (a === "--changed-since" && value.startsWith("--"))) {
+        problems.push(`--changed-since needs a git ref, e.g. --changed-since origin/main${value?.startsWith("--") ? ` (got the flag ${value})` : ""}`);
+        if (value?.startsWith("--")) i--;
+      } else if (changed !== undefined) {
+        problems.push(`--changed-since is given twice (${JSON.stringify(changed)} and ${JSON.stringify(value)}): give one git ref`);
+      } else changed = value;
+    } else problems.push(`unknown argument ${JSON.stringify(a)} (options: --json, --changed-since GIT_REF, --help)`);
+  }
+  if (problems.length) throw new Error(problems.join("\n"));
+  return { json, changedSince: changed };
+}
+
+/** The stacks as a table, one line each. */
+export function stackTable(stacks: readonly StackInfo[]): string {
+  const rows = [["WAVE", "STACK", "ENVIRONMENT", "ACCOUNT", "REGION", "LOCAL", "DIR"], ...stacks.map((s) => [String(s.wave), s.name, s.environment, s.accountId, s.region, s.local ? "yes" : "no", s.dir])];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ")).join("\n");
+}
+
+async function main(args: Args): Promise<number> {
+  let stacks: StackInfo[];
+  try {
+    if (args.changedSince === undefined) stacks = listStacks();
+    else {
+      const result = await changedSince(args.changedSince, { progress: (l) => process.stderr.write(`${l}\n`) });
+      if (result.everyStackBecause) process.stderr.write(`warning: ${result.everyStackBecause}\n`);
+      for (const name of result.gone) {
+        process.stderr.write(`note: stack ${name} is in the synth of ${JSON.stringify(args.changedSince)} but no longer in the working tree's: not listed (its resources stay deployed until it is destroyed)\n`);
+      }
+      stacks = result.stacks;
+    }
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const line of e.problems) process.stderr.write(`error: ${line}\n`);
+    return 1;
+  }
+  if (args.json) process.stdout.write(`${JSON.stringify(stacks, null, 2)}\n`);
+  else if (stacks.length === 0) process.stdout.write(args.changedSince === undefined ? "no stacks\n" : `no stack changed since ${args.changedSince}\n`);
+  else process.stdout.write(`${stackTable(stacks)}\n`);
+  return 0;
+}
+
+if (require.main === module) {
+  runCli({ parse: () => parseArgs(process.argv.slice(2)), usage: USAGE, run: main });
+}
