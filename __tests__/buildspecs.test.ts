@@ -30,8 +30,8 @@ function shellcheckCommands(text: string, file: string) {
 describe("buildspecs/", () => {
   beforeAll(() => requireTool("shellcheck", "apt-get install -y shellcheck"));
 
-  test("holds the two image buildspecs and the plan-review buildspec", () => {
-    expect(BUILDSPECS.sort()).toEqual(["docker-dind.yml", "docker-push-ecr.yml", "terraform-plan.yml"]);
+  test("holds the image buildspecs (single image, docker:dind, multi-arch batch) and the plan-review buildspec", () => {
+    expect(BUILDSPECS.sort()).toEqual(["docker-dind.yml", "docker-push-ecr-multiarch.yml", "docker-push-ecr.yml", "terraform-plan.yml"]);
   });
 
   describe.each(BUILDSPECS)("%s", (file) => {

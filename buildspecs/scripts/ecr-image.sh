@@ -14,6 +14,11 @@
 #                  PUSH_IMAGE=false push nothing and write an empty imagedefinitions.json
 #   scan-gate      when SCAN_FAIL_SEVERITY is set: wait for the scan on push, fail on findings
 #                  at or above that severity
+#   batch-arn      print the ARN of the batch build this build belongs to (nothing outside a
+#                  batch build): aws codebuild batch-get-builds of CODEBUILD_BUILD_ID
+#   manifest       the manifest build of a multi-arch batch: create the manifest list of the
+#                  images <BUILD_TAG>-<arch> of MANIFEST_PLATFORMS and push it as BUILD_TAG (and
+#                  IMAGE_TAG when set); write imagedefinitions.json with it
 #
 # Tags: every build pushes BUILD_TAG, a tag no other build pushes, so that a repository with
 # IMMUTABLE tags accepts every build: <short commit>-<build number>-<8 characters of the build's
@@ -21,6 +26,13 @@
 # "local" for the ID outside CodeBuild. The build ID tells apart two projects that push the same
 # commit to one repository. IMAGE_TAG, when set, is a second, fixed tag (e.g. latest; only a
 # MUTABLE repository accepts it twice).
+#
+# Multi-arch (docker-push-ecr-multiarch.yml, a batch build): each architecture's build has
+# TARGET_PLATFORM (linux/amd64 or linux/arm64): it builds for that platform and pushes only
+# <BUILD_TAG>-<arch> (amd64, arm64); the manifest build has MANIFEST_PLATFORMS and pushes the
+# manifest list of those images as BUILD_TAG and IMAGE_TAG. In a batch, BUILD_TAG is the same in
+# every build of the batch: <short commit>-<8 characters of the batch build's ID> (BATCH_BUILD_ARN,
+# looked up with batch-arn when not set).
 #
 # Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_REPO_NAME, DOCKERFILE and DOCKER_CONTEXT
 # (set by the CodeBuild project), CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_BUILD_NUMBER and
@@ -38,6 +50,9 @@
 #   SCAN_FAIL_SEVERITY   CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL or UNDEFINED
 #   SCAN_WAIT_SECONDS    longest wait for the scan (default: 300)
 #   DOCKERD_WAIT_SECONDS longest wait for dockerd (default: 30)
+#   TARGET_PLATFORM      multi-arch: the platform this build builds (linux/amd64, linux/arm64)
+#   MANIFEST_PLATFORMS   multi-arch: the platforms the manifest list names (space or comma separated)
+#   BATCH_BUILD_ARN      multi-arch: the batch build's ARN (default: looked up, see batch-arn)
 set -eu
 
 die() {
@@ -67,11 +82,58 @@ setup() {
   build_id="${CODEBUILD_BUILD_ID:-local}"
   build_id="${build_id##*:}"
   BUILD_TAG="${commit}-${CODEBUILD_BUILD_NUMBER:-0}-$(printf '%s' "$build_id" | tr -cd '0-9a-zA-Z' | cut -c 1-8)"
+  TARGET_PLATFORM="${TARGET_PLATFORM:-}"
+  MANIFEST_PLATFORMS="$(printf '%s' "${MANIFEST_PLATFORMS:-}" | tr ',' ' ')"
+  [ -z "$TARGET_PLATFORM" ] || [ -z "$MANIFEST_PLATFORMS" ] ||
+    die "TARGET_PLATFORM \"${TARGET_PLATFORM}\" and MANIFEST_PLATFORMS \"${MANIFEST_PLATFORMS}\" are both set: a build of the multi-arch graph builds one platform or the manifest list, not both"
+  ARCH=""
+  if [ -n "$TARGET_PLATFORM" ]; then
+    check_platform TARGET_PLATFORM "$TARGET_PLATFORM"
+    ARCH="${TARGET_PLATFORM#linux/}"
+  fi
+  # The builds of one multi-arch batch share a tag: the commit and the batch build's ID.
+  if [ -n "${CODEBUILD_BATCH_BUILD_IDENTIFIER:-}" ] && [ -n "${TARGET_PLATFORM}${MANIFEST_PLATFORMS}" ]; then
+    if [ -z "${BATCH_BUILD_ARN:-}" ]; then
+      BATCH_BUILD_ARN="$(batch_arn)" || exit 1
+    fi
+    BUILD_TAG="${commit}-$(printf '%s' "${BATCH_BUILD_ARN##*:}" | tr -cd '0-9a-zA-Z' | cut -c 1-8)"
+  fi
+  # The tag this build pushes: an architecture's build pushes <BUILD_TAG>-<arch> only.
+  PUSH_TAG="${BUILD_TAG}${ARCH:+-${ARCH}}"
   DOCKERFILE="${DOCKERFILE:-Dockerfile}"
   DOCKER_CONTEXT="${DOCKER_CONTEXT:-.}"
   case "${PUSH_IMAGE:-true}" in
     true | false) ;;
     *) die "PUSH_IMAGE \"${PUSH_IMAGE}\" must be true or false" ;;
+  esac
+}
+
+# The platforms a multi-arch build knows: the architectures CodeBuild has Linux containers for.
+check_platform() {
+  case "$2" in
+    linux/amd64 | linux/arm64) ;;
+    *) die "$1 \"$2\" must be linux/amd64 or linux/arm64 (the platforms of CodeBuild's LINUX_CONTAINER and ARM_CONTAINER)" ;;
+  esac
+}
+
+# The ARN of the batch build this build belongs to; nothing when it is not in a batch.
+batch_arn() {
+  [ -n "${CODEBUILD_BATCH_BUILD_IDENTIFIER:-}" ] || return 0
+  [ -n "${CODEBUILD_BUILD_ID:-}" ] || die "CODEBUILD_BUILD_ID is not set (CodeBuild sets it in every build)"
+  arn="$(aws codebuild batch-get-builds --ids "$CODEBUILD_BUILD_ID" --query 'builds[0].buildBatchArn' --output text)" ||
+    die "aws codebuild batch-get-builds --ids ${CODEBUILD_BUILD_ID} failed (does the role have codebuild:BatchGetBuilds on its project?)"
+  case "$arn" in
+    arn:*:build-batch/*) printf '%s\n' "$arn" ;;
+    *) die "build ${CODEBUILD_BUILD_ID} is the batch build step ${CODEBUILD_BATCH_BUILD_IDENTIFIER}, but batch-get-builds names no batch build ARN (\"${arn}\")" ;;
+  esac
+}
+
+# The machine's own architecture, as a platform's architecture (amd64, arm64).
+host_arch() {
+  case "$(uname -m)" in
+    x86_64) echo amd64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) uname -m ;;
   esac
 }
 
@@ -102,7 +164,13 @@ check() {
     die "the source ($(pwd)) has no Dockerfile at DOCKERFILE=\"${DOCKERFILE}\" (DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\"): set the project's dockerfile and buildContext to where the source holds them"
   [ -d "$DOCKER_CONTEXT" ] ||
     die "the source ($(pwd)) has no folder at DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\" (DOCKERFILE=\"${DOCKERFILE}\"): set the project's buildContext to a folder of the source"
-  echo "building ${REPOSITORY_URI} with the tag ${BUILD_TAG}${IMAGE_TAG:+ and ${IMAGE_TAG}}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
+  if [ -n "$MANIFEST_PLATFORMS" ]; then
+    echo "pushing the manifest list ${REPOSITORY_URI}:${BUILD_TAG}${IMAGE_TAG:+ and ${IMAGE_TAG}} of ${MANIFEST_PLATFORMS}"
+  elif [ -n "$TARGET_PLATFORM" ]; then
+    echo "building ${REPOSITORY_URI} for ${TARGET_PLATFORM} with the tag ${PUSH_TAG}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
+  else
+    echo "building ${REPOSITORY_URI} with the tag ${BUILD_TAG}${IMAGE_TAG:+ and ${IMAGE_TAG}}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
+  fi
 }
 
 login() {
@@ -118,18 +186,23 @@ build() {
   cache=""
   if [ -z "$IMAGE_TAG" ]; then
     echo "no IMAGE_TAG: building without a cache image (the project's local Docker layer cache still applies)"
-  elif docker pull "${REPOSITORY_URI}:${IMAGE_TAG}"; then
+  elif docker pull ${TARGET_PLATFORM:+--platform "$TARGET_PLATFORM"} "${REPOSITORY_URI}:${IMAGE_TAG}"; then
     cache="${REPOSITORY_URI}:${IMAGE_TAG}"
   else
     echo "no previous ${REPOSITORY_URI}:${IMAGE_TAG}: building without a cache image"
   fi
-  set -- --file "$DOCKERFILE" --tag "${REPOSITORY_URI}:${BUILD_TAG}"
-  [ -z "$IMAGE_TAG" ] || set -- "$@" --tag "${REPOSITORY_URI}:${IMAGE_TAG}"
+  set -- --file "$DOCKERFILE" --tag "${REPOSITORY_URI}:${PUSH_TAG}"
+  # IMAGE_TAG names the image; in a multi-arch build it names the manifest list instead.
+  [ -z "$IMAGE_TAG" ] || [ -n "$TARGET_PLATFORM" ] || set -- "$@" --tag "${REPOSITORY_URI}:${IMAGE_TAG}"
+  [ -z "$TARGET_PLATFORM" ] || set -- "$@" --platform "$TARGET_PLATFORM"
   set -- "$@" --build-arg "VERSION=${IMAGE_TAG:-$BUILD_TAG}" --build-arg "REVISION=${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}"
   if docker --version 2>/dev/null | grep -qi podman; then
     # podman (the local stand-in for docker): layer cache, keyed by repository without a tag.
     set -- "$@" --layers
     [ -z "$cache" ] || set -- "$@" --cache-from "$REPOSITORY_URI"
+    # BuildKit sets BUILDPLATFORM itself; podman 4 does not, and a `FROM --platform=$BUILDPLATFORM`
+    # builder stage would then look for an image of the target platform.
+    [ -z "$TARGET_PLATFORM" ] || set -- "$@" --build-arg "BUILDPLATFORM=linux/$(host_arch)"
   elif [ -n "$cache" ]; then
     # Docker: reuse the previous image's layers; BUILDKIT_INLINE_CACHE keeps the new image usable as cache too.
     set -- "$@" --cache-from "$cache" --build-arg BUILDKIT_INLINE_CACHE=1
@@ -147,13 +220,46 @@ push() {
   if no_push; then
     # The buildspecs' artifact must exist; it names no image, since none was pushed.
     printf '[]\n' >imagedefinitions.json
-    echo "PUSH_IMAGE=false: built ${REPOSITORY_URI}:${BUILD_TAG}, pushing nothing (imagedefinitions.json lists no image)"
+    echo "PUSH_IMAGE=false: built ${REPOSITORY_URI}:${PUSH_TAG}, pushing nothing (imagedefinitions.json lists no image)"
     return 0
   fi
-  docker push "${REPOSITORY_URI}:${BUILD_TAG}"
-  [ -z "$IMAGE_TAG" ] || docker push "${REPOSITORY_URI}:${IMAGE_TAG}"
-  printf '[{"name":"%s","imageUri":"%s"}]\n' "${IMAGE_DEFINITIONS_NAME:-app}" "${REPOSITORY_URI}:${BUILD_TAG}" >imagedefinitions.json
-  echo "wrote imagedefinitions.json for ${REPOSITORY_URI}:${BUILD_TAG}"
+  docker push "${REPOSITORY_URI}:${PUSH_TAG}"
+  [ -z "$IMAGE_TAG" ] || [ -n "$TARGET_PLATFORM" ] || docker push "${REPOSITORY_URI}:${IMAGE_TAG}"
+  image_definitions "${REPOSITORY_URI}:${PUSH_TAG}"
+}
+
+image_definitions() {
+  printf '[{"name":"%s","imageUri":"%s"}]\n' "${IMAGE_DEFINITIONS_NAME:-app}" "$1" >imagedefinitions.json
+  echo "wrote imagedefinitions.json for $1"
+}
+
+manifest() {
+  setup
+  [ "${CODEBUILD_BUILD_SUCCEEDING:-1}" = 1 ] || die "the build failed: no manifest list to push"
+  [ -n "$MANIFEST_PLATFORMS" ] ||
+    die "MANIFEST_PLATFORMS is not set (the manifest build of the multi-arch buildspec sets it, e.g. \"linux/amd64 linux/arm64\")"
+  if no_push; then
+    printf '[]\n' >imagedefinitions.json
+    echo "PUSH_IMAGE=false: no architecture's image was pushed, so there is no manifest list to push"
+    return 0
+  fi
+  set --
+  for platform in $MANIFEST_PLATFORMS; do
+    check_platform MANIFEST_PLATFORMS "$platform"
+    image="${REPOSITORY_URI}:${BUILD_TAG}-${platform#linux/}"
+    case " $* " in
+      *" $image "*) die "MANIFEST_PLATFORMS \"${MANIFEST_PLATFORMS}\" names ${platform} twice" ;;
+    esac
+    set -- "$@" "$image"
+  done
+  [ "$#" -ge 2 ] || die "MANIFEST_PLATFORMS \"${MANIFEST_PLATFORMS}\" must name at least two platforms (a manifest list of one image is that image)"
+  for tag in "$BUILD_TAG" ${IMAGE_TAG:+"$IMAGE_TAG"}; do
+    # Reads each image from the registry (the architectures' builds pushed them), then pushes
+    # the list; --purge drops the local copy so a later create starts anew.
+    docker manifest create "${REPOSITORY_URI}:${tag}" "$@"
+    docker manifest push --purge "${REPOSITORY_URI}:${tag}"
+  done
+  image_definitions "${REPOSITORY_URI}:${BUILD_TAG}"
 }
 
 # Severities from the most to the least severe, as ECR reports them.
@@ -174,10 +280,11 @@ scan_gate() {
     *" $threshold "*) ;;
     *) die "SCAN_FAIL_SEVERITY \"$threshold\" must be one of: $SEVERITIES" ;;
   esac
-  image="imageTag=${BUILD_TAG}"
+  # ECR scans images, not manifest lists: an architecture's build gates its own image.
+  image="imageTag=${PUSH_TAG}"
   timeout "${SCAN_WAIT_SECONDS:-300}" aws ecr wait image-scan-complete --region "$AWS_DEFAULT_REGION" \
     --repository-name "$IMAGE_REPO_NAME" --image-id "$image" ||
-    die "the scan of ${IMAGE_REPO_NAME}:${BUILD_TAG} did not complete within ${SCAN_WAIT_SECONDS:-300} s"
+    die "the scan of ${IMAGE_REPO_NAME}:${PUSH_TAG} did not complete within ${SCAN_WAIT_SECONDS:-300} s"
   # Count the findings of each severity from the most severe down to the threshold.
   total=0
   report=""
@@ -202,5 +309,7 @@ case "${1:-}" in
   build) build ;;
   push) push ;;
   scan-gate) scan_gate ;;
-  *) die "unknown step \"${1:-}\" (steps: start-dockerd, check, login, build, push, scan-gate)" ;;
+  batch-arn) batch_arn ;;
+  manifest) manifest ;;
+  *) die "unknown step \"${1:-}\" (steps: start-dockerd, check, login, build, push, scan-gate, batch-arn, manifest)" ;;
 esac

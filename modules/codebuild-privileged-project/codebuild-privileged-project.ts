@@ -1,6 +1,19 @@
 import { Construct } from "constructs";
+import { CodeBuildServiceRole } from "../service-role/service-role";
+import type { IServiceRole } from "../service-role/service-role-base";
+import { AwsContext } from "../shared/aws-context";
 import { BuildSpec } from "../shared/buildspec";
 import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../shared/codebuild-docker-project";
+import { CODEBUILD_BATCH_ACTIONS, CODEBUILD_READ_BUILD_ACTIONS } from "../shared/iam";
+import {
+  MANIFEST_PLATFORMS_VARIABLE,
+  MULTI_ARCH_BUILDSPEC,
+  MultiArchOptions,
+  TARGET_PLATFORM_VARIABLE,
+  sortedPlatforms,
+  validateMultiArch,
+  withBatchSection,
+} from "./multi-arch";
 
 /** The CodeBuild managed image the privileged project runs on by default. */
 export const DEFAULT_MANAGED_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0";
@@ -23,6 +36,17 @@ export interface CodeBuildPrivilegedProjectProps extends CodeBuildDockerProjectP
    * @default - "ARM_CONTAINER" for an `aarch64` image, else "LINUX_CONTAINER"
    */
   readonly environmentType?: "LINUX_CONTAINER" | "ARM_CONTAINER";
+
+  /**
+   * Build a multi-arch image: the project becomes a CodeBuild batch build project whose build
+   * graph builds each platform on its own architecture (LINUX_CONTAINER, ARM_CONTAINER) and then
+   * pushes the manifest list of their images (buildspecs/docker-push-ecr-multiarch.yml). A
+   * separate batch service role starts the builds; the batch is restricted to the graph's builds
+   * and the project's compute type. With `triggers`, pushes start batch builds (pull requests
+   * still build one image without pushing). moto has no batch builds: AWS only.
+   * @default - none: one build, one image of the build image's architecture
+   */
+  readonly multiArch?: MultiArchOptions;
 }
 
 /**
@@ -41,22 +65,69 @@ export interface CodeBuildPrivilegedProjectProps extends CodeBuildDockerProjectP
 export class CodeBuildPrivilegedProject extends CodeBuildDockerProject {
   /** The build image. */
   public readonly image: string;
+  /** The batch service role, with `multiArch`. */
+  public readonly batchRole?: IServiceRole;
 
   constructor(scope: Construct, id: string, props: CodeBuildPrivilegedProjectProps) {
     const image = props.image ?? DEFAULT_MANAGED_IMAGE;
+    const multiArch = props.multiArch;
     super(scope, id, props, {
       constructName: "CodeBuildPrivilegedProject",
       image,
       environmentType: props.environmentType ?? (image.includes("aarch64") ? "ARM_CONTAINER" : "LINUX_CONTAINER"),
       imagePullCredentialsType: "CODEBUILD",
-      defaultBuildSpec: () => BuildSpec.bundled(PRIVILEGED_BUILDSPEC),
+      defaultBuildSpec: () =>
+        multiArch === undefined || !Array.isArray(multiArch.platforms)
+          ? BuildSpec.bundled(PRIVILEGED_BUILDSPEC)
+          : BuildSpec.fromInline(withBatchSection(BuildSpec.bundled(MULTI_ARCH_BUILDSPEC).value, multiArch)),
       validate: (p) => {
         p.check(MANAGED_IMAGE_PATTERN.test(image), "image", image, "must be a CodeBuild managed image (aws/codebuild/<name>:<version>); use CodeBuildDindProject for other images");
         if (props.environmentType !== undefined) {
           p.check(["LINUX_CONTAINER", "ARM_CONTAINER"].includes(props.environmentType), "environmentType", props.environmentType, "must be LINUX_CONTAINER or ARM_CONTAINER");
         }
+        if (multiArch !== undefined) {
+          validateMultiArch(p, multiArch, props.buildSpec?.inlineContent);
+          for (const name of [TARGET_PLATFORM_VARIABLE, MANIFEST_PLATFORMS_VARIABLE]) {
+            if (Object.hasOwn(props.environmentVariables ?? {}, name)) {
+              p.add("environmentVariables name", name, "is set by the batch build graph of multiArch (per build)");
+            }
+          }
+        }
       },
     });
     this.image = image;
+    if (multiArch !== undefined) this.batchRole = this.enableBatchBuilds(props, multiArch);
+  }
+
+  /**
+   * Makes the project a batch build project: the batch service role (StartBuild, StopBuild and
+   * RetryBuild on exactly this project), the batch's restrictions and timeout; the build role
+   * may read its own project's builds (each build finds its batch, whose ID is the shared tag);
+   * the push webhook starts batch builds.
+   */
+  private enableBatchBuilds(props: CodeBuildPrivilegedProjectProps, multiArch: MultiArchOptions): IServiceRole {
+    const context = AwsContext.of(this);
+    // A literal ARN, not the project's attribute: the role's policy and the project would refer to each other.
+    const projectArn = context.arn("codebuild", `project/${props.projectName}`);
+    const batchRole =
+      multiArch.batchRole ??
+      new CodeBuildServiceRole(this, "BatchRole", {
+        projectName: props.projectName,
+        description: `CodeBuild batch service role of ${props.projectName}: starts, stops and retries its batch builds (managed by cdktf)`,
+        tags: props.tags,
+      });
+    batchRole.addToPrincipalPolicy({ sid: "BatchBuilds", actions: [...CODEBUILD_BATCH_ACTIONS], resources: [projectArn] });
+    this.role.addToPrincipalPolicy({ sid: "ReadOwnBuilds", actions: [...CODEBUILD_READ_BUILD_ACTIONS], resources: [projectArn] });
+    this.resource.putBuildBatchConfig({
+      serviceRole: batchRole.roleArn,
+      combineArtifacts: false,
+      timeoutInMins: multiArch.timeoutMinutes ?? Math.min((props.buildTimeoutMinutes ?? 60) + 60, 2160),
+      restrictions: {
+        maximumBuildsAllowed: multiArch.maximumBuildsAllowed ?? sortedPlatforms(multiArch).length + 1,
+        computeTypesAllowed: [props.computeType ?? "BUILD_GENERAL1_SMALL"],
+      },
+    });
+    if (this.webhook !== undefined) this.webhook.buildType = "BUILD_BATCH";
+    return batchRole;
   }
 }

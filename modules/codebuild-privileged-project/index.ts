@@ -1,1 +1,9 @@
 export * from "./codebuild-privileged-project";
+export {
+  MANIFEST_PLATFORMS_VARIABLE,
+  MULTI_ARCH_BUILDSPEC,
+  MULTI_ARCH_ENVIRONMENTS,
+  MULTI_ARCH_PLATFORMS,
+  TARGET_PLATFORM_VARIABLE,
+} from "./multi-arch";
+export type { MultiArchOptions, MultiArchPlatform } from "./multi-arch";

@@ -87,6 +87,20 @@ export const CODECONNECTIONS_USE_ACTIONS = [
 ] as const;
 
 /**
+ * The batch service role of a batch build project: CodeBuild starts, stops and retries the
+ * builds of a batch with it, on the project's own ARN (the documented set, nothing more).
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/batch-build.html#batch_security_role
+ */
+export const CODEBUILD_BATCH_ACTIONS = ["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:RetryBuild"] as const;
+
+/**
+ * What a build of a multi-arch batch reads of its own project: its build record, which names
+ * the batch build it belongs to (`buildBatchArn`), the tag every build of the batch shares.
+ * @see https://docs.aws.amazon.com/codebuild/latest/APIReference/API_Build.html
+ */
+export const CODEBUILD_READ_BUILD_ACTIONS = ["codebuild:BatchGetBuilds"] as const;
+
+/**
  * ENI management for a project that runs in a VPC, scoped to the given subnets and groups.
  * @see https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html#customer-managed-policies-example-create-vpc-network-interface
  */
