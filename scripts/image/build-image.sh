@@ -16,14 +16,26 @@
 # once wait for each other (flock) instead of making it twice.
 #
 # Usage: scripts/image/build-image.sh [--no-smoke] [--refresh-builder] [--builder-only]
+#            [--platforms linux/amd64,linux/arm64 [--push REGISTRY/REPO:TAG [--tls-verify=false]]]
 #   --no-smoke          skip running the built image once (GET /healthz, SIGTERM)
 #   --refresh-builder   re-create the cached builder rootfs and image
 #   --builder-only      make (or reuse) the builder image, then stop
+#   --platforms LIST    multi-arch: build one image per platform (comma-separated, each once; known:
+#                       linux/amd64, linux/arm64) and the manifest list IMAGE over them. Go
+#                       cross-compiles in the builder, which runs on this machine's platform: no
+#                       emulation. Each image is tagged IMAGE's tag + -linux-<arch>; the smoke test
+#                       runs the image of this machine's platform only
+#   --push REF          push the manifest list and its images to REF (registry/repository[:tag],
+#                       e.g. 123456789012.dkr.ecr.eu-central-1.amazonaws.com/app:1.0; log in first
+#                       with buildah login); needs --platforms
+#   --tls-verify=false  push over plain HTTP / unverified TLS: only to a registry on this machine
+#                       (127.0.0.1, localhost)
 # Environment (all optional):
 #   VERSION            version baked into the binary (default: git describe, else dev)
 #   REVISION           org.opencontainers.image.revision (default: git HEAD)
 #   SOURCE             org.opencontainers.image.source (default: unknown)
-#   IMAGE              image reference to tag (default: localhost/codebuild-sample-app:dev)
+#   IMAGE              image reference to tag, with --platforms the manifest list's
+#                      (default: localhost/codebuild-sample-app:dev)
 #   BUILDER_IMAGE      builder image (default: localhost/go-builder:bookworm, made here
 #                      with debootstrap; any other value is used as it is, e.g. a mirror
 #                      of golang:1.23-bookworm, and is pulled only if not stored yet)
@@ -42,20 +54,110 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 SMOKE=1
 REFRESH=0
 BUILDER_ONLY=0
-for arg in "$@"; do
-  case "$arg" in
+PLATFORMS_ARG=
+PLATFORMS_SET=0
+PUSH_REF=
+PUSH_SET=0
+TLS_VERIFY=true
+# need_value FLAG EXAMPLE "$@": the flag's value (the next argument) is there and is not a flag.
+need_value() {
+  local flag="$1" example="$2"; shift 2
+  if [ "$#" -lt 2 ] || [ -z "$2" ] || [ "${2#--}" != "$2" ]; then die "$flag needs a value, e.g. $flag $example"; fi
+}
+while [ "$#" -gt 0 ]; do
+  case "$1" in
     --no-smoke) SMOKE=0 ;;
     --refresh-builder) REFRESH=1 ;;
     --builder-only) BUILDER_ONLY=1 ;;
+    --platforms|--platforms=*)
+      [ "$PLATFORMS_SET" -eq 0 ] || die "--platforms is given twice: give one comma-separated list"
+      if [ "$1" = --platforms ]; then
+        need_value --platforms linux/amd64,linux/arm64 "$@"
+        PLATFORMS_ARG="$2"; shift
+      else
+        PLATFORMS_ARG="${1#--platforms=}"
+      fi
+      PLATFORMS_SET=1 ;;
+    --push|--push=*)
+      [ "$PUSH_SET" -eq 0 ] || die "--push is given twice: the manifest list goes to one reference"
+      if [ "$1" = --push ]; then
+        need_value --push 127.0.0.1:5000/codebuild-sample-app:1.0 "$@"
+        PUSH_REF="$2"; shift
+      else
+        PUSH_REF="${1#--push=}"
+      fi
+      PUSH_SET=1 ;;
+    --tls-verify=false) TLS_VERIFY=false ;;
+    --tls-verify|--tls-verify=true) TLS_VERIFY=true ;;
+    --tls-verify=*) die "--tls-verify takes true or false, not '${1#--tls-verify=}'" ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument: $arg (see --help)" ;;
+    *) die "unknown argument: $1 (see --help)" ;;
   esac
+  shift
 done
+
+# --platforms: each known platform at most once, at least one.
+KNOWN_PLATFORMS=(linux/amd64 linux/arm64)
+PLATFORMS=()
+if [ "$PLATFORMS_SET" -eq 1 ]; then
+  [ -n "$PLATFORMS_ARG" ] || die "--platforms is empty: give at least one of linux/amd64, linux/arm64, comma-separated"
+  case ",$PLATFORMS_ARG," in
+    *,,*) die "--platforms '$PLATFORMS_ARG' has an empty entry: give platforms separated by single commas" ;;
+  esac
+  IFS=, read -r -a _requested <<<"$PLATFORMS_ARG"
+  for p in "${_requested[@]}"; do
+    case " ${KNOWN_PLATFORMS[*]} " in
+      *" $p "*) ;;
+      *) die "unknown platform '$p' in --platforms: known are linux/amd64, linux/arm64" ;;
+    esac
+    case " ${PLATFORMS[*]-} " in
+      *" $p "*) die "$p is given twice in --platforms: give each platform once" ;;
+    esac
+    PLATFORMS+=("$p")
+  done
+  [ "$BUILDER_ONLY" -eq 0 ] || die "--builder-only and --platforms exclude each other: --builder-only stops before any build"
+fi
+if [ "$PUSH_SET" -eq 1 ]; then
+  [ "$PLATFORMS_SET" -eq 1 ] || die "--push pushes the manifest list that --platforms makes: add --platforms, e.g. --platforms linux/amd64,linux/arm64"
+  case "$PUSH_REF" in
+    *://*) die "--push takes a reference like registry.example/app:1.0, without a transport: not '$PUSH_REF'" ;;
+  esac
+  [[ "$PUSH_REF" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$ ]] ||
+    die "--push '$PUSH_REF' is not a registry/repository[:tag] reference (e.g. 127.0.0.1:5000/codebuild-sample-app:1.0)"
+  PUSH_HOST="${PUSH_REF%%/*}"
+  case "$PUSH_HOST" in
+    *.*|*:*|localhost) ;;
+    *) die "--push '$PUSH_REF' does not start with a registry host (e.g. 123456789012.dkr.ecr.eu-central-1.amazonaws.com/app:1.0)" ;;
+  esac
+fi
+if [ "$TLS_VERIFY" = false ]; then
+  [ "$PUSH_SET" -eq 1 ] || die "--tls-verify=false applies to --push only"
+  case "${PUSH_HOST%:*}" in
+    localhost|127.*) ;;
+    *) die "--tls-verify=false is allowed only for a registry on this machine (127.0.0.1, localhost), not ${PUSH_HOST%:*}" ;;
+  esac
+fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 CONTEXT="$ROOT/docker"
 
 IMAGE="${IMAGE:-localhost/codebuild-sample-app:dev}"
+# With --platforms, IMAGE names the manifest list and each platform's image is tagged IMAGE's tag +
+# -linux-<arch> (localhost/codebuild-sample-app:dev-linux-arm64).
+if [ "$PLATFORMS_SET" -eq 1 ]; then
+  case "$IMAGE" in
+    *@*) die "IMAGE ($IMAGE) has a digest: with --platforms it names the manifest list, give name[:tag]" ;;
+  esac
+  case "${IMAGE##*/}" in
+    *:*) IMAGE_REPO="${IMAGE%:*}"; IMAGE_TAG="${IMAGE##*:}" ;;
+    *) IMAGE_REPO="$IMAGE"; IMAGE_TAG=latest ;;
+  esac
+  case "$(uname -m)" in
+    x86_64) NATIVE_PLATFORM=linux/amd64 ;;
+    aarch64) NATIVE_PLATFORM=linux/arm64 ;;
+    *) die "this machine is $(uname -m): --platforms needs an amd64 or arm64 machine to run the Go builder on" ;;
+  esac
+fi
 LOCAL_BUILDER=localhost/go-builder:bookworm
 BUILDER_IMAGE="${BUILDER_IMAGE:-$LOCAL_BUILDER}"
 RUNTIME_IMAGE="${RUNTIME_IMAGE:-scratch}"
@@ -233,77 +335,172 @@ if [ "$BUILDER_ONLY" -eq 1 ]; then
 fi
 
 # --- build ---------------------------------------------------------------------
-log "building $IMAGE (version $VERSION) from $CONTEXT"
-old_id="$("${BUILDAH[@]}" images --noheading --no-trunc --format '{{.ID}}' "$IMAGE" 2>/dev/null | head -n1 || true)"
-t0="$(now)"
-# --layers: an unchanged step (the builder, go.mod, the sources) is reused from an earlier build.
-"${BUILDAH[@]}" bud \
-  --isolation chroot \
-  --pull=false \
-  --layers \
-  --file "$CONTEXT/Dockerfile" \
-  --build-arg BUILDER_IMAGE="$BUILDER_IMAGE" \
-  --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
-  --build-arg VERSION="$VERSION" \
-  --build-arg REVISION="$REVISION" \
-  --build-arg SOURCE="$SOURCE" \
-  --tag "$IMAGE" \
-  "$CONTEXT"
-log "build took $(elapsed "$t0")"
-new_id="$("${BUILDAH[@]}" images --noheading --no-trunc --format '{{.ID}}' "$IMAGE" | head -n1)"
-if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
-  # The previous build of this tag is now untagged; drop it (fails harmlessly if still in use).
-  "${BUILDAH[@]}" rmi "$old_id" >/dev/null 2>&1 || true
-fi
+# build_image REF [PLATFORM]: docker/ built and tagged REF, for PLATFORM (default: this machine's).
+build_image() {
+  local ref="$1" platform="${2-}" old_id new_id
+  local platform_args=()
+  if [ -n "$platform" ]; then
+    # The build stage is FROM --platform=$BUILDPLATFORM: buildah 1.28 (Debian 12) leaves its own
+    # BUILDPLATFORM unexpanded there and would look for an arm64 builder, so it is passed as well.
+    platform_args=(--platform "$platform" --build-arg BUILDPLATFORM="$NATIVE_PLATFORM")
+  fi
+  old_id="$("${BUILDAH[@]}" images --noheading --no-trunc --format '{{.ID}}' "$ref" 2>/dev/null | sed -n 1p || true)"
+  # --layers: an unchanged step (the builder, go.mod, the sources) is reused from an earlier build.
+  "${BUILDAH[@]}" bud \
+    --isolation chroot \
+    --pull=false \
+    --layers \
+    "${platform_args[@]}" \
+    --file "$CONTEXT/Dockerfile" \
+    --build-arg BUILDER_IMAGE="$BUILDER_IMAGE" \
+    --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
+    --build-arg VERSION="$VERSION" \
+    --build-arg REVISION="$REVISION" \
+    --build-arg SOURCE="$SOURCE" \
+    --tag "$ref" \
+    "$CONTEXT"
+  new_id="$("${BUILDAH[@]}" images --noheading --no-trunc --format '{{.ID}}' "$ref" | sed -n 1p)"
+  if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+    # The previous build of this tag is now untagged; drop it (fails harmlessly if still in use).
+    "${BUILDAH[@]}" rmi "$old_id" >/dev/null 2>&1 || true
+  fi
+}
 
 # --- report --------------------------------------------------------------------
-user="$("${BUILDAH[@]}" inspect --type image --format '{{.OCIv1.Config.User}}' "$IMAGE")"
-size="$("${BUILDAH[@]}" images --format '{{.Size}}' "$IMAGE" | head -n1)"
-ctr="$("${BUILDAH[@]}" from --pull=false "$IMAGE")"
-CLEANUP_CTRS+=("$ctr")
-mnt="$("${BUILDAH[@]}" mount "$ctr")"
-bin_bytes="$(stat -c %s "$mnt/app")"
-bin_info="$(file -b "$mnt/app" 2>/dev/null || echo 'file(1) not installed')"
+# report_image REF SMOKE [PLATFORM]: prints REF's report (and runs it once when SMOKE is 1); with
+# PLATFORM, first checks that the image and its /app are of PLATFORM's architecture.
+report_image() {
+  local ref="$1" smoke="$2" platform="${3-}" user size ctr mnt bin_bytes bin_info os_arch elf want
+  local from_args=(--pull=false)
+  if [ -n "$platform" ]; then
+    from_args+=(--platform "$platform")
+    os_arch="$("${BUILDAH[@]}" inspect --type image --format '{{.OCIv1.OS}}/{{.OCIv1.Architecture}}' "$ref")"
+    [ "$os_arch" = "$platform" ] || die "$ref was built as $os_arch, not $platform"
+  fi
+  user="$("${BUILDAH[@]}" inspect --type image --format '{{.OCIv1.Config.User}}' "$ref")"
+  size="$("${BUILDAH[@]}" images --format '{{.Size}}' "$ref" | sed -n 1p)"
+  ctr="$("${BUILDAH[@]}" from "${from_args[@]}" "$ref")"
+  CLEANUP_CTRS+=("$ctr")
+  mnt="$("${BUILDAH[@]}" mount "$ctr")"
+  bin_bytes="$(stat -c %s "$mnt/app")"
+  bin_info="$(file -b "$mnt/app" 2>/dev/null || echo 'file(1) not installed')"
+  if [ -n "$platform" ]; then
+    # ELF magic (bytes 0-3) and e_machine (bytes 18-19, little-endian): 0x3E x86-64, 0xB7 AArch64.
+    elf="$(od -An -tx1 -N20 "$mnt/app" | tr -d ' \n')"
+    case "$platform" in
+      linux/amd64) want=3e00 ;;
+      linux/arm64) want=b700 ;;
+    esac
+    [ "${elf:0:8}" = 7f454c46 ] || die "$ref: /app is not an ELF binary"
+    [ "${elf:36:4}" = "$want" ] || die "$ref: /app is not a $platform binary (ELF e_machine bytes ${elf:36:4}, want $want)"
+  fi
 
-if [ "$SMOKE" -eq 1 ]; then
-  apt_install curl curl
-  smoke_log="$(mktemp)"
-  CLEANUP_FILES+=("$smoke_log")
-  # Run the image's entrypoint once (chroot isolation, host network, image's USER),
-  # check /healthz and /version, then SIGTERM it and expect a clean exit.
-  port="$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')"
-  log "smoke test: running $IMAGE on 127.0.0.1:$port"
-  "${BUILDAH[@]}" run --isolation chroot --env ADDR="127.0.0.1:$port" "$ctr" -- /app \
-    >"$smoke_log" 2>&1 &
-  run_pid=$!
-  ok=0
-  for _ in $(seq 1 50); do
-    if health="$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null)"; then ok=1; break; fi
-    sleep 0.2
-  done
-  if [ "$ok" -eq 1 ]; then
-    ver="$(curl -fsS --max-time 2 "http://127.0.0.1:$port/version")"
-    app_pid="$(pgrep -f -n -x '/app' || true)"
-    app_uid="$( [ -n "$app_pid" ] && awk '/^Uid:/ { print $2 }' "/proc/$app_pid/status" || echo '?')"
-    log "smoke: /healthz -> $health  /version -> $ver  process uid: $app_uid"
-    [ -n "$app_pid" ] && kill -TERM "$app_pid"
+  if [ "$smoke" -eq 1 ]; then
+    apt_install curl curl
+    smoke_log="$(mktemp)"
+    CLEANUP_FILES+=("$smoke_log")
+    # Run the image's entrypoint once (chroot isolation, host network, image's USER),
+    # check /healthz and /version, then SIGTERM it and expect a clean exit.
+    port="$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')"
+    log "smoke test: running $ref on 127.0.0.1:$port"
+    "${BUILDAH[@]}" run --isolation chroot --env ADDR="127.0.0.1:$port" "$ctr" -- /app \
+      >"$smoke_log" 2>&1 &
+    run_pid=$!
+    ok=0
+    for _ in $(seq 1 50); do
+      if health="$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null)"; then ok=1; break; fi
+      sleep 0.2
+    done
+    if [ "$ok" -eq 1 ]; then
+      ver="$(curl -fsS --max-time 2 "http://127.0.0.1:$port/version")"
+      app_pid="$(pgrep -f -n -x '/app' || true)"
+      app_uid="$( [ -n "$app_pid" ] && awk '/^Uid:/ { print $2 }' "/proc/$app_pid/status" || echo '?')"
+      log "smoke: /healthz -> $health  /version -> $ver  process uid: $app_uid"
+      [ -n "$app_pid" ] && kill -TERM "$app_pid"
+    fi
+    rc=0
+    if ! timeout 15 tail --pid="$run_pid" -f /dev/null; then
+      [ -z "${app_pid:-}" ] || kill -KILL "$app_pid" 2>/dev/null || true
+      kill -KILL "$run_pid" 2>/dev/null || true
+      rc=1
+    fi
+    wait "$run_pid" || rc=$?
+    cat "$smoke_log" >&2
+    [ "$ok" -eq 1 ] || die "smoke test: /healthz did not answer (log above)"
+    [ "$rc" -eq 0 ] || die "smoke test: the app did not exit cleanly after SIGTERM (exit $rc)"
+    [ "$app_uid" = 65532 ] || die "smoke test: the app ran as uid $app_uid, want 65532"
   fi
-  rc=0
-  if ! timeout 15 tail --pid="$run_pid" -f /dev/null; then
-    [ -z "${app_pid:-}" ] || kill -KILL "$app_pid" 2>/dev/null || true
-    kill -KILL "$run_pid" 2>/dev/null || true
-    rc=1
-  fi
-  wait "$run_pid" || rc=$?
-  cat "$smoke_log" >&2
-  [ "$ok" -eq 1 ] || die "smoke test: /healthz did not answer (log above)"
-  [ "$rc" -eq 0 ] || die "smoke test: the app did not exit cleanly after SIGTERM (exit $rc)"
-  [ "$app_uid" = 65532 ] || die "smoke test: the app ran as uid $app_uid, want 65532"
+
+  "${BUILDAH[@]}" umount "$ctr" >/dev/null
+  "${BUILDAH[@]}" rm "$ctr" >/dev/null
+  CLEANUP_CTRS=()
+
+  echo "image:   $ref${platform:+ ($platform)}"
+  echo "size:    $size"
+  echo "user:    ${user:-<root!>}"
+  echo "binary:  /app $bin_bytes bytes ($(awk -v b="$bin_bytes" 'BEGIN { printf "%.2f MiB", b / 1048576 }')); $bin_info"
+}
+
+if [ "$PLATFORMS_SET" -eq 0 ]; then
+  log "building $IMAGE (version $VERSION) from $CONTEXT"
+  t0="$(now)"
+  build_image "$IMAGE"
+  log "build took $(elapsed "$t0")"
+  report_image "$IMAGE" "$SMOKE"
+  exit 0
 fi
 
-"${BUILDAH[@]}" umount "$ctr" >/dev/null
+# --- multi-arch: one image per platform, the manifest list over them, the push ---
+n="${#PLATFORMS[@]}"
+log "multi-arch build of $IMAGE (version $VERSION) for ${PLATFORMS[*]}: the builder runs as $NATIVE_PLATFORM and Go cross-compiles (no emulation)"
+# The list of an earlier run goes first, before its images are rebuilt and dropped under it
+# (buildah 1.28 then fails to list any image of the storage).
+if "${BUILDAH[@]}" manifest exists "$IMAGE" 2>/dev/null; then
+  "${BUILDAH[@]}" manifest rm "$IMAGE" >/dev/null
+elif "${BUILDAH[@]}" inspect --type image "$IMAGE" >/dev/null 2>&1; then
+  # A single-platform image of the same name (an earlier npm run image): the name goes to the list.
+  "${BUILDAH[@]}" rmi "$IMAGE" >/dev/null 2>&1 ||
+    die "$IMAGE is a single-platform image still used by a container: remove the container (buildah rm) or set IMAGE to another name"
+fi
+i=0
+for p in "${PLATFORMS[@]}"; do
+  i=$((i + 1))
+  ref="$IMAGE_REPO:$IMAGE_TAG-${p//\//-}"
+  log "[$i/$n] $p: building $ref"
+  t0="$(now)"
+  build_image "$ref" "$p"
+  log "[$i/$n] $p: build took $(elapsed "$t0")"
+  smoke_this=0
+  if [ "$p" = "$NATIVE_PLATFORM" ]; then smoke_this="$SMOKE"; fi
+  report_image "$ref" "$smoke_this" "$p"
+  log "[$i/$n] $p: done, /app is a $p binary"
+done
+if [ "$SMOKE" -eq 1 ] && [[ " ${PLATFORMS[*]} " != *" $NATIVE_PLATFORM "* ]]; then
+  log "smoke test skipped: no $NATIVE_PLATFORM image in --platforms (only this machine's platform runs here, without emulation)"
+fi
 
-echo "image:   $IMAGE"
-echo "size:    $size"
-echo "user:    ${user:-<root!>}"
-echo "binary:  /app $bin_bytes bytes ($(awk -v b="$bin_bytes" 'BEGIN { printf "%.2f MiB", b / 1048576 }')); $bin_info"
+log "manifest list $IMAGE: ${PLATFORMS[*]}"
+"${BUILDAH[@]}" manifest create "$IMAGE" >/dev/null
+for p in "${PLATFORMS[@]}"; do
+  "${BUILDAH[@]}" manifest add "$IMAGE" "containers-storage:$IMAGE_REPO:$IMAGE_TAG-${p//\//-}" >/dev/null
+done
+list_json="$("${BUILDAH[@]}" manifest inspect "$IMAGE")"
+[ "$(grep -c '"architecture"' <<<"$list_json")" -eq "$n" ] || die "manifest list $IMAGE does not have exactly $n entries"
+for p in "${PLATFORMS[@]}"; do
+  [ "$(grep -c "\"architecture\": \"${p#linux/}\"" <<<"$list_json")" -eq 1 ] || die "manifest list $IMAGE has no single $p entry"
+done
+echo "list:    $IMAGE (${PLATFORMS[*]})"
+
+if [ "$PUSH_SET" -eq 1 ]; then
+  log "pushing $IMAGE and its $n image(s) to docker://$PUSH_REF"
+  t0="$(now)"
+  digest_file="$(mktemp)"
+  CLEANUP_FILES+=("$digest_file")
+  "${BUILDAH[@]}" manifest push --all --tls-verify="$TLS_VERIFY" --digestfile "$digest_file" \
+    "$IMAGE" "docker://$PUSH_REF" >&2
+  log "push took $(elapsed "$t0")"
+  echo "pushed:  $PUSH_REF@$(cat "$digest_file")"
+  tls_flag=
+  [ "$TLS_VERIFY" = true ] || tls_flag=" --tls-verify=false"
+  echo "inspect: skopeo inspect --raw$tls_flag docker://$PUSH_REF"
+fi
