@@ -9,7 +9,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runCli } from "../shared/cli";
-import { parsePlanFlags } from "./plan";
 import { guard, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type StackReview } from "./review";
 import { matrixOutputs, writeGithubOutputs, MATRIX_USAGE } from "./ci-matrix";
 
@@ -100,10 +99,12 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
     } else inputs.push(a);
   }
   // The allowances are read exactly as npm run plan reads them (flags, ALLOW_DESTROY, ALLOW_EMPTY_STATE).
+  // plan.ts loads the whole app (cdktf, the provider): only when there are allowances to read.
   let allowances = { allowDestroy: [] as string[], allowEmptyState: [] as string[] };
   try {
-    const parsed = parsePlanFlags(guardArgs, { ALLOW_DESTROY: env.ALLOW_DESTROY, ALLOW_EMPTY_STATE: env.ALLOW_EMPTY_STATE });
-    if (parsed !== "help") allowances = { allowDestroy: parsed.allowDestroy, allowEmptyState: parsed.allowEmptyState };
+    const { parsePlanFlags } = guardArgs.length || env.ALLOW_DESTROY || env.ALLOW_EMPTY_STATE ? (require("./plan") as typeof import("./plan")) : { parsePlanFlags: undefined };
+    const parsed = parsePlanFlags?.(guardArgs, { ALLOW_DESTROY: env.ALLOW_DESTROY, ALLOW_EMPTY_STATE: env.ALLOW_EMPTY_STATE });
+    if (parsed !== undefined && parsed !== "help") allowances = { allowDestroy: parsed.allowDestroy, allowEmptyState: parsed.allowEmptyState };
   } catch (e) {
     problems.push(...(e as Error).message.split("\n"));
   }
