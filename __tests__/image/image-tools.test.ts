@@ -14,7 +14,7 @@ jest.setTimeout(180_000);
 /** The tools these files need that a fresh machine lacks (the rest of PATH stays). */
 const HIDDEN = ["buildah", "podman", "go", "docker-registry", "debootstrap", "skopeo"];
 
-const FILES = ["__tests__/image/image.test.ts", "__tests__/image/go.test.ts", "__tests__/build-runner/buildspecs-run.test.ts"];
+const FILES = ["__tests__/image/image.test.ts", "__tests__/image/go.test.ts", "__tests__/image/multi-arch.test.ts", "__tests__/build-runner/buildspecs-run.test.ts"];
 
 /** A folder of links to every command on PATH except `hidden`: PATH as a machine without them has it. */
 function pathWithout(hidden: string[]): string {
@@ -79,6 +79,10 @@ describe("the image, Go and buildspec test files on a machine without their tool
   test.each([
     ["__tests__/image/image.test.ts", /buildah, podman, debootstrap are not installed: sudo apt-get install -y buildah podman debootstrap/],
     ["__tests__/image/go.test.ts", /go is not installed: sudo apt-get install -y golang-go/],
+    [
+      "__tests__/image/multi-arch.test.ts",
+      /buildah, podman, debootstrap, docker-registry, skopeo are not installed: sudo apt-get install -y buildah podman debootstrap docker-registry skopeo/,
+    ],
     ["__tests__/build-runner/buildspecs-run.test.ts", /docker-registry, buildah, podman, debootstrap are not installed: sudo apt-get install -y docker-registry buildah podman debootstrap/],
   ])("%s: every failure is the line naming the tools and the apt install line, and nothing else", (file, line) => {
     // A check in a hook fails each test with it; a check at the top of the file fails the file.

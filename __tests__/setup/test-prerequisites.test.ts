@@ -33,7 +33,7 @@ function runWith(commands: string[]): { status: number | null; stderr: string } 
 }
 
 describe("scripts/setup/test-prerequisites.sh (npm test's pretest)", () => {
-  const base = ["bash", "aws", "python3", "buildah", "docker-registry", "debootstrap", "go", "shellcheck", "curl", "git", "terraform", "moto_server"];
+  const base = ["bash", "aws", "python3", "buildah", "docker-registry", "skopeo", "debootstrap", "go", "shellcheck", "curl", "git", "terraform", "moto_server"];
 
   test("without root, a missing Debian tool stops it at once with the exact install line", () => {
     expect(runWith(base)).toEqual({ status: 1, stderr: "error: the tests need podman; install them with: sudo apt-get install -y podman\n" });

@@ -10,10 +10,12 @@ need() { command -v "$1" >/dev/null 2>&1; }
 missing=()
 need aws || missing+=(awscli)
 need python3 || missing+=(python3)
-# Image build and buildspec tests: daemonless container tools, a local registry, Go, shellcheck.
+# Image build and buildspec tests: daemonless container tools, a local registry and skopeo (the
+# multi-arch test reads the pushed manifest list back), Go, shellcheck.
 need buildah || missing+=(buildah)
 need podman || missing+=(podman)
 need docker-registry || missing+=(docker-registry)
+need skopeo || missing+=(skopeo)
 need debootstrap || missing+=(debootstrap)
 need go || missing+=(golang-go)
 need shellcheck || missing+=(shellcheck)
