@@ -13,7 +13,7 @@ the environment of STACK into a temporary folder and replaces the files of the s
 with the new ones, leaving the rest of the folder (.terraform, Atlantis' plan files) and every
 other stack's folder alone, so projects planned in parallel do not disturb each other. Fails when
 the stack is not in the environments file or the synth fails.
-Environment: CONFIG_FILE, CDKTF_OUTDIR (as for npm run synth).`;
+Environment: CONFIG_FILE, CDKTF_OUTDIR (as for npm run synth; relative to the project root).`;
 
 export function parseArgs(argv: readonly string[]): { stack: string } | "help" {
   if (argv.includes("--help") || argv.includes("-h")) return "help";
@@ -24,8 +24,9 @@ export function parseArgs(argv: readonly string[]): { stack: string } | "help" {
 }
 
 async function main(args: { stack: string }): Promise<number> {
+  // Atlantis runs the step in the project's folder: relative paths (CONFIG_FILE, CDKTF_OUTDIR) are the project root's.
   const root = projectRoot();
-  const all = listStacks({ env: { ...process.env, ENVIRONMENTS: "all" }, root });
+  const all = listStacks({ env: { ...process.env, ENVIRONMENTS: "all" }, root, cwd: root });
   const stack = all.find((s) => s.name === args.stack);
   if (!stack) throw new Error(`stack ${JSON.stringify(args.stack)} is not a stack of the environments file (known: ${all.map((s) => s.name).join(", ")}): regenerate atlantis.yaml with npm run -s atlantis-config`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "atlantis-synth-"));
