@@ -93,6 +93,13 @@ export interface RunBuildspecOptions {
    * @default - lines are only collected in the result's `output`
    */
   readonly log?: (line: string) => void;
+  /**
+   * The build's identifier in a batch build (CODEBUILD_BATCH_BUILD_IDENTIFIER): the
+   * `identifier` of its node in the batch buildspec's build graph, list or matrix. The runner
+   * runs one build; a test runs a batch's builds one by one, in the order of their dependencies.
+   * @default - not in a batch: the variable is unset
+   */
+  readonly batchBuildIdentifier?: string;
 }
 
 /** How one build phase ended. */
@@ -513,7 +520,8 @@ function buildEnvironment(
   env.AWS_REGION ??= env.AWS_DEFAULT_REGION;
   env.AWS_DEFAULT_REGION ??= env.AWS_REGION;
   const sourceVersion = opts.sourceVersion ?? gitHead(srcDir);
-  return { ...env, ...codebuildVariables(srcDir, env.AWS_REGION, sourceVersion) };
+  const batch = opts.batchBuildIdentifier === undefined ? {} : { CODEBUILD_BATCH_BUILD_IDENTIFIER: opts.batchBuildIdentifier };
+  return { ...env, ...codebuildVariables(srcDir, env.AWS_REGION, sourceVersion), ...batch };
 }
 
 /** A glob of artifacts/files as a RegExp over `/`-separated relative paths: `**`, `*` and `?`. */
