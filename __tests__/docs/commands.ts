@@ -106,6 +106,8 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   ["npm run plan", { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: 'runScript("plan-review/plan"' }],
   ["npm run deploy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: 'planJs(["--apply"' }],
   ["npm run destroy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: 'planJs(["--destroy"' }],
+  // docs/scale.md: the GitHub Actions fan-out's merge, on artifacts laid out as download-artifact lays them.
+  ["npm run -s merge-reviews -- reviews --expect expected.json --out plans", { kind: "by", test: "__tests__/ci/merge.test.ts", marker: 'merge(["reviews", "--expect", expectFile(ORDER), "--out", "plans"])' }],
   [
     "unset AWS_ENDPOINT_URL\nENVIRONMENTS=prod npm run deploy",
     {
