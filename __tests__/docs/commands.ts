@@ -122,6 +122,13 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     "scripts/git/remotes.sh https://github.com/acme/app.git https://git-codecommit.eu-central-1.amazonaws.com/v1/repos/app\nscripts/git/remotes.sh --list",
     { kind: "here", output: /git-codecommit\.eu-central-1\.amazonaws\.com\/v1\/repos\/app/ },
   ],
+  // docs/scale.md: the stack list, --changed-since (against real commits in a scratch repository) and atlantis.yaml.
+  ["npm run -s stacks\nnpm run -s stacks -- --json", { kind: "by", test: "__tests__/stacks/list.test.ts", marker: "run(STACKS_JS, [])", also: { test: "__tests__/stacks/list.test.ts", marker: 'run(STACKS_JS, ["--json"], extra)' } }],
+  ["ENVIRONMENTS=all npm run -s stacks -- --json --changed-since origin/main", { kind: "by", test: "__tests__/stacks/scratch-changed-since.test.ts", marker: 'stacks(["--json", "--changed-since", ref], extra)' }],
+  [
+    "npm run -s atlantis-config\nnpm run -s atlantis-config -- --check",
+    { kind: "by", test: "__tests__/stacks/scratch-atlantis.test.ts", marker: "run(script, [], {}, dir)", also: { test: "__tests__/stacks/list.test.ts", marker: 'run(ATLANTIS_JS, ["--check"])' } },
+  ],
   // docs/recovery.md: the state bucket standard, and the runbook (followed step by step by its test).
   ["ENVIRONMENTS=prod npm run bootstrap-state -- --check", { kind: "by", test: "__tests__/local-aws/state-bucket.test.ts", marker: 'run(["--check", "--allow-local-endpoint"])' }],
   ["ENVIRONMENTS=prod npm run bootstrap-state", { kind: "by", test: "__tests__/local-aws/state-bucket.test.ts", marker: 'run(["--allow-local-endpoint"])' }],
