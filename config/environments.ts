@@ -14,6 +14,8 @@ import {
 } from "../modules/ecr-pull-through-cache/ecr-pull-through-cache";
 import { JsonSyntaxError, describeSyntaxError, parseJsonWithComments } from "./json-with-comments";
 import { WEBHOOK_EVENTS_BY_SOURCE, regexProblem } from "../modules/shared/triggers";
+import { MULTI_ARCH_PLATFORMS } from "../modules/codebuild-privileged-project/multi-arch";
+import type { MultiArchPlatform } from "../modules/codebuild-privileged-project/multi-arch";
 import type { WebhookEvent } from "../modules/shared/triggers";
 
 /** Options of one CodeBuild project, as the environments file declares them. */
@@ -102,6 +104,12 @@ export interface BuildConfig {
    * only: moto has no pull-through cache, so a local environment may not set it.
    */
   readonly pullThroughCache?: PullThroughCacheConfig;
+  /**
+   * The privileged project builds a multi-arch image of these platforms (at least two): a
+   * CodeBuild batch build, one build per platform, then the manifest list (the construct's
+   * `multiArch`). Real accounts only: moto has no batch builds, so a local environment may not set it.
+   */
+  readonly platforms?: MultiArchPlatform[];
 }
 
 /** The owner's ECR pull-through cache and what its projects pull through it. */
@@ -298,6 +306,7 @@ export const ENVIRONMENT_SPEC: Spec = s.obj({
           registryCredentialSecretArn: s.pattern(SECRET_ARN, "must be a Secrets Manager secret ARN"),
         }),
       ),
+      platforms: s.array(s.oneOf([...MULTI_ARCH_PLATFORMS]), { unique: "platform", minItems: 2 }),
       pullThroughCache: s.obj({
         rules: s.req(
           s.array(
@@ -409,6 +418,9 @@ function crossFieldProblems(env: unknown, schemaProblems: readonly SchemaProblem
   const d = isObject(build?.dindProject) ? build?.dindProject.projectName : undefined;
   if (typeof p === "string" && p === d && valid("build.privilegedProject.projectName", "build.dindProject.projectName")) {
     out.push({ path: "build.dindProject.projectName", value: d, rule: "must differ from build.privilegedProject.projectName" });
+  }
+  if (build?.platforms !== undefined && env.local === true && valid("local")) {
+    out.push({ path: "build.platforms", value: undefined, rule: "must not be set in a local environment: moto has no CodeBuild batch builds, which multi-arch images are (set it in real environments only)" });
   }
   const cache = isObject(build?.pullThroughCache) ? build?.pullThroughCache : undefined;
   if (cache !== undefined && env.local === true && valid("local")) {

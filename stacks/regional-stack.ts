@@ -196,6 +196,7 @@ export class RegionalStack extends TerraformStack {
         new CodeBuildPrivilegedProject(this, "PrivilegedProject", {
           ...withBaseImages(projectProps(build.privilegedProject, repository)),
           image: build.privilegedProject.image,
+          multiArch: build.platforms === undefined ? undefined : { platforms: build.platforms },
         }),
     );
     const dind = collect(
