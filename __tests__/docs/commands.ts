@@ -57,6 +57,20 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     "docker build --build-arg BUILDER_IMAGE=mirror.example/golang:1.23-bookworm --build-arg RUNTIME_IMAGE=mirror.example/distroless/static-debian12:nonroot docker/",
     { kind: "by", test: "__tests__/image/image.test.ts", marker: "buildAppImage" },
   ],
+  // docs/build.md: the multi-arch image, built, pushed to a local registry and read back for real.
+  [
+    "npm run image -- --platforms linux/amd64,linux/arm64",
+    { kind: "by", test: "__tests__/image/multi-arch.test.ts", marker: '"--platforms", "linux/amd64,linux/arm64"' },
+  ],
+  [
+    "npm run image -- --platforms linux/amd64,linux/arm64 --push 127.0.0.1:5000/codebuild-sample-app:1.0 --tls-verify=false\nskopeo inspect --raw --tls-verify=false docker://127.0.0.1:5000/codebuild-sample-app:1.0",
+    {
+      kind: "by",
+      test: "__tests__/image/multi-arch.test.ts",
+      marker: '"--push", pushRef, "--tls-verify=false"',
+      also: { test: "__tests__/image/multi-arch.test.ts", marker: '["inspect", "--raw", "--tls-verify=false", `docker://${pushRef}`]' },
+    },
+  ],
   [
     "npm install ./codebuild-docker-modules-0.1.0.tgz\nnpm install --install-links ../codebuild-docker-modules\nnpm install git+https://github.com/<org>/codebuild-docker-modules.git",
     { kind: "by", test: "__tests__/library/install.test.ts", marker: "--install-links" },
