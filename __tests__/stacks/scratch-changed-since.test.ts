@@ -1,4 +1,4 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { scratchCopy } from "../support/scratch";
@@ -171,5 +171,24 @@ describe("npm run -s stacks -- --changed-since", () => {
     expect(r.list).toEqual(all());
     expect(r.stderr).toContain('warning: package-lock.json differs from "HEAD" (');
     git(["checkout", "--", "package-lock.json"]);
+  });
+
+  it("removes the worktree and its temporary folders when stopped with SIGTERM mid-run (exit 143)", async () => {
+    const child = spawn(process.execPath, [path.join(dir, "dist", "scripts", "stacks", "stacks.js"), "--json", "--changed-since", "HEAD~1"], { cwd: dir, env: { ...env, ...cleanEnv() } });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // Waits until the worktree exists (polling, no timing asserted), then stops the run.
+    let tree: string | undefined;
+    while (tree === undefined && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+      tree = worktrees().slice(1).map((l) => l.slice("worktree ".length))[0];
+    }
+    expect(tree).toBeDefined();
+    child.kill("SIGTERM");
+    expect(await exited).toBe(143);
+    expect(stderr).toContain("stacks: synthesizing");
+    expect(worktrees()).toHaveLength(1);
+    expect(fs.existsSync(path.dirname(tree!))).toBe(false);
   });
 });
