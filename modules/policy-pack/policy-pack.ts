@@ -82,6 +82,12 @@ export const RULES = {
     "a webhook that builds pull requests starts a project whose role cannot push to ECR",
     "build pull requests with triggers.pullRequest (a second project with a pull-only role and PUSH_IMAGE=false)",
   ),
+  codebuildBatch: rule(
+    "CB-BATCH",
+    "AWS CodeBuild batch build guidance (the batch security role, batch restrictions)",
+    "CodeBuild batch builds run with a batch service role other than the build's, and limit the builds of a batch",
+    "give build_batch_config a role of its own (StartBuild, StopBuild, RetryBuild on the project) and restrictions.maximum_builds_allowed (CodeBuildPrivilegedProject multiArch does)",
+  ),
   iamWildcardAction: rule("CKV_AWS_63", "checkov CKV_AWS_63", "IAM policies name exact actions (no \"*\" in actions)", "list the exact actions"),
   iamWildcardResource: rule(
     "CKV_AWS_355",
@@ -284,6 +290,12 @@ function checkResource(node: IConstruct, type: string, body: Record<string, any>
         report(RULES.codebuildRegistryCredential, `image_pull_credentials_type is ${JSON.stringify(env.image_pull_credentials_type ?? "CODEBUILD")}`);
       }
       if (env.privileged_mode === true) report(RULES.codebuildPrivileged, "privileged_mode is true");
+      const batch = body.build_batch_config;
+      if (batch) {
+        // A build role that may start builds lets a build start builds past the batch's restrictions (CodeBuild's batch guidance).
+        if (batch.service_role === body.service_role) report(RULES.codebuildBatch, "build_batch_config.service_role is the project's service_role");
+        if (batch.restrictions?.maximum_builds_allowed === undefined) report(RULES.codebuildBatch, "build_batch_config has no restrictions.maximum_builds_allowed");
+      }
       return;
     }
     case "aws_ecr_pull_through_cache_rule": {
