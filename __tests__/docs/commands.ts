@@ -120,6 +120,20 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   ["npm run plan", { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: 'runScript("plan-review/plan"' }],
   ["npm run deploy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: 'planJs(["--apply"' }],
   ["npm run destroy", { kind: "by", test: "__tests__/local-aws/destroy.test.ts", marker: 'planJs(["--destroy"' }],
+  // docs/scale.md: bounded runs (five local stacks, the terraform processes counted).
+  [
+    "npm run plan -- --parallelism 2\nnpm run deploy -- --parallelism 2",
+    {
+      kind: "by",
+      test: "__tests__/plan-review/parallelism-bound.test.ts",
+      marker: '["--parallelism", "2", ...args]',
+      also: { test: "__tests__/plan-review/parallelism-bound.test.ts", marker: 'run(["--apply"' },
+    },
+  ],
+  [
+    "npm run plan -- --stack local-prod-eu-central-1 --out plans/local-prod-eu-central-1",
+    { kind: "by", test: "__tests__/plan-review/parallelism-bound.test.ts", marker: 'run(["--stack", CONSUMERS[0]' },
+  ],
   // docs/scale.md: the GitHub Actions fan-out's merge, on artifacts laid out as download-artifact lays them.
   ["npm run -s merge-reviews -- reviews --expect expected.json --out plans", { kind: "by", test: "__tests__/ci/merge.test.ts", marker: 'merge(["reviews", "--expect", expectFile(ORDER), "--out", "plans"])' }],
   [

@@ -13,6 +13,7 @@ const LONGEST_FIRST = [
   "docs/commands.test.ts",
   "local-aws/destroy.test.ts",
   "plan-review/recorded-backend.test.ts",
+  "plan-review/parallelism-bound.test.ts",
   "build-runner/buildspecs-run.test.ts",
   "e2e/start.test.ts",
   "examples/platform-app.test.ts",
