@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -183,12 +183,13 @@ beforeAll(async () => {
       '      [ "${1:-}" != --amend ] || shift',
       '      list="$1"; shift',
       `      ${podmanCmd} manifest create "$list" >/dev/null || exit 1`,
-      `      for image in "$@"; do ${podmanCmd} manifest add --tls-verify=false "$list" "docker://$image" >/dev/null || exit 1; done`,
+      // A list left empty by a failed add would break every later `podman images` on the shared storage.
+      `      for image in "$@"; do ${podmanCmd} manifest add --tls-verify=false "$list" "docker://$image" >/dev/null || { ${podmanCmd} manifest rm "$list" >/dev/null; exit 1; }; done`,
       '      echo "Created manifest list $list"; exit 0 ;;',
       "    push)",
       "      shift 2",
       '      purge=""; [ "${1:-}" != --purge ] || { purge=1; shift; }',
-      `      ${podmanCmd} manifest push --all --tls-verify=false "$1" "docker://$1" || exit 1`,
+      `      ${podmanCmd} manifest push --all --tls-verify=false "$1" "docker://$1" || { ${podmanCmd} manifest rm "$1" >/dev/null; exit 1; }`,
       `      [ -z "$purge" ] || ${podmanCmd} manifest rm "$1" >/dev/null; exit 0 ;;`,
       '    *) echo "docker manifest ${2:-}: not mapped to podman by this test" >&2; exit 2 ;;',
       "  esac",
@@ -220,14 +221,19 @@ beforeAll(async () => {
 afterAll(async () => {
   if (registry?.pid) process.kill(-registry.pid, "SIGTERM");
   await aws?.stop();
-  // Untag what names this run's random registry port: the shared storage keeps only the layer cache.
-  if (registryHost) {
-    const tags = podman(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-      .split("\n")
-      .filter((ref) => ref.startsWith(`${registryHost}/`));
-    if (tags.length > 0) podman(["rmi", ...tags]);
-  }
+  // Untag the images this run built (their names hold its random registry port): the shared
+  // storage keeps only the layer cache. By name, not by listing every image of the storage, which
+  // other test files change at the same time.
+  if (builtTags.length > 0) podman(["rmi", "--ignore", ...builtTags]);
 });
+
+/** The image names the builds of this run tagged in the shared storage. */
+const builtTags: string[] = [];
+
+/** Whether the shared storage holds an image (or manifest list) of that name. */
+function localImageExists(name: string): boolean {
+  return spawnSync("podman", ["--storage-driver", testStorage().driver, "image", "exists", name], { env: { ...process.env, ...containerEnv() } }).status === 0;
+}
 
 describe("docker-push-ecr-multiarch.yml as multiArch inlines it: the build graph run build by build", () => {
   const project = () => synthesizedProject();
@@ -239,6 +245,7 @@ describe("docker-push-ecr-multiarch.yml as multiArch inlines it: the build graph
   beforeAll(async () => {
     const p = project();
     order = inDependencyOrder(parse(p.buildspec).batch["build-graph"]);
+    for (const arch of ["amd64", "arm64"]) builtTags.push(`${registryHost}/${REPO}:${batchTag()}-${arch}`);
     for (const node of order) {
       results[node.identifier] = await runGraphBuild(p, node, srcDir);
       if (!results[node.identifier].succeeded) break;
@@ -268,6 +275,7 @@ describe("docker-push-ecr-multiarch.yml as multiArch inlines it: the build graph
     for (const arch of ["amd64", "arm64"]) {
       expect(results[`build_${arch}`].output).toContain(`for linux/${arch} with the tag ${batchTag()}-${arch}, from Dockerfile in the context .`);
       expect(imageConfig(`${batchTag()}-${arch}`)).toMatchObject({ Os: "linux", Architecture: arch });
+      expect(localImageExists(`${registryHost}/${REPO}:${batchTag()}-${arch}`)).toBe(true);
     }
   });
 
@@ -327,6 +335,10 @@ describe("docker-push-ecr-multiarch.yml as multiArch inlines it: the build graph
       },
     });
     expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "FAILED" });
-    expect(await digestOf(`${commit.slice(0, 7)}-${other.replace(/-/g, "").slice(0, 8)}`)).toBeNull();
+    const tag = `${commit.slice(0, 7)}-${other.replace(/-/g, "").slice(0, 8)}`;
+    expect(result.output).toContain(`${REPO}:${tag}-amd64`);
+    expect(await digestOf(tag)).toBeNull();
+    // No half-made list is left behind in the shared storage (it would break `podman images`).
+    expect(localImageExists(`${registryHost}/${REPO}:${tag}`)).toBe(false);
   });
 });
