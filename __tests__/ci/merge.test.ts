@@ -310,8 +310,8 @@ describe("merge-reviews --matrix: the workflow's matrices from the stack list", 
     expect(r.out.wave2).toBe("[]");
   });
 
-  test("an empty list: count 0, every wave empty", () => {
-    const r = outputs(["--matrix", list([]), "--waves", "3"]);
+  test("an empty list: count 0, every wave empty (and --classes empty, as the workflow passes an unset variable)", () => {
+    const r = outputs(["--matrix", list([]), "--waves", "3", "--classes", ""]);
     expect(r.code).toBe(0);
     expect(r.out).toEqual({ stacks: "[]", count: "0", wave0: "[]", wave1: "[]", wave2: "[]" });
   });
