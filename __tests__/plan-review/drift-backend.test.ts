@@ -230,6 +230,14 @@ describe("backend-change against the record of the last apply", () => {
       { kind: "backend-change", address: "terraform.backend.s3", message: 'state backend changes: bucket "acme-tfstate" -> "other", region "eu-central-1" -> "eu-west-1"' },
     ]);
   });
+
+  test("the nulls terraform init records for unset settings (endpoints.sso: null) are no change; a changed endpoint is", () => {
+    const endpoints = { s3: "http://127.0.0.1:5000", sts: "http://127.0.0.1:5000" };
+    const initialized = { ...BACKEND, endpoints: { ...endpoints, sso: null, dynamodb: null } };
+    expect(reviewPlan(STACK, { resource_changes: [] }, synthesized({ ...BACKEND, endpoints }), initialized).risks).toEqual([]);
+    const moved = reviewPlan(STACK, { resource_changes: [] }, synthesized({ ...BACKEND, endpoints: { ...endpoints, s3: "http://127.0.0.1:5001" } }), initialized);
+    expect(moved.risks.map((k) => k.kind)).toEqual(["backend-change"]);
+  });
 });
 
 describe("state records", () => {
@@ -284,6 +292,11 @@ describe("state records", () => {
     };
     expect(priorStateContents(plan)).toEqual({ outputs: ["repository_url"], resources: 2 });
     expect(priorStateContents({})).toEqual({ outputs: [], resources: 0 });
+  });
+
+  test("of an empty state count no outputs (a plan shows the outputs known at plan time in its prior state)", () => {
+    const plan = { prior_state: { values: { outputs: { dind_project_name: { value: "p" } }, root_module: {} } } };
+    expect(priorStateContents(plan)).toEqual({ outputs: [], resources: 0 });
   });
 
   test("of a local stack apply only to the same local AWS (its backend's endpoints); terraform init's nulls are no endpoints", () => {

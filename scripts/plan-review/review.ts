@@ -72,12 +72,24 @@ function actionOf(actions: string[]): Action {
 }
 
 function normalizeJson(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
+  if (typeof v === "string") {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
   }
+  // `terraform init` records every setting of a nested block, unset ones as null (endpoints.sso:
+  // null): an unset setting is the same as an absent one.
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== null && x !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, normalizeJson(x)]),
+    );
+  }
+  return v;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(normalizeJson(a)) === JSON.stringify(normalizeJson(b));

@@ -79,7 +79,10 @@ export function priorStateContents(plan: any): Pick<StateRecord, "outputs" | "re
   const values = plan?.prior_state?.values;
   const count = (m: any): number =>
     (m?.resources ?? []).filter((r: any) => r.mode === "managed").length + (m?.child_modules ?? []).reduce((n: number, c: any) => n + count(c), 0);
-  return { outputs: Object.keys(values?.outputs ?? {}), resources: count(values?.root_module) };
+  const resources = count(values?.root_module);
+  // A plan shows the outputs known at plan time in its prior state even when the state is empty:
+  // only a state that holds resources holds outputs worth keeping.
+  return { outputs: resources > 0 ? Object.keys(values?.outputs ?? {}) : [], resources };
 }
 
 /**
