@@ -87,14 +87,17 @@ test("ecr-image.sh has no line that would end the heredoc it is embedded with", 
 
 test("the plan-review buildspec and the GitHub workflow run the same npm scripts", () => {
   const buildspec = fs.readFileSync(path.join(ROOT, "buildspecs", "terraform-plan.yml"), "utf8");
-  const workflow = fs.readFileSync(path.join(ROOT, ".github", "workflows", "terraform.yml"), "utf8");
+  const workflow = parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "terraform.yml"), "utf8"));
   const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
+  const runs = (job: string): string[] => workflow.jobs[job].steps.map((s: { run?: string }) => s.run ?? "");
   expect(buildspec).toContain("npm run plan -- --out plans");
-  expect(workflow).toContain("npm run plan -- --out plans");
-  expect(workflow).toContain("npm run deploy -- --out plans");
+  // The workflow plans one stack per matrix job and deploys one environment per wave job.
+  expect(runs("plan")).toContain('npm run plan -- --stack "$STACK" --out "plans/$STACK"');
+  for (const job of Object.keys(workflow.jobs).filter((j) => j.startsWith("deploy-wave-"))) {
+    expect(runs(job)).toContain('npm run deploy -- --stack "$STACKS" --parallelism "$PARALLELISM" --out "plans/$TARGET"');
+  }
   expect(scripts.plan).toBe("node scripts/app/build.mjs && node dist/scripts/plan-review/plan.js");
   expect(scripts.deploy).toBe("node scripts/app/build.mjs && node dist/scripts/plan-review/plan.js --apply");
-  expect(parse(workflow).jobs.deploy.environment).toBe("production");
 });
 
 describe.each(SHELL_SCRIPTS)("%s", (file) => {
@@ -122,20 +125,25 @@ describe("CI without ENVIRONMENTS", () => {
   const runStep = (script: string, environments: string | undefined) =>
     spawnSync("bash", ["--norc", "--noprofile", "-e", "-c", script], { env: { PATH: process.env.PATH, ...(environments === undefined ? {} : { ENVIRONMENTS: environments }) }, encoding: "utf8" });
 
-  test.each(["plan", "deploy"])("the %s job checks ENVIRONMENTS in its first step, before checkout and credentials", (job) => {
-    const steps = workflow.jobs[job].steps;
+  test("the stacks job, which every other job needs, checks ENVIRONMENTS in its first step, before checkout", () => {
+    const steps = workflow.jobs.stacks.steps;
     expect(steps[0].id).toBe("environments");
     expect(steps[1].uses).toBe("actions/checkout@v4");
     expect(workflow.env.ENVIRONMENTS).toBe("${{ vars.ENVIRONMENTS }}");
+    const needsStacks = (job: string): boolean => {
+      const needs = [workflow.jobs[job].needs ?? []].flat() as string[];
+      return needs.includes("stacks") || needs.some(needsStacks);
+    };
+    for (const job of Object.keys(workflow.jobs).filter((j) => j !== "stacks")) expect([job, needsStacks(job)]).toEqual([job, true]);
   });
 
   test.each([undefined, "", "  "])("the workflow refuses ENVIRONMENTS=%j in one line naming the variable", (value) => {
-    const r = runStep(workflow.jobs.plan.steps[0].run, value);
+    const r = runStep(workflow.jobs.stacks.steps[0].run, value);
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 1, stdout: WORKFLOW_REFUSAL, stderr: "" });
   });
 
   test("the workflow goes on when ENVIRONMENTS names environments", () => {
-    const r = runStep(workflow.jobs.deploy.steps[0].run, "staging,prod");
+    const r = runStep(workflow.jobs.stacks.steps[0].run, "staging,prod");
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: "", stderr: "" });
   });
 
