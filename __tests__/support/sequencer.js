@@ -15,6 +15,7 @@ const LONGEST_FIRST = [
   "plan-review/recorded-backend.test.ts",
   "plan-review/parallelism-bound.test.ts",
   "build-runner/buildspecs-run.test.ts",
+  "build-runner/buildspecs-multiarch-run.test.ts",
   "e2e/start.test.ts",
   "examples/platform-app.test.ts",
   "terraform/validate.test.ts",
