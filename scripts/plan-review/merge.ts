@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { runCli } from "../shared/cli";
+import { runCli, walkFlags } from "../shared/cli";
 import { guard, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type StackReview } from "./review";
 import { matrixOutputs, writeGithubOutputs, MATRIX_USAGE } from "./ci-matrix";
 
@@ -70,18 +70,7 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
   let waves: number | undefined;
   let classes: string | undefined;
   let driftSummary = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--help" || a === "-h") return "help";
-    const value = (): string | undefined => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) {
-        problems.push(`option ${a} needs a value`);
-        return undefined;
-      }
-      i++;
-      return v;
-    };
+  const walked = walkFlags(argv, problems, (a, value) => {
     if (a === "--out") out = value();
     else if (a === "--expect") expect = value();
     else if (a === "--drift-summary") driftSummary = true;
@@ -97,7 +86,8 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
     } else if (a.startsWith("--")) {
       problems.push(`unknown flag ${JSON.stringify(a)} (known: --out, --expect, --allow-destroy, --allow-empty-state, --drift-summary, --matrix, --waves, --classes, --help)`);
     } else inputs.push(a);
-  }
+  });
+  if (walked === "help") return "help";
   // The allowances are read exactly as npm run plan reads them (flags, ALLOW_DESTROY, ALLOW_EMPTY_STATE).
   // plan.ts loads the whole app (cdktf, the provider): only when there are allowances to read.
   let allowances = { allowDestroy: [] as string[], allowEmptyState: [] as string[] };

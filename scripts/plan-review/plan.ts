@@ -14,7 +14,7 @@ import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type Lo
 import { priorStateContents, readStateRecord, recordAppliedState, sameLocalAws, writeStateRecord, type StateRecord } from "./state-record";
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
-import { runCli } from "../shared/cli";
+import { runCli, walkFlags } from "../shared/cli";
 import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, secondsSince, type GivenParallelism, type Parallelism } from "../shared/pool";
 
 export const USAGE = `Usage: npm run plan [-- options]
@@ -196,27 +196,6 @@ export function parseDestroyFlags(argv: string[], env: NodeJS.ProcessEnv = {}): 
   if (walked === "help") return "help";
   if (problems.length) throw new Error(problems.join("\n"));
   return { destroy: true, confirm, planOnly, out, allowLocalEndpoint, parallelism, stacks };
-}
-
-/**
- * Walks the flags in order, calling `handle` with each; its `value()` takes the next argument as
- * the flag's value (a missing one is a problem). Stops at `--help` / `-h` and returns "help".
- */
-function walkFlags(argv: string[], problems: string[], handle: (flag: string, value: () => string | undefined) => void): "help" | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--help" || a === "-h") return "help";
-    handle(a, () => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) {
-        problems.push(`option ${a} needs a value`);
-        return undefined;
-      }
-      i++;
-      return v;
-    });
-  }
-  return undefined;
 }
 
 /** Parses flags; throws one line per problem. */

@@ -14,7 +14,7 @@ import { localAwsEnv } from "../local-aws/clients";
 import { deployedLocalEndpoint, stateDirProblem } from "../local-aws/kept";
 import { explainLocalAwsFailure } from "../local-aws/limits";
 import { reviewPlan, stackMarkdown, type StackReview } from "../plan-review/review";
-import { runCli } from "../shared/cli";
+import { runCli, walkFlags } from "../shared/cli";
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk } from "../terraform/run";
 import { findAdoptions, importsFile, providerAccount, providerOf, sdkAccount, stackTagOf, type Finding } from "./adopt";
@@ -72,18 +72,7 @@ export function parseRecoverFlags(argv: string[], env: NodeJS.ProcessEnv = {}): 
   let apply = false;
   let out = path.join("plans", "recover");
   let allowLocalEndpoint = env[ALLOW_LOCAL_ENDPOINT] === "1";
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--help" || a === "-h") return "help";
-    const value = (): string | undefined => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) {
-        problems.push(`option ${a} needs a value`);
-        return undefined;
-      }
-      i++;
-      return v;
-    };
+  const walked = walkFlags(argv, problems, (a, value) => {
     if (a === "--apply") apply = true;
     else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
     else if (a === "--stack") {
@@ -96,7 +85,8 @@ export function parseRecoverFlags(argv: string[], env: NodeJS.ProcessEnv = {}): 
       if (v !== undefined) unlock.push(v);
     } else if (a === "--out") out = value() ?? out;
     else problems.push(`unknown flag ${JSON.stringify(a)} (known: --stack, --unlock, --apply, --out, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
-  }
+  });
+  if (walked === "help") return "help";
   if (!stacks.length && !problems.some((p) => p.startsWith("--stack"))) problems.push("--stack is required: name the stack(s) to recover, e.g. --stack local-eu-central-1");
   if (problems.length) throw new Error(problems.join("\n"));
   return { stacks: [...new Set(stacks)], unlock, apply, out, allowLocalEndpoint };

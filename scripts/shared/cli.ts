@@ -30,3 +30,25 @@ export function runCli<T>(opts: {
     },
   );
 }
+
+/**
+ * Walks the flags in order, calling `handle` with each; its `value()` takes the next argument as
+ * the flag's value (a missing one, or one that is another flag, is a problem). Stops at `--help`
+ * / `-h` and returns "help".
+ */
+export function walkFlags(argv: readonly string[], problems: string[], handle: (flag: string, value: () => string | undefined) => void): "help" | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") return "help";
+    handle(a, () => {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) {
+        problems.push(`option ${a} needs a value`);
+        return undefined;
+      }
+      i++;
+      return v;
+    });
+  }
+  return undefined;
+}
