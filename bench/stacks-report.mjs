@@ -32,11 +32,12 @@ const lines = [
   "# Many stacks (issue 15): bounded runner against the cdktf CLI",
   "",
   `Written by \`bash bench/stacks.sh\` at ${meta.finished}, commit \`${meta.commit}\`, on ${meta.nproc} cores and ${meta.memTotalMiB} MiB; ${meta.terraform}.`,
-  `Each figure is one run: wall time / peak total RSS of the command's whole process tree (bench/tree-rss.mjs, /proc every 200 ms).`,
+  `Each figure is one run: wall time / peak total RSS of the command's whole process tree (bench/tree-rss.mjs, /proc every 200 ms);`,
+  "\"≤ k terraform\" is the most terraform processes at once in the tree (terraform and its AWS provider plugin: 2 per running stack). Parallelism: what `npm run plan` printed.",
   `A fresh local AWS (moto_server) per measurement; its own memory is not in the figures. A run is stopped when MemAvailable drops below ${meta.minAvailableMiB} MiB.`,
   meta.parallelismFlag ? "" : "\n**The measured commit has no `--parallelism`: `npm run plan` ran every stack at once.**",
   "",
-  "| stacks | `npm run plan` | parallelism | `cdktf diff <stack>` × N (sum / max peak) | per stack: cdktf diff ÷ ours | `npm run deploy` | `cdktf deploy '*'` |",
+  "| stacks | `npm run plan` | parallelism | `cdktf diff <stack>`, one stack after the other: stacks diffed, mean wall / highest peak | per stack: cdktf diff ÷ ours | `npm run deploy` | `cdktf deploy '*'` |",
   "|---:|---|---|---|---:|---|---|",
 ];
 const summary = [];
@@ -51,11 +52,11 @@ for (const n of sizes) {
   if (diffs.length) {
     const sum = diffs.reduce((a, r) => a + r.wallSeconds, 0);
     const failed = diffs.filter((r) => !ok(r));
-    diffCell = `${s(sum)} / ${mib(Math.max(...diffs.map((r) => r.peakRssMiB)))} (${s(sum / diffs.length)} per stack)`;
+    diffCell = `${diffs.length} of ${n}: ${s(sum / diffs.length)} per stack (${s(sum)} in all) / ${mib(Math.max(...diffs.map((r) => r.peakRssMiB)))}`;
     if (failed.length) diffCell += `, **${failed.length} failed**`;
     if (ok(plan) && !failed.length) ratio = sum / diffs.length / (plan.wallSeconds / n);
   }
-  const par = plan?.parallelismLine ? `\`${plan.parallelismLine.trim().slice(0, 80)}\`` : "—";
+  const par = plan?.parallelismLine ? (/at most (\d+) at once/.exec(plan.parallelismLine)?.[1] ?? plan.parallelismLine.trim()) : "—";
   lines.push(`| ${n} | ${cell(plan)}${plan ? ` (≤ ${plan.peakTerraform} terraform)` : ""} | ${par} | ${diffCell} | ${ratio ? `**${ratio.toFixed(1)}×**` : "—"} | ${cell(deploy)}${deploy ? ` (≤ ${deploy.peakTerraform} terraform)` : ""} | ${cell(cdeploy)}${cdeploy ? ` (≤ ${cdeploy.peakTerraform} terraform)` : ""} |`);
   summary.push({ n, plan, ratio });
 }

@@ -36,7 +36,7 @@
 #   CHANGED_STACKS=204          stacks of the --changed-since config (0: skip that part)
 #   CHANGED_RUNS=3              runs of --changed-since and of the synth
 #   MOTO_SERVER                 moto's server command (default moto_server)
-#   DIFF_STACKS=K               cdktf diff only K of the N stacks (the owner and an even spread), default all
+#   DIFF_STACKS=K               cdktf diff only K of the N stacks (an even spread of the sorted names), default all
 #   APPEND=1                    add to the records of bench/results/stacks.json instead of replacing them
 #   KEEP_LOGS=1                 keep the log of every measurement in bench/results/stacks/, not only of failed ones
 set -euo pipefail
@@ -267,7 +267,7 @@ for n in "${SIZES[@]}"; do
   if has_part cdktf-diff; then
     start_moto "$config"
     diffed=("${stacks[@]}")
-    # DIFF_STACKS: the first stack (the owner) and an even spread of the others.
+    # DIFF_STACKS: an even spread of the stacks sorted by name (the owner, local-…, sorts last).
     if [[ -n "${DIFF_STACKS:-}" ]] && (( DIFF_STACKS < n )); then
       diffed=()
       for i in $(seq 0 $((DIFF_STACKS - 1))); do diffed+=("${stacks[$((i * n / DIFF_STACKS))]}"); done
