@@ -135,7 +135,14 @@ function sample() {
 
 const timer = setInterval(sample, interval);
 sample();
-for (const s of ["SIGINT", "SIGTERM"]) process.on(s, () => stopTree(s));
+// Passed on to the whole tree, and SIGKILL 5 s later if it is still there.
+for (const s of ["SIGINT", "SIGTERM"]) {
+  process.on(s, () => {
+    stopTree(s);
+    clearTimeout(killTimer);
+    killTimer = setTimeout(() => stopTree("SIGKILL"), 5000);
+  });
+}
 
 child.on("exit", (code, signal) => {
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
