@@ -150,13 +150,13 @@ describe("npm run recover after a deploy killed mid-apply", () => {
   });
 
   test("without recover, a deploy fails: what the killed apply created already exists", async () => {
-    // The review's state-empty guard stops it first (the killed run's first plan recorded the stack's outputs), so it is told.
-    const blocked = await deploy({ LOCK_TIMEOUT: "0s" });
-    expect(blocked.code).toBe(1);
-    expect(blocked.stdout).toContain(`re-run with --allow-empty-state ${STACK}`);
-    const r = await run("plan-review/plan", ["--apply", "--allow-empty-state", STACK, "--out", path.join(dir, "plans")], { LOCK_TIMEOUT: "0s" });
+    // The killed run's first plan found an empty state, so the review has no state-empty risk: the
+    // apply fails on what exists, and the error says how to adopt it.
+    const r = await deploy({ LOCK_TIMEOUT: "0s" });
     expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain("state-empty");
     expect(r.stderr).toMatch(/RepositoryAlreadyExistsException|ResourceAlreadyExistsException/);
+    expect(r.stderr).toContain(`${STACK}: a resource of this stack already exists outside its state (an interrupted apply creates resources it never records): adopt what exists with npm run recover -- --stack ${STACK}`);
     expect(await repositories()).toEqual([REPOSITORY]);
   });
 

@@ -270,3 +270,21 @@ describe("reading terraform's JSON", () => {
     ]);
   });
 });
+
+describe("an apply that fails on a resource that already exists", () => {
+  const { alreadyExistsHint } = require("../../scripts/plan-review/plan") as typeof import("../../scripts/plan-review/plan");
+  const failed = new Error("terraform apply failed:\nError: creating ECR Repository (app): RepositoryAlreadyExistsException: exists");
+
+  test("names npm run recover for the stack", () => {
+    expect(alreadyExistsHint(failed, "local-eu-central-1", false).message).toBe(
+      `${failed.message}\nlocal-eu-central-1: a resource of this stack already exists outside its state (an interrupted apply creates resources it never records): ` +
+        "adopt what exists with npm run recover -- --stack local-eu-central-1 (docs/recovery.md)",
+    );
+  });
+
+  test("leaves other errors, and a destroy's, as they are", () => {
+    const other = new Error("AccessDenied");
+    expect(alreadyExistsHint(other, "local-eu-central-1", false)).toBe(other);
+    expect(alreadyExistsHint(failed, "local-eu-central-1", true)).toBe(failed);
+  });
+});

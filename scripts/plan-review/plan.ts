@@ -488,7 +488,7 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
       try {
         await terraformOk(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, { progress: progress(s) });
       } catch (e) {
-        throw s.env.local ? explainLocalAwsFailure(e) : e;
+        throw alreadyExistsHint((s.env.local ? explainLocalAwsFailure(e) : e) as Error, s.name, destroy);
       }
       // What the state holds now, for the next review (backend-change, state-empty).
       if (known.has(s.name)) {
@@ -591,6 +591,18 @@ export async function applyInWaves<S extends { readonly name: string }>(
       );
     }
   }
+}
+
+/**
+ * An apply that fails because a resource already exists, most often one an interrupted apply
+ * created before it could write the state: the error gains the line that says how to adopt it.
+ */
+export function alreadyExistsHint(e: Error, stack: string, destroy: boolean): Error {
+  if (destroy || !/AlreadyExists/.test(e.message)) return e;
+  return new Error(
+    `${e.message}\n${stack}: a resource of this stack already exists outside its state (an interrupted apply creates resources it never records): ` +
+      `adopt what exists with npm run recover -- --stack ${stack} (docs/recovery.md)`,
+  );
 }
 
 /** The usage text of the command the arguments come from: plan, deploy (`--apply`) or destroy (`--destroy` first). */
