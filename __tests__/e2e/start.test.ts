@@ -54,7 +54,8 @@ describe("npm start", () => {
       CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
     });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/error: terraform apply failed in .*stacks\/(local|twin)-eu-central-1/);
+    // The run's summary line names the stack that failed and what was deployed, then Terraform's error.
+    expect(run.stderr).toMatch(/error: deploy failed for (local|twin)-eu-central-1; deployed: (local|twin)-eu-central-1; not deployed: \1-eu-central-1\n\1-eu-central-1: terraform apply failed in .*stacks\/\1-eu-central-1/);
     expect(run.stderr).toMatch(/already exists/i);
     expect(run.stderr).toContain("npm start failed; the local AWS it started was stopped.");
     expect(alive(motoPid(run.stdout))).toBe(false);
