@@ -64,7 +64,7 @@ export async function changedSince(ref: string, options: ChangedOptions = {}): P
   const children = new Set<ChildProcess>();
   let worktreeAdded = false;
   const cleanup = () => {
-    for (const c of children) c.kill("SIGTERM");
+    for (const c of children) stopGroup(c);
     if (worktreeAdded) {
       const removed = spawnSync("git", ["worktree", "remove", "--force", tree], { cwd: root, encoding: "utf8" });
       if (removed.status !== 0) {
@@ -76,8 +76,14 @@ export async function changedSince(ref: string, options: ChangedOptions = {}): P
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    cleanup();
-    process.exit(signal === "SIGINT" ? 130 : 143);
+    // The synths' own children (the bundler, the app) go with them: each synth leads a process
+    // group. Wait (up to 5 s) until they are gone, so nothing writes after the clean-up.
+    const running = [...children];
+    for (const c of running) stopGroup(c);
+    void Promise.race([Promise.all(running.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once("close", r))))), new Promise((r) => setTimeout(r, 5000))]).then(() => {
+      cleanup();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -198,7 +204,8 @@ interface RunResult {
 
 function run(children: Set<ChildProcess>, cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    // A process group of its own, so that stopping it stops what it started (stopGroup).
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     children.add(child);
     let stderr = "";
     child.stdout!.on("data", () => undefined);
@@ -212,6 +219,16 @@ function run(children: Set<ChildProcess>, cmd: string, args: string[], opts: { c
       resolve({ code: code ?? (signal ? 128 : 1), stderr });
     });
   });
+}
+
+/** Stops a child started by run() and everything it started (its process group). */
+function stopGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    child.kill("SIGTERM");
+  }
 }
 
 /** The synth's error lines, at most three, in one line. */
