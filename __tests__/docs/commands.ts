@@ -79,7 +79,7 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   ["npm run status", { kind: "here", output: /^no local AWS is kept running/m }],
   ["npm stop", { kind: "here", output: /^no local AWS is kept running: nothing to stop/m }],
   ["npm run synth", { kind: "here", after: "test -s cdktf.out/stacks/local-eu-central-1/cdk.tf.json && echo synthesized", output: /^synthesized$/m }],
-  ["npm run -s stacks -- --json", { kind: "here", output: /^\[\n  \{\n    "name": "local-staging-eu-central-1",[\s\S]*"wave": 1\n  \}\n\]$/m }],
+  ["npm run -s stacks -- --json", { kind: "here", output: /^\[\n  \{\n    "name": "local-[a-z0-9-]+",\n    "environment": "local[\s\S]*"wave": \d\n  \}\n\]\n$/ }],
   [
     "npm run test:unit",
     {
