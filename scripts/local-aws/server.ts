@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { WATCHDOG, killGroup } from "../shared/watchdog";
 
 /** A running embedded local AWS (moto's server). */
 export interface LocalAws {
@@ -58,41 +59,8 @@ export function portInUse(port: number): Promise<boolean> {
 
 const started = new Set<ChildProcess>();
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/**
- * moto_server runs under a small shell watchdog, the leader of its own process group: when the
- * process that started it ends in any way — SIGKILL included, which no exit handler sees — the
- * watchdog stops moto within a second, so nothing is left orphaned. `detach()` (npm start
- * --keep-running) sends it SIGUSR1: from then on it only waits for moto. Arguments: the parent's
- * pid, then moto's command line.
- */
-const WATCHDOG = [
-  'parent="$1"; shift',
-  '"$@" & moto=$!',
-  "kept=",
-  "trap 'kept=1' USR1",
-  `trap 'kill -TERM "$moto" 2>/dev/null' TERM INT`,
-  'while kill -0 "$moto" 2>/dev/null; do',
-  '  if [ -z "$kept" ] && ! kill -0 "$parent" 2>/dev/null; then kill -TERM "$moto" 2>/dev/null; break; fi',
-  "  sleep 1",
-  "done",
-  'wait "$moto"',
-].join("\n");
-
 // Whatever happens to this process, the servers it started go with it: no orphans (on a normal
-// exit at once; on SIGKILL through the watchdog above).
+// exit at once; on SIGKILL through the watchdog).
 process.once("exit", () => started.forEach((c) => killGroup(c, "SIGKILL")));
 
 async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Promise<LocalAws | "port-taken"> {

@@ -14,6 +14,7 @@ import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type Lo
 import { priorStateContents, readStateRecord, recordAppliedState, sameLocalAws, writeStateRecord, type StateRecord } from "./state-record";
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
+import { SHARE_PROVIDER_VARIABLE, shareProviderProblem, startSharedProvider } from "../terraform/shared-provider";
 import { runCli, walkFlags } from "../shared/cli";
 import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, secondsSince, type GivenParallelism, type Parallelism } from "../shared/pool";
 
@@ -47,8 +48,9 @@ AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
   --help                             this text
 Environment: ALLOW_DESTROY (same as --allow-destroy, comma or space separated),
 ALLOW_EMPTY_STATE (same as --allow-empty-state), ALLOW_LOCAL_ENDPOINT (1: same as
---allow-local-endpoint), PARALLELISM (same as --parallelism), ENVIRONMENTS, CONFIG_FILE,
-CDKTF_OUTDIR, AWS_ENDPOINT_URL, STATE_RECORD_DIR.
+--allow-local-endpoint), PARALLELISM (same as --parallelism), SHARE_PROVIDER (0: terraform
+starts the AWS provider for each command; default 1: one provider process serves a stack's plan
+and show), ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL, STATE_RECORD_DIR.
 
 Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
 default AWS credentials. Every plan and apply waits up to LOCK_TIMEOUT (default 5m, a Terraform
@@ -80,7 +82,7 @@ given.
                                      the machine: min(cores, available memory / 700 MiB))
   --stack NAME[,…]                   only these stacks of the selected environments (repeatable)
   --help                             this text
-Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, PARALLELISM, ENVIRONMENTS, CONFIG_FILE,
+Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, PARALLELISM, SHARE_PROVIDER, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock,
 default 5m), STATE_RECORD_DIR.
 
@@ -112,7 +114,7 @@ them. The state buckets and lock tables stay.
                            machine: min(cores, available memory / 700 MiB)); owners' wave first
   --stack NAME[,…]         only these stacks of the selected environments (repeatable)
   --help                   this text
-Environment: CONFIRM_DESTROY (same as --confirm), ALLOW_LOCAL_ENDPOINT, PARALLELISM, ENVIRONMENTS, CONFIG_FILE,
+Environment: CONFIRM_DESTROY (same as --confirm), ALLOW_LOCAL_ENDPOINT, PARALLELISM, SHARE_PROVIDER, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (default 5m), LOCAL_AWS_STATE_DIR.
 
 Local environments are destroyed where they were deployed: AWS_ENDPOINT_URL, else the local AWS
@@ -149,7 +151,7 @@ export interface DestroyFlags {
 
 /** Problems with the variables every mode reads. */
 function variableProblems(env: NodeJS.ProcessEnv): string[] {
-  return [lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE])].filter((p): p is string => p !== undefined);
+  return [lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE]), shareProviderProblem(env[SHARE_PROVIDER_VARIABLE])].filter((p): p is string => p !== undefined);
 }
 
 const ENV_NAME = /^[a-z][a-z0-9-]*$/;
@@ -436,12 +438,20 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     const planStack = async (s: PlannedStack): Promise<StackReview> => {
       await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv, { progress: progress(s) });
       const planFile = path.join(out, `${s.name}.tfplan`);
-      const plan = await terraform(["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, s.tfEnv, {
-        progress: progress(s),
-      });
-      if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);
-      fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
-      const shown = await terraformOk(["show", "-json", planFile], s.dir, s.tfEnv);
+      // One AWS provider process for this stack's plan and show (see shared-provider.ts).
+      const provider = await startSharedProvider(s.dir, s.tfEnv, log, s.name);
+      const planEnv = provider ? { ...s.tfEnv, ...provider.env } : s.tfEnv;
+      let shown: { stdout: string };
+      try {
+        const plan = await terraform(["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, planEnv, {
+          progress: progress(s),
+        });
+        if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);
+        fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
+        shown = await terraformOk(["show", "-json", planFile], s.dir, planEnv);
+      } finally {
+        await provider?.stop();
+      }
       fs.writeFileSync(path.join(out, `${s.name}.json`), shown.stdout);
       const planJson = JSON.parse(shown.stdout);
       const synthesized = readJson(path.join(s.dir, "cdk.tf.json"));

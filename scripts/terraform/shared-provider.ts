@@ -1,0 +1,162 @@
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { WATCHDOG, killGroup } from "../shared/watchdog";
+import { AWS_PROVIDER } from "./env";
+
+/**
+ * One AWS provider process for the `terraform plan` and `terraform show -json` of one stack.
+ *
+ * Left to itself, Terraform starts the AWS provider four times to plan and review one stack
+ * (three times in `plan`: to read the schema, to validate, to plan; once more in `show -json`),
+ * and each start costs seconds of CPU: the provider builds its schema of ~1,500 resources and
+ * validates all of them on every ValidateProviderConfig. The planner instead starts the provider
+ * binary that `terraform init` installed in the stack's folder (the one whose checksum init
+ * verified against the lock file) in its debug-server mode, and points both commands at it
+ * through `TF_REATTACH_PROVIDERS`. BENCHMARKS.md ("Many stacks") has the measured gain.
+ *
+ * The process serves one stack only, and only the commands that configure the provider at most
+ * once (plan configures it; show reads schemas): a second ConfigureProvider on the same process
+ * fails (`unable to add custom RootCAs HTTPClient`), so `apply` starts its own as usual. It is
+ * not used (Terraform starts providers itself, as always) when:
+ * - `SHARE_PROVIDER=0`;
+ * - the caller set `TF_REATTACH_PROVIDERS` (their own provider wins);
+ * - `TF_LOG` or `TF_LOG_PROVIDER` is set (the provider's log belongs in Terraform's log, which
+ *   only a provider Terraform started writes to);
+ * - the stack has more than one `aws` provider configuration (aliases would share one process,
+ *   and with it one configuration);
+ * - the installed binary is not found, or it does not announce itself within 30 s (a warning
+ *   says so).
+ */
+export interface SharedProvider {
+  /** To add to the environment of the terraform commands that use this process. */
+  readonly env: { readonly TF_REATTACH_PROVIDERS: string };
+  /** Stops the process (SIGTERM, then SIGKILL after 3 s) and waits for it. */
+  stop(): Promise<void>;
+}
+
+/** The variable that turns the shared provider process off (`0`) or on (`1`, the default). */
+export const SHARE_PROVIDER_VARIABLE = "SHARE_PROVIDER";
+
+/** How long the provider may take to announce its address. */
+const ANNOUNCE_TIMEOUT_MS = 30_000;
+
+/** The problem with a `SHARE_PROVIDER` value (what, the value, the rule), or undefined when it is fine or unset. */
+export function shareProviderProblem(value: string | undefined): string | undefined {
+  if (value === undefined || value === "0" || value === "1") return undefined;
+  return `${SHARE_PROVIDER_VARIABLE} ${JSON.stringify(value)} must be 0 (terraform starts the AWS provider for each command) or 1 (one provider process for the plan and show of a stack; the default)`;
+}
+
+/**
+ * Why the stack in `dir` does not get a shared provider process under `env`, or undefined when it
+ * does. Reads the stack's `cdk.tf.json` and the provider `terraform init` installed.
+ */
+export function sharedProviderBlocker(dir: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env[SHARE_PROVIDER_VARIABLE] === "0") return `${SHARE_PROVIDER_VARIABLE}=0`;
+  if (env.TF_REATTACH_PROVIDERS) return "TF_REATTACH_PROVIDERS is set";
+  if (env.TF_LOG || env.TF_LOG_PROVIDER) return "TF_LOG or TF_LOG_PROVIDER is set";
+  let synthesized: { provider?: Record<string, unknown> };
+  try {
+    synthesized = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8"));
+  } catch {
+    return "no readable cdk.tf.json";
+  }
+  const aws = synthesized.provider?.aws;
+  const configurations = Array.isArray(aws) ? aws.length : aws === undefined ? 0 : 1;
+  if (configurations !== 1) return `${configurations} aws provider configurations (one process serves exactly one)`;
+  if (!providerBinary(dir)) return "no AWS provider installed by terraform init";
+  return undefined;
+}
+
+/**
+ * The AWS provider binary `terraform init` installed for the stack in `dir`
+ * (`.terraform/providers/registry.terraform.io/hashicorp/aws/<version>/<os>_<arch>/`), or
+ * undefined when there is not exactly one.
+ */
+export function providerBinary(dir: string): string | undefined {
+  const base = path.join(dir, ".terraform", "providers", ...AWS_PROVIDER.source.split("/"));
+  const platform = `${os.platform()}_${{ x64: "amd64", arm64: "arm64" }[os.arch() as string] ?? os.arch()}`;
+  let versions: string[];
+  try {
+    versions = fs.readdirSync(base);
+  } catch {
+    return undefined;
+  }
+  const found = versions.flatMap((v) => {
+    const folder = path.join(base, v, platform);
+    try {
+      return fs
+        .readdirSync(folder)
+        .filter((f) => f.startsWith("terraform-provider-aws"))
+        .map((f) => path.join(folder, f));
+    } catch {
+      return [];
+    }
+  });
+  return found.length === 1 ? found[0] : undefined;
+}
+
+const running = new Set<ChildProcess>();
+// Whatever happens to this process, the providers it started go with it (on SIGKILL through the watchdog).
+process.once("exit", () => running.forEach((c) => killGroup(c, "SIGKILL")));
+
+/**
+ * Starts one AWS provider process for the stack in `dir` with the environment terraform would
+ * give it (`env`), or returns undefined when the stack does not get one (see
+ * {@link SharedProvider}); `log` receives one line when a start fails.
+ */
+export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, log: (line: string) => void, label: string): Promise<SharedProvider | undefined> {
+  if (sharedProviderBlocker(dir, env)) return undefined;
+  const binary = providerBinary(dir)!;
+  const errors = path.join(os.tmpdir(), `shared-provider-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
+  const errorFd = fs.openSync(errors, "w");
+  const child = spawn("sh", ["-c", WATCHDOG, "provider-watchdog", String(process.pid), binary, "-debug"], {
+    cwd: dir,
+    env,
+    detached: true, // its own process group: stop() ends the watchdog and the provider together
+    stdio: ["ignore", "pipe", errorFd],
+  });
+  fs.closeSync(errorFd);
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async (): Promise<void> => {
+    killGroup(child, "SIGTERM");
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(child);
+    fs.rmSync(errors, { force: true });
+  };
+
+  const reattach = await new Promise<string | undefined>((resolve) => {
+    let out = "";
+    const timer = setTimeout(() => resolve(undefined), ANNOUNCE_TIMEOUT_MS);
+    child.stdout!.on("data", (d: Buffer) => {
+      if (out.length > 64 * 1024) return; // announced or not, nothing more to read
+      out += d.toString();
+      const m = /TF_REATTACH_PROVIDERS='(\{.*\})'/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+  let parsed: Record<string, { Pid?: number }> | undefined;
+  try {
+    parsed = reattach ? JSON.parse(reattach) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed?.[AWS_PROVIDER.source]?.Pid) {
+    const tail = fs.existsSync(errors) ? fs.readFileSync(errors, "utf8").trim().split("\n").slice(-3).join(" | ") : "";
+    await stop();
+    log(`  ${label}: warning: the shared AWS provider process did not start (${tail || "no address announced"}); terraform starts its own\n`);
+    return undefined;
+  }
+  return { env: { TF_REATTACH_PROVIDERS: JSON.stringify({ [AWS_PROVIDER.source]: parsed[AWS_PROVIDER.source] }) }, stop };
+}
