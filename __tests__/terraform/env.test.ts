@@ -52,7 +52,11 @@ describe("the generated Terraform CLI config", () => {
     const mirror = fakeMirror();
     const env = terraformEnv(tempDir("tfenv"), { TF_PROVIDER_MIRROR: mirror });
     expect(fs.readFileSync(env.TF_CLI_CONFIG_FILE!, "utf8")).toBe(cliConfigText(mirror));
-    expect(env).toMatchObject({ CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_PROVIDER_MIRROR: mirror });
+    expect(env).toMatchObject({ CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_PROVIDER_MIRROR: mirror, GOGC: "200" });
+  });
+
+  test("a GOGC the caller set is kept", () => {
+    expect(terraformEnv(tempDir("tfenv-gogc"), { TF_PROVIDER_MIRROR: fakeMirror(), GOGC: "100" }).GOGC).toBe("100");
   });
 });
 

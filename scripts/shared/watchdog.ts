@@ -13,7 +13,8 @@ export const WATCHDOG = [
   '"$@" & child=$!',
   "kept=",
   "trap 'kept=1' USR1",
-  `trap 'kill -TERM "$child" 2>/dev/null' TERM INT`,
+  // Stops the command and waits for it here, not after another round of the loop's `sleep 1`.
+  `trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit' TERM INT`,
   'while kill -0 "$child" 2>/dev/null; do',
   '  if [ -z "$kept" ] && ! kill -0 "$parent" 2>/dev/null; then kill -TERM "$child" 2>/dev/null; break; fi',
   "  sleep 1",

@@ -75,7 +75,7 @@ export function sharedProviderBlocker(dir: string, env: NodeJS.ProcessEnv): stri
  * undefined when there is not exactly one.
  */
 export function providerBinary(dir: string): string | undefined {
-  const base = path.join(dir, ".terraform", "providers", ...AWS_PROVIDER.source.split("/"));
+  const base = path.resolve(dir, ".terraform", "providers", ...AWS_PROVIDER.source.split("/"));
   const platform = `${os.platform()}_${{ x64: "amd64", arm64: "arm64" }[os.arch() as string] ?? os.arch()}`;
   let versions: string[];
   try {

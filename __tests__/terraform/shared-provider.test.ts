@@ -1,0 +1,118 @@
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
+import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider } from "../../scripts/terraform/shared-provider";
+import { tempDir } from "../support/app";
+
+const run = promisify(execFile);
+
+/** A stack folder: one aws provider that needs no credentials to plan, one repository to create. */
+function writeStack(dir: string, providers: unknown[] = [{ region: "eu-central-1" }]): void {
+  const offline = { access_key: "test", secret_key: "test", skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: "true", skip_region_validation: true };
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, "cdk.tf.json"),
+    JSON.stringify({
+      terraform: { required_providers: { aws: { source: "hashicorp/aws", version: "5.100.0" } } },
+      provider: { aws: providers.map((p) => ({ ...offline, ...(p as object) })) },
+      resource: { aws_ecr_repository: { r: { name: "shared-provider-test", image_tag_mutability: "IMMUTABLE" } } },
+    }),
+  );
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("SHARE_PROVIDER", () => {
+  test.each([undefined, "0", "1"])("%s is accepted", (v) => expect(shareProviderProblem(v)).toBeUndefined());
+  test.each(["", "true", "2", "yes"])("%j is refused with the value and the rule", (v) => {
+    expect(shareProviderProblem(v)).toBe(
+      `SHARE_PROVIDER ${JSON.stringify(v)} must be 0 (terraform starts the AWS provider for each command) or 1 (one provider process for the plan and show of a stack; the default)`,
+    );
+  });
+});
+
+describe("when a stack does not get a shared provider process", () => {
+  const dir = tempDir("shared-provider-blocker");
+
+  test("before terraform init: no provider installed", () => {
+    writeStack(path.join(dir, "a"));
+    expect(providerBinary(path.join(dir, "a"))).toBeUndefined();
+    expect(sharedProviderBlocker(path.join(dir, "a"), {})).toBe("no AWS provider installed by terraform init");
+  });
+
+  test("the caller's choices come first: SHARE_PROVIDER=0, their own TF_REATTACH_PROVIDERS, a provider log", () => {
+    writeStack(path.join(dir, "b"));
+    const d = path.join(dir, "b");
+    expect(sharedProviderBlocker(d, { SHARE_PROVIDER: "0" })).toBe("SHARE_PROVIDER=0");
+    expect(sharedProviderBlocker(d, { TF_REATTACH_PROVIDERS: "{}" })).toBe("TF_REATTACH_PROVIDERS is set");
+    expect(sharedProviderBlocker(d, { TF_LOG: "debug" })).toBe("TF_LOG or TF_LOG_PROVIDER is set");
+    expect(sharedProviderBlocker(d, { TF_LOG_PROVIDER: "trace" })).toBe("TF_LOG or TF_LOG_PROVIDER is set");
+  });
+
+  test("aliased aws providers would share one process and one configuration: refused", () => {
+    writeStack(path.join(dir, "c"), [{ region: "eu-central-1" }, { alias: "use1", region: "us-east-1" }]);
+    expect(sharedProviderBlocker(path.join(dir, "c"), {})).toBe("2 aws provider configurations (one process serves exactly one)");
+  });
+
+  test("no synthesized stack", () => {
+    expect(sharedProviderBlocker(path.join(dir, "missing"), {})).toBe("no readable cdk.tf.json");
+  });
+});
+
+describe("a shared provider process serves terraform plan and show", () => {
+  const dir = tempDir("shared-provider");
+  const stack = path.join(dir, "stack");
+  const env = { ...terraformEnv(path.join(dir, "tfconfig")), CHECKPOINT_DISABLE: "1" };
+  for (const v of ["TF_LOG", "TF_LOG_PROVIDER", "TF_REATTACH_PROVIDERS", "SHARE_PROVIDER"]) delete env[v];
+
+  beforeAll(async () => {
+    requireTerraform(env);
+    writeStack(stack);
+    await run("terraform", ["init", "-input=false", "-no-color"], { cwd: stack, env });
+  }, 120_000);
+
+  test("terraform reattaches to it (no provider of its own), the plan is the usual one, and stop() ends it", async () => {
+    expect(providerBinary(stack)).toMatch(/terraform-provider-aws_v5\.100\.0_x5$/);
+    expect(sharedProviderBlocker(stack, env)).toBeUndefined();
+    const lines: string[] = [];
+    const provider = await startSharedProvider(stack, env, (l) => lines.push(l), "stack");
+    expect(provider).toBeDefined();
+    const reattach = JSON.parse(provider!.env.TF_REATTACH_PROVIDERS);
+    const pid: number = reattach["registry.terraform.io/hashicorp/aws"].Pid;
+    expect(alive(pid)).toBe(true);
+    try {
+      const logFile = path.join(dir, "core.log");
+      const planEnv = { ...env, ...provider!.env, TF_LOG_CORE: "debug", TF_LOG_PATH: logFile };
+      await run("terraform", ["plan", "-input=false", "-no-color", "-out=plan.tfplan"], { cwd: stack, env: planEnv });
+      // Terraform's own log: the provider was the reattached one, not a process it started.
+      expect(fs.readFileSync(logFile, "utf8")).toContain('Provider registry.terraform.io/hashicorp/aws is overridden as an "unmanaged provider"');
+      const shown = JSON.parse((await run("terraform", ["show", "-json", "plan.tfplan"], { cwd: stack, env: { ...env, ...provider!.env }, maxBuffer: 64 << 20 })).stdout);
+      expect(shown.resource_changes.map((c: any) => [c.address, c.change.actions])).toEqual([["aws_ecr_repository.r", ["create"]]]);
+      expect(shown.resource_changes[0].change.after.image_tag_mutability).toBe("IMMUTABLE");
+      // Still serving after both commands (terraform does not stop a reattached provider).
+      expect(alive(pid)).toBe(true);
+    } finally {
+      await provider!.stop();
+    }
+    expect(alive(pid)).toBe(false);
+    expect(lines).toEqual([]);
+    // The plan file is an ordinary one: read without the shared process, terraform starts its own provider.
+    const readAgain = await run("terraform", ["show", "-no-color", "plan.tfplan"], { cwd: stack, env });
+    expect(readAgain.stdout).toContain("aws_ecr_repository.r will be created");
+  }, 120_000);
+
+  test("SHARE_PROVIDER=0: none is started", async () => {
+    const lines: string[] = [];
+    expect(await startSharedProvider(stack, { ...env, SHARE_PROVIDER: "0" }, (l) => lines.push(l), "stack")).toBeUndefined();
+    expect(lines).toEqual([]);
+  });
+});
