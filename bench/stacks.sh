@@ -39,6 +39,7 @@
 #   DIFF_STACKS=K               cdktf diff only K of the N stacks (an even spread of the sorted names), default all
 #   APPEND=1                    add to the records of bench/results/stacks.json instead of replacing them
 #   KEEP_LOGS=1                 keep the log of every measurement in bench/results/stacks/, not only of failed ones
+#   OURS_PARALLELISM=N          run ours with --parallelism N instead of the machine's default
 set -euo pipefail
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 read -r -a SIZES <<<"${SIZES:-1 8 32}"
@@ -179,7 +180,7 @@ ours() {
   rm -rf "$work/records"
   start_moto "$config"
   measure "$n-$part" "$n" "$part" '{}' "${common[@]}" "AWS_ENDPOINT_URL=$endpoint" "CDKTF_OUTDIR=$work/ours-$n" \
-    npm run -s "$script" -- --out "$work/plans-$n-$part"
+    npm run -s "$script" -- --out "$work/plans-$n-$part" ${OURS_PARALLELISM:+--parallelism "$OURS_PARALLELISM"}
   # The parallelism the runner printed (its first line that names it).
   line="$(grep -i -m1 'at once' "$raw/$n-$part.log" || true)"
   # shellcheck disable=SC2016 # JavaScript, not shell
