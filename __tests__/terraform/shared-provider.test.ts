@@ -71,7 +71,7 @@ describe("when a stack does not get a shared provider process", () => {
 describe("a shared provider process serves terraform plan and show", () => {
   const dir = tempDir("shared-provider");
   const stack = path.join(dir, "stack");
-  const env = { ...terraformEnv(path.join(dir, "tfconfig")), CHECKPOINT_DISABLE: "1" };
+  const env: NodeJS.ProcessEnv = { ...terraformEnv(path.join(dir, "tfconfig")), CHECKPOINT_DISABLE: "1" };
   for (const v of ["TF_LOG", "TF_LOG_PROVIDER", "TF_REATTACH_PROVIDERS", "SHARE_PROVIDER"]) delete env[v];
 
   beforeAll(async () => {

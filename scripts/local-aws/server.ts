@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { WATCHDOG, killGroup } from "../shared/watchdog";
+import { WATCHDOG, killGroup, stopGroup } from "../shared/watchdog";
 
 /** A running embedded local AWS (moto's server). */
 export interface LocalAws {
@@ -90,10 +90,7 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
   const endpoint = `http://127.0.0.1:${port}`;
 
   const stop = async (): Promise<void> => {
-    killGroup(child, "SIGTERM");
-    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
-    await exited;
-    clearTimeout(timer);
+    await stopGroup(child, exited);
     started.delete(child);
     removeLog();
   };

@@ -35,3 +35,11 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     }
   }
 }
+
+/** Stops the process group `child` leads: SIGTERM, then SIGKILL after `graceMs`; resolves once `exited` has. */
+export async function stopGroup(child: ChildProcess, exited: Promise<void>, graceMs = 3000): Promise<void> {
+  killGroup(child, "SIGTERM");
+  const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

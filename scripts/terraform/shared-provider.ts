@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { WATCHDOG, killGroup } from "../shared/watchdog";
+import { WATCHDOG, killGroup, stopGroup } from "../shared/watchdog";
 import { AWS_PROVIDER } from "./env";
 
 /**
@@ -121,10 +121,7 @@ export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, l
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async (): Promise<void> => {
-    killGroup(child, "SIGTERM");
-    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
-    await exited;
-    clearTimeout(timer);
+    await stopGroup(child, exited);
     running.delete(child);
     fs.rmSync(errors, { force: true });
   };
