@@ -438,8 +438,9 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     const planStack = async (s: PlannedStack): Promise<StackReview> => {
       await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv, { progress: progress(s) });
       const planFile = path.join(out, `${s.name}.tfplan`);
-      // One AWS provider process for this stack's plan and show (see shared-provider.ts).
-      const provider = await startSharedProvider(s.dir, s.tfEnv, log, s.name);
+      // One AWS provider process for this stack's plan and show (see shared-provider.ts); not for
+      // a destroy plan, which configures the provider twice (a refresh walk, then the destroy walk).
+      const provider = destroy ? undefined : await startSharedProvider(s.dir, s.tfEnv, log, s.name);
       const planEnv = provider ? { ...s.tfEnv, ...provider.env } : s.tfEnv;
       let shown: { stdout: string };
       try {

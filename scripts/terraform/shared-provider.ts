@@ -18,8 +18,10 @@ import { AWS_PROVIDER } from "./env";
  *
  * The process serves one stack only, and only the commands that configure the provider at most
  * once (plan configures it; show reads schemas): a second ConfigureProvider on the same process
- * fails (`unable to add custom RootCAs HTTPClient`), so `apply` starts its own as usual. It is
- * not used (Terraform starts providers itself, as always) when:
+ * fails (`unable to add custom RootCAs HTTPClient` with AWS_CA_BUNDLE set), so `apply` and
+ * `plan -destroy` (a refresh walk, then the destroy walk: two configurations) start their own as
+ * usual; the planner does not ask for one for them. It is not used (Terraform starts providers
+ * itself, as always) when:
  * - `SHARE_PROVIDER=0`;
  * - the caller set `TF_REATTACH_PROVIDERS` (their own provider wins);
  * - `TF_LOG` or `TF_LOG_PROVIDER` is set (the provider's log belongs in Terraform's log, which
