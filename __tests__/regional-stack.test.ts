@@ -1,5 +1,7 @@
+import * as fs from "fs";
+import * as path from "path";
 import { Testing } from "cdktf";
-import { DEFAULT_LOCAL_ENDPOINT, LOCAL_SERVICES, RegionalStack, stackName, stateKey } from "../stacks";
+import { DEFAULT_LOCAL_ENDPOINT, LOCAL_AWS_CONFIG_FILE, LOCAL_AWS_PROFILE, RegionalStack, stackName, stateKey } from "../stacks";
 import { localEnvironment, prodEnvironment, singleAccountLocal } from "./support/environments";
 import { resources, Synthesized } from "./support/synth";
 import type { EnvironmentConfig } from "../config/environments";
@@ -50,17 +52,41 @@ describe("RegionalStack", () => {
       return JSON.parse(Testing.synth(stack, true)) as Synthesized;
     };
 
-    test("the local provider sends every service used to the local endpoint, path-style, without real-AWS checks but asking the account", () => {
+    test("the local provider takes endpoint and credentials from the profile synthesized beside it, path-style, without real-AWS checks but asking the account", () => {
       const [aws] = localSynth().provider!.aws;
-      expect(aws.endpoints).toEqual([Object.fromEntries(LOCAL_SERVICES.map((s) => [s, endpoint]))]);
       expect(aws).toMatchObject({
+        profile: LOCAL_AWS_PROFILE,
+        shared_config_files: [LOCAL_AWS_CONFIG_FILE],
+        shared_credentials_files: [LOCAL_AWS_CONFIG_FILE],
         s3_use_path_style: true,
         skip_credentials_validation: true,
         skip_metadata_api_check: "true",
         skip_region_validation: true,
       });
+      // No endpoints block: the provider validates it on every plan (~2.4 CPU-s each time).
+      expect(aws.endpoints).toBeUndefined();
       // The account is requested from the local STS, so allowed_account_ids is enforced.
       expect(aws.skip_requesting_account_id).toBeUndefined();
+    });
+
+    test("the synth writes the profile (endpoint, test credentials) into the stack's folder, relative to where terraform runs", () => {
+      const app = Testing.app();
+      const stack = new RegionalStack(app, { environment: localEnvironment(), region: "eu-central-1", localEndpoint: endpoint });
+      const dir = Testing.fullSynth(stack);
+      const file = path.join(dir, "stacks", stack.node.id, LOCAL_AWS_CONFIG_FILE);
+      expect(fs.readFileSync(file, "utf8").split("\n").slice(1)).toEqual([
+        `[profile ${LOCAL_AWS_PROFILE}]`,
+        `endpoint_url = ${endpoint}`,
+        "aws_access_key_id = test",
+        "aws_secret_access_key = test",
+        "",
+      ]);
+    });
+
+    test("a real environment's synth writes no profile file", () => {
+      const stack = new RegionalStack(Testing.app(), { environment: prodEnvironment(), region: "us-west-2" });
+      const dir = Testing.fullSynth(stack);
+      expect(fs.readdirSync(path.join(dir, "stacks", stack.node.id))).toEqual(["cdk.tf.json"]);
     });
 
     test("the local backend uses the local endpoint too", () => {
@@ -73,14 +99,16 @@ describe("RegionalStack", () => {
     });
 
     test("the endpoint defaults to moto's default port", () => {
-      const [aws] = synth(localEnvironment()).json.provider!.aws;
-      expect(aws.endpoints[0].ecr).toBe(DEFAULT_LOCAL_ENDPOINT);
+      const stack = new RegionalStack(Testing.app(), { environment: localEnvironment(), region: "eu-central-1" });
+      const ini = fs.readFileSync(path.join(Testing.fullSynth(stack), "stacks", stack.node.id, LOCAL_AWS_CONFIG_FILE), "utf8");
+      expect(ini).toContain(`endpoint_url = ${DEFAULT_LOCAL_ENDPOINT}\n`);
+      expect(synth(localEnvironment()).json.terraform!.backend.s3.endpoints.s3).toBe(DEFAULT_LOCAL_ENDPOINT);
     });
 
     test("a real environment gets none of the local settings", () => {
       const { json } = synth(prodEnvironment());
       const [aws] = json.provider!.aws;
-      for (const key of ["endpoints", "s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check", "skip_region_validation"]) {
+      for (const key of ["endpoints", "profile", "shared_config_files", "shared_credentials_files", "s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check", "skip_region_validation"]) {
         expect(aws[key]).toBeUndefined();
         expect(json.terraform!.backend.s3[key]).toBeUndefined();
       }

@@ -1,11 +1,20 @@
 import type { AwsProviderConfig } from "@cdktf/provider-aws/lib/provider";
-import type { S3BackendConfig } from "cdktf";
+import * as fs from "fs";
+import * as path from "path";
+import type { ISynthesisSession, S3BackendConfig, TerraformStack } from "cdktf";
 
 /** Where the embedded local AWS (moto) listens when nothing else is said. */
 export const DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5000";
 
-/** Every AWS service the stacks (and their data sources) call. */
-export const LOCAL_SERVICES = ["codebuild", "dynamodb", "ecr", "iam", "kms", "logs", "s3", "secretsmanager", "ssm", "sts"] as const;
+/**
+ * The AWS shared config file (an INI file) synthesized next to each local stack's `cdk.tf.json`;
+ * its profile {@link LOCAL_AWS_PROFILE} holds the local endpoint and the local AWS's test
+ * credentials. The provider finds it relative to the stack's folder, where terraform runs.
+ */
+export const LOCAL_AWS_CONFIG_FILE = "aws-local.ini";
+
+/** The profile of {@link LOCAL_AWS_CONFIG_FILE} a local stack's provider uses. */
+export const LOCAL_AWS_PROFILE = "cdktf-local";
 
 /**
  * How often the provider retries a failed call against the local AWS. The provider's default (25,
@@ -15,21 +24,58 @@ export const LOCAL_SERVICES = ["codebuild", "dynamodb", "ecr", "iam", "kms", "lo
 export const LOCAL_MAX_RETRIES = 2;
 
 /**
- * Provider settings of a local environment only: every service used points at the local
- * endpoint, S3 uses path-style addressing, and the credential and region checks that need real
- * AWS are skipped (the account is still requested from the local STS, so `allowed_account_ids`
- * holds), and a small retry budget ({@link LOCAL_MAX_RETRIES}). Real environments never get any
- * of this.
+ * Provider settings of a local environment only: the provider takes the local endpoint and the
+ * test credentials from the profile {@link LOCAL_AWS_PROFILE} of the file
+ * {@link LOCAL_AWS_CONFIG_FILE} synthesized beside the stack (see {@link localAwsConfig}), and
+ * from no other file; S3 uses path-style addressing; the credential and region checks that need
+ * real AWS are skipped (the account is still requested from the local STS, so
+ * `allowed_account_ids` holds); and a small retry budget ({@link LOCAL_MAX_RETRIES}). Real
+ * environments never get any of this.
+ *
+ * Why a profile and not the provider's `endpoints` block: the provider validates that block
+ * (hundreds of service attributes) on every plan, which costs about 2.4 CPU-seconds each time
+ * (`terraform validate` of a local stack: 4.95 s with the block, 2.60 s with the profile,
+ * measured on the 2-core machine of BENCHMARKS.md). And with the profile named in the provider
+ * block, the caller's credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws) are never used by a
+ * local stack.
  */
-export function localProviderSettings(endpoint: string): Partial<AwsProviderConfig> {
+export function localProviderSettings(): Partial<AwsProviderConfig> {
   return {
-    endpoints: [Object.fromEntries(LOCAL_SERVICES.map((s) => [s, endpoint]))],
+    profile: LOCAL_AWS_PROFILE,
+    sharedConfigFiles: [LOCAL_AWS_CONFIG_FILE],
+    // The same file, so ~/.aws/credentials is never read (its INI sections are named
+    // "profile cdktf-local" in a credentials file: no credentials come from there).
+    sharedCredentialsFiles: [LOCAL_AWS_CONFIG_FILE],
     s3UsePathStyle: true,
     skipCredentialsValidation: true,
     // The account is requested (from the local STS), so allowed_account_ids is enforced locally too.
     skipMetadataApiCheck: "true",
     skipRegionValidation: true,
     maxRetries: LOCAL_MAX_RETRIES,
+  };
+}
+
+/** The text of {@link LOCAL_AWS_CONFIG_FILE}: every service at `endpoint`, the local AWS's test credentials. */
+export function localAwsConfig(endpoint: string): string {
+  return [
+    "# Written by the synth of a local stack: the local AWS this stack deploys to. Not for real AWS.",
+    `[profile ${LOCAL_AWS_PROFILE}]`,
+    `endpoint_url = ${endpoint}`,
+    "aws_access_key_id = test",
+    "aws_secret_access_key = test",
+    "",
+  ].join("\n");
+}
+
+/** Makes `stack`'s synth write {@link localAwsConfig} into the stack's folder, beside its `cdk.tf.json`. */
+export function synthLocalAwsConfig(stack: TerraformStack, endpoint: string): void {
+  const synthesizer = stack.synthesizer;
+  stack.synthesizer = {
+    synthesize(session: ISynthesisSession): void {
+      synthesizer.synthesize(session);
+      const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+      fs.writeFileSync(path.join(dir, LOCAL_AWS_CONFIG_FILE), localAwsConfig(endpoint));
+    },
   };
 }
 

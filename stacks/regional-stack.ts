@@ -15,7 +15,7 @@ import {
 } from "../modules/shared/codebuild-docker-project";
 import { PropValidationError } from "../modules/shared/validation";
 import { PolicyPack } from "../modules/policy-pack/policy-pack";
-import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings } from "./local-aws";
+import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./local-aws";
 
 /** Properties of a {@link RegionalStack}. */
 export interface RegionalStackProps {
@@ -71,7 +71,8 @@ export class RegionalStack extends TerraformStack {
   constructor(scope: Construct, props: RegionalStackProps) {
     const { environment: env, region } = props;
     super(scope, stackName(env.name, region));
-    const local = env.local === true ? localProviderSettings(props.localEndpoint ?? DEFAULT_LOCAL_ENDPOINT) : {};
+    const local = env.local === true ? localProviderSettings() : {};
+    if (env.local === true) synthLocalAwsConfig(this, props.localEndpoint ?? DEFAULT_LOCAL_ENDPOINT);
 
     new AwsProvider(this, "aws", {
       ...local,
