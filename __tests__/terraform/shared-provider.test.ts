@@ -4,7 +4,9 @@ import * as path from "path";
 import { promisify } from "util";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider } from "../../scripts/terraform/shared-provider";
+import { parseDestroyFlags, parsePlanFlags } from "../../scripts/plan-review/plan";
 import { tempDir } from "../support/app";
+import { messageOf } from "../support/synth";
 
 const run = promisify(execFile);
 
@@ -38,6 +40,14 @@ describe("SHARE_PROVIDER", () => {
       `SHARE_PROVIDER ${JSON.stringify(v)} must be 0 (terraform starts the AWS provider for each command) or 1 (one provider process for the plan and show of a stack; the default)`,
     );
   });
+});
+
+test("a bad SHARE_PROVIDER stops plan, deploy and destroy before anything runs: one line", () => {
+  const env = { SHARE_PROVIDER: "yes" };
+  const message = shareProviderProblem("yes");
+  expect(messageOf(() => parsePlanFlags([], env))).toBe(message);
+  expect(messageOf(() => parsePlanFlags(["--apply"], env))).toBe(message);
+  expect(messageOf(() => parseDestroyFlags([], env))).toBe(message);
 });
 
 describe("when a stack does not get a shared provider process", () => {
