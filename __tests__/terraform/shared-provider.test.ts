@@ -10,6 +10,9 @@ import { messageOf } from "../support/synth";
 
 const run = promisify(execFile);
 
+/** The arguments of a plan (the command a shared provider serves, with its show). */
+const PLAN = ["plan", "-input=false", "-out=plan.tfplan"];
+
 /** A stack folder: one aws provider that needs no credentials to plan, one repository to create. */
 function writeStack(dir: string, providers: unknown[] = [{ region: "eu-central-1" }]): void {
   const offline = { access_key: "test", secret_key: "test", skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: "true", skip_region_validation: true };
@@ -56,25 +59,31 @@ describe("when a stack does not get a shared provider process", () => {
   test("before terraform init: no provider installed", () => {
     writeStack(path.join(dir, "a"));
     expect(providerBinary(path.join(dir, "a"))).toBeUndefined();
-    expect(sharedProviderBlocker(path.join(dir, "a"), {})).toBe("no AWS provider installed by terraform init");
+    expect(sharedProviderBlocker(path.join(dir, "a"), {}, PLAN)).toBe("no AWS provider installed by terraform init");
+  });
+
+  test("only a plan gets one, and not a destroy plan (it configures the provider twice); apply never", () => {
+    writeStack(path.join(dir, "p"));
+    expect(sharedProviderBlocker(path.join(dir, "p"), {}, ["plan", "-destroy", "-out=x"])).toBe("a destroy plan configures the provider twice (a refresh, then the destroy)");
+    expect(sharedProviderBlocker(path.join(dir, "p"), {}, ["apply", "x.tfplan"])).toBe("terraform apply is not a plan (only a plan and its show share a provider process)");
   });
 
   test("the caller's choices come first: SHARE_PROVIDER=0, their own TF_REATTACH_PROVIDERS, a provider log", () => {
     writeStack(path.join(dir, "b"));
     const d = path.join(dir, "b");
-    expect(sharedProviderBlocker(d, { SHARE_PROVIDER: "0" })).toBe("SHARE_PROVIDER=0");
-    expect(sharedProviderBlocker(d, { TF_REATTACH_PROVIDERS: "{}" })).toBe("TF_REATTACH_PROVIDERS is set");
-    expect(sharedProviderBlocker(d, { TF_LOG: "debug" })).toBe("TF_LOG or TF_LOG_PROVIDER is set");
-    expect(sharedProviderBlocker(d, { TF_LOG_PROVIDER: "trace" })).toBe("TF_LOG or TF_LOG_PROVIDER is set");
+    expect(sharedProviderBlocker(d, { SHARE_PROVIDER: "0" }, PLAN)).toBe("SHARE_PROVIDER=0");
+    expect(sharedProviderBlocker(d, { TF_REATTACH_PROVIDERS: "{}" }, PLAN)).toBe("TF_REATTACH_PROVIDERS is set");
+    expect(sharedProviderBlocker(d, { TF_LOG: "debug" }, PLAN)).toBe("TF_LOG or TF_LOG_PROVIDER is set");
+    expect(sharedProviderBlocker(d, { TF_LOG_PROVIDER: "trace" }, PLAN)).toBe("TF_LOG or TF_LOG_PROVIDER is set");
   });
 
   test("aliased aws providers would share one process and one configuration: refused", () => {
     writeStack(path.join(dir, "c"), [{ region: "eu-central-1" }, { alias: "use1", region: "us-east-1" }]);
-    expect(sharedProviderBlocker(path.join(dir, "c"), {})).toBe("2 aws provider configurations (one process serves exactly one)");
+    expect(sharedProviderBlocker(path.join(dir, "c"), {}, PLAN)).toBe("2 aws provider configurations (one process serves exactly one)");
   });
 
   test("no synthesized stack", () => {
-    expect(sharedProviderBlocker(path.join(dir, "missing"), {})).toBe("no readable cdk.tf.json");
+    expect(sharedProviderBlocker(path.join(dir, "missing"), {}, PLAN)).toBe("no readable cdk.tf.json");
   });
 });
 
@@ -92,9 +101,9 @@ describe("a shared provider process serves terraform plan and show", () => {
 
   test("terraform reattaches to it (no provider of its own), the plan is the usual one, and stop() ends it", async () => {
     expect(providerBinary(stack)).toMatch(/terraform-provider-aws_v5\.100\.0_x5$/);
-    expect(sharedProviderBlocker(stack, env)).toBeUndefined();
+    expect(sharedProviderBlocker(stack, env, PLAN)).toBeUndefined();
     const lines: string[] = [];
-    const provider = await startSharedProvider(stack, env, (l) => lines.push(l), "stack");
+    const provider = await startSharedProvider(stack, env, PLAN, (l) => lines.push(l), "stack");
     expect(provider).toBeDefined();
     const reattach = JSON.parse(provider!.env.TF_REATTACH_PROVIDERS);
     const pid: number = reattach["registry.terraform.io/hashicorp/aws"].Pid;
@@ -122,7 +131,7 @@ describe("a shared provider process serves terraform plan and show", () => {
 
   test("SHARE_PROVIDER=0: none is started", async () => {
     const lines: string[] = [];
-    expect(await startSharedProvider(stack, { ...env, SHARE_PROVIDER: "0" }, (l) => lines.push(l), "stack")).toBeUndefined();
+    expect(await startSharedProvider(stack, { ...env, SHARE_PROVIDER: "0" }, PLAN, (l) => lines.push(l), "stack")).toBeUndefined();
     expect(lines).toEqual([]);
   });
 });

@@ -438,13 +438,14 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     const planStack = async (s: PlannedStack): Promise<StackReview> => {
       await terraformOk(["init", "-input=false", "-no-color", "-reconfigure"], s.dir, s.tfEnv, { progress: progress(s) });
       const planFile = path.join(out, `${s.name}.tfplan`);
-      // One AWS provider process for this stack's plan and show (see shared-provider.ts); not for
-      // a destroy plan, which configures the provider twice (a refresh walk, then the destroy walk).
-      const provider = destroy ? undefined : await startSharedProvider(s.dir, s.tfEnv, log, s.name);
+      const planArgs = ["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`];
+      // One AWS provider process for this stack's plan and show (see shared-provider.ts; none for
+      // a destroy plan, which configures the provider twice).
+      const provider = await startSharedProvider(s.dir, s.tfEnv, planArgs, log, s.name);
       const planEnv = provider ? { ...s.tfEnv, ...provider.env } : s.tfEnv;
       let shown: { stdout: string };
       try {
-        const plan = await terraform(["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`], s.dir, planEnv, {
+        const plan = await terraform(planArgs, s.dir, planEnv, {
           progress: progress(s),
         });
         if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);

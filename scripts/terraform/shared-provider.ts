@@ -20,7 +20,7 @@ import { AWS_PROVIDER } from "./env";
  * once (plan configures it; show reads schemas): a second ConfigureProvider on the same process
  * fails (`unable to add custom RootCAs HTTPClient` with AWS_CA_BUNDLE set), so `apply` and
  * `plan -destroy` (a refresh walk, then the destroy walk: two configurations) start their own as
- * usual; the planner does not ask for one for them. It is not used (Terraform starts providers
+ * usual ({@link sharedProviderBlocker} refuses them). It is not used (Terraform starts providers
  * itself, as always) when:
  * - `SHARE_PROVIDER=0`;
  * - the caller set `TF_REATTACH_PROVIDERS` (their own provider wins);
@@ -51,10 +51,14 @@ export function shareProviderProblem(value: string | undefined): string | undefi
 }
 
 /**
- * Why the stack in `dir` does not get a shared provider process under `env`, or undefined when it
- * does. Reads the stack's `cdk.tf.json` and the provider `terraform init` installed.
+ * Why the stack in `dir` does not get a shared provider process for the terraform command
+ * `plan` (its arguments, `["plan", ...]`) and the `show -json` of its plan under `env`, or
+ * undefined when it does. Reads the stack's `cdk.tf.json` and the provider `terraform init`
+ * installed.
  */
-export function sharedProviderBlocker(dir: string, env: NodeJS.ProcessEnv): string | undefined {
+export function sharedProviderBlocker(dir: string, env: NodeJS.ProcessEnv, plan: readonly string[]): string | undefined {
+  if (plan[0] !== "plan") return `terraform ${plan[0] ?? "(no command)"} is not a plan (only a plan and its show share a provider process)`;
+  if (plan.includes("-destroy")) return "a destroy plan configures the provider twice (a refresh, then the destroy)";
   if (env[SHARE_PROVIDER_VARIABLE] === "0") return `${SHARE_PROVIDER_VARIABLE}=0`;
   if (env.TF_REATTACH_PROVIDERS) return "TF_REATTACH_PROVIDERS is set";
   if (env.TF_LOG || env.TF_LOG_PROVIDER) return "TF_LOG or TF_LOG_PROVIDER is set";
@@ -104,12 +108,13 @@ const running = new Set<ChildProcess>();
 process.once("exit", () => running.forEach((c) => killGroup(c, "SIGKILL")));
 
 /**
- * Starts one AWS provider process for the stack in `dir` with the environment terraform would
- * give it (`env`), or returns undefined when the stack does not get one (see
- * {@link SharedProvider}); `log` receives one line when a start fails.
+ * Starts one AWS provider process for the `plan` (its arguments) of the stack in `dir` and the
+ * `show -json` of that plan, with the environment terraform would give it (`env`), or returns
+ * undefined when the stack does not get one (see {@link SharedProvider} and
+ * {@link sharedProviderBlocker}); `log` receives one line when a start fails.
  */
-export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, log: (line: string) => void, label: string): Promise<SharedProvider | undefined> {
-  if (sharedProviderBlocker(dir, env)) return undefined;
+export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, plan: readonly string[], log: (line: string) => void, label: string): Promise<SharedProvider | undefined> {
+  if (sharedProviderBlocker(dir, env, plan)) return undefined;
   const binary = providerBinary(dir)!;
   const errors = path.join(os.tmpdir(), `shared-provider-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
   const errorFd = fs.openSync(errors, "w");
