@@ -89,6 +89,27 @@ describe("the CLI config's path", () => {
     expect(fs.existsSync(path.join(elsewhere, "cfg", "terraform.rc"))).toBe(true);
   });
 
+  test("a rewrite replaces the file by a rename (readers see the old or the new config, never a truncated one); the same config is not rewritten", () => {
+    // GIVEN a config written for one mirror
+    const dir = tempDir("tfenv-atomic");
+    const [a, b] = [fakeMirror(), fakeMirror()];
+    const file = terraformEnv(dir, { TF_PROVIDER_MIRROR: a }).TF_CLI_CONFIG_FILE!;
+    const first = fs.statSync(file).ino;
+
+    // WHEN another process writes the same config, then another one a different config
+    const script = path.join(requireBuiltApp(), "..", "scripts", "terraform", "env.js");
+    const write = (mirror: string) => spawnSync(process.execPath, [script, dir], { encoding: "utf8", env: { ...process.env, TF_PROVIDER_MIRROR: mirror } });
+    expect(write(a).status).toBe(0);
+    const unchanged = fs.statSync(file).ino;
+    expect(write(b).status).toBe(0);
+
+    // THEN the same text left the file alone, the new text came as a new file, and no part file is left
+    expect(unchanged).toBe(first);
+    expect(fs.statSync(file).ino).not.toBe(first);
+    expect(fs.readFileSync(file, "utf8")).toContain(b);
+    expect(fs.readdirSync(dir)).toEqual(["terraform.rc"]);
+  });
+
   test("a bad TF_PROVIDER_MIRROR or a second argument is one line each, exit 2, nothing written", () => {
     const elsewhere = tempDir("tfenv-bad");
     const empty = tempDir("no-mirror");
