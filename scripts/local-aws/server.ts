@@ -57,6 +57,61 @@ export function portInUse(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The IDs of the processes listening on 127.0.0.1:`port` (read from Linux's /proc), or undefined
+ * where /proc/net/tcp cannot be read or lists no such listener (then nothing can be said).
+ */
+export function listeningPids(port: number): number[] | undefined {
+  let table: string;
+  try {
+    table = fs.readFileSync("/proc/net/tcp", "utf8");
+  } catch {
+    return undefined;
+  }
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  // Columns: sl local_address rem_address st … inode (10th); st 0A is LISTEN.
+  const inodes = new Set(
+    table
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length > 9 && f[1] === local && f[3] === "0A")
+      .map((f) => `socket:[${f[9]}]`),
+  );
+  if (inodes.size === 0) return undefined; // no IPv4 listener found: nothing to attribute
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // gone, or another user's
+    }
+    if (fds.some((fd) => inodes.has(readLink(`/proc/${entry}/fd/${fd}`)))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+function readLink(file: string): string {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return "";
+  }
+}
+
+/** The process group of `pid` (from /proc/<pid>/stat), or undefined when it is gone. */
+function processGroup(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After "pid (comm) ": state, ppid, pgrp, …; comm may hold spaces and parentheses.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  } catch {
+    return undefined;
+  }
+}
+
 const started = new Set<ChildProcess>();
 
 // Whatever happens to this process, the servers it started go with it: no orphans (on a normal
@@ -106,6 +161,14 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
     }
     try {
       const res = await fetch(`${endpoint}/moto-api/data.json`);
+      // The server that answers must be ours: another process may have started one on the same
+      // port between the check above and our server's bind (ours then fails with "address
+      // already in use"), and two runs sharing one local AWS see each other's resources.
+      const owners = res.ok ? listeningPids(port) : undefined;
+      if (owners !== undefined && !owners.some((pid) => processGroup(pid) === child.pid)) {
+        await stop();
+        return "port-taken";
+      }
       if (res.ok) {
         const detach = (): void => {
           started.delete(child);
