@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
-import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider } from "../../scripts/terraform/shared-provider";
+import { isMissingSchemaError } from "../../scripts/terraform/schema-proxy";
+import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider, trimSchemaProblem } from "../../scripts/terraform/shared-provider";
 import { parseDestroyFlags, parsePlanFlags } from "../../scripts/plan-review/plan";
 import { tempDir } from "../support/app";
 import { messageOf } from "../support/synth";
@@ -87,11 +88,20 @@ describe("when a stack does not get a shared provider process", () => {
   });
 });
 
+describe("TRIM_SCHEMA", () => {
+  test.each([undefined, "0", "1"])("%s is accepted", (v) => expect(trimSchemaProblem(v)).toBeUndefined());
+  test("anything else is one line: the variable, the value, the rule", () => {
+    expect(trimSchemaProblem("yes")).toBe(
+      'TRIM_SCHEMA "yes" must be 0 (terraform reads the provider\'s whole schema) or 1 (only the schemas of the types the stack names; the default)',
+    );
+  });
+});
+
 describe("a shared provider process serves terraform plan and show", () => {
   const dir = tempDir("shared-provider");
   const stack = path.join(dir, "stack");
   const env: NodeJS.ProcessEnv = { ...terraformEnv(path.join(dir, "tfconfig")), CHECKPOINT_DISABLE: "1" };
-  for (const v of ["TF_LOG", "TF_LOG_PROVIDER", "TF_REATTACH_PROVIDERS", "SHARE_PROVIDER"]) delete env[v];
+  for (const v of ["TF_LOG", "TF_LOG_PROVIDER", "TF_REATTACH_PROVIDERS", "SHARE_PROVIDER", "TRIM_SCHEMA"]) delete env[v];
 
   beforeAll(async () => {
     requireTerraform(env);
@@ -128,6 +138,95 @@ describe("a shared provider process serves terraform plan and show", () => {
     const readAgain = await run("terraform", ["show", "-no-color", "plan.tfplan"], { cwd: stack, env });
     expect(readAgain.stdout).toContain("aws_ecr_repository.r will be created");
   }, 120_000);
+
+  /** `terraform providers schema -json` through `provider`: the type names Terraform is given. */
+  const typesSeen = async (cwd: string, provider: { env: object }): Promise<{ resources: string[]; dataSources: string[] }> => {
+    const out = JSON.parse((await run("terraform", ["providers", "schema", "-json"], { cwd, env: { ...env, ...provider.env }, maxBuffer: 256 << 20 })).stdout);
+    const aws = out.provider_schemas["registry.terraform.io/hashicorp/aws"];
+    return { resources: Object.keys(aws.resource_schemas ?? {}), dataSources: Object.keys(aws.data_source_schemas ?? {}) };
+  };
+  /** The plan as JSON through `provider`, without the fields that differ from run to run. */
+  const planThrough = async (cwd: string, provider: { env: object }, extra: string[] = []): Promise<Record<string, unknown>> => {
+    const planEnv = { ...env, ...provider.env };
+    await run("terraform", ["plan", "-input=false", "-no-color", "-out=plan.tfplan", ...extra], { cwd, env: planEnv });
+    const shown = JSON.parse((await run("terraform", ["show", "-json", "plan.tfplan"], { cwd, env: planEnv, maxBuffer: 64 << 20 })).stdout);
+    delete shown.timestamp;
+    return shown;
+  };
+
+  test("through the schema proxy terraform is given only the stack's types, and plans exactly as with the whole schema", async () => {
+    const trimmed = await startSharedProvider(stack, env, PLAN, () => undefined, "stack");
+    let planTrimmed: Record<string, unknown>;
+    try {
+      expect(trimmed?.trimmed).toBe(true);
+      // By name: aws_ecr_repository is a data source too.
+      expect(await typesSeen(stack, trimmed!)).toEqual({ resources: ["aws_ecr_repository"], dataSources: ["aws_ecr_repository"] });
+      planTrimmed = await planThrough(stack, trimmed!);
+    } finally {
+      await trimmed?.stop();
+    }
+    for (const whole of [{ wholeSchema: true }, undefined]) {
+      const provider = await startSharedProvider(stack, whole ? env : { ...env, TRIM_SCHEMA: "0" }, PLAN, () => undefined, "stack", whole);
+      try {
+        expect(provider?.trimmed).toBe(false);
+        const seen = await typesSeen(stack, provider!);
+        expect(seen.resources.length).toBeGreaterThan(1000);
+        expect(seen.dataSources.length).toBeGreaterThan(400);
+        expect(await planThrough(stack, provider!)).toEqual(planTrimmed);
+      } finally {
+        await provider?.stop();
+      }
+    }
+    expect((planTrimmed.resource_changes as { address: string }[]).map((c) => c.address)).toEqual(["aws_ecr_repository.r"]);
+  }, 180_000);
+
+  test("a state that holds a type the configuration no longer names: the trimmed plan fails loudly, the whole schema plans its removal", async () => {
+    const orphan = path.join(dir, "orphan");
+    writeStack(orphan);
+    await run("terraform", ["init", "-input=false", "-no-color"], { cwd: orphan, env });
+    // A state (local backend) with one lifecycle policy, which the configuration does not have.
+    fs.writeFileSync(
+      path.join(orphan, "terraform.tfstate"),
+      JSON.stringify({
+        version: 4,
+        terraform_version: "1.11.4",
+        serial: 1,
+        lineage: "3f0e5b7c-0d6a-4b8e-9d41-2f6c1a7b9e10",
+        outputs: {},
+        resources: [
+          {
+            mode: "managed",
+            type: "aws_ecr_lifecycle_policy",
+            name: "gone",
+            provider: 'provider["registry.terraform.io/hashicorp/aws"]',
+            instances: [{ schema_version: 0, attributes: { id: "shared-provider-test", policy: "{}", registry_id: "123456789012", repository: "shared-provider-test" } }],
+          },
+        ],
+      }),
+    );
+    const trimmed = await startSharedProvider(orphan, env, PLAN, () => undefined, "orphan");
+    try {
+      expect(trimmed?.trimmed).toBe(true);
+      const failed = await run("terraform", ["plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.tfplan"], { cwd: orphan, env: { ...env, ...trimmed!.env } }).then(
+        () => undefined,
+        (e: { stderr: string }) => e.stderr,
+      );
+      expect(failed).toBeDefined();
+      expect(isMissingSchemaError(failed!)).toBe(true);
+    } finally {
+      await trimmed?.stop();
+    }
+    const whole = await startSharedProvider(orphan, env, PLAN, () => undefined, "orphan", { wholeSchema: true });
+    try {
+      const plan = await planThrough(orphan, whole!, ["-refresh=false"]);
+      expect((plan.resource_changes as { address: string; change: { actions: string[] } }[]).map((c) => [c.address, c.change.actions])).toEqual([
+        ["aws_ecr_lifecycle_policy.gone", ["delete"]],
+        ["aws_ecr_repository.r", ["create"]],
+      ]);
+    } finally {
+      await whole?.stop();
+    }
+  }, 180_000);
 
   test("SHARE_PROVIDER=0: none is started", async () => {
     const lines: string[] = [];

@@ -14,7 +14,8 @@ import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, type Lo
 import { priorStateContents, readStateRecord, recordAppliedState, sameLocalAws, writeStateRecord, type StateRecord } from "./state-record";
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
-import { SHARE_PROVIDER_VARIABLE, shareProviderProblem, startSharedProvider } from "../terraform/shared-provider";
+import { isMissingSchemaError } from "../terraform/schema-proxy";
+import { SHARE_PROVIDER_VARIABLE, TRIM_SCHEMA_VARIABLE, shareProviderProblem, startSharedProvider, trimSchemaProblem } from "../terraform/shared-provider";
 import { runCli, walkFlags } from "../shared/cli";
 import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, secondsSince, type GivenParallelism, type Parallelism } from "../shared/pool";
 
@@ -151,7 +152,7 @@ export interface DestroyFlags {
 
 /** Problems with the variables every mode reads. */
 function variableProblems(env: NodeJS.ProcessEnv): string[] {
-  return [lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE]), shareProviderProblem(env[SHARE_PROVIDER_VARIABLE])].filter((p): p is string => p !== undefined);
+  return [lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE]), shareProviderProblem(env[SHARE_PROVIDER_VARIABLE]), trimSchemaProblem(env[TRIM_SCHEMA_VARIABLE])].filter((p): p is string => p !== undefined);
 }
 
 const ENV_NAME = /^[a-z][a-z0-9-]*$/;
@@ -440,20 +441,33 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
       const planFile = path.join(out, `${s.name}.tfplan`);
       const planArgs = ["plan", ...(destroy ? ["-destroy"] : []), "-input=false", "-no-color", "-detailed-exitcode", `-out=${planFile}`];
       // One AWS provider process for this stack's plan and show (see shared-provider.ts; none for
-      // a destroy plan, which configures the provider twice).
-      const provider = await startSharedProvider(s.dir, s.tfEnv, planArgs, log, s.name);
-      const planEnv = provider ? { ...s.tfEnv, ...provider.env } : s.tfEnv;
-      let shown: { stdout: string };
-      try {
-        const plan = await terraform(planArgs, s.dir, planEnv, {
-          progress: progress(s),
-        });
-        if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);
-        fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
-        shown = await terraformOk(["show", "-json", planFile], s.dir, planEnv);
-      } finally {
-        await provider?.stop();
+      // a destroy plan, which configures the provider twice), seen through the schema-trimming
+      // proxy. A state that holds a type the configuration no longer names fails the trimmed plan
+      // loudly ("no schema available ... while reading state"): then once more with the whole schema.
+      const planAndShow = async (wholeSchema: boolean): Promise<{ stdout: string } | "missing-schema"> => {
+        const provider = await startSharedProvider(s.dir, s.tfEnv, planArgs, log, s.name, { wholeSchema });
+        const planEnv = provider ? { ...s.tfEnv, ...provider.env } : s.tfEnv;
+        try {
+          const plan = await terraform(planArgs, s.dir, planEnv, {
+            progress: progress(s),
+          });
+          if (plan.code === 1 && provider?.trimmed && isMissingSchemaError(plan.stderr)) return "missing-schema";
+          if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);
+          fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
+          const show = await terraform(["show", "-json", planFile], s.dir, planEnv);
+          if (show.code !== 0 && provider?.trimmed && isMissingSchemaError(show.stderr)) return "missing-schema";
+          if (show.code !== 0) throw new Error(`terraform show failed in ${s.dir} (exit ${show.code}):\n${show.stderr.trim()}`);
+          return show;
+        } finally {
+          await provider?.stop();
+        }
+      };
+      let shown = await planAndShow(false);
+      if (shown === "missing-schema") {
+        log(`  ${s.name}: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n`);
+        shown = await planAndShow(true);
       }
+      if (shown === "missing-schema") throw new Error("unreachable: a plan with the whole schema cannot lack one");
       fs.writeFileSync(path.join(out, `${s.name}.json`), shown.stdout);
       const planJson = JSON.parse(shown.stdout);
       const synthesized = readJson(path.join(s.dir, "cdk.tf.json"));

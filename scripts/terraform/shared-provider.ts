@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { WATCHDOG, killGroup, stopGroup } from "../shared/watchdog";
 import { AWS_PROVIDER } from "./env";
+import { SchemaProxy, startSchemaProxy, typesMentioned } from "./schema-proxy";
 
 /**
  * One AWS provider process for the `terraform plan` and `terraform show -json` of one stack.
@@ -30,16 +31,33 @@ import { AWS_PROVIDER } from "./env";
  *   and with it one configuration);
  * - the installed binary is not found, or it does not announce itself within 30 s (a warning
  *   says so).
+ *
+ * Terraform reaches the process through a schema-trimming proxy (schema-proxy.ts): of the
+ * provider's ~2,100 resource, data-source and ephemeral schemas it sees only the types the stack's
+ * `cdk.tf.json` names, which cuts what each command decodes from ~10 MB to a few kB. Not with
+ * `TRIM_SCHEMA=0` or `{ wholeSchema: true }` (the planner's second try when the state holds a
+ * type the configuration no longer names).
  */
 export interface SharedProvider {
   /** To add to the environment of the terraform commands that use this process. */
   readonly env: { readonly TF_REATTACH_PROVIDERS: string };
+  /** Whether Terraform sees only the schemas of the types the stack names (through the proxy). */
+  readonly trimmed: boolean;
   /** Stops the process (SIGTERM, then SIGKILL after 3 s) and waits for it. */
   stop(): Promise<void>;
 }
 
 /** The variable that turns the shared provider process off (`0`) or on (`1`, the default). */
 export const SHARE_PROVIDER_VARIABLE = "SHARE_PROVIDER";
+
+/** The variable that turns the schema trimming off (`0`) or on (`1`, the default). */
+export const TRIM_SCHEMA_VARIABLE = "TRIM_SCHEMA";
+
+/** The problem with a `TRIM_SCHEMA` value (what, the value, the rule), or undefined when it is fine or unset. */
+export function trimSchemaProblem(value: string | undefined): string | undefined {
+  if (value === undefined || value === "0" || value === "1") return undefined;
+  return `${TRIM_SCHEMA_VARIABLE} ${JSON.stringify(value)} must be 0 (terraform reads the provider's whole schema) or 1 (only the schemas of the types the stack names; the default)`;
+}
 
 /** How long the provider may take to announce its address. */
 const ANNOUNCE_TIMEOUT_MS = 30_000;
@@ -113,7 +131,14 @@ process.once("exit", () => running.forEach((c) => killGroup(c, "SIGKILL")));
  * undefined when the stack does not get one (see {@link SharedProvider} and
  * {@link sharedProviderBlocker}); `log` receives one line when a start fails.
  */
-export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, plan: readonly string[], log: (line: string) => void, label: string): Promise<SharedProvider | undefined> {
+export async function startSharedProvider(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  plan: readonly string[],
+  log: (line: string) => void,
+  label: string,
+  options: { readonly wholeSchema?: boolean } = {},
+): Promise<SharedProvider | undefined> {
   if (sharedProviderBlocker(dir, env, plan)) return undefined;
   const binary = providerBinary(dir)!;
   const errors = path.join(os.tmpdir(), `shared-provider-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
@@ -127,7 +152,9 @@ export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, p
   fs.closeSync(errorFd);
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let proxy: SchemaProxy | undefined;
   const stop = async (): Promise<void> => {
+    await proxy?.close();
     await stopGroup(child, exited);
     running.delete(child);
     fs.rmSync(errors, { force: true });
@@ -150,7 +177,7 @@ export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, p
       resolve(undefined);
     });
   });
-  let parsed: Record<string, { Pid?: number }> | undefined;
+  let parsed: Record<string, { Pid?: number; Addr?: { Network?: string; String?: string } }> | undefined;
   try {
     parsed = reattach ? JSON.parse(reattach) : undefined;
   } catch {
@@ -162,5 +189,16 @@ export async function startSharedProvider(dir: string, env: NodeJS.ProcessEnv, p
     log(`  ${label}: warning: the shared AWS provider process did not start (${tail || "no address announced"}); terraform starts its own\n`);
     return undefined;
   }
-  return { env: { TF_REATTACH_PROVIDERS: JSON.stringify({ [AWS_PROVIDER.source]: parsed[AWS_PROVIDER.source] }) }, stop };
+  const reattachConfig = parsed[AWS_PROVIDER.source];
+  const trim = !options.wholeSchema && env[TRIM_SCHEMA_VARIABLE] !== "0" && reattachConfig.Addr?.Network === "unix" && !!reattachConfig.Addr.String;
+  if (trim) {
+    const keep = typesMentioned(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8"));
+    try {
+      proxy = await startSchemaProxy(reattachConfig.Addr!.String!, (name) => keep.has(name));
+    } catch (e) {
+      log(`  ${label}: warning: the schema proxy did not start (${(e as Error).message}); terraform reads the provider's whole schema\n`);
+    }
+  }
+  const target = proxy ? { ...reattachConfig, Addr: { ...reattachConfig.Addr, String: proxy.socket } } : reattachConfig;
+  return { env: { TF_REATTACH_PROVIDERS: JSON.stringify({ [AWS_PROVIDER.source]: target }) }, trimmed: proxy !== undefined, stop };
 }
