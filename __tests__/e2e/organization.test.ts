@@ -504,6 +504,23 @@ describe("a re-plan of every stack", () => {
   });
 });
 
+/** `npm run plan` (the built planner) of `environments` of `configFile` against the deployed organization, its plans in `out`. */
+function planDeployed(configFile: string, environments: string, out: string, outdir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith("AWS_ENDPOINT_URL") || k === "ALLOW_DESTROY" || k === "ALLOW_LOCAL_ENDPOINT" || k === "TRIM_SCHEMA" || k === "SHARE_PROVIDER") delete env[k];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan-review", "plan.js"), "--out", out], {
+      cwd: ROOT,
+      env: { ...env, AWS_ENDPOINT_URL: aws!.endpoint, CONFIG_FILE: configFile, ENVIRONMENTS: environments, CDKTF_OUTDIR: path.join(workDir!, outdir) },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
 describe(`npm run plan of a topology change: a new consumer ${QA_NAME} (${QA})`, () => {
   const QA_STACK = `${QA_NAME}-eu-central-1`;
   const OWNER_STACKS = [`${OWNER_NAME}-eu-central-1`, `${OWNER_NAME}-us-east-1`];
@@ -527,22 +544,8 @@ describe(`npm run plan of a topology change: a new consumer ${QA_NAME} (${QA})`,
     const configFile = path.join(workDir!, "environments-with-qa.json");
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
     out = path.join(workDir!, "plans");
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith("AWS_ENDPOINT_URL") || k === "ALLOW_DESTROY" || k === "ALLOW_LOCAL_ENDPOINT") delete env[k];
     // WHEN it is planned against the deployed organization (its endpoint and its state)
-    run = await phase(`npm run plan (${OWNER_NAME}, ${QA_NAME}) against the deployed state`, () =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [path.join(ROOT, "dist", "scripts", "plan-review", "plan.js"), "--out", out], {
-          cwd: ROOT,
-          env: { ...env, AWS_ENDPOINT_URL: aws!.endpoint, CONFIG_FILE: configFile, ENVIRONMENTS: `${OWNER_NAME},${QA_NAME}`, CDKTF_OUTDIR: path.join(workDir!, "plan-cdktf.out") },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      }),
-    );
+    run = await phase(`npm run plan (${OWNER_NAME}, ${QA_NAME}) against the deployed state`, () => planDeployed(configFile, `${OWNER_NAME},${QA_NAME}`, out, "plan-cdktf.out"));
   }, 600_000);
 
   const summary = () => JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"));
@@ -594,5 +597,37 @@ describe(`npm run plan of a topology change: a new consumer ${QA_NAME} (${QA})`,
     const got = await new ECRClient(inAccount(OWNER, "eu-central-1")).send(new GetRepositoryPolicyCommand({ repositoryName: REPOSITORY }));
     const principals = (JSON.parse(got.policyText!).Statement as any[]).flatMap((s) => asList(s.Principal?.AWS));
     expect(sorted(principals)).toEqual(sorted([...pullRoleArns(STAGING), ...pullRoleArns(PROD)]));
+  });
+});
+
+describe(`npm run plan of ${OWNER_NAME} without its registry scanning: its state holds a resource type the configuration no longer names`, () => {
+  const STACKS = [`${OWNER_NAME}-eu-central-1`, `${OWNER_NAME}-us-east-1`];
+  let run: { code: number; stdout: string; stderr: string };
+  let out: string;
+
+  beforeAll(async () => {
+    // GIVEN the shipped config without the owner's registryScanning (its only aws_ecr_registry_scanning_configuration)
+    const config = JSON.parse(fs.readFileSync(CONFIG_FILE, "utf8"));
+    delete config.environments[OWNER_NAME].registryScanning;
+    const configFile = path.join(workDir!, "environments-without-scanning.json");
+    fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+    out = path.join(workDir!, "plans-without-scanning");
+    // WHEN the owner is planned against its deployed state, through the schema-trimming proxy
+    run = await phase(`npm run plan (${OWNER_NAME}) without registryScanning`, () => planDeployed(configFile, OWNER_NAME, out, "plan-without-scanning-cdktf.out"));
+  }, 600_000);
+
+  test("the trimmed plan cannot read that state; each stack says so in one line and is planned again with the whole schema", () => {
+    for (const stack of STACKS)
+      expect(run.stdout).toContain(`  ${stack}: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n`);
+    expect(run.stdout.match(/planning again with the provider's whole schema/g)).toHaveLength(STACKS.length);
+  });
+
+  test("the second plan is the right one: it removes the scanning configuration and flags the downgrade; nothing else changes", () => {
+    const s = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"));
+    expect(s.stacks.map((r: any) => r.stack)).toEqual(STACKS);
+    for (const r of s.stacks) {
+      expect(r.changes).toEqual([{ address: expect.stringMatching(/^aws_ecr_registry_scanning_configuration\./), type: "aws_ecr_registry_scanning_configuration", action: "delete" }]);
+      expect(r.risks.map((k: any) => k.kind)).toContain("scanning-downgrade");
+    }
   });
 });

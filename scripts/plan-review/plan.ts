@@ -51,7 +51,9 @@ Environment: ALLOW_DESTROY (same as --allow-destroy, comma or space separated),
 ALLOW_EMPTY_STATE (same as --allow-empty-state), ALLOW_LOCAL_ENDPOINT (1: same as
 --allow-local-endpoint), PARALLELISM (same as --parallelism), SHARE_PROVIDER (0: terraform
 starts the AWS provider for each command; default 1: one provider process serves a stack's plan
-and show), ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL, STATE_RECORD_DIR.
+and show), TRIM_SCHEMA (0: terraform reads the provider's whole schema; default 1: only the
+schemas of the types the stack names), ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL,
+STATE_RECORD_DIR.
 
 Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
 default AWS credentials. Every plan and apply waits up to LOCK_TIMEOUT (default 5m, a Terraform
@@ -83,7 +85,7 @@ given.
                                      the machine: min(cores, available memory / 700 MiB))
   --stack NAME[,…]                   only these stacks of the selected environments (repeatable)
   --help                             this text
-Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, PARALLELISM, SHARE_PROVIDER, ENVIRONMENTS, CONFIG_FILE,
+Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, PARALLELISM, SHARE_PROVIDER, TRIM_SCHEMA, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock,
 default 5m), STATE_RECORD_DIR.
 
