@@ -86,6 +86,20 @@ describe("when a stack does not get a shared provider process", () => {
   test("no synthesized stack", () => {
     expect(sharedProviderBlocker(path.join(dir, "missing"), {}, PLAN)).toBe("no readable cdk.tf.json");
   });
+
+  test("a provider that exits before it announces its address: one warning line with its last words, and terraform starts its own", async () => {
+    const stack = path.join(dir, "broken");
+    writeStack(stack);
+    const platform = `linux_${process.arch === "arm64" ? "arm64" : "amd64"}`;
+    const folder = path.join(stack, ".terraform", "providers", "registry.terraform.io", "hashicorp", "aws", "5.100.0", platform);
+    fs.mkdirSync(folder, { recursive: true });
+    const fake = path.join(folder, "terraform-provider-aws_v5.100.0_x5");
+    fs.writeFileSync(fake, "#!/bin/sh\necho 'fatal: cannot serve' >&2\nexit 3\n", { mode: 0o755 });
+    expect(providerBinary(stack)).toBe(fake);
+    const lines: string[] = [];
+    expect(await startSharedProvider(stack, {}, PLAN, (l) => lines.push(l), "broken-stack")).toBeUndefined();
+    expect(lines).toEqual(["  broken-stack: warning: the shared AWS provider process did not start (fatal: cannot serve); terraform starts its own\n"]);
+  });
 });
 
 describe("TRIM_SCHEMA", () => {

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, configFilePath, projectRoot } from "../../config/environments";
 import { runCli } from "../shared/cli";
+import { writeFileAtomic } from "../shared/files";
 import { listStacks } from "../stacks/list";
 import { atlantisYaml } from "./config";
 
@@ -70,9 +71,7 @@ async function main(args: Args): Promise<number> {
     process.stderr.write(`error: atlantis.yaml is ${current === undefined ? "missing" : "stale"} (${file}): regenerate it with npm run -s atlantis-config and commit it\n`);
     return 1;
   }
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, text);
   process.stderr.write(`wrote atlantis.yaml: ${text.split("\n  - name: ").length - 1} project(s)\n`);
   return 0;
 }

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
 import { runCli } from "../shared/cli";
+import { copyFileAtomic } from "../shared/files";
 import { listStacks } from "../stacks/list";
 
 export const USAGE = `Usage: node dist/scripts/atlantis/synth-project.js STACK
@@ -48,9 +49,7 @@ async function main(args: { stack: string }): Promise<number> {
       const rel = path.relative(from, path.join(f.parentPath ?? f.path, f.name));
       const target = path.join(to, rel);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      const part = `${target}.tmp-${process.pid}`;
-      fs.copyFileSync(path.join(from, rel), part);
-      fs.renameSync(part, target);
+      copyFileAtomic(path.join(from, rel), target);
     }
     process.stderr.write(`synthesized ${stack.name} (environment ${stack.environment}) into ${stack.dir}\n`);
     return 0;

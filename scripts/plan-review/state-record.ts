@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
+import { writeFileAtomic } from "../shared/files";
 import { terraformOk } from "../terraform/run";
 
 /** The variable that moves the records elsewhere (tests use it). */
@@ -54,9 +55,7 @@ export function readStateRecord(stack: string, env: NodeJS.ProcessEnv = process.
 export function writeStateRecord(stack: string, record: StateRecord, env: NodeJS.ProcessEnv = process.env): void {
   const file = recordFile(stack, env);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** The S3 backend block a synthesized stack folder holds, if any. */

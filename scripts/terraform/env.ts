@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
 import { runCli } from "../shared/cli";
+import { writeFileAtomic } from "../shared/files";
 
 const USAGE = `Usage: node dist/scripts/terraform/env.js [DIR]
 
@@ -119,31 +120,13 @@ export function terraformEnv(dir: string, base: NodeJS.ProcessEnv = process.env)
   if (file === undefined || !fs.existsSync(file)) {
     fs.mkdirSync(absolute, { recursive: true });
     file = path.join(absolute, "terraform.rc");
-    writeAtomically(file, cliConfigText(findProviderMirror(base)));
+    // Whole or not at all: other processes of the project (a test run, `npm start` beside `npm run
+    // plan`) read the same config while terraform starts, and a config truncated by a rewrite in
+    // place reads as empty, which sends `terraform init` to the public registry.
+    writeFileAtomic(file, cliConfigText(findProviderMirror(base)), { unlessSame: true });
     written.set(key, file);
   }
   return { ...base, TF_CLI_CONFIG_FILE: file, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", GOGC: base.GOGC ?? TERRAFORM_GOGC };
-}
-
-/**
- * Writes `text` to `file` unless it holds it already, through a temporary file and a rename: other
- * processes of the project (a test run, `npm start` beside `npm run plan`) read the same config
- * while terraform starts, and a config truncated by a rewrite in place reads as empty, which sends
- * `terraform init` to the public registry.
- */
-function writeAtomically(file: string, text: string): void {
-  try {
-    if (fs.readFileSync(file, "utf8") === text) return;
-  } catch {
-    // missing or unreadable: write it
-  }
-  const part = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    fs.writeFileSync(part, text);
-    fs.renameSync(part, file);
-  } finally {
-    fs.rmSync(part, { force: true });
-  }
 }
 
 /** Throws a clear error when the `terraform` binary is missing. */
