@@ -2,10 +2,10 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
-import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
-import { clientConfig, localAwsEnv } from "../../scripts/local-aws/clients";
+import { localAwsEnv } from "../../scripts/local-aws/clients";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { ROOT } from "../support/app";
+import { KillProxy, startKillProxy } from "../support/kill-proxy";
 import { singleAccountLocal } from "../support/environments";
 import { scratchCopy } from "../support/scratch";
 import { commandsOf } from "./extract";
@@ -20,12 +20,13 @@ import { commandsOf } from "./extract";
 const DOC = "docs/recovery.md";
 const STACK = "local-eu-central-1";
 const TABLE = "tf-locks";
-const REPOSITORY = "codebuild-sample/dckr-push-ecr";
 
 /** The runbook's blocks, in order. */
 const blocks = commandsOf(DOC, fs.readFileSync(path.join(ROOT, DOC), "utf8")).filter((c) => c.kind === "block").map((c) => c.text);
 
 let aws: LocalAws;
+/** Every command and read goes through it; it kills the first deploy at the exact point. */
+let proxy: KillProxy;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let bucket: string;
@@ -61,7 +62,7 @@ function step(start: string, values: Record<string, string> = {}, code = 0): str
 
 /** The stack's terraform, as the commands run it (for causing faults, not part of the runbook). */
 function terraform(args: string[]): string {
-  const tfEnv = { ...terraformEnv(path.join(dir, ".tmp", "terraform"), env), ...localAwsEnv(aws.endpoint, "eu-central-1") };
+  const tfEnv = { ...terraformEnv(path.join(dir, ".tmp", "terraform"), env), ...localAwsEnv(proxy.endpoint, "eu-central-1") };
   const r = spawnSync("terraform", args, { cwd: path.join(dir, "cdktf.out", "stacks", STACK), env: tfEnv, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`terraform ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
@@ -70,6 +71,7 @@ function terraform(args: string[]): string {
 beforeAll(async () => {
   requireTerraform();
   aws = await startLocalAws();
+  proxy = await startKillProxy(aws.endpoint);
   dir = scratchCopy("runbook");
   // One owner stack, with a lock table, so the runbook's digest step is needed and followed.
   const local = { ...singleAccountLocal(), regions: ["eu-central-1"] };
@@ -79,7 +81,7 @@ beforeAll(async () => {
   key = `local/eu-central-1/terraform.tfstate`;
   env = {
     ...process.env,
-    ...localAwsEnv(aws.endpoint, "eu-central-1"),
+    ...localAwsEnv(proxy.endpoint, "eu-central-1"),
     CONFIG_FILE: "runbook-environments.json",
     ENVIRONMENTS: "local",
     CHECKPOINT_DISABLE: "1",
@@ -90,6 +92,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await proxy?.close();
   await aws?.stop();
 });
 
@@ -107,13 +110,6 @@ test("the runbook's blocks are the ones this test follows", () => {
   ]);
 });
 
-/** Whether the stack's repository exists in the local AWS (the SDK: quick enough to catch the apply in the act). */
-async function repositoryExists(): Promise<boolean> {
-  const ecr = new ECRClient(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
-  const repos = (await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? [];
-  return repos.some((r) => r.repositoryName === REPOSITORY);
-}
-
 describe("a stale lock and an interrupted apply", () => {
   test("a deploy killed with SIGKILL mid-apply is recovered as the runbook says", async () => {
     // The fault: npm run deploy killed (its whole process group) once its apply created the repository.
@@ -122,17 +118,11 @@ describe("a stale lock and an interrupted apply", () => {
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("close", (_code, signal) => resolve(signal)));
-    const deadline = Date.now() + 300_000;
-    let killed = false;
-    while (!killed && Date.now() < deadline && child.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 50));
-      if (output.includes(`${STACK}: terraform apply started`) && (await repositoryExists())) {
-        process.kill(-child.pid!, "SIGKILL");
-        killed = true;
-      }
-    }
-    await exited;
-    if (!killed) throw new Error(`the deploy was not killed mid-apply:\n${output}`);
+    // Killed the moment the local AWS has created the repository, before the provider hears of it.
+    proxy.arm("CreateRepository", child.pid!);
+    const signal = await exited;
+    if (!(await proxy.fired())) throw new Error(`the deploy was not killed mid-apply:\n${output}`);
+    expect(signal).toBe("SIGKILL");
     expect(output).not.toContain("terraform apply done");
 
     const explained = step("npm run recover -- --stack <stack>", {}, 1);

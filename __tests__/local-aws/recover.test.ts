@@ -9,6 +9,7 @@ import { clientConfig } from "../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
 import { IMPORTS_FILE } from "../../scripts/recovery/recover";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
+import { KillProxy, startKillProxy } from "../support/kill-proxy";
 import { writeSingleAccountConfig } from "../support/environments";
 
 /**
@@ -24,6 +25,8 @@ const REGION = "eu-central-1";
 const REPOSITORY = "codebuild-sample/dckr-push-ecr";
 const PROJECTS = ["codebuild-sample-dckr-dind", "codebuild-sample-dckr-push-ecr"];
 let aws: LocalAws;
+/** Every command and read goes through it; it kills the first deploy at the exact point. */
+let proxy: KillProxy;
 let dir: string;
 let config: string;
 
@@ -45,7 +48,7 @@ function launch(script: string, args: string[], env: Record<string, string> = {}
       CONFIG_FILE: config,
       ENVIRONMENTS: "local",
       CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
-      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_ENDPOINT_URL: proxy.endpoint,
       STATE_RECORD_DIR: path.join(dir, "state-records"),
       LOCAL_AWS_STATE_DIR: path.join(dir, "kept"),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
@@ -64,7 +67,7 @@ const run = (script: string, args: string[], env: Record<string, string> = {}) =
 const deploy = (env: Record<string, string> = {}) => run("plan-review/plan", ["--apply", "--out", path.join(dir, "plans")], env);
 const recover = (args: string[]) => run("recovery/recover", ["--stack", STACK, "--out", path.join(dir, "recover"), ...args]);
 
-const target = () => clientConfig({ region: REGION, endpoint: aws.endpoint });
+const target = () => clientConfig({ region: REGION, endpoint: proxy.endpoint });
 async function repositories(): Promise<string[]> {
   return ((await new ECRClient(target()).send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((r) => r.repositoryName!);
 }
@@ -80,11 +83,13 @@ async function roles(): Promise<string[]> {
 
 beforeAll(async () => {
   aws = await startLocalAws();
+  proxy = await startKillProxy(aws.endpoint);
   dir = tempDir("recover");
   config = writeSingleAccountConfig(dir, [REGION]);
 });
 
 afterAll(async () => {
+  await proxy?.close();
   await aws?.stop();
 });
 
@@ -94,29 +99,18 @@ describe("npm run recover after a deploy killed mid-apply", () => {
 
   test("a deploy killed with SIGKILL once its apply has created the repository leaves a lock and resources the state does not hold", async () => {
     const d = launch("plan-review/plan", ["--apply", "--out", path.join(dir, "plans")]);
-    const ecr = new ECRClient(target());
-    let killed = false;
-    const deadline = Date.now() + 300_000;
-    while (!killed && Date.now() < deadline && d.child.exitCode === null) {
-      // Poll often: the projects follow the repository within a fraction of a second, and a
-      // project the killed apply created could not be adopted unchanged on moto once (an
-      // UpdateProject, which moto lacks; cause not found, see BENCHMARKS.md's test-suite notes).
-      await new Promise((r) => setTimeout(r, 25));
-      if (!d.output().includes(`${STACK}: terraform apply started`)) continue;
-      const names = ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((r) => r.repositoryName);
-      if (names.includes(REPOSITORY)) {
-        process.kill(-d.child.pid!, "SIGKILL");
-        killed = true;
-      }
-    }
+    // Killed (its whole process group: the planner, terraform, the provider) the moment the local
+    // AWS has created the repository, before the provider hears of it.
+    proxy.arm("CreateRepository", d.child.pid!);
     const r = await d.done;
-    expect(killed).toBe(true);
+    expect(await proxy.fired()).toBe(true);
     expect(r.signal).toBe("SIGKILL");
-    // Killed before the apply finished: it never printed the outputs, and the projects are not all there.
+    // Killed before the apply finished: it never printed the outputs.
     expect(r.stdout).not.toContain("terraform apply done");
     expect(r.stdout).not.toContain("\nOutputs\n");
     expect(await repositories()).toEqual([REPOSITORY]);
-    expect((await projects()).length).toBeLessThan(2);
+    // Both projects name the repository: neither was created.
+    expect(await projects()).toEqual([]);
   });
 
   test("recover explains the lock and keeps it without --unlock, with the command that releases it", async () => {
