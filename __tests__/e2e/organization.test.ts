@@ -206,8 +206,8 @@ describe("npm start with AWS_ENDPOINT_URL set, on the shipped config", () => {
     expect(consumers).toHaveLength(2);
     expect(stdout).toContain("▸ synthesize 5 stacks of 3 environments in 3 accounts …");
     // Consumers first (the owner's repository policy names their pull roles), then the owner.
-    const consumerWave = `▸ deploy ${consumerStacks.join(", ")} in parallel …`;
-    const ownerWave = "▸ deploy local-eu-central-1, local-us-east-1 in parallel …";
+    const consumerWave = `▸ deploy wave 1 of 2: ${consumerStacks.join(", ")} …`;
+    const ownerWave = "▸ deploy wave 2 of 2: local-eu-central-1, local-us-east-1 …";
     expect(consumerStacks).toHaveLength(3);
     expect(stdout).toContain(consumerWave);
     expect(stdout).toContain(ownerWave);

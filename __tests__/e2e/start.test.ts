@@ -33,7 +33,7 @@ describe("npm start", () => {
     expect({ code: run.code, stderr: withoutNodeWarnings(run.stderr) }).toEqual({ code: 0, stderr: "" });
     expect(run.stdout).toMatch(/▸ start the local AWS \(moto_server\) …\n {2}moto_server pid \d+ listening on http:\/\/127\.0\.0\.1:\d+\n/);
     expect(run.stdout).toContain("▸ synthesize 1 stacks of 1 environments in 1 accounts …");
-    expect(run.stdout).toContain("▸ deploy local-eu-central-1 in parallel …");
+    expect(run.stdout).toContain("▸ deploy wave 1 of 1: local-eu-central-1 …");
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
     expect(run.stdout).not.toContain("keeps running");

@@ -126,8 +126,10 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     // Each stack's terraform takes ~600 MB: at most `limit` stacks at once, wave by wave.
     const parallelism = resolveParallelism(flags.parallelism);
     process.stdout.write(`▸ deploying ${stacks.length} stacks, at most ${parallelism.limit} at once (${parallelism.reason})\n`);
-    for (const wave of deployWaves(stacks, organization)) {
-      const settled = await step(`deploy ${wave.map((s) => s.name).join(", ")} in parallel`, () =>
+    const waves = deployWaves(stacks, organization);
+    for (const [i, wave] of waves.entries()) {
+      // Within a wave the stacks run side by side, at most `parallelism.limit` at once.
+      const settled = await step(`deploy wave ${i + 1} of ${waves.length}: ${wave.map((s) => s.name).join(", ")}`, () =>
         runPool(wave, parallelism.limit, (s) => deployStack(opts, s, (l) => process.stdout.write(l)), { stopOnFailure: true }),
       );
       const failed = settled.flatMap((x) => (x.status === "failed" ? [x] : []));

@@ -244,10 +244,16 @@ export async function startSchemaProxy(upstream: string, keep: (name: string) =>
       });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socket, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(socket, () => resolve());
+    });
+  } catch (e) {
+    session.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     socket,
     trimmed: () => last,
