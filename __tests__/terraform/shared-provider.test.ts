@@ -54,6 +54,14 @@ test("a bad SHARE_PROVIDER stops plan, deploy and destroy before anything runs: 
   expect(messageOf(() => parseDestroyFlags([], env))).toBe(message);
 });
 
+test("a bad TRIM_SCHEMA stops plan, deploy and destroy before anything runs: one line", () => {
+  const env = { TRIM_SCHEMA: "no" };
+  const message = trimSchemaProblem("no");
+  expect(messageOf(() => parsePlanFlags([], env))).toBe(message);
+  expect(messageOf(() => parsePlanFlags(["--apply"], env))).toBe(message);
+  expect(messageOf(() => parseDestroyFlags([], env))).toBe(message);
+});
+
 describe("when a stack does not get a shared provider process", () => {
   const dir = tempDir("shared-provider-blocker");
 

@@ -456,10 +456,8 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
           if (plan.code === 1 && provider?.trimmed && isMissingSchemaError(plan.stderr)) return "missing-schema";
           if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);
           fs.writeFileSync(path.join(out, `${s.name}.txt`), plan.stdout);
-          const show = await terraform(["show", "-json", planFile], s.dir, planEnv);
-          if (show.code !== 0 && provider?.trimmed && isMissingSchemaError(show.stderr)) return "missing-schema";
-          if (show.code !== 0) throw new Error(`terraform show failed in ${s.dir} (exit ${show.code}):\n${show.stderr.trim()}`);
-          return show;
+          // The plan read every type of its state and configuration: show needs no other.
+          return await terraformOk(["show", "-json", planFile], s.dir, planEnv);
         } finally {
           await provider?.stop();
         }

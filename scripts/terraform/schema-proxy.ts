@@ -18,7 +18,7 @@ import * as path from "path";
  * other field (the provider's own schema, provider_meta, functions, server capabilities,
  * diagnostics) and every kept schema passes unchanged, so Terraform plans with the provider's own
  * schema of every type it meets. A type the proxy dropped and Terraform still needs (in the state,
- * not in the configuration) makes Terraform fail loudly ("Invalid resource type" / "no schema"),
+ * not in the configuration) makes Terraform fail loudly ("no schema available for … while reading state"),
  * never plan differently; the planner then plans again without the proxy
  * ({@link isMissingSchemaError}).
  */
@@ -124,9 +124,13 @@ export function typesMentioned(...texts: string[]): Set<string> {
   return found;
 }
 
-/** Terraform's complaints when a schema the proxy dropped was needed after all. */
+/**
+ * Terraform's complaints when a schema the proxy dropped was needed after all: a type in the state
+ * that the configuration no longer names (every type the configuration names is kept, so a
+ * configuration error such as a misspelt type is not one of these, and is not planned twice).
+ */
 export function isMissingSchemaError(stderr: string): boolean {
-  return /Invalid resource type|Invalid data source|Invalid ephemeral resource type|no schema (available|found)|Missing resource schema|does not support (resource|data source|ephemeral resource) type|unsupported resource type/i.test(stderr);
+  return /no schema (available|found) for|Missing resource schema from provider/.test(stderr);
 }
 
 /** gRPC length-prefixed messages: 1 byte compressed flag, 4 bytes big-endian length, the message. */
@@ -163,8 +167,6 @@ function forwardable(headers: http2.IncomingHttpHeaders, pseudo: readonly string
 export interface SchemaProxy {
   /** The unix socket Terraform connects to instead of the provider's. */
   readonly socket: string;
-  /** How many schemas the proxy dropped and kept in its last trimmed answer (undefined before any). */
-  readonly trimmed: () => { kept: number; dropped: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -177,7 +179,6 @@ const WINDOW = 32 * 1024 * 1024;
 export async function startSchemaProxy(upstream: string, keep: (name: string) => boolean): Promise<SchemaProxy> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-proxy-"));
   const socket = path.join(dir, "proxy.sock");
-  let last: { kept: number; dropped: number } | undefined;
   const settings: http2.Settings = { initialWindowSize: WINDOW, maxFrameSize: 1 << 20 };
   const session = http2.connect("http://localhost", { createConnection: () => net.connect(upstream), settings });
   session.on("error", () => undefined); // each call reports its own failure to Terraform
@@ -235,9 +236,7 @@ export async function startSchemaProxy(upstream: string, keep: (name: string) =>
           return;
         }
         try {
-          const t = trimSchemaResponse(frames[0].message, keep);
-          last = { kept: t.kept, dropped: t.dropped };
-          stream.end(grpcFrame(t.message));
+          stream.end(grpcFrame(trimSchemaResponse(frames[0].message, keep).message));
         } catch {
           stream.end(body);
         }
@@ -256,7 +255,6 @@ export async function startSchemaProxy(upstream: string, keep: (name: string) =>
   }
   return {
     socket,
-    trimmed: () => last,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
