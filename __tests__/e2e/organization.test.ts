@@ -175,7 +175,9 @@ beforeAll(async () => {
   deploy = await phase(`npm start: deploy ${stacks.length} stacks of ${envs.map((e) => e.name).join(", ")} to AWS_ENDPOINT_URL`, () =>
     start([], { AWS_ENDPOINT_URL: aws!.endpoint, CDKTF_OUTDIR: outdir, ENVIRONMENTS: undefined, CONFIG_FILE: undefined }),
   );
-  if (deploy.code !== 0) throw new Error(`npm start failed (exit ${deploy.code}):\n${deploy.stderr}\n${deploy.stdout}`);
+  // With the local AWS's request log: a failure seen rarely ("Project already exists" on this
+  // fresh server) needs to show what the server answered before it.
+  if (deploy.code !== 0) throw new Error(`npm start failed (exit ${deploy.code}):\n${deploy.stderr}\n${deploy.stdout}\nthe end of moto's log:\n${aws!.logTail()}`);
 }, 1_200_000);
 
 afterAll(async () => {

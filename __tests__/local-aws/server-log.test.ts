@@ -28,3 +28,18 @@ test("moto keeps answering while the process that started it is blocked in spawn
   expect(r.stderr).toBe("");
   expect(r.stdout.trim()).toBe("3000 answered");
 });
+
+test("logTail shows the end of the log: the last requests with their HTTP status", async () => {
+  await (await fetch(`${aws.endpoint}/moto-api/data.json?request=last-one`)).text();
+  const tail = aws.logTail();
+  expect(tail.length).toBeLessThanOrEqual(4000);
+  expect(tail).toMatch(/"GET \/moto-api\/data\.json\?request=last-one HTTP\/1\.1" 200/);
+});
+
+test("logTail is empty once the server is stopped (its log is removed)", async () => {
+  const other = await startLocalAws();
+  await (await fetch(`${other.endpoint}/moto-api/data.json`)).text();
+  expect(other.logTail()).not.toBe("");
+  await other.stop();
+  expect(other.logTail()).toBe("");
+});

@@ -16,6 +16,8 @@ export interface LocalAws {
   stop(): Promise<void>;
   /** Lets the server outlive this process (it is then stopped with `kill <pid>`). */
   detach(): void;
+  /** The last ~4,000 characters of the server's log (one line per request with its HTTP status), for a failure's message; empty once stopped. */
+  logTail(): string;
 }
 
 /** How to install moto's server, for error messages. */
@@ -175,7 +177,7 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
           child.kill("SIGUSR1"); // the watchdog keeps moto running once this process ends
           child.unref();
         };
-        return { endpoint, port, pid: child.pid as number, stop, detach };
+        return { endpoint, port, pid: child.pid as number, stop, detach, logTail: tail };
       }
     } catch {
       // not listening yet
