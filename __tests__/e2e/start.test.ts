@@ -34,6 +34,13 @@ describe("npm start", () => {
     expect(run.stdout).toMatch(/▸ start the local AWS \(moto_server\) …\n {2}moto_server pid \d+ listening on http:\/\/127\.0\.0\.1:\d+\n/);
     expect(run.stdout).toContain("▸ synthesize 1 stacks of 1 environments in 1 accounts …");
     expect(run.stdout).toContain("▸ deploy wave 1 of 1: local-eu-central-1 …");
+    // init, a saved plan, the apply of that plan (each against a provider process of its own): no
+    // warning that one did not start, and the saved plan is removed afterwards.
+    const phases = run.stdout.split("\n").filter((l) => /^ {2}local-eu-central-1: terraform \w+ (started|done in)/.test(l)).map((l) => l.replace(/ in \d+\.\d s$/, ""));
+    expect(phases).toEqual(["init started", "init done", "plan started", "plan done", "apply started", "apply done"].map((p) => `  local-eu-central-1: terraform ${p}`));
+    expect(run.stdout).not.toContain("warning:");
+    expect(run.stdout).toMatch(/local-eu-central-1 {2}\(init \d+\.\d s, plan and apply \d+\.\d s\)/);
+    expect(fs.existsSync(path.join(outdir, "stacks", "local-eu-central-1", ".terraform", "deploy.tfplan"))).toBe(false);
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
     expect(run.stdout).not.toContain("keeps running");

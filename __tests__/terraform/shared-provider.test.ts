@@ -4,7 +4,10 @@ import * as path from "path";
 import { promisify } from "util";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { isMissingSchemaError } from "../../scripts/terraform/schema-proxy";
-import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider, trimSchemaProblem } from "../../scripts/terraform/shared-provider";
+import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider, terraformWithSharedProvider, trimSchemaProblem } from "../../scripts/terraform/shared-provider";
+import { startLocalAws } from "../../scripts/local-aws/server";
+import { LOCAL_CREDENTIALS } from "../../scripts/local-aws/clients";
+import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { parseDestroyFlags, parsePlanFlags } from "../../scripts/plan-review/plan";
 import { tempDir } from "../support/app";
 import { messageOf } from "../support/synth";
@@ -41,7 +44,7 @@ describe("SHARE_PROVIDER", () => {
   test.each([undefined, "0", "1"])("%s is accepted", (v) => expect(shareProviderProblem(v)).toBeUndefined());
   test.each(["", "true", "2", "yes"])("%j is refused with the value and the rule", (v) => {
     expect(shareProviderProblem(v)).toBe(
-      `SHARE_PROVIDER ${JSON.stringify(v)} must be 0 (terraform starts the AWS provider for each command) or 1 (one provider process for the plan and show of a stack; the default)`,
+      `SHARE_PROVIDER ${JSON.stringify(v)} must be 0 (terraform starts the AWS provider for each command) or 1 (one provider process for the plan and show of a stack, another for its apply; the default)`,
     );
   });
 });
@@ -71,10 +74,21 @@ describe("when a stack does not get a shared provider process", () => {
     expect(sharedProviderBlocker(path.join(dir, "a"), {}, PLAN)).toBe("no AWS provider installed by terraform init");
   });
 
-  test("only a plan gets one, and not a destroy plan (it configures the provider twice); apply never", () => {
-    writeStack(path.join(dir, "p"));
-    expect(sharedProviderBlocker(path.join(dir, "p"), {}, ["plan", "-destroy", "-out=x"])).toBe("a destroy plan configures the provider twice (a refresh, then the destroy)");
-    expect(sharedProviderBlocker(path.join(dir, "p"), {}, ["apply", "x.tfplan"])).toBe("terraform apply is not a plan (only a plan and its show share a provider process)");
+  test("a plan and the apply of a saved plan get one; not a destroy plan or an apply that plans first (they configure the provider twice)", () => {
+    const p = path.join(dir, "p");
+    writeStack(p);
+    const installed = path.join(p, ".terraform", "providers", "registry.terraform.io", "hashicorp", "aws", "5.100.0", `linux_${process.arch === "arm64" ? "arm64" : "amd64"}`);
+    fs.mkdirSync(installed, { recursive: true });
+    fs.writeFileSync(path.join(installed, "terraform-provider-aws_v5.100.0_x5"), "", { mode: 0o755 });
+    expect(sharedProviderBlocker(p, {}, PLAN)).toBeUndefined();
+    expect(sharedProviderBlocker(p, {}, ["apply", "-input=false", "x.tfplan"])).toBeUndefined();
+    expect(sharedProviderBlocker(p, {}, ["plan", "-destroy", "-out=x"])).toBe("a destroy plan configures the provider twice (a refresh, then the destroy)");
+    const twice = "an apply without a saved plan plans first and configures the provider twice (the plan, then the apply)";
+    expect(sharedProviderBlocker(p, {}, ["apply", "-auto-approve", "-input=false"])).toBe(twice);
+    expect(sharedProviderBlocker(p, {}, ["apply"])).toBe(twice);
+    expect(sharedProviderBlocker(p, {}, ["apply", "-destroy", "x.tfplan"])).toBe(twice);
+    expect(sharedProviderBlocker(p, {}, ["destroy", "-auto-approve"])).toBe("terraform destroy is neither a plan nor the apply of a saved plan (only those configure the provider once)");
+    expect(sharedProviderBlocker(p, {}, ["import", "a.b", "id"])).toBe("terraform import is neither a plan nor the apply of a saved plan (only those configure the provider once)");
   });
 
   test("the caller's choices come first: SHARE_PROVIDER=0, their own TF_REATTACH_PROVIDERS, a provider log", () => {
@@ -247,6 +261,35 @@ describe("a shared provider process serves terraform plan and show", () => {
       ]);
     } finally {
       await whole?.stop();
+    }
+  }, 180_000);
+
+  test("terraformWithSharedProvider: a saved plan, then its apply, each through a provider process of its own; the repository is created", async () => {
+    const aws = await startLocalAws();
+    const applied = path.join(dir, "applied");
+    try {
+      writeStack(applied, [{ region: "eu-central-1", endpoints: [{ ecr: aws.endpoint }] }]);
+      await run("terraform", ["init", "-input=false", "-no-color"], { cwd: applied, env });
+      const logFile = path.join(dir, "apply-core.log");
+      const lines: string[] = [];
+      const planned = await terraformWithSharedProvider(["plan", "-input=false", "-no-color", "-out=deploy.tfplan"], applied, env, (l) => lines.push(l), "applied");
+      expect(planned).not.toBe("missing-schema");
+      const logged = { ...env, TF_LOG_CORE: "debug", TF_LOG_PATH: logFile };
+      const apply = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", "deploy.tfplan"], applied, logged, (l) => lines.push(l), "applied");
+      expect(apply).not.toBe("missing-schema");
+      expect((apply as { stdout: string }).stdout).toContain("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+      // The apply's provider was the reattached process (one configuration), not one terraform started.
+      expect(fs.readFileSync(logFile, "utf8")).toContain('Provider registry.terraform.io/hashicorp/aws is overridden as an "unmanaged provider"');
+      expect(lines).toEqual([]);
+      const ecr = new ECRClient({ region: "eu-central-1", endpoint: aws.endpoint, credentials: LOCAL_CREDENTIALS });
+      const found = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ["shared-provider-test"] }));
+      expect(found.repositories?.map((r) => r.imageTagMutability)).toEqual(["IMMUTABLE"]);
+      // A failed command is Terraform's own error, as from terraformOk.
+      await expect(terraformWithSharedProvider(["apply", "-input=false", "-no-color", "deploy.tfplan"], applied, env, () => undefined, "applied")).rejects.toThrow(
+        /^terraform apply failed in .*applied \(exit 1\):\n[\s\S]*Saved plan is stale/,
+      );
+    } finally {
+      await aws.stop();
     }
   }, 180_000);
 

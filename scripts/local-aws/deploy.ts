@@ -18,6 +18,7 @@ import { stackName } from "../../stacks/regional-stack";
 import { clientConfig, localAwsEnv } from "./clients";
 import { terraformEnv } from "../terraform/env";
 import { terraformOk } from "../terraform/run";
+import { terraformWithSharedProvider } from "../terraform/shared-provider";
 import { explainLocalAwsFailure } from "./limits";
 import { recordAppliedState } from "../plan-review/state-record";
 import { createBucket, ensureLockTable, ensureStateBucket } from "../recovery/state-bucket";
@@ -37,6 +38,7 @@ export interface StackResult {
   readonly stack: LocalStack;
   readonly outputs: Record<string, string>;
   readonly initSeconds: number;
+  /** The plan and the apply of the saved plan, together. */
   readonly applySeconds: number;
 }
 
@@ -151,21 +153,40 @@ export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfi
 }
 
 /**
- * `terraform init` and `terraform apply` of one stack; returns its outputs. With `log`, each
- * phase says when it starts and ends, with a heartbeat every 10 s while it runs. A failure that
- * is a known gap of the local AWS says so first (see {@link explainLocalAwsFailure}).
+ * `terraform init`, `terraform plan -out` and `terraform apply` of that saved plan for one stack;
+ * returns its outputs. The plan and the apply each run against one AWS provider process of their
+ * own, seen through the schema-trimming proxy (shared-provider.ts): `apply -auto-approve` would
+ * start the provider three times and read its whole schema each time (BENCHMARKS.md, "Local
+ * deploy"). A state that holds a type the configuration no longer names is planned and applied
+ * with the whole schema. With `log`, each phase says when it starts and ends, with a heartbeat
+ * every 10 s while it runs. A failure that is a known gap of the local AWS says so first (see
+ * {@link explainLocalAwsFailure}).
  */
 export async function deployStack(opts: LocalDeployOptions, stack: LocalStack, log?: (line: string) => void): Promise<StackResult> {
   const env = localTerraformEnv(opts, stack.region);
   const progress = log && { label: stack.name, log };
+  const warn = log ?? ((line: string) => process.stderr.write(line));
+  const planFile = path.join(stack.dir, ".terraform", "deploy.tfplan");
   try {
     const init = await terraformOk(["init", "-input=false", "-no-color"], stack.dir, env, { progress });
-    const apply = await terraformOk(["apply", "-auto-approve", "-input=false", "-no-color"], stack.dir, env, { progress });
+    const planArgs = ["plan", "-input=false", "-no-color", `-out=${planFile}`];
+    let wholeSchema = false;
+    let plan = await terraformWithSharedProvider(planArgs, stack.dir, env, warn, stack.name, { progress });
+    if (plan === "missing-schema") {
+      warn(`  ${stack.name}: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n`);
+      wholeSchema = true;
+      plan = await terraformWithSharedProvider(planArgs, stack.dir, env, warn, stack.name, { progress, wholeSchema });
+    }
+    if (plan === "missing-schema") throw new Error("unreachable: a plan with the whole schema cannot lack one");
+    const apply = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", planFile], stack.dir, env, warn, stack.name, { progress, wholeSchema });
+    if (apply === "missing-schema") throw new Error(`${stack.name}: terraform apply stopped for a schema the trimmed provider did not give, though its plan had it (a bug); run npm start again with TRIM_SCHEMA=0`);
     // What the state holds now, for the next plan review (backend-change, state-empty).
     await recordAppliedState(stack.name, stack.dir, env, "apply");
-    return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: apply.seconds };
+    return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: plan.seconds + apply.seconds };
   } catch (e) {
     throw explainLocalAwsFailure(e);
+  } finally {
+    fs.rmSync(planFile, { force: true });
   }
 }
 

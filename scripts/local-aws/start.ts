@@ -150,7 +150,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
 
     process.stdout.write("\nOutputs\n");
     for (const r of results) {
-      process.stdout.write(`  ${r.stack.name}  (init ${r.initSeconds.toFixed(1)} s, apply ${r.applySeconds.toFixed(1)} s)\n`);
+      process.stdout.write(`  ${r.stack.name}  (init ${r.initSeconds.toFixed(1)} s, plan and apply ${r.applySeconds.toFixed(1)} s)\n`);
       for (const [k, v] of Object.entries(r.outputs)) process.stdout.write(`    ${k} = ${v}\n`);
     }
     process.stdout.write("\nVerification (read back through the API)\n");

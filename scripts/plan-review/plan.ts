@@ -15,7 +15,7 @@ import { priorStateContents, readStateRecord, recordAppliedState, sameLocalAws, 
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
 import { isMissingSchemaError } from "../terraform/schema-proxy";
-import { SHARE_PROVIDER_VARIABLE, TRIM_SCHEMA_VARIABLE, shareProviderProblem, startSharedProvider, trimSchemaProblem } from "../terraform/shared-provider";
+import { SHARE_PROVIDER_VARIABLE, TRIM_SCHEMA_VARIABLE, shareProviderProblem, startSharedProvider, terraformWithSharedProvider, trimSchemaProblem } from "../terraform/shared-provider";
 import { runCli, walkFlags } from "../shared/cli";
 import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, secondsSince, type GivenParallelism, type Parallelism } from "../shared/pool";
 
@@ -51,7 +51,7 @@ Environment: ALLOW_DESTROY (same as --allow-destroy, comma or space separated),
 ALLOW_EMPTY_STATE (same as --allow-empty-state), ALLOW_LOCAL_ENDPOINT (1: same as
 --allow-local-endpoint), PARALLELISM (same as --parallelism), SHARE_PROVIDER (0: terraform
 starts the AWS provider for each command; default 1: one provider process serves a stack's plan
-and show), TRIM_SCHEMA (0: terraform reads the provider's whole schema; default 1: only the
+and show, another its apply), TRIM_SCHEMA (0: terraform reads the provider's whole schema; default 1: only the
 schemas of the types the stack names), ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL,
 STATE_RECORD_DIR.
 
@@ -433,6 +433,8 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     };
     fs.mkdirSync(out, { recursive: true });
     const progress = (s: PlannedStack): TerraformProgress => ({ label: s.name, log });
+    /** The stacks whose plan needed the provider's whole schema: their apply gets it too. */
+    const wholeSchemaFor = new Set<string>();
 
     // At most `limit` stacks run terraform at once: init, plan and show of a stack hold one slot,
     // and so does each apply below.
@@ -465,6 +467,7 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
       let shown = await planAndShow(false);
       if (shown === "missing-schema") {
         log(`  ${s.name}: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n`);
+        wholeSchemaFor.add(s.name);
         shown = await planAndShow(true);
       }
       if (shown === "missing-schema") throw new Error("unreachable: a plan with the whole schema cannot lack one");
@@ -512,7 +515,15 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     const waves = applyWaves(stacks, organization, destroy);
     const apply = async (s: PlannedStack) => {
       try {
-        await terraformOk(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, { progress: progress(s) });
+        // The saved plan is applied against one provider process of its own (one configuration;
+        // see shared-provider.ts), trimmed to the stack's types when its plan was. A destroy plan
+        // was made without the proxy, so its apply reads the whole schema.
+        const wholeSchema = destroy || wholeSchemaFor.has(s.name);
+        const applied = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, log, s.name, {
+          progress: progress(s),
+          wholeSchema,
+        });
+        if (applied === "missing-schema") throw new Error(`terraform apply stopped for a schema the trimmed provider did not give, though its plan had it (a bug); run it again with ${TRIM_SCHEMA_VARIABLE}=0`);
       } catch (e) {
         throw alreadyExistsHint((s.env.local ? explainLocalAwsFailure(e) : e) as Error, s.name, destroy);
       }

@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { WATCHDOG, killGroup, stopGroup } from "../shared/watchdog";
 import { AWS_PROVIDER } from "./env";
-import { SchemaProxy, startSchemaProxy, typesMentioned } from "./schema-proxy";
+import { TerraformError, terraform, type TerraformProgress, type TerraformResult } from "./run";
+import { SchemaProxy, isMissingSchemaError, startSchemaProxy, typesMentioned } from "./schema-proxy";
 
 /**
  * One AWS provider process for the `terraform plan` and `terraform show -json` of one stack.
@@ -18,11 +19,12 @@ import { SchemaProxy, startSchemaProxy, typesMentioned } from "./schema-proxy";
  * through `TF_REATTACH_PROVIDERS`. BENCHMARKS.md ("Many stacks") has the measured gain.
  *
  * The process serves one stack only, and only the commands that configure the provider at most
- * once (plan configures it; show reads schemas): a second ConfigureProvider on the same process
- * fails (`unable to add custom RootCAs HTTPClient` with AWS_CA_BUNDLE set), so `apply` and
- * `plan -destroy` (a refresh walk, then the destroy walk: two configurations) start their own as
- * usual ({@link sharedProviderBlocker} refuses them). It is not used (Terraform starts providers
- * itself, as always) when:
+ * once (plan configures it; show reads schemas; the apply of a saved plan configures it once, in
+ * a process of its own): a second ConfigureProvider on the same process fails (`unable to add
+ * custom RootCAs HTTPClient` with AWS_CA_BUNDLE set), so `apply -auto-approve` (a plan, then the
+ * apply) and `plan -destroy` (a refresh walk, then the destroy walk: two configurations) start
+ * their own as usual ({@link sharedProviderBlocker} refuses them). It is not used (Terraform
+ * starts providers itself, as always) when:
  * - `SHARE_PROVIDER=0`;
  * - the caller set `TF_REATTACH_PROVIDERS` (their own provider wins);
  * - `TF_LOG` or `TF_LOG_PROVIDER` is set (the provider's log belongs in Terraform's log, which
@@ -65,17 +67,24 @@ const ANNOUNCE_TIMEOUT_MS = 30_000;
 /** The problem with a `SHARE_PROVIDER` value (what, the value, the rule), or undefined when it is fine or unset. */
 export function shareProviderProblem(value: string | undefined): string | undefined {
   if (value === undefined || value === "0" || value === "1") return undefined;
-  return `${SHARE_PROVIDER_VARIABLE} ${JSON.stringify(value)} must be 0 (terraform starts the AWS provider for each command) or 1 (one provider process for the plan and show of a stack; the default)`;
+  return `${SHARE_PROVIDER_VARIABLE} ${JSON.stringify(value)} must be 0 (terraform starts the AWS provider for each command) or 1 (one provider process for the plan and show of a stack, another for its apply; the default)`;
 }
 
 /**
  * Why the stack in `dir` does not get a shared provider process for the terraform command
- * `plan` (its arguments, `["plan", ...]`) and the `show -json` of its plan under `env`, or
- * undefined when it does. Reads the stack's `cdk.tf.json` and the provider `terraform init`
+ * `plan` (its arguments: `["plan", ...]` with the `show -json` of its plan, or `["apply", ...,
+ * planFile]`) under `env`, or undefined when it does. Reads the stack's `cdk.tf.json` and the provider `terraform init`
  * installed.
  */
 export function sharedProviderBlocker(dir: string, env: NodeJS.ProcessEnv, plan: readonly string[]): string | undefined {
-  if (plan[0] !== "plan") return `terraform ${plan[0] ?? "(no command)"} is not a plan (only a plan and its show share a provider process)`;
+  if (plan[0] === "apply") {
+    const last = plan[plan.length - 1];
+    if (plan.length < 2 || last.startsWith("-") || plan.includes("-auto-approve") || plan.includes("-destroy")) {
+      return "an apply without a saved plan plans first and configures the provider twice (the plan, then the apply)";
+    }
+  } else if (plan[0] !== "plan") {
+    return `terraform ${plan[0] ?? "(no command)"} is neither a plan nor the apply of a saved plan (only those configure the provider once)`;
+  }
   if (plan.includes("-destroy")) return "a destroy plan configures the provider twice (a refresh, then the destroy)";
   if (env[SHARE_PROVIDER_VARIABLE] === "0") return `${SHARE_PROVIDER_VARIABLE}=0`;
   if (env.TF_REATTACH_PROVIDERS) return "TF_REATTACH_PROVIDERS is set";
@@ -127,7 +136,8 @@ process.once("exit", () => running.forEach((c) => killGroup(c, "SIGKILL")));
 
 /**
  * Starts one AWS provider process for the `plan` (its arguments) of the stack in `dir` and the
- * `show -json` of that plan, with the environment terraform would give it (`env`), or returns
+ * `show -json` of that plan, or for the `apply` of a saved plan (`["apply", ..., planFile]`), with
+ * the environment terraform would give it (`env`), or returns
  * undefined when the stack does not get one (see {@link SharedProvider} and
  * {@link sharedProviderBlocker}); `log` receives one line when a start fails.
  */
@@ -201,4 +211,33 @@ export async function startSharedProvider(
   }
   const target = proxy ? { ...reattachConfig, Addr: { ...reattachConfig.Addr, String: proxy.socket } } : reattachConfig;
   return { env: { TF_REATTACH_PROVIDERS: JSON.stringify({ [AWS_PROVIDER.source]: target }) }, trimmed: proxy !== undefined, stop };
+}
+
+/**
+ * `terraform <args>` of the stack in `dir` with a shared provider process when the stack gets one
+ * (see {@link sharedProviderBlocker}), else as usual; throws {@link TerraformError} with
+ * Terraform's own error when it fails. A trimmed schema that lacks a type the state holds
+ * ({@link isMissingSchemaError}, before anything is planned or applied) is answered with
+ * `"missing-schema"` instead, for the caller to run it again with `{ wholeSchema: true }`.
+ */
+export async function terraformWithSharedProvider(
+  args: string[],
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  label: string,
+  options: { readonly wholeSchema?: boolean; readonly progress?: TerraformProgress } = {},
+): Promise<TerraformResult | "missing-schema"> {
+  const provider = await startSharedProvider(dir, env, args, log, label, options);
+  try {
+    const r = await terraform(args, dir, provider ? { ...env, ...provider.env } : env, { progress: options.progress });
+    if (r.code !== 0 && provider?.trimmed && isMissingSchemaError(r.stderr)) return "missing-schema";
+    if (r.code !== 0 && !(r.code === 2 && args.includes("-detailed-exitcode"))) {
+      const detail = (r.stderr.trim() || r.stdout.trim().split("\n").slice(-20).join("\n")).trim();
+      throw new TerraformError(`terraform ${args[0]} failed in ${dir} (exit ${r.code}):\n${detail}`, r);
+    }
+    return r;
+  } finally {
+    await provider?.stop();
+  }
 }
