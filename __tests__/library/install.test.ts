@@ -22,7 +22,7 @@ import { sharedTarball } from "../support/library-cache";
  * the working tree (see sharedTarball; npm pack runs `prepare` there), installed with the lowest
  * and the highest versions the peer ranges allow. The path and the git URL are clean clones of
  * the committed HEAD, without node_modules or lib/, where npm runs `prepare` (by path, prepare
- * first installs the build tools itself; by git URL, npm installs the clone's devDependencies
+ * first installs only the build tools itself (TypeScript, @types/node, the peers); by git URL, npm installs the clone's devDependencies
  * before it): that lib/ gets built there is what those two cases prove beyond the tarball's.
  *
  * The installs start from beforeAll and run in the background, at most INSTALLS_AT_ONCE at a
@@ -32,8 +32,8 @@ import { sharedTarball } from "../support/library-cache";
 jest.setTimeout(10 * 60_000);
 
 /**
- * Installs that run at once. The two from clean clones take longest (each writes ~1 GB of build
- * tools, mostly on npm's one JavaScript thread) and go first, side by side on the two cores; the
+ * Installs that run at once. The two from clean clones take longest (the git URL's writes ~1 GB
+ * of devDependencies, the path's ~400 MB of build tools, mostly on npm's one JavaScript thread) and go first, side by side on the two cores; the
  * small tarball installs follow.
  */
 const INSTALLS_AT_ONCE = 2;
@@ -46,6 +46,8 @@ let work: string | undefined;
 let consumers: Partial<Record<Mode, Promise<string>>> = {};
 const removals: Promise<void>[] = [];
 let ranges: Record<string, string> = {};
+/** The packages prepare installed in the clean clone of the path install (top level of its node_modules). */
+let pathBuildTools: string[] = [];
 let lowest: PeerVersions;
 let highest: PeerVersions;
 
@@ -98,6 +100,9 @@ beforeAll(async () => {
       slot(async () => {
         const source = await clone("clone-path");
         const installed = await consumer("consumer-path", ["--install-links", source], highest);
+        // What prepare installed in the clean clone to build lib/ (npm runs it in the clone itself).
+        const tools = path.join(source, "node_modules");
+        pathBuildTools = fs.existsSync(tools) ? fs.readdirSync(tools).flatMap((d) => (d.startsWith("@") ? fs.readdirSync(path.join(tools, d)).map((n) => `${d}/${n}`) : [d])) : [];
         discard(source); // the consumer has its own copy
         return installed;
       }),
@@ -180,6 +185,9 @@ describe("installing the library into a consumer app", () => {
         // a copy, not a symlink into the clone (whose node_modules has its own cdktf)
         expect(fs.lstatSync(path.join(dir, "node_modules", PACKAGE_NAME)).isSymbolicLink()).toBe(false);
       });
+      // prepare installed only what the build needs, not the test and CLI tools of the devDependencies
+      expect(pathBuildTools).toEqual(expect.arrayContaining(["typescript", "@types/node", "cdktf", "constructs", "@cdktf/provider-aws"]));
+      expect(pathBuildTools.filter((p) => ["jest", "cdktf-cli", "@swc/core", "esbuild", "@microsoft/api-extractor", "@aws-sdk/client-ecr"].includes(p))).toEqual([]);
     });
   });
 
