@@ -157,7 +157,7 @@ export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfi
  * returns its outputs. The plan and the apply each run against one AWS provider process of their
  * own, seen through the schema-trimming proxy (shared-provider.ts): `apply -auto-approve` would
  * start the provider three times and read its whole schema each time (BENCHMARKS.md, "Local
- * deploy"). A state that holds a type the configuration no longer names is planned and applied
+ * organization"). A state that holds a type the configuration no longer names is planned and applied
  * with the whole schema. With `log`, each phase says when it starts and ends, with a heartbeat
  * every 10 s while it runs. A failure that is a known gap of the local AWS says so first (see
  * {@link explainLocalAwsFailure}).

@@ -51,9 +51,9 @@ Environment: ALLOW_DESTROY (same as --allow-destroy, comma or space separated),
 ALLOW_EMPTY_STATE (same as --allow-empty-state), ALLOW_LOCAL_ENDPOINT (1: same as
 --allow-local-endpoint), PARALLELISM (same as --parallelism), SHARE_PROVIDER (0: terraform
 starts the AWS provider for each command; default 1: one provider process serves a stack's plan
-and show, another its apply), TRIM_SCHEMA (0: terraform reads the provider's whole schema; default 1: only the
-schemas of the types the stack names), ENVIRONMENTS, CONFIG_FILE, CDKTF_OUTDIR, AWS_ENDPOINT_URL,
-STATE_RECORD_DIR.
+and show, another its apply), TRIM_SCHEMA (0: terraform reads the provider's whole schema;
+default 1: only the schemas of the types the stack names), ENVIRONMENTS, CONFIG_FILE,
+CDKTF_OUTDIR, AWS_ENDPOINT_URL, STATE_RECORD_DIR.
 
 Local environments use AWS_ENDPOINT_URL, or a local AWS started for the run; real ones the
 default AWS credentials. Every plan and apply waits up to LOCK_TIMEOUT (default 5m, a Terraform
