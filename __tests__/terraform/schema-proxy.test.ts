@@ -86,6 +86,7 @@ describe("isMissingSchemaError", () => {
     "Error: no schema available for aws_ecr_lifecycle_policy.Repository_LifecyclePolicy_7F44DF3C while reading state; this is a bug in Terraform and should be reported",
     "Warning: Missing resource schema from provider\n\nNo resource schema found for aws_ecr_lifecycle_policy when decoding prior state",
     "Failed to marshal plan to json: error marshaling prior state: no schema found for aws_ecr_lifecycle_policy.x (in provider registry.terraform.io/hashicorp/aws)",
+    "Error: ChangesSrc.Decode: missing schema for aws_ecr_lifecycle_policy.gone",
   ])("%s", (stderr) => expect(isMissingSchemaError(stderr)).toBe(true));
   test("other failures are not, a misspelt type in the configuration included (the trimmed schema keeps every type the configuration names)", () => {
     expect(isMissingSchemaError('Error: Invalid resource type\n\nThe provider hashicorp/aws does not support resource type "aws_ecr_repositry".')).toBe(false);

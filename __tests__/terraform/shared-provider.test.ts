@@ -4,7 +4,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { isMissingSchemaError } from "../../scripts/terraform/schema-proxy";
-import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider, terraformWithSharedProvider, trimSchemaProblem } from "../../scripts/terraform/shared-provider";
+import { providerBinary, shareProviderProblem, sharedProviderBlocker, startSharedProvider, terraformWithSharedProvider, trimSchemaProblem, wholeSchemaRetryLine } from "../../scripts/terraform/shared-provider";
 import { startLocalAws } from "../../scripts/local-aws/server";
 import { LOCAL_CREDENTIALS } from "../../scripts/local-aws/clients";
 import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
@@ -49,17 +49,13 @@ describe("SHARE_PROVIDER", () => {
   });
 });
 
-test("a bad SHARE_PROVIDER stops plan, deploy and destroy before anything runs: one line", () => {
-  const env = { SHARE_PROVIDER: "yes" };
-  const message = shareProviderProblem("yes");
-  expect(messageOf(() => parsePlanFlags([], env))).toBe(message);
-  expect(messageOf(() => parsePlanFlags(["--apply"], env))).toBe(message);
-  expect(messageOf(() => parseDestroyFlags([], env))).toBe(message);
-});
-
-test("a bad TRIM_SCHEMA stops plan, deploy and destroy before anything runs: one line", () => {
-  const env = { TRIM_SCHEMA: "no" };
-  const message = trimSchemaProblem("no");
+test.each([
+  ["SHARE_PROVIDER", "yes", shareProviderProblem],
+  ["TRIM_SCHEMA", "no", trimSchemaProblem],
+])("a bad %s stops plan, deploy and destroy before anything runs: one line", (variable, value, problem) => {
+  const env = { [variable]: value };
+  const message = problem(value);
+  expect(message).toBeDefined();
   expect(messageOf(() => parsePlanFlags([], env))).toBe(message);
   expect(messageOf(() => parsePlanFlags(["--apply"], env))).toBe(message);
   expect(messageOf(() => parseDestroyFlags([], env))).toBe(message);
@@ -218,7 +214,8 @@ describe("a shared provider process serves terraform plan and show", () => {
 
   test("a state that holds a type the configuration no longer names: the trimmed plan fails loudly, the whole schema plans its removal", async () => {
     const orphan = path.join(dir, "orphan");
-    writeStack(orphan);
+    // Nothing answers at its ECR endpoint: an apply that gets as far as the AWS call fails at once.
+    writeStack(orphan, [{ region: "eu-central-1", max_retries: 1, endpoints: [{ ecr: "http://127.0.0.1:9" }] }]);
     await run("terraform", ["init", "-input=false", "-no-color"], { cwd: orphan, env });
     // A state (local backend) with one lifecycle policy, which the configuration does not have.
     fs.writeFileSync(
@@ -262,6 +259,22 @@ describe("a shared provider process serves terraform plan and show", () => {
     } finally {
       await whole?.stop();
     }
+    // terraformWithSharedProvider plans it once more with the whole schema, in one line, and says so for the apply.
+    const lines: string[] = [];
+    const retried = await terraformWithSharedProvider(["plan", "-input=false", "-no-color", "-refresh=false", "-out=retried.tfplan"], orphan, env, (l) => lines.push(l), "orphan");
+    expect(lines).toEqual([wholeSchemaRetryLine("orphan")]);
+    expect(wholeSchemaRetryLine("orphan")).toBe("  orphan: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n");
+    expect(retried.wholeSchema).toBe(true);
+    expect(retried.result.stdout).toContain("aws_ecr_lifecycle_policy.gone will be destroyed");
+    // The apply of a plan made with the whole schema, through a trimmed one: terraform stops while
+    // it reads the saved plan (before it applies anything), and the apply runs again with the whole
+    // schema (here it then fails at the AWS call: nothing answers at the stack's ECR endpoint).
+    const applyLines: string[] = [];
+    await expect(
+      terraformWithSharedProvider(["apply", "-input=false", "-no-color", "retried.tfplan"], orphan, env, (l) => applyLines.push(l), "orphan"),
+    ).rejects.toThrow(/^terraform apply failed in .*orphan \(exit 1\):\n(?![\s\S]*missing schema)/);
+    expect(applyLines).toEqual([wholeSchemaRetryLine("orphan", "apply")]);
+    expect(wholeSchemaRetryLine("orphan", "apply")).toBe("  orphan: its state holds a resource type the configuration no longer names; applying again with the provider's whole schema\n");
   }, 180_000);
 
   test("terraformWithSharedProvider: a saved plan, then its apply, each through a provider process of its own; the repository is created", async () => {
@@ -273,11 +286,11 @@ describe("a shared provider process serves terraform plan and show", () => {
       const logFile = path.join(dir, "apply-core.log");
       const lines: string[] = [];
       const planned = await terraformWithSharedProvider(["plan", "-input=false", "-no-color", "-out=deploy.tfplan"], applied, env, (l) => lines.push(l), "applied");
-      expect(planned).not.toBe("missing-schema");
+      expect(planned.wholeSchema).toBe(false);
       const logged = { ...env, TF_LOG_CORE: "debug", TF_LOG_PATH: logFile };
       const apply = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", "deploy.tfplan"], applied, logged, (l) => lines.push(l), "applied");
-      expect(apply).not.toBe("missing-schema");
-      expect((apply as { stdout: string }).stdout).toContain("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+      expect(apply.wholeSchema).toBe(false);
+      expect(apply.result.stdout).toContain("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
       // The apply's provider was the reattached process (one configuration), not one terraform started.
       expect(fs.readFileSync(logFile, "utf8")).toContain('Provider registry.terraform.io/hashicorp/aws is overridden as an "unmanaged provider"');
       expect(lines).toEqual([]);

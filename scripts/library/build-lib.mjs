@@ -19,7 +19,7 @@ const peers = ["cdktf", "constructs", "@cdktf/provider-aws"];
 function run(command, args, what, cwd = root) {
   const r = spawnSync(command, args, { cwd, stdio: "inherit", env: cleanEnv() });
   if (r.status !== 0) {
-    process.stderr.write(`error: ${what} failed in ${root} (exit ${r.status ?? r.signal}); nothing was built\n`);
+    process.stderr.write(`error: ${what} failed in ${cwd} (exit ${r.status ?? r.signal}); nothing was built\n`);
     process.exit(1);
   }
 }

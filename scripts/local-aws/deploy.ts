@@ -169,20 +169,11 @@ export async function deployStack(opts: LocalDeployOptions, stack: LocalStack, l
   const planFile = path.join(stack.dir, ".terraform", "deploy.tfplan");
   try {
     const init = await terraformOk(["init", "-input=false", "-no-color"], stack.dir, env, { progress });
-    const planArgs = ["plan", "-input=false", "-no-color", `-out=${planFile}`];
-    let wholeSchema = false;
-    let plan = await terraformWithSharedProvider(planArgs, stack.dir, env, warn, stack.name, { progress });
-    if (plan === "missing-schema") {
-      warn(`  ${stack.name}: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n`);
-      wholeSchema = true;
-      plan = await terraformWithSharedProvider(planArgs, stack.dir, env, warn, stack.name, { progress, wholeSchema });
-    }
-    if (plan === "missing-schema") throw new Error("unreachable: a plan with the whole schema cannot lack one");
-    const apply = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", planFile], stack.dir, env, warn, stack.name, { progress, wholeSchema });
-    if (apply === "missing-schema") throw new Error(`${stack.name}: terraform apply stopped for a schema the trimmed provider did not give, though its plan had it (a bug); run npm start again with TRIM_SCHEMA=0`);
+    const plan = await terraformWithSharedProvider(["plan", "-input=false", "-no-color", `-out=${planFile}`], stack.dir, env, warn, stack.name, { progress });
+    const apply = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", planFile], stack.dir, env, warn, stack.name, { progress, wholeSchema: plan.wholeSchema });
     // What the state holds now, for the next plan review (backend-change, state-empty).
     await recordAppliedState(stack.name, stack.dir, env, "apply");
-    return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: plan.seconds + apply.seconds };
+    return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: plan.result.seconds + apply.result.seconds };
   } catch (e) {
     throw explainLocalAwsFailure(e);
   } finally {

@@ -15,7 +15,7 @@ import { priorStateContents, readStateRecord, recordAppliedState, sameLocalAws, 
 import { terraformEnv } from "../terraform/env";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk, type TerraformProgress } from "../terraform/run";
 import { isMissingSchemaError } from "../terraform/schema-proxy";
-import { SHARE_PROVIDER_VARIABLE, TRIM_SCHEMA_VARIABLE, shareProviderProblem, startSharedProvider, terraformWithSharedProvider, trimSchemaProblem } from "../terraform/shared-provider";
+import { SHARE_PROVIDER_VARIABLE, TRIM_SCHEMA_VARIABLE, shareProviderProblem, startSharedProvider, terraformWithSharedProvider, trimSchemaProblem, wholeSchemaRetryLine } from "../terraform/shared-provider";
 import { runCli, walkFlags } from "../shared/cli";
 import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, secondsSince, type GivenParallelism, type Parallelism } from "../shared/pool";
 
@@ -466,7 +466,7 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
       };
       let shown = await planAndShow(false);
       if (shown === "missing-schema") {
-        log(`  ${s.name}: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n`);
+        log(wholeSchemaRetryLine(s.name));
         wholeSchemaFor.add(s.name);
         shown = await planAndShow(true);
       }
@@ -516,14 +516,10 @@ export async function runPlan(flags: PlanFlags | DestroyFlags, env: NodeJS.Proce
     const apply = async (s: PlannedStack) => {
       try {
         // The saved plan is applied against one provider process of its own (one configuration;
-        // see shared-provider.ts), trimmed to the stack's types when its plan was. A destroy plan
-        // was made without the proxy, so its apply reads the whole schema.
-        const wholeSchema = destroy || wholeSchemaFor.has(s.name);
-        const applied = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, log, s.name, {
-          progress: progress(s),
-          wholeSchema,
-        });
-        if (applied === "missing-schema") throw new Error(`terraform apply stopped for a schema the trimmed provider did not give, though its plan had it (a bug); run it again with ${TRIM_SCHEMA_VARIABLE}=0`);
+        // see shared-provider.ts), with the whole schema when its plan needed it (a plan of a
+        // destroy, made without the proxy, finds out in the apply, which then runs again with it).
+        const wholeSchema = wholeSchemaFor.has(s.name);
+        await terraformWithSharedProvider(["apply", "-input=false", "-no-color", path.join(out, `${s.name}.tfplan`)], s.dir, s.tfEnv, log, s.name, { progress: progress(s), wholeSchema });
       } catch (e) {
         throw alreadyExistsHint((s.env.local ? explainLocalAwsFailure(e) : e) as Error, s.name, destroy);
       }

@@ -106,11 +106,14 @@ export function terraform(args: string[], cwd: string, env: NodeJS.ProcessEnv, o
 /** Like {@link terraform}, but throws with Terraform's own error text when it fails. */
 export async function terraformOk(args: string[], cwd: string, env: NodeJS.ProcessEnv, opts: TerraformOptions = {}): Promise<TerraformResult> {
   const r = await terraform(args, cwd, env, opts);
-  if (r.code !== 0) {
-    const detail = (r.stderr.trim() || r.stdout.trim().split("\n").slice(-20).join("\n")).trim();
-    throw new TerraformError(`terraform ${args[0]} failed in ${cwd} (exit ${r.code}):\n${detail}`, r);
-  }
+  if (r.code !== 0) throw terraformFailure(args, cwd, r);
   return r;
+}
+
+/** The error for a failed `terraform <args>` in `cwd`: Terraform's error text (else the end of its output). */
+export function terraformFailure(args: readonly string[], cwd: string, r: TerraformResult): TerraformError {
+  const detail = (r.stderr.trim() || r.stdout.trim().split("\n").slice(-20).join("\n")).trim();
+  return new TerraformError(`terraform ${args[0]} failed in ${cwd} (exit ${r.code}):\n${detail}`, r);
 }
 
 /** A failed terraform command; the message holds Terraform's error output. */

@@ -126,11 +126,11 @@ export function typesMentioned(...texts: string[]): Set<string> {
 
 /**
  * Terraform's complaints when a schema the proxy dropped was needed after all: a type in the state
- * that the configuration no longer names (every type the configuration names is kept, so a
+ * (or in a saved plan's changes, read before anything is applied) that the configuration no longer names (every type the configuration names is kept, so a
  * configuration error such as a misspelt type is not one of these, and is not planned twice).
  */
 export function isMissingSchemaError(stderr: string): boolean {
-  return /no schema (available|found) for|Missing resource schema from provider/.test(stderr);
+  return /no schema (available|found) for|Missing resource schema from provider|ChangesSrc\.Decode: missing schema for/.test(stderr);
 }
 
 /** gRPC length-prefixed messages: 1 byte compressed flag, 4 bytes big-endian length, the message. */

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { WATCHDOG, killGroup, stopGroup } from "../shared/watchdog";
 import { AWS_PROVIDER } from "./env";
-import { TerraformError, terraform, type TerraformProgress, type TerraformResult } from "./run";
+import { terraform, terraformFailure, type TerraformProgress, type TerraformResult } from "./run";
 import { SchemaProxy, isMissingSchemaError, startSchemaProxy, typesMentioned } from "./schema-proxy";
 
 /**
@@ -213,12 +213,19 @@ export async function startSharedProvider(
   return { env: { TF_REATTACH_PROVIDERS: JSON.stringify({ [AWS_PROVIDER.source]: target }) }, trimmed: proxy !== undefined, stop };
 }
 
+/** The line printed when a stack's terraform `command` runs again with the provider's whole schema. */
+export function wholeSchemaRetryLine(label: string, command = "plan"): string {
+  const doing = ({ plan: "planning", apply: "applying" } as Record<string, string>)[command] ?? `running terraform ${command}`;
+  return `  ${label}: its state holds a resource type the configuration no longer names; ${doing} again with the provider's whole schema\n`;
+}
+
 /**
  * `terraform <args>` of the stack in `dir` with a shared provider process when the stack gets one
- * (see {@link sharedProviderBlocker}), else as usual; throws {@link TerraformError} with
- * Terraform's own error when it fails. A trimmed schema that lacks a type the state holds
- * ({@link isMissingSchemaError}, before anything is planned or applied) is answered with
- * `"missing-schema"` instead, for the caller to run it again with `{ wholeSchema: true }`.
+ * (see {@link sharedProviderBlocker}), else as usual; throws Terraform's own error when it fails
+ * (as terraformOk does). When a trimmed schema lacks a type the state or a saved plan holds
+ * ({@link isMissingSchemaError}: Terraform stops while it reads them, before it plans or applies
+ * anything), the command runs once more with the whole schema, after {@link wholeSchemaRetryLine}.
+ * Returns the result and whether the whole schema was used (for the apply of that plan).
  */
 export async function terraformWithSharedProvider(
   args: string[],
@@ -227,17 +234,19 @@ export async function terraformWithSharedProvider(
   log: (line: string) => void,
   label: string,
   options: { readonly wholeSchema?: boolean; readonly progress?: TerraformProgress } = {},
-): Promise<TerraformResult | "missing-schema"> {
-  const provider = await startSharedProvider(dir, env, args, log, label, options);
+): Promise<{ result: TerraformResult; wholeSchema: boolean }> {
+  const wholeSchema = options.wholeSchema ?? false;
+  const provider = await startSharedProvider(dir, env, args, log, label, { wholeSchema });
+  let r: TerraformResult;
   try {
-    const r = await terraform(args, dir, provider ? { ...env, ...provider.env } : env, { progress: options.progress });
-    if (r.code !== 0 && provider?.trimmed && isMissingSchemaError(r.stderr)) return "missing-schema";
-    if (r.code !== 0 && !(r.code === 2 && args.includes("-detailed-exitcode"))) {
-      const detail = (r.stderr.trim() || r.stdout.trim().split("\n").slice(-20).join("\n")).trim();
-      throw new TerraformError(`terraform ${args[0]} failed in ${dir} (exit ${r.code}):\n${detail}`, r);
-    }
-    return r;
+    r = await terraform(args, dir, provider ? { ...env, ...provider.env } : env, { progress: options.progress });
   } finally {
     await provider?.stop();
   }
+  if (r.code !== 0 && provider?.trimmed && isMissingSchemaError(r.stderr)) {
+    log(wholeSchemaRetryLine(label, args[0]));
+    return terraformWithSharedProvider(args, dir, env, log, label, { ...options, wholeSchema: true });
+  }
+  if (r.code !== 0 && !(r.code === 2 && args.includes("-detailed-exitcode"))) throw terraformFailure(args, dir, r);
+  return { result: r, wholeSchema };
 }
