@@ -1,8 +1,5 @@
-import { spawnSync } from "child_process";
-import * as path from "path";
 import { cliArgs, DEFAULT_PROJECT_IMAGE, noteFor, parseArgs, USAGE, type Invocation } from "../../../scripts/local-aws/aws";
 import { START_BUILD_RUNS_NOTHING } from "../../../scripts/local-aws/limits";
-import { requireBuiltApp } from "../../support/app";
 import { messageOf } from "../../support/synth";
 
 const env = { AWS_REGION: "eu-central-1" };
@@ -60,15 +57,5 @@ describe("start-build on the local AWS", () => {
     expect(USAGE).toMatch(/^Usage: npm run -s aws -- <command>/);
     expect(USAGE).toContain(`On the local AWS, start-build runs nothing: ${START_BUILD_RUNS_NOTHING}`);
     for (const c of ["describe-repositories", "describe-images --repository-name NAME", "create-project --name NAME"]) expect(USAGE).toContain(c);
-  });
-
-  test("a bad command is one line and exit 2, with nothing called", () => {
-    const script = path.join(requireBuiltApp(), "..", "scripts", "local-aws", "aws.js");
-    const r = spawnSync(process.execPath, [script, "describe-images", "--repository", "x"], { encoding: "utf8", env: { ...process.env, ...env, AWS_CLI: "/nonexistent/aws" } });
-    expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
-      code: 2,
-      stdout: "",
-      stderr: 'error: option "--repository" is unknown for describe-images (known: --repository-name, --region)\nerror: option --repository-name is required for describe-images\n',
-    });
   });
 });
