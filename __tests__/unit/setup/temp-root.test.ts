@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Testing, TerraformStack } from "cdktf";
-import { createTempRoot, removeTempRoot, TEMP_ROOT_PREFIX, TEMP_ROOT_VARIABLE } from "../../support/temp-root";
+import { createTempRoot, leftBehind, removeTempRoot, SHARED_TEMP, snapshotBase, TEMP_ROOT_PREFIX, TEMP_ROOT_VARIABLE } from "../../support/temp-root";
 
 describe("the per-run temporary folder", () => {
   test("this run's os.tmpdir() is a folder of its own, not the system temp folder", () => {
@@ -39,5 +39,33 @@ describe("the per-run temporary folder", () => {
     removeTempRoot({ [TEMP_ROOT_VARIABLE]: dir });
     expect(fs.existsSync(dir)).toBe(true);
     fs.rmSync(dir, { recursive: true });
+  });
+
+  test("leftBehind names the run's folder while it exists, and what is new in a private TMPDIR", () => {
+    // GIVEN a private temp folder with an entry from before the run, and the run's folder in it
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), "private-tmpdir-"));
+    fs.writeFileSync(path.join(base, "old"), "");
+    const snapshot = snapshotBase(base);
+    const env: NodeJS.ProcessEnv = {};
+    const root = createTempRoot(env, base);
+    // WHEN the run leaves a file beside its folder, and its folder
+    fs.writeFileSync(path.join(base, "stray"), "");
+    // THEN both are named, the old entry is not
+    expect(leftBehind(snapshot, env).sort()).toEqual([root, path.join(base, "stray")].sort());
+    // AND after the folder is removed and the stray file too, nothing is left
+    removeTempRoot(env);
+    fs.rmSync(path.join(base, "stray"));
+    expect(leftBehind(snapshot, env)).toEqual([]);
+    fs.rmSync(base, { recursive: true });
+  });
+
+  test("leftBehind ignores what others write in the shared /tmp", () => {
+    expect(leftBehind({ dir: SHARED_TEMP, before: [] }, {})).toEqual([]);
+  });
+
+  test("jest keeps its caches in node_modules/.cache/jest, not in the temp folder it starts in", () => {
+    // jest's default cacheDirectory is <TMPDIR>/jest_<uid>, made before globalSetup runs.
+    const jest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", "package.json"), "utf8")).jest;
+    for (const config of [jest, ...jest.projects]) expect(config.cacheDirectory).toBe("<rootDir>/node_modules/.cache/jest");
   });
 });
