@@ -6,8 +6,8 @@ import { requireBuiltApp, ROOT, tempDir } from "../support/app";
 
 /**
  * CDKTF_OUTDIR is replaced as a whole by every synth, so the app refuses any folder that is not
- * its own output: one line, exit 1, nothing touched (issue 13: `CDKTF_OUTDIR=.` deleted the
- * project, .git included).
+ * its own output: one line, exit 1, nothing touched (`CDKTF_OUTDIR=.` once deleted
+ * the project, .git included).
  */
 function synth(outdir: string, extra: Record<string, string> = {}, cwd = ROOT) {
   const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1", ...extra };

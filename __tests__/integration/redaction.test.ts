@@ -4,7 +4,7 @@ import { runApp, tempDir } from "../support/app";
 import { singleAccountLocal } from "../support/environments";
 
 /**
- * No error line prints a secret (issue 13, item 2): the value of a variable whose name looks like
+ * No error line prints a secret: the value of a variable whose name looks like
  * a secret, or a PARAMETER_STORE / SECRETS_MANAGER reference. The line names the variable and
  * the rule instead.
  */

@@ -6,10 +6,10 @@ import { docsMultiArchExample } from "../support/multi-arch";
 import { resources, statementsOf, Synthesized } from "../support/synth";
 
 /**
- * build.platforms in the environments file (issue 14 item 4): the privileged project builds a
+ * build.platforms in the environments file: the privileged project builds a
  * multi-arch image with a CodeBuild batch build. moto has no batch builds, so a local
  * environment may not set it; the docs example is synthesized here and validated by
- * terraform/validate-multi-arch.test.ts.
+ * integration/terraform/validate-multi-arch.test.ts.
  */
 
 const FILE = "environments.json";

@@ -6,7 +6,7 @@ import { CodeBuildPrivilegedProject, EcrRepo } from "../../modules";
 import { PolicyPack, RULES } from "../../modules/policy-pack";
 
 /**
- * The policy pack's batch build rule (issue 14 item 4): CB-BATCH. CodeBuild's batch guidance: the
+ * The policy pack's batch build rule: CB-BATCH. CodeBuild's batch guidance: the
  * batch service role is not the build's role (a build that may start builds escapes the batch's
  * restrictions), and the batch limits its builds. An error, like every rule of the pack.
  */

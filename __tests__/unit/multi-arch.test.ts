@@ -9,11 +9,11 @@ import { AwsContext } from "../../modules/shared/aws-context";
 import { messageOf, only, ref, resources, statementsOf, Synthesized } from "../support/synth";
 
 /**
- * Multi-arch images (issue 14 item 4, the construct half): CodeBuildPrivilegedProject's
+ * Multi-arch images (the construct half): CodeBuildPrivilegedProject's
  * multiArch makes the project a batch build project whose build graph builds each platform on
  * its own architecture and then pushes the manifest list. moto has no batch builds, so these,
- * `terraform validate` (terraform/validate-multi-arch.test.ts) and the local run of the batch
- * buildspec (build-runner/buildspecs-multiarch-run.test.ts) cover it.
+ * `terraform validate` (integration/terraform/validate-multi-arch.test.ts) and the local run of the batch
+ * buildspec (e2e/build-runner/buildspecs-multiarch-run.test.ts) cover it.
  */
 
 const ACCOUNT = "123456789012";

@@ -6,7 +6,7 @@ import { main } from "../../main";
 import { singleAccountLocal } from "../support/environments";
 
 /**
- * Issue 13 item 3, "one pass reports everything": schema, cross-field and construct checks run
+ * One pass reports everything: schema, cross-field and construct checks run
  * for every environment that can be built at all, so one problem hides no other, and a problem
  * shared by the regions of one environment is one line naming all its stacks.
  */

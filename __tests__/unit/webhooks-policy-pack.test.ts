@@ -7,7 +7,7 @@ import { CodeBuildPrivilegedProject, CodeBuildPrivilegedProjectProps, EcrRepo } 
 import { PolicyPack } from "../../modules/policy-pack";
 
 /**
- * The policy pack's webhook rules (issue 14 item 1): CB-WEBHOOK-FILTER (a webhook without
+ * The policy pack's webhook rules: CB-WEBHOOK-FILTER (a webhook without
  * filter groups, or a group without an EVENT filter) and CB-PR-NO-PUSH (a webhook that builds
  * pull requests on a project whose role can push). Both are errors, like every rule of the pack.
  */

@@ -4,7 +4,7 @@ import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { messageOf, newStack, ref, resources, statementsOf, synthJson, Synthesized } from "../support/synth";
 
 /**
- * Webhook triggers of the project constructs (issue 14 item 1): the webhooks and the pull
+ * Webhook triggers of the project constructs: the webhooks and the pull
  * request project as they synthesize, every filter and naming rule one line each, the roles'
  * statements with exact ARNs (the policy pack's webhook rules: webhooks-policy-pack.test.ts).
  * moto has no webhooks, so these and `terraform validate` (webhooks-config.test.ts) cover them.

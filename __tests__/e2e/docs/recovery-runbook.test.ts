@@ -11,7 +11,7 @@ import { scratchCopy } from "../../support/scratch";
 import { commandsOf } from "./extract";
 
 /**
- * docs/recovery.md's runbook, followed step by step (issue 13, item 7): every fenced block of the
+ * docs/recovery.md's runbook, followed step by step: every fenced block of the
  * document is run, in order, as written, with its <placeholders> filled in from what the steps
  * before printed, in a scratch copy of the project against a local AWS of its own, after the
  * fault each section is about was really caused: a deploy killed with SIGKILL mid-apply (a stale

@@ -3,7 +3,7 @@ import * as path from "path";
 import { requireBuiltApp, ROOT } from "../../support/app";
 
 /**
- * The local AWS a process starts goes with it, however it ends (issue 13, item 5): `kill -9` of
+ * The local AWS a process starts goes with it, however it ends: `kill -9` of
  * npm start left its moto_server running, orphaned. A kept-running one (npm start
  * --keep-running, which detaches it) stays.
  */

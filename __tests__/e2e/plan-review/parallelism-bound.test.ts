@@ -7,7 +7,7 @@ import { withoutNodeWarnings, type Run } from "../../support/e2e-run";
 import { singleAccountLocal } from "../../support/environments";
 
 /**
- * The bound of `--parallelism` with real terraform processes (issue 15, item 2): a `terraform`
+ * The bound of `--parallelism` with real terraform processes: a `terraform`
  * first on PATH records when each terraform process starts and ends (its pid, its command, its
  * stack folder) and runs the real one. Five local stacks (an owner, one region, and four consumer
  * accounts that pull from it) are planned, then deployed, with `--parallelism 2`. Every terraform

@@ -8,7 +8,7 @@ import { runScript, withoutNodeWarnings, type Run } from "../../support/e2e-run"
 import { writeSingleAccountConfig } from "../../support/environments";
 
 /**
- * The plan review against what the last apply left (issue 13, item 6), on a local AWS: one
+ * The plan review against what the last apply left, on a local AWS: one
  * environment, one region. `npm run deploy` records the stack's backend, outputs and resources
  * outside the synth output; then a change made outside Terraform is listed as drift, and a moved
  * `state.keyPrefix` (a plan against an empty new state) is a backend change that blocks the

@@ -13,7 +13,7 @@ import { KillProxy, startKillProxy } from "../../support/kill-proxy";
 import { writeSingleAccountConfig } from "../../support/environments";
 
 /**
- * Issue 13 item 4, end to end against one local AWS that outlives every command (as a local AWS
+ * Recovery from an interrupted apply, end to end against one local AWS that outlives every command (as a local AWS
  * kept running by `npm start -- --keep-running` does): `npm run deploy` killed with SIGKILL in
  * the middle of its apply, then `npm run recover` (explains the lock, keeps it without --unlock,
  * releases it with the lock's ID, adopts what the killed apply created), then a deploy and a plan.

@@ -22,7 +22,7 @@ import { runScript } from "../../support/e2e-run";
 import { prodEnvironment } from "../../support/environments";
 
 /**
- * Every state bucket the project creates (issue 13, item 7): versioned, so an overwritten or
+ * Every state bucket the project creates: versioned, so an overwritten or
  * corrupted state can be restored; encrypted; public access blocked; owner-enforced; TLS-only.
  * npm start makes the local ones so; npm run bootstrap-state makes real ones so (run here against
  * the local AWS on purpose, --allow-local-endpoint, with a real environment's config: its state

@@ -8,7 +8,7 @@ import { ROOT, tempDir } from "../../support/app";
 import { buildah, containerEnv, IMAGE_BUILD_TOOLS, requireTools } from "../../support/containers";
 
 /**
- * Multi-arch (issue 14, item 4), for real: `npm run image -- --platforms linux/amd64,linux/arm64
+ * Multi-arch images for real: `npm run image -- --platforms linux/amd64,linux/arm64
  * --push …` builds one image per platform with buildah (the Go builder runs on this amd64 machine
  * and cross-compiles: no emulation), makes the manifest list and pushes it with both images to a
  * local docker-registry on 127.0.0.1. The test reads the list back with `skopeo inspect --raw`,

@@ -7,7 +7,7 @@ import { tempDir } from "../../support/app";
 import { messageOf } from "../../support/synth";
 
 /**
- * The bounded runner (issue 15, item 2) without Terraform: the pool, the wave-by-wave apply, the
+ * The bounded runner without Terraform: the pool, the wave-by-wave apply, the
  * default from the machine, and the flags. The bound with real terraform processes:
  * parallelism-bound.test.ts.
  */
