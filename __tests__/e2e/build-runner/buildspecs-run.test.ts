@@ -19,7 +19,7 @@ import { newStack, only, synthJson } from "../../support/synth";
  * moto, and the image registry by a local distribution registry standing in for the ECR host.
  * podman builds on the tests' shared container storage (support/containers.ts) with the layer
  * cache the buildspec asks for (--layers): the builder base is made once for this file,
- * image.test.ts and later runs, and builds of the same source reuse each other's layers.
+ * integration/image/image.test.ts and later runs, and builds of the same source reuse each other's layers.
  */
 jest.setTimeout(20 * 60_000);
 

@@ -9,7 +9,7 @@ import { APP_IMAGE, buildah, buildAppImage, containerEnv, IMAGE_BUILD_TOOLS, pod
  * `npm run image`: docker/Dockerfile built for real, daemonless (buildah, chroot), with a Go
  * builder base made from Debian by debootstrap and passed in through the base-image ARGs. It runs
  * on the tests' shared container storage (support/containers.ts), so the builder base and the
- * unchanged layers are made once for this file, buildspecs-run.test.ts and later runs.
+ * unchanged layers are made once for this file, e2e/build-runner/buildspecs-run.test.ts and later runs.
  */
 jest.setTimeout(20 * 60_000);
 
