@@ -84,8 +84,8 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     "npm run test:unit",
     {
       kind: "here",
-      append: { args: "-- --listTests", why: "running the unit tests inside this test would run this test again" },
-      output: /__tests__\/config\.test\.ts/,
+      append: { args: "-- --listTests", why: "npm test runs the unit tier itself; the list shows the command selects the unit folder" },
+      output: /__tests__\/unit\/config\.test\.ts/,
     },
   ],
   [
