@@ -1,6 +1,6 @@
 /**
  * cdktf's jest matchers (`toHaveResourceWithProperties`, …) for every test file, registered the
- * way `Testing.setupJest()` does, but loaded on a matcher's first use: cdktf takes ~0.5 s to load
+ * way `Testing.setupJest()` does, but loaded on a matcher's first use: cdktf takes 0.3–0.5 s to load
  * in each test file, and a third of the unit files never synthesize anything.
  */
 type Matcher = (this: jest.MatcherContext, ...args: unknown[]) => jest.CustomMatcherResult;

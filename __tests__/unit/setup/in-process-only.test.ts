@@ -1,10 +1,13 @@
 import * as childProcess from "child_process";
+import * as path from "path";
 import { promisify } from "util";
 import { IN_PROCESS_ONLY, PROCESS_STARTERS } from "../../support/in-process-guard";
 
 /**
- * The unit tier's guard (support/in-process-only.ts): a unit test that starts a program fails at
- * once, saying where the test belongs, instead of making the fast tier slow.
+ * The unit tier's guards: a unit test that starts a program fails at once, saying where the test
+ * belongs, instead of making the fast tier slow (support/in-process-only.ts); one that loads
+ * compiled code from dist/, which `npm run test:unit` does not rebuild, fails too (the unit
+ * project's moduleNameMapper, support/no-dist.js).
  */
 describe("the unit tier's child_process guard", () => {
   test.each(PROCESS_STARTERS)("child_process.%s throws, naming the integration folder", (name) => {
@@ -26,5 +29,12 @@ describe("the unit tier's child_process guard", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const prefixed = require("node:child_process") as typeof childProcess;
     expect(() => prefixed.spawnSync("node", ["--version"])).toThrow(IN_PROCESS_ONLY);
+  });
+
+  test("compiled code from dist/ does not load: unit tests test the sources", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = (file: string) => () => require(file);
+    expect(load(path.join(__dirname, "..", "..", "..", "dist", "main.js"))).toThrow("unit tests test the TypeScript sources");
+    expect(load("../../../dist/scripts/stacks/stacks.js")).toThrow("unit tests test the TypeScript sources");
   });
 });
