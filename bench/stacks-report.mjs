@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The report of bench/stacks.sh: reads its records (one JSON object per line, each a
 // bench/tree-rss.mjs result with its context) and writes bench/results/stacks.json (meta and every
-// record) and bench/results/stacks.md (the tables and the goals of issue 15).
+// record) and bench/results/stacks.md (the tables and the goals: the bounded runner against the cdktf CLI).
 //
 // Usage: node bench/stacks-report.mjs <records.jsonl> <stacks.json> <stacks.md> '<meta JSON>'
 import { readFileSync, writeFileSync } from "node:fs";
@@ -29,7 +29,7 @@ const cell = (r) => {
 
 const sizes = [...new Set(records.filter((r) => r.part !== "synth" && r.part !== "changed-since" && r.size).map((r) => r.size))];
 const lines = [
-  "# Many stacks (issue 15): bounded runner against the cdktf CLI",
+  "# Many stacks: bounded runner against the cdktf CLI",
   "",
   `Written by \`bash bench/stacks.sh\` at ${meta.finished}, commit \`${meta.commit}\`, on ${meta.nproc} cores and ${meta.memTotalMiB} MiB; ${meta.terraform}.`,
   `Each figure is one run: wall time / peak total RSS of the command's whole process tree (bench/tree-rss.mjs, /proc every 200 ms);`,
@@ -88,7 +88,7 @@ else if (changed.length) {
 }
 
 const at32 = summary.find((x) => x.n === 32);
-lines.push("", "## Goals (issue 15)", "", "| goal | measured | |", "|---|---|---|");
+lines.push("", "## Goals", "", "| goal | measured | |", "|---|---|---|");
 lines.push(
   `| 32 stacks planned with peak total RSS ≤ 4 GiB | ${at32?.plan ? cell(at32.plan) : "not measured"} | ${ok(at32?.plan) ? (at32.plan.peakRssMiB <= 4096 ? "met" : "missed") : "—"} |`,
 );

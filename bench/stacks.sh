@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Many stacks (issue 15 item 5): plan and deploy of N local stacks on the local AWS, the bounded
+# Many stacks: plan and deploy of N local stacks on the local AWS, the bounded
 # runner against the conventional cdktf CLI, side by side in one run; and how long
 # `npm run -s stacks -- --json --changed-since <ref>` takes on the 204-stack config against one
 # synth of it.

@@ -217,7 +217,7 @@ L.push(`| default synth peak RSS, conventional ÷ ours | ≥ 10× less memory | 
 L.push(`| marginal synth time per additional stack | ≤ 40 ms | ${timeFit.slope.toFixed(1)} ms | ${verdict(timeFit.slope <= 40)} |`);
 L.push(`| \`npx cdktf synth\` beyond the CLI's own start, read as \`npx cdktf --version\` | ≤ 0.3 s | ${fmtDiff(beyondStart)} | ${verdict(beyondStart.mean <= 0.3)} |`);
 L.push(`| \`npx cdktf synth\` beyond the CLI's own start, read as the CLI's synth of an empty app | ≤ 0.3 s | ${fmtDiff(beyondEmpty)} | ${verdict(beyondEmpty.mean <= 0.3)} |`);
-L.push(`| unit test suite (\`npx jest --ci __tests__/*.test.ts\`) | < 30 s | ${pm(jest)} | ${verdict(jest.mean < 30)} |`);
+L.push(`| unit test suite (\`npx jest --ci __tests__/unit/*.test.ts\`) | < 30 s | ${pm(jest)} | ${verdict(jest.mean < 30)} |`);
 L.push("");
 L.push(`## 1. Default synth (\`local\` environment, ${meta.default_stacks} stacks)`);
 L.push("");
@@ -327,6 +327,6 @@ L.push("|---|---:|---:|---|");
 L.push(`| ${jest.command} | ${pm(jest)} | ${range(jest)} | ${meta.jest_status}${meta.jest_summary ? ` (${meta.jest_summary})` : ""} |`);
 L.push(`| ${tsc.command} | ${pm(tsc)} | ${range(tsc)} | ${meta.tsc_status} |`);
 L.push("");
-L.push("Only the top-level unit test files; `__tests__/e2e`, `__tests__/build` and `__tests__/terraform` are not run. Jest's transform cache is warm (one untimed run first).");
+L.push("Only the module files at the top of `__tests__/unit/`; the tools' unit files, `__tests__/integration` and `__tests__/e2e` are not run. Jest's transform cache is warm (one untimed run first).");
 L.push("");
 writeFileSync(mdFile, L.join("\n"));

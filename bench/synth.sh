@@ -6,7 +6,7 @@
 #      plus a breakdown of where the time goes (module load times);
 #   2. marginal cost per stack: 1, 4, 16, 64 stacks, least-squares slope;
 #   3. `npx cdktf synth` (the CLI) against the CLI's own start and the app run directly;
-#   4. unit test suite (top-level __tests__/*.test.ts) and `tsc -p .`.
+#   4. unit test suite (the module files, __tests__/unit/*.test.ts) and `tsc -p .`.
 # Needs hyperfine (apt-get install -y hyperfine) and GNU time (/usr/bin/time). Writes
 # bench/results/synth.md and the raw hyperfine/RSS JSON under bench/results/synth/.
 # Never touches cdktf.out/ (every synth writes to a temporary folder); rebuilds dist/ (the CLI
@@ -165,9 +165,9 @@ hf --export-json "$raw/cli.json" \
 # ---------------------------------------------------------------------------------------------
 log "4. unit test suite and type check"
 shopt -s nullglob
-unit_tests=(__tests__/*.test.ts)
+unit_tests=(__tests__/unit/*.test.ts)
 shopt -u nullglob
-(( ${#unit_tests[@]} )) || { echo "no __tests__/*.test.ts" >&2; exit 1; }
+(( ${#unit_tests[@]} )) || { echo "no __tests__/unit/*.test.ts" >&2; exit 1; }
 meta unit_test_files "${#unit_tests[@]}"
 # One untimed run first: warms Jest's transform cache and records whether the suite passes.
 if npx jest --ci "${unit_tests[@]}" >"$work/jest.log" 2>&1; then jest_status=passed; else jest_status=FAILED; fi
@@ -176,7 +176,7 @@ meta jest_summary "$(grep -E '^Tests:' "$work/jest.log" | sed 's/ \+/ /g' || tru
 if npx tsc -p . >"$work/tsc.log" 2>&1; then tsc_status=passed; else tsc_status="FAILED ($(grep -c 'error TS' "$work/tsc.log" || true) errors)"; fi
 meta tsc_status "$tsc_status"
 hyperfine --style basic --warmup 0 --runs "$TEST_RUNS" --ignore-failure --export-json "$raw/tests.json" \
-  -n "npx jest --ci __tests__/*.test.ts (${#unit_tests[@]} files)" "npx jest --ci ${unit_tests[*]}" \
+  -n "npx jest --ci __tests__/unit/*.test.ts (${#unit_tests[@]} files)" "npx jest --ci ${unit_tests[*]}" \
   -n "npx tsc -p ." "npx tsc -p ."
 
 # ---------------------------------------------------------------------------------------------

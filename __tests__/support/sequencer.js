@@ -1,37 +1,27 @@
-// Orders the test files for jest's two workers: the longest first (measured on the reference
-// machine, see BENCHMARKS.md "Test suite"), so that no long file starts last and keeps one worker
-// busy alone at the end; the rest by jest's own order (its timings of earlier runs, when it has them).
+// Orders the test files for jest's workers by tier, the slowest tier first (e2e, then integration,
+// then unit), so that no long end-to-end file starts last and keeps one worker busy alone at the
+// end while the other has nothing left. Within a tier jest's own order stands: files that failed
+// last time first, then the longest by the timings jest cached on earlier runs, then the largest
+// files when it has no timings yet. No file names here: a new file finds its place by its folder.
 const Sequencer = require("@jest/test-sequencer").default;
 
-const LONGEST_FIRST = [
-  "library/install.test.ts",
-  "e2e/local-deploy.test.ts",
-  "e2e/organization.test.ts",
-  "e2e/example-two-accounts.test.ts",
-  "docs/recovery-runbook.test.ts",
-  "local-aws/recover.test.ts",
-  "docs/commands.test.ts",
-  "local-aws/destroy.test.ts",
-  "plan-review/recorded-backend.test.ts",
-  "plan-review/parallelism-bound.test.ts",
-  "build-runner/buildspecs-run.test.ts",
-  "build-runner/buildspecs-multiarch-run.test.ts",
-  "e2e/start.test.ts",
-  "examples/platform-app.test.ts",
-  "terraform/validate.test.ts",
-  "library/two-copies.test.ts",
-  "image/image.test.ts",
-];
+/** The tier folders under __tests__/, in the order they start. */
+const TIERS = ["e2e", "integration", "unit"];
 
-class LongestFirst extends Sequencer {
+/** The tier of a test file: the index of its folder in TIERS (after them: anything else). */
+function tierOf(testPath) {
+  const match = /[\\/]__tests__[\\/]([^\\/]+)[\\/]/.exec(testPath);
+  const i = match ? TIERS.indexOf(match[1]) : -1;
+  return i === -1 ? TIERS.length : i;
+}
+
+class TierOrder extends Sequencer {
   sort(tests) {
-    const rank = (t) => {
-      const i = LONGEST_FIRST.findIndex((suffix) => t.path.endsWith(suffix));
-      return i === -1 ? LONGEST_FIRST.length : i;
-    };
-    const byJest = super.sort(tests);
-    return [...byJest].sort((a, b) => rank(a) - rank(b));
+    // Array.prototype.sort is stable: jest's order is kept within a tier.
+    return [...super.sort(tests)].sort((a, b) => tierOf(a.path) - tierOf(b.path));
   }
 }
 
-module.exports = LongestFirst;
+module.exports = TierOrder;
+module.exports.tierOf = tierOf;
+module.exports.TIERS = TIERS;

@@ -24,7 +24,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 
 /**
- * The standard every Terraform state bucket of this project meets (issue 13, item 7): every
+ * The standard every Terraform state bucket of this project meets: every
  * version of every state kept (an overwritten or corrupted state can be restored), encrypted at
  * rest (SSE-KMS with the configured key, else SSE-S3), public access blocked, objects owned by the
  * bucket owner (no ACLs), and a bucket policy that denies every request not made over TLS (not

@@ -1,0 +1,243 @@
+import * as fs from "fs";
+import * as path from "path";
+import { terraform } from "../../../scripts/terraform/run";
+import { requireTerraform, terraformEnv } from "../../../scripts/terraform/env";
+import { tempDir } from "../../support/app";
+import {
+  cleanEnv,
+  cloneInstalledExample,
+  CommandResult,
+  InstalledExample,
+  LIBRARY_NAME,
+  plainText,
+  progress,
+  runCommand,
+  stackDir,
+  stackJson,
+  synthExample,
+} from "../../support/example-app";
+import { copyInstalledExample } from "../../support/library-cache";
+import { only, resources, statement, statementsOf } from "../../support/synth";
+
+/**
+ * examples/platform-app as another team uses the library: the library packed with `npm pack`,
+ * the example copied to a fresh folder and installed from the tarball, type-checked with its own
+ * strict tsconfig, synthesized by the cdktf CLI and validated by Terraform.
+ */
+jest.setTimeout(300_000);
+
+const TAG = "examples/platform-app";
+const TOOLS = "111111111111";
+const WORKLOAD = "222222222222";
+const REPOSITORY_ARN = `arn:aws:ecr:eu-central-1:${TOOLS}:repository/platform/app`;
+const TASK_ROLE_ARN = `arn:aws:iam::${WORKLOAD}:role/app-task`;
+const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+
+let workDir: string;
+let example: InstalledExample;
+// Independent and mostly tsc: started together once the example is installed, awaited by the
+// tests that check them.
+let typecheck: Promise<CommandResult>;
+let synth: Promise<CommandResult>;
+let mutableSynth: Promise<CommandResult>;
+
+/** The example's environment for its real accounts: no local endpoint, the default account IDs. */
+function appEnv(): NodeJS.ProcessEnv {
+  const env = cleanEnv();
+  for (const k of ["LOCAL_AWS_ENDPOINT", "TOOLS_ACCOUNT_ID", "WORKLOAD_ACCOUNT_ID", "AWS_REGION_OVERRIDE"]) delete env[k];
+  return env;
+}
+
+/** The end of a command's output, for failure messages. */
+function tail(r: CommandResult, lines = 30): string {
+  return plainText(`${r.stdout}\n${r.stderr}`).trim().split("\n").slice(-lines).join("\n");
+}
+
+/** Edits a copy of the example so that its repository has MUTABLE tags, as a consumer could. */
+function makeRepositoryMutable(appDir: string): void {
+  const file = path.join(appDir, "stacks", "tools-stack.ts");
+  const original = fs.readFileSync(file, "utf8");
+  const withImport = original.replace(/^(\s*)ImportedRole,$/m, "$1ImportedRole,\n$1TagMutability,");
+  const edited = withImport.replace(
+    `new EcrRepo(this, "AppRepo", { repositoryName: APP_REPOSITORY })`,
+    `new EcrRepo(this, "AppRepo", { repositoryName: APP_REPOSITORY, tagMutability: TagMutability.MUTABLE })`,
+  );
+  if (withImport === original || edited === withImport) throw new Error(`${file} no longer has the lines this test edits; update makeRepositoryMutable`);
+  fs.writeFileSync(file, edited);
+}
+
+/** The resource of a synthesized stack with the given construct path. */
+function byPath(json: any, type: string, constructPath: string): any {
+  const found = resources(json, type).find((r) => r["//"]?.metadata?.path === constructPath);
+  if (!found) throw new Error(`no ${type} at ${constructPath}`);
+  return found;
+}
+
+/** How many resources of each type a stack declares. */
+function resourceCounts(json: any): Record<string, number> {
+  return Object.fromEntries(Object.entries(json.resource ?? {}).map(([type, all]) => [type, Object.keys(all as object).length]));
+}
+
+beforeAll(async () => {
+  workDir = tempDir("platform-app-example");
+  requireTerraform(terraformEnv(path.join(workDir, "terraform"), cleanEnv()));
+  // Packed and installed once per run, shared with the e2e suite; this copy is the test's own.
+  progress(TAG, "the example installed from the packed library (npm pack, npm install; once per run)");
+  example = await copyInstalledExample(path.join(workDir, "app"));
+  const mutableDir = path.join(workDir, "app-mutable");
+  cloneInstalledExample(example, mutableDir);
+  makeRepositoryMutable(mutableDir);
+  progress(TAG, "type-checking (tsc --noEmit) and synthesizing (cdktf synth) the example and its MUTABLE copy");
+  typecheck = runCommand(path.join(example.appDir, "node_modules", ".bin", "tsc"), ["-p", ".", "--noEmit"], { cwd: example.appDir, env: appEnv(), timeoutMs: 300_000 });
+  synth = synthExample(example.appDir, appEnv());
+  mutableSynth = synthExample(mutableDir, appEnv());
+}, 600_000);
+
+afterAll(async () => {
+  // Let whatever still runs in the folder end before it goes (a test may have failed early).
+  await Promise.all([typecheck, synth, mutableSynth].filter((p) => p !== undefined));
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+describe("the example, installed from the packed tarball", () => {
+  test("gets the library as a packed copy that uses the app's own cdktf, constructs and AWS provider", () => {
+    const installed = path.join(example.appDir, "node_modules", LIBRARY_NAME);
+    expect(fs.lstatSync(installed).isSymbolicLink()).toBe(false);
+    expect(fs.existsSync(path.join(installed, "lib", "index.js"))).toBe(true);
+    expect(fs.existsSync(path.join(installed, "lib", "index.d.ts"))).toBe(true);
+    for (const peer of ["cdktf", "constructs", "@cdktf/provider-aws"]) {
+      expect({ peer, nested: fs.existsSync(path.join(installed, "node_modules", peer)) }).toEqual({ peer, nested: false });
+      expect({ peer, installed: fs.existsSync(path.join(example.appDir, "node_modules", peer, "package.json")) }).toEqual({ peer, installed: true });
+    }
+  });
+
+  test("type-checks with its own strict tsconfig (exactOptionalPropertyTypes, skipLibCheck false)", async () => {
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(example.appDir, "tsconfig.json"), "utf8"));
+    expect(tsconfig.compilerOptions).toMatchObject({ strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false });
+    const r = await typecheck;
+    expect({ code: r.code, output: plainText(r.stdout + r.stderr).trim() }).toEqual({ code: 0, output: "" });
+  });
+
+  test("cdktf synth writes the tools and the workload stack", async () => {
+    const r = await synth;
+    expect({ code: r.code, output: r.code === 0 ? "" : tail(r) }).toEqual({ code: 0, output: "" });
+    expect(fs.readdirSync(path.join(example.appDir, "cdktf.out", "stacks")).sort()).toEqual(["tools", "workload"]);
+  });
+
+  test.each([
+    ["tools", TOOLS],
+    ["workload", WORKLOAD],
+  ])("the %s provider assumes platform-deploy in %s and allows only that account", async (stack, account) => {
+    await synth;
+    expect(stackJson(example.appDir, stack).provider.aws).toEqual([
+      {
+        region: "eu-central-1",
+        allowed_account_ids: [account],
+        assume_role: [{ role_arn: `arn:aws:iam::${account}:role/platform-deploy`, session_name: "platform-app" }],
+        default_tags: [{ tags: { App: "platform-app", ManagedBy: "cdktf" } }],
+      },
+    ]);
+  });
+
+  test("terraform init -backend=false and terraform validate pass for both stacks", async () => {
+    await synth;
+    const env = terraformEnv(path.join(workDir, "terraform"), cleanEnv());
+    const results = await Promise.all(
+      ["tools", "workload"].map(async (stack) => {
+        const cwd = stackDir(example.appDir, stack);
+        const init = await terraform(["init", "-backend=false", "-input=false", "-no-color"], cwd, env);
+        if (init.code !== 0) return { stack, valid: false, errors: init.stderr.trim() };
+        const validate = await terraform(["validate", "-json", "-no-color"], cwd, env);
+        const report = JSON.parse(validate.stdout);
+        return { stack, valid: report.valid, errors: report.error_count === 0 ? "" : JSON.stringify(report.diagnostics) };
+      }),
+    );
+    expect(results).toEqual([
+      { stack: "tools", valid: true, errors: "" },
+      { stack: "workload", valid: true, errors: "" },
+    ]);
+  });
+});
+
+describe("the synthesized tools stack", () => {
+  let tools: any;
+  beforeAll(async () => {
+    await synth;
+    tools = stackJson(example.appDir, "tools");
+  });
+
+  test("creates the repository, the SSM parameter, both projects and the dind role; the builder role and base-images are imported, not created", () => {
+    expect(resourceCounts(tools)).toEqual({
+      aws_cloudwatch_log_group: 2,
+      aws_codebuild_project: 2,
+      aws_ecr_lifecycle_policy: 1,
+      aws_ecr_repository: 1,
+      aws_ecr_repository_policy: 1,
+      aws_iam_role: 1,
+      aws_iam_role_policy: 2,
+      aws_ssm_parameter: 1,
+    });
+    expect(only(tools, "aws_ecr_repository")).toMatchObject({ name: "platform/app", image_tag_mutability: "IMMUTABLE" });
+    expect(only(tools, "aws_ssm_parameter")).toMatchObject({ name: "/platform/app/build-config", type: "String" });
+    expect(byPath(tools, "aws_codebuild_project", "tools/Build/Resource")).toMatchObject({
+      name: "platform-app-build",
+      service_role: `arn:aws:iam::${TOOLS}:role/platform-builder`,
+    });
+    expect(byPath(tools, "aws_codebuild_project", "tools/DindBuild/Resource")).toMatchObject({
+      name: "platform-app-dind",
+      service_role: "${aws_iam_role.DindBuild_Role_FB72DCA5.arn}",
+    });
+  });
+
+  test("the repository policy names the workload's task role ARN, not the account root", () => {
+    expect(statementsOf(tools, "AppRepo/PullPolicyDocument")).toEqual([
+      { sid: "CrossAccountEcrPull", effect: "Allow", actions: PULL_ACTIONS, principals: [{ type: "AWS", identifiers: [TASK_ROLE_ARN] }] },
+    ]);
+    expect(only(tools, "aws_ecr_repository_policy").policy).not.toContain(":root");
+  });
+
+  test("the builder role's inline policy is attached to the existing role platform-builder", () => {
+    expect(byPath(tools, "aws_iam_role_policy", "tools/BuilderRole/Policy").role).toBe("platform-builder");
+    expect(statement(tools, "BuilderRole/PolicyDocument", "EcrPull").resources).toEqual([
+      expect.stringMatching(new RegExp(`^arn:.+:ecr:eu-central-1:${TOOLS}:repository/platform/base-images$`)),
+      "${aws_ecr_repository.AppRepo_B478A890.arn}",
+    ]);
+  });
+
+  test("the SSM parameter's ARN in the builder's policy goes through a Terraform local with one slash after parameter", () => {
+    const ssm = statement(tools, "BuilderRole/PolicyDocument", "SsmParameters");
+    expect(ssm).toMatchObject({ actions: ["ssm:GetParameters"], resources: [expect.stringMatching(/^\$\{local\.\w+\}$/)] });
+    const local = /^\$\{local\.(\w+)\}$/.exec(ssm.resources[0])![1] as string;
+    expect(tools.locals[local]).toContain(`:parameter/\${trimprefix(aws_ssm_parameter.BuildConfig.name, "/")}`);
+    expect(JSON.stringify(tools)).not.toContain("parameter//");
+  });
+});
+
+describe("the synthesized workload stack", () => {
+  let workload: any;
+  beforeAll(async () => {
+    await synth;
+    workload = stackJson(example.appDir, "workload");
+  });
+
+  test("creates the task role and an inline policy that pulls from the literal repository ARN, and reads no state of tools", () => {
+    expect(resourceCounts(workload)).toEqual({ aws_iam_role: 1, aws_iam_role_policy: 1 });
+    expect(only(workload, "aws_iam_role").name).toBe("app-task");
+    expect(only(workload, "aws_iam_role_policy").role).toBe("${aws_iam_role.TaskRole.name}");
+    expect(statement(workload, "TaskRoleGrants/PolicyDocument", "EcrPull")).toEqual({
+      sid: "EcrPull",
+      effect: "Allow",
+      actions: PULL_ACTIONS,
+      resources: [REPOSITORY_ARN],
+    });
+    expect(Object.keys(workload.data ?? {})).not.toContain("terraform_remote_state");
+  });
+});
+
+describe("the policy pack in the consumer", () => {
+  test("a copy whose repository is MUTABLE fails synth with CKV_AWS_51", async () => {
+    const r = await mutableSynth;
+    expect(r.code).not.toBe(0);
+    expect(plainText(r.stdout + r.stderr)).toContain("CKV_AWS_51 violated at tools/AppRepo/Resource");
+  });
+});
