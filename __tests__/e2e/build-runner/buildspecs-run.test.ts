@@ -162,8 +162,15 @@ function runProject(
     srcDir,
     env: { ...projectEnv(imageTag), ...project.env, ...opts.env },
     baseEnv: baseEnv(opts.path),
+  }).then((result) => {
+    // Every image name of this run holds its registry's random port; remembered for the untagging.
+    for (const m of result.output.matchAll(new RegExp(`${registryHost.replace(/[.]/g, "\\.")}/[\\w./-]+:[\\w.-]+`, "g"))) builtTags.add(m[0]);
+    return result;
   });
 }
+
+/** The image names the builds of this run may have tagged in the shared storage. */
+const builtTags = new Set<string>();
 
 beforeAll(async () => {
   ensureBuilderImage();
@@ -195,13 +202,9 @@ afterAll(async () => {
   if (registry?.pid) process.kill(-registry.pid, "SIGTERM");
   await aws?.stop();
   // The tags of this run name its registry's random port: untag them so the shared storage keeps
-  // only the layer cache, not one more set of tags per run.
-  if (registryHost) {
-    const tags = podman(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-      .split("\n")
-      .filter((ref) => ref.startsWith(`${registryHost}/`));
-    if (tags.length > 0) podman(["rmi", ...tags]);
-  }
+  // only the layer cache, not one more set of tags per run. By name, not by listing every image:
+  // `podman images` fails on this podman once another test file's manifest list is in the storage.
+  if (builtTags.size > 0) podman(["rmi", "--ignore", ...builtTags]);
 });
 
 describe("docker-push-ecr.yml as CodeBuildPrivilegedProject inlines it, on a source of only a Dockerfile and its app", () => {
