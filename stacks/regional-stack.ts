@@ -1,18 +1,15 @@
 import { Construct } from "constructs";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import type { EnvironmentConfig, ProjectConfig } from "../config/environments";
+import type { EnvironmentConfig, ProjectConfig, TriggersConfig } from "../config/environments";
 import { grantConsumers, pullRoles, replication, replicationDestinationPolicy } from "./topology";
-import { EcrRepo, TagMutability } from "../modules/ecr-repo";
+import { EcrRepo } from "../modules/ecr-repo";
 import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-project";
 import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
 import { EcrPullThroughCache, PullThroughUpstream } from "../modules/ecr-pull-through-cache";
-import { EcrRegistryScanning, RegistryScanType, ScanFrequency } from "../modules/ecr-registry-scanning";
-import {
-  CodeBuildDockerProject,
-  CodeBuildDockerProjectProps,
-  EnvironmentVariableType,
-} from "../modules/shared/codebuild-docker-project";
+import { EcrRegistryScanning } from "../modules/ecr-registry-scanning";
+import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../modules/shared/codebuild-docker-project";
+import type { ProjectTriggers } from "../modules/shared/triggers";
 import { PropValidationError } from "../modules/shared/validation";
 import { PolicyPack } from "../modules/policy-pack/policy-pack";
 import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./local-aws";
@@ -131,8 +128,8 @@ export class RegionalStack extends TerraformStack {
       this.registryScanning = collect(
         () =>
           new EcrRegistryScanning(this, "RegistryScanning", {
-            scanType: scanning.scanType as RegistryScanType,
-            rules: scanning.rules?.map((r) => ({ frequency: r.frequency as ScanFrequency, filters: r.filters })),
+            scanType: scanning.scanType,
+            rules: scanning.rules,
           }),
       );
     }
@@ -145,17 +142,8 @@ export class RegionalStack extends TerraformStack {
     const repo = build.repository ?? {};
     const repository = collect(
       () =>
-        new EcrRepo(this, "Repository", {
-          repositoryName: build.repositoryName,
-          tagMutability: repo.tagMutability as TagMutability | undefined,
-          scanOnPush: repo.scanOnPush,
-          kmsKeyArn: repo.kmsKeyArn,
-          forceDelete: repo.forceDelete,
-          keepTaggedImages: repo.keepTaggedImages,
-          untaggedImageExpiryDays: repo.untaggedImageExpiryDays,
-          pullAccountIds: repo.pullAccountIds,
-          pullOrganizationId: repo.pullOrganizationId,
-        }),
+        // The repository's fields are the construct's props by name.
+        new EcrRepo(this, "Repository", { repositoryName: build.repositoryName, ...repo }),
     );
     // The projects need the repository; without it there is nothing more to check.
     if (repository === undefined) throw new PropValidationError(problems);
@@ -183,11 +171,10 @@ export class RegionalStack extends TerraformStack {
         ? undefined
         : collect(
             () =>
-              new EcrPullThroughCache(this, "PullThroughCache", {
-                rules: ptc.rules.map((r) => ({ ...r, upstream: r.upstream as PullThroughUpstream })),
-              }),
+              new EcrPullThroughCache(this, "PullThroughCache", { rules: ptc.rules }),
           );
-    const baseImages = cache !== undefined && ptc?.baseImages !== undefined ? collect(() => cache.buildArgs(ptc.baseImages!)) : undefined;
+    const wantedBaseImages = ptc?.baseImages;
+    const baseImages = cache !== undefined && wantedBaseImages !== undefined ? collect(() => cache.buildArgs(wantedBaseImages)) : undefined;
     const baseUpstreams = [...new Set(Object.values(ptc?.baseImages ?? {}).map((ref) => cache?.upstreamOf(ref)))].filter((u): u is PullThroughUpstream => u !== undefined);
     const withBaseImages = (p: CodeBuildDockerProjectProps): CodeBuildDockerProjectProps =>
       baseImages === undefined ? p : { ...p, environmentVariables: { ...p.environmentVariables, ...baseImages } };
@@ -244,6 +231,7 @@ export class RegionalStack extends TerraformStack {
   }
 }
 
+/** The construct props of a project, field by field from its config. */
 function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerProjectProps {
   return {
     projectName: cfg.projectName,
@@ -258,21 +246,17 @@ function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerP
     concurrentBuildLimit: cfg.concurrentBuildLimit,
     badge: cfg.badge,
     source: cfg.source,
-    triggers: cfg.triggers
-      ? {
-          branch: cfg.triggers.branch,
-          push: cfg.triggers.pushBuilds === false ? false : cfg.triggers.push,
-          pullRequest: cfg.triggers.pullRequestBuilds === false ? false : cfg.triggers.pullRequest,
-          pullRequestProjectName: cfg.triggers.pullRequestProjectName,
-        }
-      : undefined,
-    environmentVariables: cfg.environmentVariables
-      ? Object.fromEntries(
-          Object.entries(cfg.environmentVariables).map(([k, v]) => [
-            k,
-            { value: v.value, type: v.type as EnvironmentVariableType | undefined },
-          ]),
-        )
-      : undefined,
+    triggers: cfg.triggers === undefined ? undefined : triggerProps(cfg.triggers),
+    environmentVariables: cfg.environmentVariables,
+  };
+}
+
+/** The construct's triggers: `pushBuilds: false` / `pullRequestBuilds: false` are its `false` groups. */
+function triggerProps(cfg: TriggersConfig): ProjectTriggers {
+  return {
+    branch: cfg.branch,
+    push: cfg.pushBuilds === false ? false : cfg.push,
+    pullRequest: cfg.pullRequestBuilds === false ? false : cfg.pullRequest,
+    pullRequestProjectName: cfg.pullRequestProjectName,
   };
 }
