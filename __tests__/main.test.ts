@@ -279,21 +279,21 @@ describe("main (node dist/main.js)", () => {
         },
       ],
       [
-        "a dind image on a moving tag (caught by the construct)",
+        "a dind image on a moving tag (caught by the construct, reported at the field)",
         {
           change: (c) => (c.environments.local.build.dindProject.image = "docker:dind"),
-          lines: (f) => [
-            // One line for the problem, naming every stack it occurs in (the environment's two regions).
-            `${f}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
+          lines: (_f, at) => [
+            // One line for the problem of both stacks (the environment's two regions), at the config field.
+            `${at('"image": "docker:dind"')}: environment "local": build.dindProject.image "docker:dind" ${DIND_IMAGE_RULE}`,
           ],
         },
       ],
       [
-        "a badge without a source (caught by the construct)",
+        "a badge without a source (caught by the construct, reported at the field)",
         {
           change: (c) => (c.environments.local.build.privilegedProject.badge = true),
-          lines: (f) => [
-            `${f}: stacks local-eu-central-1, local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
+          lines: (_f, at) => [
+            `${at('"badge": true')}: environment "local": build.privilegedProject.badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
           ],
         },
       ],
@@ -337,9 +337,14 @@ describe("main (node dist/main.js)", () => {
 
       // THEN
       expect(run.status).toBe(1);
+      const text = fs.readFileSync(file, "utf8").split("\n");
+      const at = (field: string) => {
+        const line = text.findIndex((l) => l.trimStart().startsWith(field));
+        return `${file}:${line + 1}:${(text[line] as string).indexOf(field) + 1}`;
+      };
       expect(run.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([
-        `error: ${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
-        `error: ${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
+        `error: ${at('"badge": true')}: environment "local": build.privilegedProject.badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
+        `error: ${at('"image": "docker:dind"')}: environment "local": build.dindProject.image "docker:dind" ${DIND_IMAGE_RULE}`,
       ]);
     });
 

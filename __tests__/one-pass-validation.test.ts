@@ -257,7 +257,6 @@ describe("main (in-process): config and construct problems in one run", () => {
     const config = twoEnvironments();
     config.environments.prod.accountId = "1111-1111-1111";
     config.environments.local.build.dindProject.image = "docker:latest";
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config, "all");
@@ -266,7 +265,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     expect(status).toBe(1);
     expect(errors()).toEqual([
       `${at('"accountId": "1111-1111-1111"')}: environment "prod": accountId "1111-1111-1111" must be exactly 12 digits (an AWS account ID)`,
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
     ]);
     expect(stderr).toContain(`synth failed: 2 problem(s); nothing was written to ${outdir}\n`);
     expect(written()).toEqual([]);
@@ -307,7 +306,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
       `${file}: stack prod-eu-west-1: CKV_AWS_163 violated at prod-eu-west-1/Repository/Resource: ECR repositories scan images on push (scan_on_push is not true). Fix: set scanOnPush to true (the EcrRepo default). Mirrors checkov CKV_AWS_163.`,
     ]);
     expect(written()).toEqual([]);
@@ -318,7 +317,6 @@ describe("main (in-process): config and construct problems in one run", () => {
     const config = twoEnvironments();
     config.environments.prod.accountId = "1";
     config.environments.local.build.dindProject.image = "docker:latest";
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config, "prod,local");
@@ -327,7 +325,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     expect(status).toBe(1);
     expect(errors()).toEqual([
       `${at('"accountId": "1"')}: environment "prod": accountId "1" must be exactly 12 digits (an AWS account ID)`,
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
     ]);
     expect(written()).toEqual([]);
   });
@@ -352,7 +350,6 @@ describe("main (in-process): config and construct problems in one run", () => {
     const config = twoEnvironments();
     config.environments.prod.pullFrom = "shared";
     config.environments.local.build.dindProject.image = "docker:latest";
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config, "all");
@@ -361,7 +358,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     expect(status).toBe(1);
     expect(errors()).toEqual([
       `${at('"pullFrom"')}: environment "prod": pullFrom "shared" is not an environment of this file (known: local, prod)`,
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
     ]);
     expect(written()).toEqual([]);
   });

@@ -46,6 +46,8 @@ export interface ConfigCheck {
   readonly declared: DeclaredEnvironment[];
   /** One line per problem; empty when the file is valid. */
   readonly problems: string[];
+  /** Finds a field's line and column in the file (a file read from disk only). */
+  readonly locate?: FieldLocator;
 }
 
 /**
@@ -102,7 +104,7 @@ export function checkConfig(raw: unknown, file: string, locate?: FieldLocator): 
       }
     }
   }
-  return { environments: result.filter((e) => buildable.has(e.name)), declared, problems: lines };
+  return { environments: result.filter((e) => buildable.has(e.name)), declared, problems: lines, locate };
 }
 
 /**

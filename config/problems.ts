@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import { looksLikeSecret } from "../modules/shared/secret-names";
+import { HiddenValue } from "../modules/shared/validation";
 
 /** A problem of one field: its dotted path (`[i]` for items), its value and the rule. */
 export interface SchemaProblem {
@@ -95,8 +96,9 @@ export function schemaProblems(schema: z.ZodType, value: unknown): SchemaProblem
   });
 }
 
-/** A value as a problem line shows it: strings quoted, everything else as JSON. */
+/** A value as a problem line shows it: strings quoted, everything else as JSON; a hidden one as why it is hidden. */
 export function show(value: unknown): string {
+  if (value instanceof HiddenValue) return `(value not shown: ${value.why})`;
   return typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
 

@@ -10,7 +10,7 @@ import { EcrPullThroughCache, PullThroughUpstream } from "../modules/ecr-pull-th
 import { EcrRegistryScanning } from "../modules/ecr-registry-scanning";
 import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../modules/shared/codebuild-docker-project";
 import type { ProjectTriggers } from "../modules/shared/triggers";
-import { PropValidationError } from "../modules/shared/validation";
+import { PropValidationError, combinedPropValidationError } from "../modules/shared/validation";
 import { PolicyPack } from "../modules/policy-pack/policy-pack";
 import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./local-aws";
 
@@ -107,13 +107,13 @@ export class RegionalStack extends TerraformStack {
     PolicyPack.applyTo(this);
 
     // Every construct validates its own props; collect them all so one synth reports every problem.
-    const problems: string[] = [];
+    const problems: PropValidationError[] = [];
     const collect = <T>(create: () => T): T | undefined => {
       try {
         return create();
       } catch (e) {
         if (!(e instanceof PropValidationError)) throw e;
-        problems.push(...e.problems);
+        problems.push(e);
         return undefined;
       }
     };
@@ -136,7 +136,7 @@ export class RegionalStack extends TerraformStack {
 
     const build = env.build;
     if (build === undefined) {
-      if (problems.length) throw new PropValidationError(problems);
+      if (problems.length) throw combinedPropValidationError(problems);
       return;
     }
     const repo = build.repository ?? {};
@@ -146,7 +146,7 @@ export class RegionalStack extends TerraformStack {
         new EcrRepo(this, "Repository", { repositoryName: build.repositoryName, ...repo }),
     );
     // The projects need the repository; without it there is nothing more to check.
-    if (repository === undefined) throw new PropValidationError(problems);
+    if (repository === undefined) throw combinedPropValidationError(problems);
     this.repository = repository;
     grantConsumers(this, repository, env, organization);
     new TerraformOutput(this, "repository_url", {
@@ -159,7 +159,7 @@ export class RegionalStack extends TerraformStack {
     });
     // A replica region holds the repository and receives the images; it builds nothing.
     if ((build.replicaRegions ?? []).includes(region)) {
-      if (problems.length) throw new PropValidationError(problems);
+      if (problems.length) throw combinedPropValidationError(problems);
       return;
     }
     replication(this, env, organization);
@@ -196,7 +196,7 @@ export class RegionalStack extends TerraformStack {
           pullThroughCache: ptc?.dindImage === false ? undefined : cache,
         }),
     );
-    if (privileged === undefined || dind === undefined || problems.length) throw new PropValidationError(problems);
+    if (privileged === undefined || dind === undefined || problems.length) throw combinedPropValidationError(problems);
     if (cache !== undefined && baseUpstreams.length > 0) {
       for (const project of [privileged, dind]) {
         for (const role of [project.role, project.pullRequestRole]) if (role) cache.grantPullThrough(role, baseUpstreams);
