@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { AWS_REGIONS } from "./regions";
 import {
+  AZURE_REGISTRY_NAME_PATTERN,
+  AZURE_REGISTRY_NAME_RULE,
   BUCKET_NAME_PATTERN,
   BUCKET_NAME_RULE,
   CONNECTION_ARN_PATTERN,
@@ -28,7 +30,7 @@ import { sourcePathProblem } from "../modules/shared/source-path";
 import { WEBHOOK_EVENTS_BY_SOURCE, regexProblem, type WebhookEvent } from "../modules/shared/triggers";
 import { MULTI_ARCH_PLATFORMS } from "../modules/codebuild-privileged-project/multi-arch";
 import type { MultiArchPlatform } from "../modules/codebuild-privileged-project/multi-arch";
-import { EnvironmentVariableType, LOG_RETENTION_DAYS } from "../modules/shared/codebuild-docker-project";
+import { COMPUTE_TYPES, EnvironmentVariableType, LOG_RETENTION_DAYS } from "../modules/shared/codebuild-docker-project";
 import { TagMutability } from "../modules/ecr-repo/repository-base";
 import { MAX_SCANNING_FILTERS, MAX_SCANNING_RULES, RegistryScanType, SCANNING_FILTER_RULE, ScanFrequency, isScanningFilter } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
 import {
@@ -143,7 +145,7 @@ const projectFields = {
   dockerfile: sourcePath.optional().describe("The Dockerfile, relative to the source root. Default: Dockerfile."),
   buildContext: sourcePath.optional().describe("The build context, relative to the source root. Default: the source root."),
   image: z.string().optional().describe("The build image."),
-  computeType: z.enum(["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE"]).optional(),
+  computeType: z.enum(COMPUTE_TYPES as [string, ...string[]]).optional(),
   buildTimeoutMinutes: int(5, 2160).optional(),
   queuedTimeoutMinutes: int(5, 480).optional(),
   logRetentionDays: z.literal(LOG_RETENTION_DAYS as [number, ...number[]]).optional(),
@@ -167,7 +169,7 @@ const pullThroughCache = obj({
           .refine((v) => v.length >= 2 && v.length <= 30 && PULL_THROUGH_PREFIX_PATTERN.test(v), { error: PULL_THROUGH_PREFIX_RULE })
           .optional(),
         credentialSecretArn: pattern(PULL_THROUGH_CREDENTIAL_PATTERN, PULL_THROUGH_CREDENTIAL_RULE).optional(),
-        azureRegistryName: pattern(/^[a-z0-9]{5,50}$/i, "must be the Azure registry name: 5-50 letters and digits (<name>.azurecr.io)").optional(),
+        azureRegistryName: pattern(AZURE_REGISTRY_NAME_PATTERN, AZURE_REGISTRY_NAME_RULE).optional(),
       }),
     )
     .min(1),

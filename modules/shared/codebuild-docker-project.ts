@@ -305,7 +305,8 @@ export const DEFAULT_DOCKERFILE = "Dockerfile";
 /** The `buildContext` default: the source root. */
 export const DEFAULT_BUILD_CONTEXT = ".";
 
-const COMPUTE_TYPES = [
+/** The compute types a privileged build may run on (EC2 compute). */
+export const COMPUTE_TYPES = [
   "BUILD_GENERAL1_SMALL",
   "BUILD_GENERAL1_MEDIUM",
   "BUILD_GENERAL1_LARGE",

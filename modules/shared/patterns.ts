@@ -51,6 +51,11 @@ export const REPOSITORY_NAME_PATTERN = new RegExp(`^(?=.{2,256}$)${REPOSITORY_NA
 export const REPOSITORY_NAME_RULE =
   "must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)";
 
+/** An Azure Container Registry name (`<name>.azurecr.io`). */
+export const AZURE_REGISTRY_NAME_PATTERN = /^[a-z0-9]{5,50}$/i;
+/** The rule {@link AZURE_REGISTRY_NAME_PATTERN} states. */
+export const AZURE_REGISTRY_NAME_RULE = "must be the Azure registry name: 5-50 letters and digits (<name>.azurecr.io)";
+
 /** An environment variable name. */
 export const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
