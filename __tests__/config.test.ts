@@ -354,6 +354,18 @@ describe("validateConfig", () => {
     ]);
   });
 
+  test("requires a source's type", () => {
+    // GIVEN
+    const raw = validConfig();
+    raw.environments.local.build.dindProject.source = { location: "https://github.com/a/b" };
+
+    // WHEN
+    const problems = problemsOf(raw);
+
+    // THEN
+    expect(problems).toEqual([`${FILE}: environment "local": build.dindProject.source.type is required`]);
+  });
+
   test("requires a location for a git source, and refuses S3 fields on it", () => {
     // GIVEN
     const raw = validConfig();
@@ -749,6 +761,21 @@ describe("loadConfigFile", () => {
     // THEN
     expect(problems).toHaveLength(1);
     expect(problems[0].split("\n")[0]).toBe(`${file}:${expected}`);
+  });
+
+  test("keeps a __proto__ key a key, refused as unknown, instead of replacing the object's prototype", () => {
+    // GIVEN
+    const file = path.join(dir, "environments.json");
+    const raw = validConfig();
+    const text = JSON.stringify(raw).replace('"prod":{', '"prod":{"__proto__":{"polluted":true},');
+    fs.writeFileSync(file, text);
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN
+    expect(problems).toEqual([expect.stringMatching(/:1:\d+: environment "prod": __proto__ \{"polluted":true\} is an unknown key \(known: description, /)]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   test("rejects a missing file", () => {
