@@ -4,7 +4,9 @@ import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { ConfigError, EnvironmentConfig, checkConfigFile, configFilePath, projectRoot, selectEnvironments } from "./config/environments";
 import { RegionalStack, stackName } from "./stacks/regional-stack";
-import { PropValidationError } from "./modules/shared/validation";
+import { PropValidationError, propProblemDetails } from "./modules/shared/validation";
+import { configPathOf } from "./stacks/config-paths";
+import { problemLine } from "./config/problems";
 import { appLocalEndpointCheck } from "./config/local-endpoint-guard";
 import { markerText, OUTPUT_MARKER, outputFolderProblem } from "./config/output-folder";
 
@@ -69,7 +71,15 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
           new RegionalStack(app, { environment, region, localEndpoint, organization: config.environments });
         } catch (e) {
           if (!(e instanceof PropValidationError)) throw e;
-          for (const p of e.problems) problems.add(stackName(environment.name, region), p);
+          // A problem of a field the config sets is reported at that field, as the config's are.
+          const details = propProblemDetails(e);
+          e.problems.forEach((line, i) => {
+            const detail = details[i];
+            const at = detail === undefined ? undefined : configPathOf(environment, detail);
+            const stack = stackName(environment.name, region);
+            if (detail === undefined || at === undefined) problems.add(stack, line);
+            else problems.addFieldLine(stack, problemLine(file, environment.name, { path: at, value: detail.value, rule: detail.rule }, config.locate));
+          });
         }
       }
     }
@@ -110,6 +120,8 @@ export function main(env: NodeJS.ProcessEnv = process.env): number {
  */
 class StackProblems {
   private readonly byProblem = new Map<string, string[]>();
+  /** Problems already written as a whole line (at a config field): printed as they are. */
+  private readonly fieldLines = new Set<string>();
 
   constructor(private readonly file: string) {}
 
@@ -117,6 +129,12 @@ class StackProblems {
     const stacks = this.byProblem.get(problem) ?? [];
     if (!stacks.includes(stack)) stacks.push(stack);
     this.byProblem.set(problem, stacks);
+  }
+
+  /** A problem of `stack` that names its config field: the same line for several stacks is printed once. */
+  public addFieldLine(stack: string, line: string): void {
+    this.fieldLines.add(line);
+    this.add(stack, line);
   }
 
   public get size(): number {
@@ -129,7 +147,9 @@ class StackProblems {
   }
 
   public lines(): string[] {
-    return [...this.byProblem].map(([problem, stacks]) => `${this.file}: ${stacks.length === 1 ? "stack" : "stacks"} ${stacks.join(", ")}: ${problem}`);
+    return [...this.byProblem].map(([problem, stacks]) =>
+      this.fieldLines.has(problem) ? problem : `${this.file}: ${stacks.length === 1 ? "stack" : "stacks"} ${stacks.join(", ")}: ${problem}`,
+    );
   }
 }
 

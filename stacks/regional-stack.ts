@@ -1,19 +1,16 @@
 import { Construct } from "constructs";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import type { EnvironmentConfig, ProjectConfig } from "../config/environments";
+import type { EnvironmentConfig, ProjectConfig, TriggersConfig } from "../config/environments";
 import { grantConsumers, pullRoles, replication, replicationDestinationPolicy } from "./topology";
-import { EcrRepo, TagMutability } from "../modules/ecr-repo";
+import { EcrRepo } from "../modules/ecr-repo";
 import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-project";
 import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
 import { EcrPullThroughCache, PullThroughUpstream } from "../modules/ecr-pull-through-cache";
-import { EcrRegistryScanning, RegistryScanType, ScanFrequency } from "../modules/ecr-registry-scanning";
-import {
-  CodeBuildDockerProject,
-  CodeBuildDockerProjectProps,
-  EnvironmentVariableType,
-} from "../modules/shared/codebuild-docker-project";
-import { PropValidationError } from "../modules/shared/validation";
+import { EcrRegistryScanning } from "../modules/ecr-registry-scanning";
+import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../modules/shared/codebuild-docker-project";
+import type { ProjectTriggers } from "../modules/shared/triggers";
+import { PropValidationError, combinedPropValidationError } from "../modules/shared/validation";
 import { PolicyPack } from "../modules/policy-pack/policy-pack";
 import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./local-aws";
 
@@ -110,13 +107,13 @@ export class RegionalStack extends TerraformStack {
     PolicyPack.applyTo(this);
 
     // Every construct validates its own props; collect them all so one synth reports every problem.
-    const problems: string[] = [];
+    const problems: PropValidationError[] = [];
     const collect = <T>(create: () => T): T | undefined => {
       try {
         return create();
       } catch (e) {
         if (!(e instanceof PropValidationError)) throw e;
-        problems.push(...e.problems);
+        problems.push(e);
         return undefined;
       }
     };
@@ -131,34 +128,25 @@ export class RegionalStack extends TerraformStack {
       this.registryScanning = collect(
         () =>
           new EcrRegistryScanning(this, "RegistryScanning", {
-            scanType: scanning.scanType as RegistryScanType,
-            rules: scanning.rules?.map((r) => ({ frequency: r.frequency as ScanFrequency, filters: r.filters })),
+            scanType: scanning.scanType,
+            rules: scanning.rules,
           }),
       );
     }
 
     const build = env.build;
     if (build === undefined) {
-      if (problems.length) throw new PropValidationError(problems);
+      if (problems.length) throw combinedPropValidationError(problems);
       return;
     }
     const repo = build.repository ?? {};
     const repository = collect(
       () =>
-        new EcrRepo(this, "Repository", {
-          repositoryName: build.repositoryName,
-          tagMutability: repo.tagMutability as TagMutability | undefined,
-          scanOnPush: repo.scanOnPush,
-          kmsKeyArn: repo.kmsKeyArn,
-          forceDelete: repo.forceDelete,
-          keepTaggedImages: repo.keepTaggedImages,
-          untaggedImageExpiryDays: repo.untaggedImageExpiryDays,
-          pullAccountIds: repo.pullAccountIds,
-          pullOrganizationId: repo.pullOrganizationId,
-        }),
+        // The repository's fields are the construct's props by name.
+        new EcrRepo(this, "Repository", { repositoryName: build.repositoryName, ...repo }),
     );
     // The projects need the repository; without it there is nothing more to check.
-    if (repository === undefined) throw new PropValidationError(problems);
+    if (repository === undefined) throw combinedPropValidationError(problems);
     this.repository = repository;
     grantConsumers(this, repository, env, organization);
     new TerraformOutput(this, "repository_url", {
@@ -171,7 +159,7 @@ export class RegionalStack extends TerraformStack {
     });
     // A replica region holds the repository and receives the images; it builds nothing.
     if ((build.replicaRegions ?? []).includes(region)) {
-      if (problems.length) throw new PropValidationError(problems);
+      if (problems.length) throw combinedPropValidationError(problems);
       return;
     }
     replication(this, env, organization);
@@ -183,11 +171,10 @@ export class RegionalStack extends TerraformStack {
         ? undefined
         : collect(
             () =>
-              new EcrPullThroughCache(this, "PullThroughCache", {
-                rules: ptc.rules.map((r) => ({ ...r, upstream: r.upstream as PullThroughUpstream })),
-              }),
+              new EcrPullThroughCache(this, "PullThroughCache", { rules: ptc.rules }),
           );
-    const baseImages = cache !== undefined && ptc?.baseImages !== undefined ? collect(() => cache.buildArgs(ptc.baseImages!)) : undefined;
+    const wantedBaseImages = ptc?.baseImages;
+    const baseImages = cache !== undefined && wantedBaseImages !== undefined ? collect(() => cache.buildArgs(wantedBaseImages)) : undefined;
     const baseUpstreams = [...new Set(Object.values(ptc?.baseImages ?? {}).map((ref) => cache?.upstreamOf(ref)))].filter((u): u is PullThroughUpstream => u !== undefined);
     const withBaseImages = (p: CodeBuildDockerProjectProps): CodeBuildDockerProjectProps =>
       baseImages === undefined ? p : { ...p, environmentVariables: { ...p.environmentVariables, ...baseImages } };
@@ -209,7 +196,7 @@ export class RegionalStack extends TerraformStack {
           pullThroughCache: ptc?.dindImage === false ? undefined : cache,
         }),
     );
-    if (privileged === undefined || dind === undefined || problems.length) throw new PropValidationError(problems);
+    if (privileged === undefined || dind === undefined || problems.length) throw combinedPropValidationError(problems);
     if (cache !== undefined && baseUpstreams.length > 0) {
       for (const project of [privileged, dind]) {
         for (const role of [project.role, project.pullRequestRole]) if (role) cache.grantPullThrough(role, baseUpstreams);
@@ -244,6 +231,7 @@ export class RegionalStack extends TerraformStack {
   }
 }
 
+/** The construct props of a project, field by field from its config. */
 function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerProjectProps {
   return {
     projectName: cfg.projectName,
@@ -258,21 +246,17 @@ function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerP
     concurrentBuildLimit: cfg.concurrentBuildLimit,
     badge: cfg.badge,
     source: cfg.source,
-    triggers: cfg.triggers
-      ? {
-          branch: cfg.triggers.branch,
-          push: cfg.triggers.pushBuilds === false ? false : cfg.triggers.push,
-          pullRequest: cfg.triggers.pullRequestBuilds === false ? false : cfg.triggers.pullRequest,
-          pullRequestProjectName: cfg.triggers.pullRequestProjectName,
-        }
-      : undefined,
-    environmentVariables: cfg.environmentVariables
-      ? Object.fromEntries(
-          Object.entries(cfg.environmentVariables).map(([k, v]) => [
-            k,
-            { value: v.value, type: v.type as EnvironmentVariableType | undefined },
-          ]),
-        )
-      : undefined,
+    triggers: cfg.triggers === undefined ? undefined : triggerProps(cfg.triggers),
+    environmentVariables: cfg.environmentVariables,
+  };
+}
+
+/** The construct's triggers: `pushBuilds: false` / `pullRequestBuilds: false` are its `false` groups. */
+function triggerProps(cfg: TriggersConfig): ProjectTriggers {
+  return {
+    branch: cfg.branch,
+    push: cfg.pushBuilds === false ? false : cfg.push,
+    pullRequest: cfg.pullRequestBuilds === false ? false : cfg.pullRequest,
+    pullRequestProjectName: cfg.pullRequestProjectName,
   };
 }

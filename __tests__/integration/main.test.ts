@@ -203,8 +203,8 @@ describe("main (node dist/main.js)", () => {
       readonly change?: (config: RawConfig) => void;
       /** The ENVIRONMENTS variable. */
       readonly environments?: string;
-      /** The lines stderr must hold, after `error: `. */
-      readonly lines: (file: string) => string[];
+      /** The lines stderr must hold, after `error: `; `at(text, nth)` is `<file>:<line>:<column>` of the nth `text` in the file. */
+      readonly lines: (file: string, at: (text: string, nth?: number) => string) => string[];
     }
 
     const DIND_IMAGE_RULE =
@@ -215,29 +215,29 @@ describe("main (node dist/main.js)", () => {
         "an unknown region",
         {
           change: (c) => (c.environments.prod.regions = ["eu-west-9"]),
-          lines: (f) => [`${f}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`],
+          lines: (_f, at) => [`${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`],
         },
       ],
       [
         "an account ID that is not 12 digits",
         {
           change: (c) => (c.environments.prod.accountId = "1111-1111-1111"),
-          lines: (f) => [`${f}: environment "prod": accountId "1111-1111-1111" must be exactly 12 digits (an AWS account ID)`],
+          lines: (_f, at) => [`${at('"accountId": "1111-1111-1111"')}: environment "prod": accountId "1111-1111-1111" must be exactly 12 digits (an AWS account ID)`],
         },
       ],
       [
         "a duplicate region",
         {
           change: (c) => (c.environments.local.regions = ["eu-central-1", "eu-central-1"]),
-          lines: (f) => [`${f}: environment "local": regions[1] "eu-central-1" is a duplicate region`],
+          lines: (_f, at) => [`${at('"eu-central-1"', 2)}: environment "local": regions[1] "eu-central-1" is a duplicate region`],
         },
       ],
       [
         "a bad repository name",
         {
           change: (c) => (c.environments.local.build.repositoryName = "My_Repo"),
-          lines: (f) => [
-            `${f}: environment "local": build.repositoryName "My_Repo" must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)`,
+          lines: (_f, at) => [
+            `${at('"repositoryName": "My_Repo"')}: environment "local": build.repositoryName "My_Repo" must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)`,
           ],
         },
       ],
@@ -245,8 +245,8 @@ describe("main (node dist/main.js)", () => {
         "an unknown key",
         {
           change: (c) => (c.environments.local.build.privilegedProject.foo = "bar"),
-          lines: (f) => [
-            `${f}: environment "local": build.privilegedProject.foo "bar" is an unknown key ` +
+          lines: (_f, at) => [
+            `${at('"foo"')}: environment "local": build.privilegedProject.foo "bar" is an unknown key ` +
               "(known: projectName, imageTag, dockerfile, buildContext, image, computeType, buildTimeoutMinutes, queuedTimeoutMinutes, logRetentionDays, concurrentBuildLimit, badge, source, triggers, environmentVariables)",
           ],
         },
@@ -255,7 +255,7 @@ describe("main (node dist/main.js)", () => {
         "a value of the wrong type",
         {
           change: (c) => (c.environments.local.regions = "eu-central-1"),
-          lines: (f) => [`${f}: environment "local": regions "eu-central-1" must be an array, not string`],
+          lines: (_f, at) => [`${at('"regions": "eu-central-1"')}: environment "local": regions "eu-central-1" must be an array, not string`],
         },
       ],
       [
@@ -265,9 +265,9 @@ describe("main (node dist/main.js)", () => {
             c.environments.local.build.privilegedProject.badge = "yes";
             c.environments.prod.regions = ["eu-west-9"];
           },
-          lines: (f) => [
-            `${f}: environment "local": build.privilegedProject.badge "yes" must be true or false, not string`,
-            `${f}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`,
+          lines: (_f, at) => [
+            `${at('"badge": "yes"')}: environment "local": build.privilegedProject.badge "yes" must be true or false, not string`,
+            `${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`,
           ],
         },
       ],
@@ -279,21 +279,21 @@ describe("main (node dist/main.js)", () => {
         },
       ],
       [
-        "a dind image on a moving tag (caught by the construct)",
+        "a dind image on a moving tag (caught by the construct, reported at the field)",
         {
           change: (c) => (c.environments.local.build.dindProject.image = "docker:dind"),
-          lines: (f) => [
-            // One line for the problem, naming every stack it occurs in (the environment's two regions).
-            `${f}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
+          lines: (_f, at) => [
+            // One line for the problem of both stacks (the environment's two regions), at the config field.
+            `${at('"image": "docker:dind"')}: environment "local": build.dindProject.image "docker:dind" ${DIND_IMAGE_RULE}`,
           ],
         },
       ],
       [
-        "a badge without a source (caught by the construct)",
+        "a badge without a source (caught by the construct, reported at the field)",
         {
           change: (c) => (c.environments.local.build.privilegedProject.badge = true),
-          lines: (f) => [
-            `${f}: stacks local-eu-central-1, local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
+          lines: (_f, at) => [
+            `${at('"badge": true')}: environment "local": build.privilegedProject.badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
           ],
         },
       ],
@@ -310,7 +310,15 @@ describe("main (node dist/main.js)", () => {
 
       // THEN
       expect(run.status).toBe(1);
-      const lines = bad.lines(file);
+      const text = fs.readFileSync(file, "utf8");
+      const at = (needle: string, nth = 1): string => {
+        let offset = -1;
+        for (let i = 0; i < nth; i++) offset = text.indexOf(needle, offset + 1);
+        if (offset < 0) throw new Error(`${needle} (${nth}) is not in ${file}`);
+        const before = text.slice(0, offset).split("\n");
+        return `${file}:${before.length}:${(before[before.length - 1] as string).length + 1}`;
+      };
+      const lines = bad.lines(file, at);
       for (const line of lines) expect(run.stderr).toContain(`error: ${line}\n`);
       expect(run.stderr).toContain(`synth failed: ${lines.length} problem(s); nothing was written to ${outdir}\n`);
       expect(fs.existsSync(outdir)).toBe(false);
@@ -329,9 +337,14 @@ describe("main (node dist/main.js)", () => {
 
       // THEN
       expect(run.status).toBe(1);
+      const text = fs.readFileSync(file, "utf8").split("\n");
+      const at = (field: string) => {
+        const line = text.findIndex((l) => l.trimStart().startsWith(field));
+        return `${file}:${line + 1}:${(text[line] as string).indexOf(field) + 1}`;
+      };
       expect(run.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([
-        `error: ${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildPrivilegedProject 'PrivilegedProject': badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
-        `error: ${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:dind" ${DIND_IMAGE_RULE}`,
+        `error: ${at('"badge": true')}: environment "local": build.privilegedProject.badge true needs a GITHUB or CODECOMMIT source (CodeBuild has no badge for S3)`,
+        `error: ${at('"image": "docker:dind"')}: environment "local": build.dindProject.image "docker:dind" ${DIND_IMAGE_RULE}`,
       ]);
     });
 
@@ -387,6 +400,8 @@ describe("main (node dist/main.js)", () => {
       const config = twoEnvironments();
       config.environments.prod.accountId = "1";
       const file = writeConfig(config);
+      const line = fs.readFileSync(file, "utf8").split("\n").indexOf('      "accountId": "1",') + 1;
+      expect(line).toBeGreaterThan(0);
 
       // WHEN
       const run = runMain({ CDKTF_OUTDIR: outdir, CONFIG_FILE: file, ENVIRONMENTS: "all" });
@@ -395,7 +410,7 @@ describe("main (node dist/main.js)", () => {
       expect(run.status).toBe(1);
       expect(run.stdout).toBe("");
       expect(run.stderr).toBe(
-        `error: ${file}: environment "prod": accountId "1" must be exactly 12 digits (an AWS account ID)\n` +
+        `error: ${file}:${line}:7: environment "prod": accountId "1" must be exactly 12 digits (an AWS account ID)\n` +
           `synth failed: 1 problem(s); nothing was written to ${outdir}\n`,
       );
     });
@@ -424,7 +439,7 @@ describe("main (node dist/main.js)", () => {
       // THEN
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
-        `error: ${configFile}:1:3: expected a property name in double quotes, found 'e'\n  1 | { environments: }\n    |   ^\nsynth failed: 1 problem(s)`,
+        `error: ${configFile}:1:3: expected a property name in double quotes, found 'environments'\n  1 | { environments: }\n    |   ^\nsynth failed: 1 problem(s)`,
       );
       expect(fs.existsSync(outdir)).toBe(false);
       expect(stagingFolders()).toEqual([]);

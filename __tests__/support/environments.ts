@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { EnvironmentConfig } from "../../config/environments";
+import { EnvironmentVariableType } from "../../modules/shared/codebuild-docker-project";
 
 /** The shipped config file's raw content. */
 export function shippedConfig(): any {
@@ -79,7 +80,7 @@ export function prodEnvironment(): EnvironmentConfig {
         imageTag: "release",
         badge: true,
         source: { type: "GITHUB", location: "https://github.com/acme/app.git", branch: "main" },
-        environmentVariables: { API_TOKEN: { value: "/acme/api-token", type: "PARAMETER_STORE" } },
+        environmentVariables: { API_TOKEN: { value: "/acme/api-token", type: EnvironmentVariableType.PARAMETER_STORE } },
       },
       dindProject: {
         projectName: "acme-app-dind",

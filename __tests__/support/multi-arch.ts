@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parseJsonWithComments } from "../../config/json-with-comments";
+import { parseConfigText } from "../../config/config-text";
 
 /**
  * The environments file docs/modules.md shows for multi-arch images: the first jsonc block
@@ -11,5 +11,7 @@ export function docsMultiArchExample(): any {
   const from = text.indexOf("#### Multi-arch images");
   const block = from < 0 ? null : /```jsonc\n([\s\S]*?)```/.exec(text.slice(from));
   if (!block) throw new Error("docs/modules.md has no multi-arch environments example");
-  return parseJsonWithComments(block[1]);
+  const parsed = parseConfigText("docs/modules.md", block[1] as string);
+  if ("problem" in parsed) throw new Error(parsed.problem);
+  return parsed.value;
 }

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parseJsonWithComments } from "../../config/json-with-comments";
+import { parseConfigText } from "../../config/config-text";
 
 /**
  * The environments file docs/environments.md shows for the pull-through cache: the first jsonc
@@ -11,5 +11,7 @@ export function docsPullThroughExample(): any {
   const from = text.indexOf("**Pull-through cache**");
   const block = from < 0 ? null : /```jsonc\n([\s\S]*?)```/.exec(text.slice(from));
   if (!block) throw new Error("docs/environments.md has no pull-through cache example");
-  return parseJsonWithComments(block[1]);
+  const parsed = parseConfigText("docs/environments.md", block[1] as string);
+  if ("problem" in parsed) throw new Error(parsed.problem);
+  return parsed.value;
 }

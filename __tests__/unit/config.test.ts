@@ -4,14 +4,12 @@ import * as path from "path";
 import {
   ConfigError,
   EnvironmentConfig,
-  LOCAL_ACCOUNT_ID,
   configFilePath,
   loadConfigFile,
   projectRoot,
   selectEnvironments,
   validateConfig,
 } from "../../config/environments";
-import { SchemaProblem, Spec, check, s } from "../../config/schema";
 
 /** The file name the problem lines carry; validateConfig never reads it. */
 const FILE = "config/test-environments.json";
@@ -26,7 +24,7 @@ function validConfig(): RawConfig {
   return {
     environments: {
       local: {
-        description: "The embedded local AWS (moto) started by npm start; no cloud account needed.",
+        description: "The local AWS started by npm start; no cloud account needed.",
         local: true,
         accountId: "123456789012",
         regions: ["eu-central-1", "us-east-1"],
@@ -314,20 +312,6 @@ describe("validateConfig", () => {
     expect(problems).toEqual([`${FILE}: environment "prod": build.dindProject.projectName is required`]);
   });
 
-  test("rejects a local environment in another account than moto's default without a role to assume there", () => {
-    // GIVEN
-    const raw = validConfig();
-    raw.environments.local.accountId = "111111111111";
-
-    // WHEN
-    const problems = problemsOf(raw);
-
-    // THEN
-    expect(problems).toEqual([
-      `${FILE}: environment "local": accountId "111111111111" needs assumeRoleArn (a role in 111111111111) in a local environment: moto answers as ${LOCAL_ACCOUNT_ID}, or as the account of a role assumed through its STS`,
-    ]);
-  });
-
   test("accepts a local environment in another account with a role to assume in it", () => {
     // GIVEN
     const raw = validConfig();
@@ -339,20 +323,6 @@ describe("validateConfig", () => {
 
     // THEN
     expect(local).toMatchObject({ accountId: "111111111111", assumeRoleArn: "arn:aws:iam::111111111111:role/deploy" });
-  });
-
-  test("rejects an assumeRoleArn in a local environment of moto's default account", () => {
-    // GIVEN
-    const raw = validConfig();
-    raw.environments.local.assumeRoleArn = "arn:aws:iam::123456789012:role/deploy";
-
-    // WHEN
-    const problems = problemsOf(raw);
-
-    // THEN
-    expect(problems).toEqual([
-      `${FILE}: environment "local": assumeRoleArn "arn:aws:iam::123456789012:role/deploy" must not be set in a local environment of moto's default account ${LOCAL_ACCOUNT_ID}`,
-    ]);
   });
 
   test("rejects an assumeRoleArn in another account than the environment's", () => {
@@ -382,6 +352,18 @@ describe("validateConfig", () => {
       `${FILE}: environment "local": build.dindProject.source.objectKey is required for a S3 source`,
       `${FILE}: environment "local": build.dindProject.source.location "https://github.com/a/b" does not apply to a S3 source`,
     ]);
+  });
+
+  test("requires a source's type", () => {
+    // GIVEN
+    const raw = validConfig();
+    raw.environments.local.build.dindProject.source = { location: "https://github.com/a/b" };
+
+    // WHEN
+    const problems = problemsOf(raw);
+
+    // THEN
+    expect(problems).toEqual([`${FILE}: environment "local": build.dindProject.source.type is required`]);
   });
 
   test("requires a location for a git source, and refuses S3 fields on it", () => {
@@ -447,9 +429,9 @@ describe("validateConfig", () => {
     ["state.region", (e) => (e.state.region = "moon-1"), `state.region "moon-1" is not a known AWS region (see config/regions.ts)`],
     ["state.keyPrefix", (e) => (e.state.keyPrefix = "envs/"), `state.keyPrefix "envs/" must be an S3 key prefix without a trailing '/'`],
     ["state.dynamodbTable", (e) => (e.state.dynamodbTable = "t"), `state.dynamodbTable "t" must be a DynamoDB table name (3-255 letters, digits, '_', '-', '.')`],
-    ["state.kmsKeyArn", (e) => (e.state.kmsKeyArn = "alias/tfstate"), `state.kmsKeyArn "alias/tfstate" must be a KMS key or alias ARN`],
-    ["state.roleArn", (e) => (e.state.roleArn = "tfstate-access"), `state.roleArn "tfstate-access" must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)`],
-    ["assumeRoleArn", (e) => (e.assumeRoleArn = "arn:aws:iam::111111111111:user/me"), `assumeRoleArn "arn:aws:iam::111111111111:user/me" must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)`],
+    ["state.kmsKeyArn", (e) => (e.state.kmsKeyArn = "alias/tfstate"), `state.kmsKeyArn "alias/tfstate" must be a KMS key or alias ARN (arn:aws:kms:<region>:<account>:key/<id>)`],
+    ["state.roleArn", (e) => (e.state.roleArn = "tfstate-access"), `state.roleArn "tfstate-access" must be an IAM role ARN (arn:aws:iam::<account>:role/[<path>/]<name>)`],
+    ["assumeRoleArn", (e) => (e.assumeRoleArn = "arn:aws:iam::111111111111:user/me"), `assumeRoleArn "arn:aws:iam::111111111111:user/me" must be an IAM role ARN (arn:aws:iam::<account>:role/[<path>/]<name>)`],
     ["tag value", (e) => (e.tags.Owner = "x".repeat(257)), `tags.Owner "${"x".repeat(257)}" must be at most 256 characters (AWS tag values)`],
     ["repository.tagMutability", (e) => (e.build.repository.tagMutability = "immutable"), `build.repository.tagMutability "immutable" must be one of IMMUTABLE, MUTABLE`],
     ["repository.pullOrganizationId", (e) => (e.build.repository.pullOrganizationId = "o-1"), `build.repository.pullOrganizationId "o-1" must be an AWS Organization ID ("o-" and 10-32 lowercase letters or digits)`],
@@ -467,7 +449,7 @@ describe("validateConfig", () => {
     ["source.branch", (e) => (e.build.privilegedProject.source.branch = ""), `build.privilegedProject.source.branch "" must not be empty`],
     ["environment variable name", (e) => (e.build.privilegedProject.environmentVariables["1X"] = { value: "v" }), `build.privilegedProject.environmentVariables.1X "1X" is not a valid key: letters, digits and '_', not starting with a digit`],
     ["environment variable type", (e) => (e.build.privilegedProject.environmentVariables.DB_URL.type = "SSM"), `build.privilegedProject.environmentVariables.DB_URL.type "SSM" must be one of PLAINTEXT, PARAMETER_STORE, SECRETS_MANAGER`],
-    ["dindProject.registryCredentialSecretArn", (e) => (e.build.dindProject.registryCredentialSecretArn = "dockerhub"), `build.dindProject.registryCredentialSecretArn "dockerhub" must be a Secrets Manager secret ARN`],
+    ["dindProject.registryCredentialSecretArn", (e) => (e.build.dindProject.registryCredentialSecretArn = "dockerhub"), `build.dindProject.registryCredentialSecretArn "dockerhub" must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`],
     ["empty dockerfile", (e) => (e.build.privilegedProject.dockerfile = ""), `build.privilegedProject.dockerfile "" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
     ["absolute dockerfile", (e) => (e.build.dindProject.dockerfile = "/app/Dockerfile"), `build.dindProject.dockerfile "/app/Dockerfile" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
     ["buildContext outside the source", (e) => (e.build.privilegedProject.buildContext = "../app"), `build.privilegedProject.buildContext "../app" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
@@ -610,7 +592,7 @@ describe("loadConfigFile", () => {
 
     // THEN
     expect(environments.map((e) => [e.name, e.accountId, e.regions, e.local, e.pullFrom])).toEqual([
-      ["local", LOCAL_ACCOUNT_ID, ["eu-central-1", "us-east-1"], true, undefined],
+      ["local", "123456789012", ["eu-central-1", "us-east-1"], true, undefined],
       ["local-staging", "210987654321", ["eu-central-1"], true, "local"],
       ["local-prod", "345678901234", ["eu-central-1", "us-east-1"], true, "local"],
     ]);
@@ -618,18 +600,100 @@ describe("loadConfigFile", () => {
     expect(owner.build).toMatchObject({ replicaRegions: ["us-east-1"], replicateToEnvironments: ["local-prod"] });
   });
 
-  test("names the file in each problem line", () => {
-    // GIVEN
+  test("names the file and the line and column of the field in each problem line", () => {
+    // GIVEN prod's accountId on a line of its own, its key at column 7
     const file = path.join(dir, "environments.json");
     const raw = validConfig();
     raw.environments.prod.accountId = "abc";
-    fs.writeFileSync(file, JSON.stringify(raw));
+    const text = JSON.stringify(raw, null, 2);
+    fs.writeFileSync(file, text);
+    const line = text.split("\n").indexOf('      "accountId": "abc",') + 1;
 
     // WHEN
     const problems = configErrorOf(() => loadConfigFile(file));
 
     // THEN
-    expect(problems).toEqual([`${file}: environment "prod": accountId "abc" must be exactly 12 digits (an AWS account ID)`]);
+    expect(line).toBeGreaterThan(0);
+    expect(problems).toEqual([`${file}:${line}:7: environment "prod": accountId "abc" must be exactly 12 digits (an AWS account ID)`]);
+  });
+
+  test("places a missing field at the object that lacks it, and an unknown key at the key", () => {
+    // GIVEN
+    const file = path.join(dir, "environments.json");
+    fs.writeFileSync(
+      file,
+      [
+        "{",
+        '  "environments": {',
+        '    "prod": {',
+        '      "accountId": "111111111111",',
+        '      "regions": ["eu-west-1"], "colour": "blue",',
+        '      "build": { "repositoryName": "acme/app", "privilegedProject": { "projectName": "acme-app" }, "dindProject": {} }',
+        "    }",
+        "  }",
+        "}",
+      ].join("\n"),
+    );
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN
+    expect(problems).toEqual([
+      `${file}:3:5: environment "prod": state is required`,
+      `${file}:6:100: environment "prod": build.dindProject.projectName is required`,
+      expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:5:33: environment "prod": colour "blue" is an unknown key \\(known: description, `)),
+    ]);
+  });
+
+  test("places a problem between environments at the field that names the other environment", () => {
+    // GIVEN
+    const file = path.join(dir, "environments.json");
+    const raw = validConfig();
+    raw.environments.prod.pullFrom = "nowhere";
+    const text = JSON.stringify(raw, null, 2);
+    fs.writeFileSync(file, text);
+    const line = text.split("\n").findIndex((l) => l.includes('"pullFrom"')) + 1;
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN
+    expect(problems).toEqual([`${file}:${line}:7: environment "prod": pullFrom "nowhere" is not an environment of this file (known: local, prod)`]);
+  });
+
+  test("never prints the value of an environment variable whose name looks like a secret, and places it", () => {
+    // GIVEN
+    const file = path.join(dir, "environments.json");
+    const raw = validConfig();
+    raw.environments.prod.build.privilegedProject.environmentVariables = { DB_PASSWORD: { value: 42 } };
+    const text = JSON.stringify(raw, null, 2);
+    fs.writeFileSync(file, text);
+    const line = text.split("\n").findIndex((l) => l.includes('"value": 42')) + 1;
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN
+    expect(problems).toEqual([
+      `${file}:${line}:15: environment "prod": build.privilegedProject.environmentVariables.DB_PASSWORD.value (value not shown: the name looks like a secret) must be a string, not number`,
+    ]);
+    expect(problems.join("\n")).not.toContain("42");
+  });
+
+  test("refuses a value nested 5,000 deep in one line naming the file, the place and the field path", () => {
+    // GIVEN a tag value of objects nested 5,000 deep
+    const file = path.join(dir, "environments.json");
+    const deep = `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`;
+    fs.writeFileSync(file, `{ "environments": { "prod": { "tags": { "Owner": ${deep} } } } }`);
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN the outermost level past the limit (20) is reported: the file's 21st
+    expect(problems).toEqual([
+      `${file}:1:${50 + 5 * 16}: environment "prod": tags.Owner${".a".repeat(16)} is nested more than 20 levels deep (objects and arrays); a config value nests far less`,
+    ]);
   });
 
   test("reports a syntax error with the file, line and column, and shows the offending line", () => {
@@ -643,7 +707,7 @@ describe("loadConfigFile", () => {
     // THEN
     expect(problems).toEqual([
       [
-        `${file}:4:5: expected "," or "}" after the value of "local", found '"'`,
+        `${file}:4:5: expected "," between two values, found '"prod"'`,
         `  4 |     "prod": {}`,
         `    |     ^`,
       ].join("\n"),
@@ -659,7 +723,7 @@ describe("loadConfigFile", () => {
     const problems = configErrorOf(() => loadConfigFile(file));
 
     // THEN
-    expect(problems).toEqual([`${file}:1:21: expected a property name in double quotes, found the end of the file\n  1 | { "environments": { \n    |                     ^`]);
+    expect(problems).toEqual([`${file}:1:21: expected "," or "}", found the end of the file\n  1 | { "environments": { \n    |                     ^`]);
   });
 
   test("accepts // and /* */ comments, and keeps // inside strings", () => {
@@ -681,8 +745,8 @@ describe("loadConfigFile", () => {
   test.each<[string, string, string]>([
     ["a trailing comma", '{ "environments": {}, }', '1:21: a trailing comma is not allowed before }'],
     ["a trailing comma in an array", '{ "a": [1, ] }', "1:10: a trailing comma is not allowed before ]"],
-    ["single quotes", "{ 'environments': {} }", `1:3: expected a property name in double quotes, found "'"`],
-    ["an unquoted key", "{ environments: {} }", "1:3: expected a property name in double quotes, found 'e'"],
+    ["single quotes", "{ 'environments': {} }", `1:3: strings must be in double quotes ("), not single quotes`],
+    ["an unquoted key", "{ environments: {} }", "1:3: expected a property name in double quotes, found 'environments'"],
     ["an unclosed block comment", '{ /* "environments": {} }', "1:3: a /* comment is not closed (*/)"],
     ["a key given twice", '{ "environments": {\n  "prod": {},\n  "prod": {}\n} }', '3:3: the key "prod" appears twice in this object'],
     ["text after the object", '{ "environments": {} } x', "1:24: expected the end of the file after the top-level value, found 'x'"],
@@ -697,6 +761,21 @@ describe("loadConfigFile", () => {
     // THEN
     expect(problems).toHaveLength(1);
     expect(problems[0].split("\n")[0]).toBe(`${file}:${expected}`);
+  });
+
+  test("keeps a __proto__ key a key, refused as unknown, instead of replacing the object's prototype", () => {
+    // GIVEN
+    const file = path.join(dir, "environments.json");
+    const raw = validConfig();
+    const text = JSON.stringify(raw).replace('"prod":{', '"prod":{"__proto__":{"polluted":true},');
+    fs.writeFileSync(file, text);
+
+    // WHEN
+    const problems = configErrorOf(() => loadConfigFile(file));
+
+    // THEN
+    expect(problems).toEqual([expect.stringMatching(/:1:\d+: environment "prod": __proto__ \{"polluted":true\} is an unknown key \(known: description, /)]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   test("rejects a missing file", () => {
@@ -830,243 +909,5 @@ describe("projectRoot", () => {
 
     // THEN
     expect(root).toBe(path.join(__dirname, "..", ".."));
-  });
-});
-
-describe("check", () => {
-  /** The problems `check` finds in `value`, checked at path "field". */
-  function checked(spec: Spec, value: unknown): SchemaProblem[] {
-    const out: SchemaProblem[] = [];
-    check(spec, value, "field", out);
-    return out;
-  }
-
-  test("accepts a value that matches its spec", () => {
-    // GIVEN
-    const spec = s.obj({
-      name: s.req(s.str()),
-      count: s.int(1, 3),
-      on: s.bool(),
-      kind: s.oneOf(["A"]),
-      list: s.array(s.str(), { minItems: 1, unique: "item" }),
-      map: s.map(s.int(0, 1), (k) => k.length === 1, "one letter"),
-    });
-
-    // WHEN
-    const problems = checked(spec, { name: "x", count: 2, on: false, kind: "A", list: ["a", "b"], map: { k: 1 } });
-
-    // THEN
-    expect(problems).toEqual([]);
-  });
-
-  test.each<[string, unknown, string]>([
-    ["a number", 5, "must be a string, not number"],
-    ["null", null, "must be a string, not null"],
-    ["an array", [], "must be a string, not array"],
-  ])("rejects %s where a string is expected, naming its type", (_label, value, rule) => {
-    // WHEN
-    const problems = checked(s.str(), value);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value, rule }]);
-  });
-
-  test("reports a string's rule when its test fails", () => {
-    // GIVEN
-    const spec = s.pattern(/^a/, "must start with a");
-
-    // WHEN
-    const problems = checked(spec, "b");
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: "b", rule: "must start with a" }]);
-  });
-
-  test("says 'is not valid' when a string test has no rule", () => {
-    // GIVEN
-    const spec = s.str((v) => v === "a");
-
-    // WHEN
-    const problems = checked(spec, "b");
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: "b", rule: "is not valid" }]);
-  });
-
-  test.each<[string, unknown, string]>([
-    ["a string", "3", "must be a whole number, not string"],
-    ["a fraction", 1.5, "must be a whole number"],
-  ])("rejects %s where a whole number is expected", (_label, value, rule) => {
-    // WHEN
-    const problems = checked(s.int(1, 10), value);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value, rule }]);
-  });
-
-  test("rejects a whole number out of range", () => {
-    // WHEN
-    const problems = checked(s.int(1, 10), 11);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: 11, rule: "must be from 1 to 10" }]);
-  });
-
-  test("reports the allowed values, not the range, when a number is not one of them", () => {
-    // GIVEN
-    const spec = s.int(1, 10, [1, 5]);
-
-    // WHEN
-    const problems = checked(spec, 20);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: 20, rule: "must be one of 1, 5" }]);
-  });
-
-  test("rejects a non-boolean", () => {
-    // WHEN
-    const problems = checked(s.bool(), "true");
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: "true", rule: "must be true or false, not string" }]);
-  });
-
-  test("rejects a value outside an enum", () => {
-    // WHEN
-    const problems = checked(s.oneOf(["A", "B"]), "C");
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: "C", rule: "must be one of A, B" }]);
-  });
-
-  test("rejects a non-array where an array is expected", () => {
-    // WHEN
-    const problems = checked(s.array(s.str()), "a");
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: "a", rule: "must be an array, not string" }]);
-  });
-
-  test("rejects an array shorter than minItems", () => {
-    // GIVEN
-    const spec = s.array(s.str(), { minItems: 2 });
-
-    // WHEN
-    const problems = checked(spec, ["a"]);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: ["a"], rule: "must have at least 2 item(s)" }]);
-  });
-
-  test("checks each array item at its index", () => {
-    // WHEN
-    const problems = checked(s.array(s.str()), ["a", 1]);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field[1]", value: 1, rule: "must be a string, not number" }]);
-  });
-
-  test("reports a repeated item of a unique array at the repeat's index", () => {
-    // GIVEN
-    const spec = s.array(s.str(), { unique: "name" });
-
-    // WHEN
-    const problems = checked(spec, ["a", "b", "a"]);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field[2]", value: "a", rule: "is a duplicate name" }]);
-  });
-
-  test("rejects a non-object where a map is expected", () => {
-    // WHEN
-    const problems = checked(s.map(s.str()), []);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: [], rule: "must be an object, not array" }]);
-  });
-
-  test("checks each map value at its key", () => {
-    // WHEN
-    const problems = checked(s.map(s.int(0, 1)), { ok: 1, big: 2 });
-
-    // THEN
-    expect(problems).toEqual([{ path: "field.big", value: 2, rule: "must be from 0 to 1" }]);
-  });
-
-  test("rejects a map key that fails its test, with the key rule", () => {
-    // GIVEN
-    const spec = s.map(s.str(), (k) => k !== "bad", "keys must not be bad");
-
-    // WHEN
-    const problems = checked(spec, { bad: "v" });
-
-    // THEN
-    expect(problems).toEqual([{ path: "field.bad", value: "bad", rule: "is not a valid key: keys must not be bad" }]);
-  });
-
-  test("says 'bad key' when a map key test has no rule", () => {
-    // GIVEN
-    const spec = s.map(s.str(), () => false);
-
-    // WHEN
-    const problems = checked(spec, { k: "v" });
-
-    // THEN
-    expect(problems).toEqual([{ path: "field.k", value: "k", rule: "is not a valid key: bad key" }]);
-  });
-
-  test("rejects a non-object where an object is expected", () => {
-    // WHEN
-    const problems = checked(s.obj({}), null);
-
-    // THEN
-    expect(problems).toEqual([{ path: "field", value: null, rule: "must be an object, not null" }]);
-  });
-
-  test("rejects an unknown key, listing the known ones", () => {
-    // GIVEN
-    const spec = s.obj({ name: s.str(), size: s.int(0, 9) });
-
-    // WHEN
-    const problems = checked(spec, { other: true });
-
-    // THEN
-    expect(problems).toEqual([{ path: "field.other", value: true, rule: "is an unknown key (known: name, size)" }]);
-  });
-
-  test("rejects a missing required field without a value", () => {
-    // GIVEN
-    const spec = s.obj({ name: s.req(s.str()), size: s.int(0, 9) });
-
-    // WHEN
-    const problems = checked(spec, { size: 1 });
-
-    // THEN
-    expect(problems).toEqual([{ path: "field.name", value: undefined, rule: "is required" }]);
-  });
-
-  test("checks nested objects with dotted paths", () => {
-    // GIVEN
-    const spec = s.obj({ inner: s.obj({ size: s.int(0, 9) }) });
-
-    // WHEN
-    const problems = checked(spec, { inner: { size: 10 } });
-
-    // THEN
-    expect(problems).toEqual([{ path: "field.inner.size", value: 10, rule: "must be from 0 to 9" }]);
-  });
-
-  test("uses bare key names at the root path", () => {
-    // GIVEN
-    const out: SchemaProblem[] = [];
-
-    // WHEN
-    check(s.obj({ a: s.req(s.str()) }), { b: 1 }, "", out);
-
-    // THEN
-    expect(out).toEqual([
-      { path: "b", value: 1, rule: "is an unknown key (known: a)" },
-      { path: "a", value: undefined, rule: "is required" },
-    ]);
   });
 });

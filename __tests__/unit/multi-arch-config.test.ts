@@ -6,10 +6,9 @@ import { docsMultiArchExample } from "../support/multi-arch";
 import { resources, statementsOf, Synthesized } from "../support/synth";
 
 /**
- * build.platforms in the environments file: the privileged project builds a
- * multi-arch image with a CodeBuild batch build. moto has no batch builds, so a local
- * environment may not set it; the docs example is synthesized here and validated by
- * integration/terraform/validate-multi-arch.test.ts.
+ * build.platforms in the environments file: the privileged project builds a multi-arch image
+ * with a CodeBuild batch build (the local AWS lacks them: unit/local-aws/config-rules.test.ts); the
+ * docs example is synthesized here and validated by integration/terraform/validate-multi-arch.test.ts.
  */
 
 const FILE = "environments.json";
@@ -38,14 +37,6 @@ describe("build.platforms in the environments file", () => {
 
   test("the shipped config (all local) builds no multi-arch image", () => {
     for (const env of Object.values(shippedConfig().environments) as any[]) expect(env.build?.platforms).toBeUndefined();
-  });
-
-  test("a local environment setting it: one line", () => {
-    const raw = shippedConfig();
-    raw.environments.local.build.platforms = ["linux/amd64", "linux/arm64"];
-    expect(problemsOfConfig(raw)).toEqual([
-      `${FILE}: environment "local": build.platforms must not be set in a local environment: moto has no CodeBuild batch builds, which multi-arch images are (set it in real environments only)`,
-    ]);
   });
 
   test.each<[string, unknown, string[]]>([

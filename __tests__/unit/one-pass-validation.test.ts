@@ -91,22 +91,6 @@ describe("cross-field rules run beside schema problems", () => {
     ]);
   });
 
-  test("a bad state bucket does not hide a local environment of another account without assumeRoleArn", () => {
-    // GIVEN
-    const raw = twoEnvironments();
-    raw.environments.local.accountId = "210987654321";
-    raw.environments.local.state.bucket = "Bad_Bucket";
-
-    // WHEN
-    const problems = problemsOf(raw);
-
-    // THEN
-    expect(problems).toEqual([
-      `${FILE}: environment "local": state.bucket "Bad_Bucket" must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')`,
-      expect.stringMatching(/^config\/test-environments\.json: environment "local": accountId "210987654321" needs assumeRoleArn \(a role in 210987654321\) in a local environment: /),
-    ]);
-  });
-
   test("a replica region outside the regions is reported beside a bad item of replicaRegions", () => {
     // GIVEN
     const raw = twoEnvironments();
@@ -148,7 +132,8 @@ describe("cross-field rules run beside schema problems", () => {
 
       // THEN
       expect(act).toThrow(ConfigError);
-      expect(act).toThrow(`${file}: environment "prod": accountId "1234" must be exactly 12 digits (an AWS account ID)`);
+      const column = JSON.stringify(raw).indexOf('"accountId":"1234"') + 1;
+      expect(act).toThrow(`${file}:1:${column}: environment "prod": accountId "1234" must be exactly 12 digits (an AWS account ID)`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -242,6 +227,16 @@ describe("main (in-process): config and construct problems in one run", () => {
       .map((l) => l.slice("error: ".length));
   }
 
+  /** `<file>:<line>:<column>` of the first occurrence of `needle` in the file the run read. */
+  function at(needle: string): string {
+    const file = path.join(dir, "environments.json");
+    const text = fs.readFileSync(file, "utf8");
+    const offset = text.indexOf(needle);
+    if (offset < 0) throw new Error(`${needle} is not in ${file}`);
+    const before = text.slice(0, offset).split("\n");
+    return `${file}:${before.length}:${(before[before.length - 1] as string).length + 1}`;
+  }
+
   /** Whatever the run left next to the output folder (the output folder itself, staging folders). */
   function written(): string[] {
     return fs.readdirSync(dir).filter((n) => n !== "environments.json");
@@ -262,7 +257,6 @@ describe("main (in-process): config and construct problems in one run", () => {
     const config = twoEnvironments();
     config.environments.prod.accountId = "1111-1111-1111";
     config.environments.local.build.dindProject.image = "docker:latest";
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config, "all");
@@ -270,8 +264,8 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN config problems first, then construct problems, one line each
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${file}: environment "prod": accountId "1111-1111-1111" must be exactly 12 digits (an AWS account ID)`,
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"accountId": "1111-1111-1111"')}: environment "prod": accountId "1111-1111-1111" must be exactly 12 digits (an AWS account ID)`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
     ]);
     expect(stderr).toContain(`synth failed: 2 problem(s); nothing was written to ${outdir}\n`);
     expect(written()).toEqual([]);
@@ -290,7 +284,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${file}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`,
+      `${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`,
       ...["local-eu-central-1", "local-us-east-1"].map(
         (stack) =>
           `${file}: stack ${stack}: CKV_AWS_163 violated at ${stack}/Repository/Resource: ECR repositories scan images on push (scan_on_push is not true). Fix: set scanOnPush to true (the EcrRepo default). Mirrors checkov CKV_AWS_163.`,
@@ -312,7 +306,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
       `${file}: stack prod-eu-west-1: CKV_AWS_163 violated at prod-eu-west-1/Repository/Resource: ECR repositories scan images on push (scan_on_push is not true). Fix: set scanOnPush to true (the EcrRepo default). Mirrors checkov CKV_AWS_163.`,
     ]);
     expect(written()).toEqual([]);
@@ -323,7 +317,6 @@ describe("main (in-process): config and construct problems in one run", () => {
     const config = twoEnvironments();
     config.environments.prod.accountId = "1";
     config.environments.local.build.dindProject.image = "docker:latest";
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config, "prod,local");
@@ -331,8 +324,8 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${file}: environment "prod": accountId "1" must be exactly 12 digits (an AWS account ID)`,
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"accountId": "1"')}: environment "prod": accountId "1" must be exactly 12 digits (an AWS account ID)`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
     ]);
     expect(written()).toEqual([]);
   });
@@ -342,14 +335,13 @@ describe("main (in-process): config and construct problems in one run", () => {
     const config = twoEnvironments();
     config.environments.prod.regions = ["eu-west-9", "eu-west-1"];
     config.environments.prod.build.dindProject.image = "docker:latest";
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config);
 
     // THEN
     expect(status).toBe(1);
-    expect(errors()).toEqual([`${file}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`]);
+    expect(errors()).toEqual([`${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`]);
     expect(written()).toEqual([]);
   });
 
@@ -358,7 +350,6 @@ describe("main (in-process): config and construct problems in one run", () => {
     const config = twoEnvironments();
     config.environments.prod.pullFrom = "shared";
     config.environments.local.build.dindProject.image = "docker:latest";
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config, "all");
@@ -366,8 +357,8 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${file}: environment "prod": pullFrom "shared" is not an environment of this file (known: local, prod)`,
-      `${file}: stacks local-eu-central-1, local-us-east-1: CodeBuildDindProject 'DindProject': image "docker:latest" ${DIND_IMAGE_RULE}`,
+      `${at('"pullFrom"')}: environment "prod": pullFrom "shared" is not an environment of this file (known: local, prod)`,
+      `${at('"image": "docker:latest"')}: environment "local": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
     ]);
     expect(written()).toEqual([]);
   });
@@ -378,7 +369,6 @@ describe("main (in-process): config and construct problems in one run", () => {
     config.environments.local.build.repositoryName = "Bad_Name";
     const { build: _build, ...withoutBuild } = prodEnvironment();
     config.environments.staging = { ...withoutBuild, local: true, pullFrom: "local", accountId: "210987654321", assumeRoleArn: "arn:aws:iam::210987654321:role/cdktf-deploy" };
-    const file = path.join(dir, "environments.json");
 
     // WHEN
     const status = run(config, "all");
@@ -386,7 +376,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${file}: environment "local": build.repositoryName "Bad_Name" must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)`,
+      `${at('"repositoryName": "Bad_Name"')}: environment "local": build.repositoryName "Bad_Name" must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)`,
     ]);
     expect(written()).toEqual([]);
   });

@@ -36,14 +36,6 @@ describe("build.pullThroughCache in the environments file", () => {
     for (const env of Object.values(shippedConfig().environments) as any[]) expect(env.build?.pullThroughCache).toBeUndefined();
   });
 
-  test("a local environment setting it: one line", () => {
-    const raw = shippedConfig();
-    raw.environments.local.build.pullThroughCache = { rules: [{ upstream: "ecr-public" }] };
-    expect(problemsOfConfig(raw)).toEqual([
-      `${FILE}: environment "local": build.pullThroughCache must not be set in a local environment: moto has no ECR pull-through cache (set it in real environments only)`,
-    ]);
-  });
-
   test.each<[string, (cache: any, build: any) => void, string[]]>([
     ["no rules", (c) => (c.rules = []), [`build.pullThroughCache.rules [] must have at least 1 item(s)`]],
     ["rules missing", (c) => delete c.rules, [`build.pullThroughCache.rules is required`]],

@@ -288,7 +288,7 @@ describe("RegionalStack: registry scanning", () => {
       regions: ["eu-central-1"],
       state: { bucket: "b-tfstate" },
       pullFrom: "local",
-      registryScanning: { scanType: "BASIC", rules: [{ frequency: "SCAN_ON_PUSH", filters: ["*"] }] },
+      registryScanning: { scanType: RegistryScanType.BASIC, rules: [{ frequency: ScanFrequency.SCAN_ON_PUSH, filters: ["*"] }] },
     };
     const stack = new RegionalStack(Testing.app(), { environment: consumer, region: "eu-central-1", organization: [owner, consumer] });
     const json = JSON.parse(Testing.synth(stack, true));
@@ -301,7 +301,7 @@ describe("RegionalStack: registry scanning", () => {
     const local = localEnvironment();
     const bad: EnvironmentConfig = {
       ...local,
-      registryScanning: { scanType: "BASIC", rules: [{ frequency: "CONTINUOUS_SCAN", filters: ["*"] }] },
+      registryScanning: { scanType: RegistryScanType.BASIC, rules: [{ frequency: ScanFrequency.CONTINUOUS_SCAN, filters: ["*"] }] },
       build: { ...local.build!, repositoryName: "Bad_Name" },
     };
     for (const region of local.regions) {
@@ -323,7 +323,7 @@ describe("the read-back of npm start", () => {
 
   test("matches in any order of rules and filters", () => {
     expect(scanningDifference(want, api([["SCAN_ON_PUSH", ["*"]], ["CONTINUOUS_SCAN", ["codebuild-sample/*"]]]))).toBeUndefined();
-    expect(scanningDifference({ scanType: "BASIC", rules: [{ frequency: "SCAN_ON_PUSH", filters: ["a", "b"] }] }, api([["SCAN_ON_PUSH", ["b", "a"]]], "BASIC"))).toBeUndefined();
+    expect(scanningDifference({ scanType: RegistryScanType.BASIC, rules: [{ frequency: ScanFrequency.SCAN_ON_PUSH, filters: ["a", "b"] }] }, api([["SCAN_ON_PUSH", ["b", "a"]]], "BASIC"))).toBeUndefined();
   });
 
   test("a difference names what was read and what the config says", () => {

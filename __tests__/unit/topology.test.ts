@@ -1,7 +1,7 @@
 import { Testing } from "cdktf";
 import { validateConfig, type EnvironmentConfig } from "../../config/environments";
 import { RegionalStack } from "../../stacks";
-import { pullRoleName } from "../../stacks/topology";
+import { pullRoleArns, pullRoleName, repositoryArn } from "../../stacks/topology";
 import { organization } from "../support/environments";
 import { resources, statement, Synthesized } from "../support/synth";
 
@@ -186,5 +186,34 @@ describe("topology: owners, consumers, replication", () => {
         Action: ["sts:AssumeRole", "sts:TagSession"],
       });
     });
+  });
+});
+
+describe("ARNs derived from the config", () => {
+  /** The organization moved to `regions` (the owner's and the consumers'). */
+  function movedTo(regions: string[]): EnvironmentConfig[] {
+    return organization().map((e) => ({ ...e, regions, state: { ...e.state, region: regions[0] } }));
+  }
+
+  test.each<[string, string, string]>([
+    ["cn-north-1", "aws-cn", "a China region"],
+    ["us-gov-west-1", "aws-us-gov", "a GovCloud region"],
+    ["eu-west-1", "aws", "a commercial region"],
+  ])("take the partition of %s (%s) for the pull roles and the repository: %s", (region, partition) => {
+    // GIVEN
+    const org = movedTo([region]);
+    const owner = org.find((e) => e.build !== undefined && org.some((c) => c.pullFrom === e.name))!;
+    const consumer = org.find((e) => e.pullFrom === owner.name)!;
+
+    // WHEN
+    const roles = pullRoleArns(owner, consumer);
+    const repository = repositoryArn(owner, region);
+
+    // THEN
+    expect(roles).toEqual([
+      `arn:${partition}:iam::${consumer.accountId}:role/${pullRoleName(owner.name, "ecsExecution")}`,
+      `arn:${partition}:iam::${consumer.accountId}:role/${pullRoleName(owner.name, "workload")}`,
+    ]);
+    expect(repository).toBe(`arn:${partition}:ecr:${region}:${owner.accountId}:repository/${owner.build?.repositoryName}`);
   });
 });

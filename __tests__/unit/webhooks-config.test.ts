@@ -4,8 +4,8 @@ import { shippedConfig } from "../support/environments";
 
 /**
  * `triggers` in the environments file: the docs/environments.md example is valid; each bad field
- * is one line; a local environment cannot set it (moto has no webhooks), and the shipped config
- * (all local) does not. Its synth and `terraform validate`: integration/terraform/validate-webhooks.
+ * is one line; the shipped config (all local) sets none (the local AWS has no webhooks:
+ * unit/local-aws/config-rules.test.ts). Its synth and `terraform validate`: integration/terraform/validate-webhooks.
  */
 
 const FILE = "environments.json";
@@ -40,15 +40,6 @@ describe("triggers in the environments file", () => {
       expect(env.build?.privilegedProject?.triggers).toBeUndefined();
       expect(env.build?.dindProject?.triggers).toBeUndefined();
     }
-  });
-
-  test("a local environment setting them: one line", () => {
-    const raw = shippedConfig();
-    const [name, env] = Object.entries(raw.environments).find(([, e]: [string, any]) => e.local === true && e.build) as [string, any];
-    env.build.dindProject.triggers = {};
-    expect(problemsOf(raw)).toEqual([
-      `${FILE}: environment "${name}": build.dindProject.triggers {} must not be set in a local environment: moto has no webhooks (they deploy to AWS only)`,
-    ]);
   });
 
   test.each<[string, (t: any, p: any) => void, string]>([

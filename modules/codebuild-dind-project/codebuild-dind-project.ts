@@ -3,6 +3,7 @@ import { TerraformStack } from "cdktf";
 import { BuildSpec } from "../shared/buildspec";
 import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../shared/codebuild-docker-project";
 import type { EcrPullThroughCache } from "../ecr-pull-through-cache/ecr-pull-through-cache";
+import { SECRET_ARN_PATTERN, SECRET_ARN_RULE } from "../shared/patterns";
 
 /**
  * The Docker-in-Docker image the dind project runs on by default, pinned to a version tag so a
@@ -17,7 +18,6 @@ export const DIND_BUILDSPEC = "docker-dind.yml";
 const PINNED_IMAGE_PATTERN = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/;
 /** The tag carries a version number (so `dind`, `latest`, `stable` are refused), or there is a digest. */
 const PINNED_VERSION_PATTERN = /(:[^/:@]*\d[^/:@]*|@sha256:[a-f0-9]{64})$/;
-const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 
 /** Properties of a {@link CodeBuildDindProject}. */
 export interface CodeBuildDindProjectProps extends CodeBuildDockerProjectProps {
@@ -88,7 +88,7 @@ export class CodeBuildDindProject extends CodeBuildDockerProject {
           "must be an image reference pinned to a version tag or sha256 digest (not untagged, not a moving tag such as dind or latest), e.g. docker:27.3.1-dind",
         );
         if (credential !== undefined) {
-          p.check(SECRET_ARN_PATTERN.test(credential), "registryCredentialSecretArn", credential, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)");
+          p.check(SECRET_ARN_PATTERN.test(credential), "registryCredentialSecretArn", credential, SECRET_ARN_RULE);
         }
         if (cache !== undefined) {
           if (cacheProblem !== undefined) p.add("image", upstreamImage, `cannot be pulled through pullThroughCache '${cache.node.id}': it ${cacheProblem}`);

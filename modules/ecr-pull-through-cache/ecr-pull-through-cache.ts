@@ -5,6 +5,7 @@ import { ECR_AUTH_ACTIONS, IGrantee } from "../shared/iam";
 import type { BuildEnvironmentVariable } from "../shared/codebuild-docker-project";
 import { sameCopy } from "../shared/one-copy";
 import { PropProblems, isToken } from "../shared/validation";
+import { AZURE_REGISTRY_NAME_PATTERN, AZURE_REGISTRY_NAME_RULE } from "../shared/patterns";
 
 /** The upstream registries an ECR pull-through cache rule can cache. */
 export type PullThroughUpstream =
@@ -78,7 +79,6 @@ export const PULL_THROUGH_CREDENTIAL_RULE =
   "must be the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/ (arn:aws:secretsmanager:<region>:<account>:secret:ecr-pullthroughcache/<name>)";
 
 /** An Azure container registry name: 5-50 letters and digits. */
-const AZURE_REGISTRY_NAME = /^[a-z0-9]{5,50}$/i;
 
 /** A repository path with a tag or digest, as it is under the upstream registry. */
 const REPOSITORY_PATH = /^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
@@ -381,7 +381,7 @@ function validateProps(p: PropProblems, props: EcrPullThroughCacheProps, region:
     }
 
     if (rule.upstream === "azure-container-registry") {
-      p.check(typeof rule.azureRegistryName === "string" && AZURE_REGISTRY_NAME.test(rule.azureRegistryName), `${at}.azureRegistryName`, rule.azureRegistryName, "must be the Azure registry name: 5-50 letters and digits (<name>.azurecr.io)");
+      p.check(typeof rule.azureRegistryName === "string" && AZURE_REGISTRY_NAME_PATTERN.test(rule.azureRegistryName), `${at}.azureRegistryName`, rule.azureRegistryName, AZURE_REGISTRY_NAME_RULE);
     } else if (rule.azureRegistryName !== undefined) {
       p.add(`${at}.azureRegistryName`, rule.azureRegistryName, "is only for upstream azure-container-registry");
     }

@@ -9,6 +9,7 @@ import { sameCopy } from "../shared/one-copy";
 import { DocumentStatement, renderPolicyDocument } from "../shared/policy-document";
 import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN, PropProblems, checkIntRange, isToken } from "../shared/validation";
 import { EcrRepositoryBase, IEcrRepository, RepositoryPolicyGrant, TagMutability } from "./repository-base";
+import { KMS_KEY_OR_ALIAS_ARN_PATTERN, KMS_KEY_OR_ALIAS_ARN_RULE, REPOSITORY_NAME_PARTS_PATTERN, partitionOf } from "../shared/patterns";
 
 export { TagMutability } from "./repository-base";
 
@@ -17,7 +18,7 @@ export { TagMutability } from "./repository-base";
  * letters and digits separated by single `.`, `_` or `-`.
  * @see https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
  */
-export const ECR_REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+export const ECR_REPOSITORY_NAME_PATTERN: RegExp = REPOSITORY_NAME_PARTS_PATTERN;
 
 /** How the repository's images are encrypted at rest. */
 export enum RepositoryEncryption {
@@ -336,8 +337,7 @@ export class EcrRepo extends EcrRepositoryBase {
     const account = AwsContext.knownAccountIdOf(this);
     const region = AwsContext.knownRegionOf(this);
     if (account === undefined || region === undefined || isToken(this.literalName)) return this.repositoryArn;
-    const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
-    return `arn:${partition}:ecr:${region}:${account}:repository/${this.literalName}`;
+    return `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${this.literalName}`;
   }
 
   protected addToResourcePolicy(grant: RepositoryPolicyGrant): boolean {
@@ -429,10 +429,10 @@ function validateProps(id: string, props: EcrRepoProps): void {
     p.add("kmsKeyArn", props.kmsKeyArn, "needs encryption KMS (AES256 uses keys ECR manages)");
   } else if (props.kmsKeyArn !== undefined) {
     p.check(
-      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/.test(props.kmsKeyArn),
+      KMS_KEY_OR_ALIAS_ARN_PATTERN.test(props.kmsKeyArn),
       "kmsKeyArn",
       props.kmsKeyArn,
-      "must be a KMS key or alias ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+      KMS_KEY_OR_ALIAS_ARN_RULE,
     );
   }
   checkIntRange(p, "keepTaggedImages", props.keepTaggedImages, 1, 10000, "images");

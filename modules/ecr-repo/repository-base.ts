@@ -3,6 +3,7 @@ import { Annotations, TerraformStack } from "cdktf";
 import { AwsContext } from "../shared/aws-context";
 import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, IGrantee } from "../shared/iam";
 import { isToken, readable, show } from "../shared/validation";
+import { IMAGE_TAG_PATTERN } from "../shared/patterns";
 
 /** Whether tags can be overwritten. */
 export enum TagMutability {
@@ -13,7 +14,6 @@ export enum TagMutability {
 }
 
 /** An image tag: up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`. */
-const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
 
 /**

@@ -8,9 +8,9 @@ import { sameCopy } from "../shared/one-copy";
 import { PolicyStatements } from "../shared/policy-statements";
 import { PropProblems, isToken, readable } from "../shared/validation";
 import { ServiceRoleBase } from "./service-role-base";
+import { ROLE_ARN_PATTERN, ROLE_ARN_RULE } from "../shared/patterns";
 
 /** `arn:<partition>:iam::<account>:role/[<path>/]<name>` */
-const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\x21-\x7e]*\/)?([\w+=,.@-]{1,64})$/;
 const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 const POLICY_NAME_MAX = 128;
 
@@ -58,7 +58,7 @@ export class ImportedRole extends ServiceRoleBase {
   public static fromRoleArn(scope: Construct, id: string, roleArn: string, options: ImportedRoleOptions = {}): ImportedRole {
     const p = new PropProblems("ImportedRole", id);
     const m = isToken(roleArn) ? undefined : ROLE_ARN_PATTERN.exec(roleArn);
-    if (!isToken(roleArn) && !m) p.add("roleArn", roleArn, "must be an IAM role ARN (arn:aws:iam::<account>:role/[<path>/]<name>)");
+    if (!isToken(roleArn) && !m) p.add("roleArn", roleArn, ROLE_ARN_RULE);
     p.throwIfAny();
     const roleName = m ? (m[2] as string) : Fn.element(Fn.regex("[^/]+$", roleArn), 0);
     return new ImportedRole(scope, id, { roleArn, roleName, account: m?.[1] }, options);

@@ -4,11 +4,10 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
 import { isToken } from "./validation";
+import { ROLE_ARN_PATTERN } from "./patterns";
 
 const CONTEXT_ID = "AwsContext";
 
-/** An account ID inside an IAM role ARN. */
-const ROLE_ARN_ACCOUNT = /^arn:aws[a-z-]*:iam::(\d{12}):role\//;
 
 /**
  * The account, region and partition a stack deploys to, read once per stack from the
@@ -58,7 +57,7 @@ export class AwsContext extends Construct {
     const allowed = provider.allowedAccountIds as string[] | undefined;
     if (Array.isArray(allowed) && allowed.length === 1 && !isToken(allowed[0])) return allowed[0];
     const roleArn = (provider.assumeRole as { roleArn?: string }[] | undefined)?.[0]?.roleArn;
-    if (typeof roleArn === "string" && !isToken(roleArn)) return ROLE_ARN_ACCOUNT.exec(roleArn)?.[1];
+    if (typeof roleArn === "string" && !isToken(roleArn)) return ROLE_ARN_PATTERN.exec(roleArn)?.[1];
     return undefined;
   }
 

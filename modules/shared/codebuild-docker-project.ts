@@ -31,6 +31,18 @@ import {
   WebhookFilterGroup,
   WebhookSourceType,
 } from "./triggers";
+import {
+  BUCKET_NAME_PATTERN,
+  BUCKET_NAME_RULE,
+  CONNECTION_ARN_PATTERN,
+  CONNECTION_ARN_RULE,
+  IMAGE_TAG_PATTERN,
+  IMAGE_TAG_RULE,
+  KMS_KEY_ARN_PATTERN,
+  PROJECT_NAME_PATTERN,
+  PROJECT_NAME_RULE,
+  VARIABLE_NAME_PATTERN,
+} from "./patterns";
 
 /** How CodeBuild resolves an environment variable's value. */
 export enum EnvironmentVariableType {
@@ -293,10 +305,8 @@ export const DEFAULT_DOCKERFILE = "Dockerfile";
 /** The `buildContext` default: the source root. */
 export const DEFAULT_BUILD_CONTEXT = ".";
 
-const PROJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;
-const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const COMPUTE_TYPES = [
+/** The compute types a privileged build may run on (EC2 compute). */
+export const COMPUTE_TYPES = [
   "BUILD_GENERAL1_SMALL",
   "BUILD_GENERAL1_MEDIUM",
   "BUILD_GENERAL1_LARGE",
@@ -308,10 +318,7 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 const GITHUB_URL = /^https:\/\/github\.com\/[\w.-]+\/[\w.-]+?(\.git)?$/;
 const GITHUB_ENTERPRISE_URL = /^https:\/\/[a-z0-9.-]+(:\d+)?\/[\w.-]+\/[\w.-]+?(\.git)?$/;
 const BITBUCKET_URL = /^https:\/\/bitbucket\.org\/[\w.-]+\/[\w.-]+?(\.git)?$/;
-/** A CodeConnections connection: `arn:aws:codeconnections:<region>:<account>:connection/<id>`. */
-const CONNECTION_ARN = /^arn:aws[a-z-]*:codeconnections:[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
 const CODECOMMIT_URL = /^https:\/\/git-codecommit\.([a-z0-9-]+)\.amazonaws\.com\/v1\/repos\/([\w.-]+)$/;
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
  * The common part of the Docker-building CodeBuild projects: log group, role and grants,
@@ -649,11 +656,11 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
     typeof props.projectName === "string" && PROJECT_NAME_PATTERN.test(props.projectName),
     "projectName",
     props.projectName,
-    "must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)",
+    PROJECT_NAME_RULE,
   );
   if (props.repository === undefined) p.add("repository", undefined, "is required (the EcrRepo the build pushes to)");
   if (props.imageTag !== undefined) {
-    p.check(IMAGE_TAG_PATTERN.test(props.imageTag), "imageTag", props.imageTag, "must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+    p.check(IMAGE_TAG_PATTERN.test(props.imageTag), "imageTag", props.imageTag, IMAGE_TAG_RULE);
   }
   for (const [prop, value] of [["dockerfile", props.dockerfile], ["buildContext", props.buildContext]] as const) {
     const problem = value === undefined ? undefined : sourcePathProblem(value);
@@ -669,12 +676,12 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
     p.check(LOG_RETENTION_DAYS.includes(props.logRetentionDays), "logRetentionDays", props.logRetentionDays, `must be one of CloudWatch's retention values (${LOG_RETENTION_DAYS.join(", ")})`);
   }
   if (props.logKmsKeyArn !== undefined) {
-    p.check(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(props.logKmsKeyArn), "logKmsKeyArn", props.logKmsKeyArn, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
+    p.check(KMS_KEY_ARN_PATTERN.test(props.logKmsKeyArn), "logKmsKeyArn", props.logKmsKeyArn, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
   }
 
   for (const [name, v] of Object.entries(props.environmentVariables ?? {})) {
     const where = `environmentVariables.${name}`;
-    p.check(ENV_NAME_PATTERN.test(name), "environmentVariables name", name, "must be letters, digits and '_', not starting with a digit");
+    p.check(VARIABLE_NAME_PATTERN.test(name), "environmentVariables name", name, "must be letters, digits and '_', not starting with a digit");
     p.check(!name.startsWith("CODEBUILD_"), "environmentVariables name", name, "must not start with CODEBUILD_ (reserved by CodeBuild)");
     p.check(name !== PUSH_IMAGE_VARIABLE, "environmentVariables name", name, "is set by the construct (false in the pull request project of triggers)");
     p.check(
@@ -716,13 +723,13 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
   } else if (source.type === "CODECOMMIT") {
     p.check(CODECOMMIT_URL.test(source.location), "source.location", source.location, "must be https://git-codecommit.<region>.amazonaws.com/v1/repos/<name>");
   } else if (source.type === "S3") {
-    p.check(BUCKET_NAME.test(source.bucketName), "source.bucketName", source.bucketName, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')");
+    p.check(BUCKET_NAME_PATTERN.test(source.bucketName), "source.bucketName", source.bucketName, BUCKET_NAME_RULE);
     p.check(source.objectKey.length > 0 && !source.objectKey.includes("*"), "source.objectKey", source.objectKey, "must be an exact object key (no wildcards)");
   } else {
     p.add("source.type", (source as { type: unknown }).type, "must be NO_SOURCE, GITHUB, GITHUB_ENTERPRISE, BITBUCKET, CODECOMMIT or S3");
   }
   if ("connectionArn" in source && source.connectionArn !== undefined) {
-    p.check(CONNECTION_ARN.test(source.connectionArn), "source.connectionArn", source.connectionArn, "must be a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)");
+    p.check(CONNECTION_ARN_PATTERN.test(source.connectionArn), "source.connectionArn", source.connectionArn, CONNECTION_ARN_RULE);
   }
   if (props.triggers !== undefined) {
     validateTriggers(p, props.triggers, props.projectName, source.type, "connectionArn" in source ? source.connectionArn : undefined);
@@ -736,7 +743,7 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
 
   const cache = props.cache ?? { type: "LOCAL" };
   if (cache.type === "S3") {
-    p.check(BUCKET_NAME.test(cache.bucketName), "cache.bucketName", cache.bucketName, "must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')");
+    p.check(BUCKET_NAME_PATTERN.test(cache.bucketName), "cache.bucketName", cache.bucketName, BUCKET_NAME_RULE);
   } else if (cache.type !== "LOCAL" && cache.type !== "NONE") {
     p.add("cache.type", (cache as { type: unknown }).type, "must be LOCAL, S3 or NONE");
   }

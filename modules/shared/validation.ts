@@ -61,6 +61,9 @@ export class PropProblems {
   /** Records a problem unconditionally. */
   public add(prop: string, value: unknown, rule: string): void {
     this.lines.push(`${this.constructName} '${this.id}': ${prop} ${show(value)} ${rule}`);
+    const recorded = RECORDED.get(this) ?? [];
+    recorded.push({ construct: this.constructName, id: this.id, prop, value, rule });
+    RECORDED.set(this, recorded);
   }
 
   /** The problems recorded so far, one line each. */
@@ -70,7 +73,10 @@ export class PropProblems {
 
   /** Throws a {@link PropValidationError} carrying every recorded problem, if there is any. */
   public throwIfAny(): void {
-    if (this.lines.length > 0) throw new PropValidationError(this.lines);
+    if (this.lines.length === 0) return;
+    const error = new PropValidationError(this.lines);
+    DETAILS.set(error, RECORDED.get(this) ?? []);
+    throw error;
   }
 }
 
@@ -80,6 +86,38 @@ export class PropValidationError extends Error {
     super(problems.join("\n"));
     this.name = "PropValidationError";
   }
+}
+
+/** One problem of a construct's props as data: the construct, the prop, its value and the rule. */
+export interface PropProblemDetail {
+  /** The construct's class, e.g. `EcrRepo`. */
+  readonly construct: string;
+  /** The construct's id, e.g. `Repository`. */
+  readonly id: string;
+  /** The prop's path, e.g. `source.location`. */
+  readonly prop: string;
+  readonly value: unknown;
+  readonly rule: string;
+}
+
+// Kept beside the classes rather than in them, so the package's public API stays as it is.
+const RECORDED = new WeakMap<PropProblems, PropProblemDetail[]>();
+const DETAILS = new WeakMap<PropValidationError, readonly (PropProblemDetail | undefined)[]>();
+
+/**
+ * The problems of a {@link PropValidationError} as data, one entry per line of `problems`
+ * (undefined for a line that was not recorded by {@link PropProblems}).
+ */
+export function propProblemDetails(error: PropValidationError): readonly (PropProblemDetail | undefined)[] {
+  const details = DETAILS.get(error);
+  return error.problems.map((_, i) => details?.[i]);
+}
+
+/** One {@link PropValidationError} holding the problems (lines and data) of several. */
+export function combinedPropValidationError(errors: readonly PropValidationError[]): PropValidationError {
+  const combined = new PropValidationError(errors.flatMap((e) => e.problems));
+  DETAILS.set(combined, errors.flatMap(propProblemDetails));
+  return combined;
 }
 
 /** Checks an integer prop against an inclusive range; tokens and undefined pass. */

@@ -36,5 +36,8 @@ await build({
   format: "cjs",
   platform: "node",
   target: "node20",
+  // jsonc-parser's "main" is a UMD build whose require calls a bundler cannot follow; its ES
+  // module build bundles.
+  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   logLevel: "warning",
 });

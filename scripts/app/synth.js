@@ -40,6 +40,8 @@ function ensureBundle() {
     format: "cjs",
     platform: "node",
     target: "node20",
+    // As in scripts/app/build.mjs: jsonc-parser's UMD "main" does not bundle, its ES module build does.
+    alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
     logLevel: "warning",
   });
 }

@@ -1,0 +1,106 @@
+import { validateConfig, type EnvironmentConfig } from "../../../config/environments";
+import { LOCAL_ACCOUNT_ID, localEnvironmentProblems } from "../../../scripts/local-aws/config-rules";
+import { shippedConfig } from "../../support/environments";
+import { docsMultiArchExample } from "../../support/multi-arch";
+
+/** The shipped owner environment (`local`), after `change`, as the config validates it. */
+function localOwner(change: (raw: any) => void = () => undefined): EnvironmentConfig {
+  const raw = shippedConfig();
+  change(raw.environments.local);
+  const env = validateConfig(raw, "environments.json").find((e) => e.name === "local");
+  if (env === undefined) throw new Error("the shipped config has no environment local");
+  return env;
+}
+
+describe("localEnvironmentProblems", () => {
+  test("finds none in the shipped organization (three local accounts)", () => {
+    // GIVEN
+    const environments = validateConfig(shippedConfig(), "environments.json");
+
+    // WHEN
+    const problems = environments.flatMap(localEnvironmentProblems);
+
+    // THEN
+    expect(environments.map((e) => e.local)).toEqual([true, true, true]);
+    expect(problems).toEqual([]);
+  });
+
+  test("finds none in a real environment, whatever it sets", () => {
+    // GIVEN the docs' multi-arch environment (a real account that sets platforms)
+    const [tools] = validateConfig(docsMultiArchExample(), "environments.json");
+
+    // WHEN
+    const problems = localEnvironmentProblems(tools);
+
+    // THEN
+    expect(tools.build?.platforms).toBeDefined();
+    expect(problems).toEqual([]);
+  });
+
+  test("refuses another account than the local AWS's default without a role to assume there", () => {
+    // GIVEN
+    const env = localOwner((e) => (e.accountId = "111111111111"));
+
+    // WHEN
+    const problems = localEnvironmentProblems(env);
+
+    // THEN
+    expect(problems).toEqual([
+      {
+        path: "accountId",
+        value: "111111111111",
+        rule: `needs assumeRoleArn (a role in 111111111111) in a local environment: moto answers as ${LOCAL_ACCOUNT_ID}, or as the account of a role assumed through its STS`,
+      },
+    ]);
+  });
+
+  test("accepts another account with a role to assume in it", () => {
+    // GIVEN
+    const env = localOwner((e) => {
+      e.accountId = "111111111111";
+      e.assumeRoleArn = "arn:aws:iam::111111111111:role/deploy";
+    });
+
+    // WHEN
+    const problems = localEnvironmentProblems(env);
+
+    // THEN
+    expect(problems).toEqual([]);
+  });
+
+  test("refuses an assumeRoleArn in the default account", () => {
+    // GIVEN
+    const env = localOwner((e) => (e.assumeRoleArn = "arn:aws:iam::123456789012:role/deploy"));
+
+    // WHEN
+    const problems = localEnvironmentProblems(env);
+
+    // THEN
+    expect(problems).toEqual([
+      { path: "assumeRoleArn", value: "arn:aws:iam::123456789012:role/deploy", rule: "must not be set in a local environment of moto's default account 123456789012" },
+    ]);
+  });
+
+  test("refuses what the local AWS lacks: webhooks, batch builds, the pull-through cache; one problem each", () => {
+    // GIVEN
+    const env = localOwner((e) => {
+      e.build.dindProject.triggers = {};
+      e.build.platforms = ["linux/amd64", "linux/arm64"];
+      e.build.pullThroughCache = { rules: [{ upstream: "ecr-public" }] };
+    });
+
+    // WHEN
+    const problems = localEnvironmentProblems(env);
+
+    // THEN
+    expect(problems).toEqual([
+      { path: "build.dindProject.triggers", value: {}, rule: "must not be set in a local environment: moto has no webhooks (they deploy to AWS only)" },
+      {
+        path: "build.platforms",
+        value: undefined,
+        rule: "must not be set in a local environment: moto has no CodeBuild batch builds, which multi-arch images are (set it in real environments only)",
+      },
+      { path: "build.pullThroughCache", value: undefined, rule: "must not be set in a local environment: moto has no ECR pull-through cache (set it in real environments only)" },
+    ]);
+  });
+});

@@ -1,0 +1,282 @@
+/**
+ * The one definition of `config/environments.json`: a zod schema from which the TypeScript types,
+ * the field-by-field validation (one rule text per field) and the JSON Schema for editors come.
+ */
+import { z } from "zod";
+import { AWS_REGIONS } from "./regions";
+import {
+  AZURE_REGISTRY_NAME_PATTERN,
+  AZURE_REGISTRY_NAME_RULE,
+  BUCKET_NAME_PATTERN,
+  BUCKET_NAME_RULE,
+  CONNECTION_ARN_PATTERN,
+  CONNECTION_ARN_RULE,
+  IMAGE_TAG_PATTERN,
+  IMAGE_TAG_RULE,
+  KMS_KEY_OR_ALIAS_ARN_PATTERN,
+  KMS_KEY_OR_ALIAS_ARN_RULE,
+  PROJECT_NAME_PATTERN,
+  PROJECT_NAME_RULE,
+  REPOSITORY_NAME_PATTERN,
+  REPOSITORY_NAME_RULE,
+  ROLE_ARN_PATTERN,
+  ROLE_ARN_RULE,
+  SECRET_ARN_PATTERN,
+  SECRET_ARN_RULE,
+  VARIABLE_NAME_PATTERN,
+} from "../modules/shared/patterns";
+import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN } from "../modules/shared/validation";
+import { sourcePathProblem } from "../modules/shared/source-path";
+import { WEBHOOK_EVENTS_BY_SOURCE, regexProblem, type WebhookEvent } from "../modules/shared/triggers";
+import { MULTI_ARCH_PLATFORMS } from "../modules/codebuild-privileged-project/multi-arch";
+import type { MultiArchPlatform } from "../modules/codebuild-privileged-project/multi-arch";
+import { COMPUTE_TYPES, EnvironmentVariableType, LOG_RETENTION_DAYS } from "../modules/shared/codebuild-docker-project";
+import { TagMutability } from "../modules/ecr-repo/repository-base";
+import { MAX_SCANNING_FILTERS, MAX_SCANNING_RULES, RegistryScanType, SCANNING_FILTER_RULE, ScanFrequency, isScanningFilter } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
+import {
+  PULL_THROUGH_CREDENTIAL_PATTERN,
+  PULL_THROUGH_CREDENTIAL_RULE,
+  PULL_THROUGH_PREFIX_PATTERN,
+  PULL_THROUGH_PREFIX_RULE,
+  PULL_THROUGH_UPSTREAMS,
+  type PullThroughUpstream,
+} from "../modules/ecr-pull-through-cache/ecr-pull-through-cache";
+
+/** An environment's name (the key in `environments`). */
+export const ENVIRONMENT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+/** The rule {@link ENVIRONMENT_NAME_PATTERN} states. */
+export const ENVIRONMENT_NAME_RULE = "must be 1-32 lowercase letters, digits or '-', starting with a letter";
+const ACCOUNT_ID_RULE = "must be exactly 12 digits (an AWS account ID)";
+
+/** A zod error option whose text applies only to a present value (a missing one "is required"). */
+function present(rule: string) {
+  return { error: (issue: { input?: unknown }) => (issue.input === undefined ? undefined : rule) };
+}
+
+/** An object that refuses keys it does not know, naming the ones it does. */
+function obj<T extends z.ZodRawShape>(shape: T, unknownKeyRule?: string) {
+  const rule = unknownKeyRule ?? `is an unknown key (known: ${Object.keys(shape).join(", ")})`;
+  return z.strictObject(shape, { error: (issue) => (issue.code === "unrecognized_keys" ? rule : undefined) });
+}
+
+const pattern = (re: RegExp, rule: string) => z.string().regex(re, { error: rule });
+
+/** An array whose items are distinct; a repeat is reported at its index. */
+function unique<T extends z.ZodType>(items: z.ZodArray<T>, what: string) {
+  return items
+    .superRefine((list, ctx) =>
+      list.forEach((item, i) => {
+        if (list.indexOf(item) !== i) ctx.addIssue({ code: "custom", path: [i], message: `is a duplicate ${what}`, input: item });
+      }),
+    )
+    .meta({ uniqueItems: true });
+}
+
+const int = (min: number, max: number) => z.int().min(min, { error: `must be from ${min} to ${max}` }).max(max, { error: `must be from ${min} to ${max}` });
+const region = z.enum(AWS_REGIONS as [string, ...string[]], present("is not a known AWS region (see config/regions.ts)"));
+const accountId = pattern(ACCOUNT_ID_PATTERN, ACCOUNT_ID_RULE);
+const roleArn = pattern(ROLE_ARN_PATTERN, ROLE_ARN_RULE);
+const kmsArn = pattern(KMS_KEY_OR_ALIAS_ARN_PATTERN, KMS_KEY_OR_ALIAS_ARN_RULE);
+const bucket = pattern(BUCKET_NAME_PATTERN, BUCKET_NAME_RULE);
+const projectName = pattern(PROJECT_NAME_PATTERN, PROJECT_NAME_RULE);
+const environmentName = pattern(ENVIRONMENT_NAME_PATTERN, "must be the name of another environment of this file");
+const sourcePath = z
+  .string()
+  .refine((v) => sourcePathProblem(v) === undefined, {
+    error: `must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`,
+  });
+const variableName = pattern(VARIABLE_NAME_PATTERN, "letters, digits and '_', not starting with a digit");
+
+const filterPattern = z
+  .string()
+  .refine((v) => v.length > 0 && regexProblem(v) === undefined, {
+    error: "must be a non-empty regular expression that compiles (checked with JavaScript's RegExp; CodeBuild has its own flavour)",
+  });
+const filterGroups = z
+  .array(
+    obj({
+      events: unique(z.array(z.enum(WEBHOOK_EVENTS_BY_SOURCE.GITHUB as [WebhookEvent, ...WebhookEvent[]])).min(1), "event"),
+      headRef: filterPattern.optional(),
+      baseRef: filterPattern.optional(),
+      filePath: filterPattern.optional(),
+      actorAccountId: filterPattern.optional(),
+    }),
+  )
+  .min(1);
+
+/** A source field every source of `kind` needs. */
+const requiredFor = (kind: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required for a ${kind} source` : undefined) });
+/** One kind of source: its own fields; the fields of the other kinds do not apply to it. */
+function sourceOf<K extends string, T extends z.ZodRawShape>(type: K, shape: T) {
+  return obj({ type: z.literal(type), ...shape }, `does not apply to a ${type} source`);
+}
+const gitFields = (type: string) => ({
+  location: z.string(requiredFor(type)).regex(/^https:\/\//, { error: "must be an https:// clone URL" }),
+  branch: z.string().min(1, { error: "must not be empty" }).optional(),
+});
+/** A git source read through CodeBuild's credential or a CodeConnections connection. */
+const gitSource = <K extends "GITHUB" | "GITHUB_ENTERPRISE" | "BITBUCKET">(type: K) =>
+  sourceOf(type, { ...gitFields(type), connectionArn: pattern(CONNECTION_ARN_PATTERN, CONNECTION_ARN_RULE).optional() });
+const source = z
+  .discriminatedUnion("type", [
+    gitSource("GITHUB"),
+    gitSource("GITHUB_ENTERPRISE"),
+    gitSource("BITBUCKET"),
+    sourceOf("CODECOMMIT", gitFields("CODECOMMIT")),
+    sourceOf("S3", {
+      bucketName: z.string(requiredFor("S3")).regex(BUCKET_NAME_PATTERN, { error: BUCKET_NAME_RULE }),
+      objectKey: z.string(requiredFor("S3")).refine((v) => v.length > 0 && !v.includes("*"), { error: "must be an exact object key" }),
+    }),
+  ])
+  .describe("Where the build's source comes from: a git repository (GITHUB, GITHUB_ENTERPRISE, BITBUCKET, CODECOMMIT; connectionArn not on CODECOMMIT) or a zip bundle in S3.");
+
+const triggers = obj({
+  branch: z.string().refine((v) => v.length > 0 && !/\s/.test(v), { error: "must be a branch name" }).optional().describe("The default branch the default filter groups name. Default: source.branch, else main."),
+  push: filterGroups.optional().describe("The project's filter groups. Default: pushes to the branch."),
+  pullRequest: filterGroups.optional().describe("The pull request project's filter groups. Default: pull requests against the branch."),
+  pullRequestProjectName: projectName.optional().describe("The pull request project's name. Default: <projectName>-pr."),
+  pushBuilds: z.boolean().optional().describe("false: no webhook on the project itself."),
+  pullRequestBuilds: z.boolean().optional().describe("false: no pull request project."),
+}).describe("Webhook triggers on a GITHUB, GITHUB_ENTERPRISE or BITBUCKET source read through source.connectionArn (real accounts only).");
+
+const projectFields = {
+  projectName: projectName.describe("The CodeBuild project's name."),
+  imageTag: pattern(IMAGE_TAG_PATTERN, IMAGE_TAG_RULE).optional().describe("An extra fixed tag every build pushes besides its own."),
+  dockerfile: sourcePath.optional().describe("The Dockerfile, relative to the source root. Default: Dockerfile."),
+  buildContext: sourcePath.optional().describe("The build context, relative to the source root. Default: the source root."),
+  image: z.string().optional().describe("The build image."),
+  computeType: z.enum(COMPUTE_TYPES as [string, ...string[]]).optional(),
+  buildTimeoutMinutes: int(5, 2160).optional(),
+  queuedTimeoutMinutes: int(5, 480).optional(),
+  logRetentionDays: z.literal(LOG_RETENTION_DAYS as [number, ...number[]]).optional(),
+  concurrentBuildLimit: int(1, 10000).optional(),
+  badge: z.boolean().optional(),
+  source: source.optional(),
+  triggers: triggers.optional(),
+  environmentVariables: z
+    .record(variableName, obj({ value: z.string(), type: z.enum(EnvironmentVariableType).optional() }))
+    .optional()
+    .describe("Extra environment variables of the build by name: { value, type (PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER) }."),
+};
+
+const pullThroughCache = obj({
+  rules: z
+    .array(
+      obj({
+        upstream: z.enum(Object.keys(PULL_THROUGH_UPSTREAMS) as [PullThroughUpstream, ...PullThroughUpstream[]]),
+        prefix: z
+          .string()
+          .refine((v) => v.length >= 2 && v.length <= 30 && PULL_THROUGH_PREFIX_PATTERN.test(v), { error: PULL_THROUGH_PREFIX_RULE })
+          .optional(),
+        credentialSecretArn: pattern(PULL_THROUGH_CREDENTIAL_PATTERN, PULL_THROUGH_CREDENTIAL_RULE).optional(),
+        azureRegistryName: pattern(AZURE_REGISTRY_NAME_PATTERN, AZURE_REGISTRY_NAME_RULE).optional(),
+      }),
+    )
+    .min(1),
+  dindImage: z.boolean().optional().describe("Pull the dind project's image through the cache (SERVICE_ROLE credentials). Default: true."),
+  baseImages: z
+    .record(
+      pattern(VARIABLE_NAME_PATTERN, "a build arg name: letters, digits and '_', not starting with a digit"),
+      z.string().min(1, { error: "must be an upstream image reference, e.g. golang:1.23-bookworm" }),
+    )
+    .optional()
+    .describe("Dockerfile build args (e.g. BUILDER_IMAGE) to upstream image references, pulled through the cache by both projects."),
+}).describe("ECR pull-through cache rules in the building region, used by the projects (real accounts only).");
+
+const build = obj({
+  repositoryName: pattern(REPOSITORY_NAME_PATTERN, REPOSITORY_NAME_RULE).describe("The ECR repository the projects push to."),
+  repository: obj({
+    tagMutability: z.enum(TagMutability).optional(),
+    scanOnPush: z.boolean().optional(),
+    kmsKeyArn: kmsArn.optional(),
+    forceDelete: z.boolean().optional(),
+    keepTaggedImages: int(1, 10000).optional(),
+    untaggedImageExpiryDays: int(1, 3650).optional(),
+    pullAccountIds: unique(z.array(accountId), "account ID").optional().describe("Other accounts whose principals may pull (not the environment's own)."),
+    pullOrganizationId: pattern(ORGANIZATION_ID_PATTERN, 'must be an AWS Organization ID ("o-" and 10-32 lowercase letters or digits)').optional(),
+  }).optional(),
+  replicaRegions: unique(z.array(region), "region")
+    .optional()
+    .describe("Regions of the environment that receive the image by ECR replication from the one building region instead of building it."),
+  replicateToEnvironments: unique(z.array(environmentName), "environment")
+    .optional()
+    .describe("Other environments (accounts) that receive replicas in each of their regions."),
+  privilegedProject: obj(projectFields).describe("The project on the CodeBuild managed image."),
+  dindProject: obj({ ...projectFields, registryCredentialSecretArn: pattern(SECRET_ARN_PATTERN, SECRET_ARN_RULE).optional() }).describe("The project on docker:dind."),
+  platforms: unique(z.array(z.enum(MULTI_ARCH_PLATFORMS as [MultiArchPlatform, ...MultiArchPlatform[]])).min(2), "platform")
+    .optional()
+    .describe("Build a multi-arch image of these platforms as a CodeBuild batch build (real accounts only)."),
+  pullThroughCache: pullThroughCache.optional(),
+}).describe("The image pipeline this environment owns: the repository and both projects.");
+
+const registryScanning = obj({
+  scanType: z.enum(RegistryScanType),
+  rules: z
+    .array(
+      obj({
+        frequency: z.enum(ScanFrequency),
+        filters: unique(
+          z.array(z.string().refine(isScanningFilter, { error: SCANNING_FILTER_RULE })).min(1).max(MAX_SCANNING_FILTERS),
+          "filter",
+        ),
+      }),
+    )
+    .max(MAX_SCANNING_RULES)
+    .optional(),
+}).describe("The registry scanning configuration of the account, set in each region of the environment.");
+
+/** One environment: an AWS account and the regions it deploys to. */
+export const ENVIRONMENT_SCHEMA = obj({
+  description: z.string().optional(),
+  local: z.boolean().optional().describe("true: the endpoint and credentials come from the local AWS; real accounts leave it unset."),
+  accountId: accountId.describe("The environment's AWS account (12 digits)."),
+  regions: unique(z.array(region).min(1), "region").describe("The regions it deploys to: one stack <env>-<region> each."),
+  assumeRoleArn: roleArn.optional().describe("A role in accountId that the provider assumes."),
+  state: obj({
+    bucket: bucket.describe("The S3 bucket of the Terraform state (created beforehand)."),
+    region: region.optional().describe("The bucket's region. Default: the environment's first region."),
+    keyPrefix: pattern(/^[A-Za-z0-9!_.*'()/-]{1,512}[^/]$|^[A-Za-z0-9]$/, "must be an S3 key prefix without a trailing '/'").optional(),
+    dynamodbTable: pattern(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name (3-255 letters, digits, '_', '-', '.')").optional(),
+    kmsKeyArn: kmsArn.optional().describe("The KMS key that encrypts the state object. Default: SSE-S3."),
+    roleArn: roleArn.optional().describe("A role the backend assumes to reach the bucket (central state account)."),
+  }).describe("Where the environment keeps its Terraform state."),
+  tags: z
+    .record(
+      pattern(/^(?![aA][wW][sS]:).{1,128}$/, "AWS tag keys are 1-128 characters and must not start with aws:"),
+      z.string().max(256, { error: "must be at most 256 characters (AWS tag values)" }),
+    )
+    .optional()
+    .describe("Default tags of every resource."),
+  pullFrom: environmentName.optional().describe("The environment whose repository this one pulls from, with pull roles of its own."),
+  registryScanning: registryScanning.optional(),
+  build: build.optional(),
+});
+
+/** The whole file: `$schema` (for editors) and the environments by name. */
+export const CONFIG_FILE_SCHEMA = obj({
+  $schema: z.string().optional(),
+  environments: z.record(pattern(ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE), ENVIRONMENT_SCHEMA),
+});
+
+/** One environment as the file declares it, with its name (the key in `environments`). */
+export type EnvironmentConfig = z.output<typeof ENVIRONMENT_SCHEMA> & { readonly name: string };
+/** What each stack of an environment builds. */
+export type BuildConfig = NonNullable<EnvironmentConfig["build"]>;
+/** Options of the privileged CodeBuild project. */
+export type ProjectConfig = BuildConfig["privilegedProject"];
+/** Options of the docker:dind project. */
+export type DindProjectConfig = BuildConfig["dindProject"];
+/** Options of the ECR repository. */
+export type RepositoryConfig = NonNullable<BuildConfig["repository"]>;
+/** A project's source. */
+export type SourceConfig = NonNullable<ProjectConfig["source"]>;
+/** A project's webhook triggers. */
+export type TriggersConfig = NonNullable<ProjectConfig["triggers"]>;
+/** A webhook filter group (the construct's, with string patterns). */
+export type FilterGroupConfig = NonNullable<TriggersConfig["push"]>[number];
+/** The owner's ECR pull-through cache and what its projects pull through it. */
+export type PullThroughCacheConfig = NonNullable<BuildConfig["pullThroughCache"]>;
+/** The registry scanning configuration of an environment's account. */
+export type RegistryScanningConfig = NonNullable<EnvironmentConfig["registryScanning"]>;
+/** Where an environment keeps its Terraform state. */
+export type StateConfig = EnvironmentConfig["state"];
