@@ -1,6 +1,5 @@
 import * as fs from "fs";
 import * as path from "path";
-import { terraform } from "../../../scripts/terraform/run";
 import { requireTerraform, terraformEnv } from "../../../scripts/terraform/env";
 import { tempDir } from "../../support/app";
 import {
@@ -11,18 +10,19 @@ import {
   LIBRARY_NAME,
   plainText,
   progress,
-  runCommand,
   stackDir,
   stackJson,
   synthExample,
 } from "../../support/example-app";
 import { copyInstalledExample } from "../../support/library-cache";
 import { only, resources, statement, statementsOf } from "../../support/synth";
+import { expectedValidation, validateStacks } from "../../support/validate-example";
 
 /**
  * examples/platform-app as another team uses the library: the library packed with `npm pack`,
  * the example copied to a fresh folder and installed from the tarball, type-checked with its own
- * strict tsconfig, synthesized by the cdktf CLI and validated by Terraform.
+ * strict tsconfig, synthesized by the cdktf CLI and validated by Terraform. The type check is the
+ * example's own build (`tsc -p .`), which the app command of its cdktf.json runs before every synth.
  */
 jest.setTimeout(300_000);
 
@@ -37,7 +37,6 @@ let workDir: string;
 let example: InstalledExample;
 // Independent and mostly tsc: started together once the example is installed, awaited by the
 // tests that check them.
-let typecheck: Promise<CommandResult>;
 let synth: Promise<CommandResult>;
 let mutableSynth: Promise<CommandResult>;
 
@@ -87,15 +86,14 @@ beforeAll(async () => {
   const mutableDir = path.join(workDir, "app-mutable");
   cloneInstalledExample(example, mutableDir);
   makeRepositoryMutable(mutableDir);
-  progress(TAG, "type-checking (tsc --noEmit) and synthesizing (cdktf synth) the example and its MUTABLE copy");
-  typecheck = runCommand(path.join(example.appDir, "node_modules", ".bin", "tsc"), ["-p", ".", "--noEmit"], { cwd: example.appDir, env: appEnv(), timeoutMs: 300_000 });
+  progress(TAG, "synthesizing (cdktf synth: the build with tsc, then the app) the example and its MUTABLE copy");
   synth = synthExample(example.appDir, appEnv());
   mutableSynth = synthExample(mutableDir, appEnv());
 }, 600_000);
 
 afterAll(async () => {
   // Let whatever still runs in the folder end before it goes (a test may have failed early).
-  await Promise.all([typecheck, synth, mutableSynth].filter((p) => p !== undefined));
+  await Promise.all([synth, mutableSynth].filter((p) => p !== undefined));
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -114,8 +112,14 @@ describe("the example, installed from the packed tarball", () => {
   test("type-checks with its own strict tsconfig (exactOptionalPropertyTypes, skipLibCheck false)", async () => {
     const tsconfig = JSON.parse(fs.readFileSync(path.join(example.appDir, "tsconfig.json"), "utf8"));
     expect(tsconfig.compilerOptions).toMatchObject({ strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false });
-    const r = await typecheck;
-    expect({ code: r.code, output: plainText(r.stdout + r.stderr).trim() }).toEqual({ code: 0, output: "" });
+    // GIVEN the synth's app command builds with tsc -p . first (and stops when it fails)
+    const pkg = JSON.parse(fs.readFileSync(path.join(example.appDir, "package.json"), "utf8"));
+    const cdktfJson = JSON.parse(fs.readFileSync(path.join(example.appDir, "cdktf.json"), "utf8"));
+    expect({ app: cdktfJson.app, build: pkg.scripts.build }).toEqual({ app: "npm run -s build && node dist/main.js", build: "tsc -p ." });
+    // THEN that build reported no error and wrote the app
+    const r = await synth;
+    expect({ code: r.code, tscErrors: plainText(r.stdout + r.stderr).split("\n").filter((l) => /error TS\d+/.test(l)) }).toEqual({ code: 0, tscErrors: [] });
+    expect(fs.existsSync(path.join(example.appDir, "dist", "main.js"))).toBe(true);
   });
 
   test("cdktf synth writes the tools and the workload stack", async () => {
@@ -142,20 +146,9 @@ describe("the example, installed from the packed tarball", () => {
   test("terraform init -backend=false and terraform validate pass for both stacks", async () => {
     await synth;
     const env = terraformEnv(path.join(workDir, "terraform"), cleanEnv());
-    const results = await Promise.all(
-      ["tools", "workload"].map(async (stack) => {
-        const cwd = stackDir(example.appDir, stack);
-        const init = await terraform(["init", "-backend=false", "-input=false", "-no-color"], cwd, env);
-        if (init.code !== 0) return { stack, valid: false, errors: init.stderr.trim() };
-        const validate = await terraform(["validate", "-json", "-no-color"], cwd, env);
-        const report = JSON.parse(validate.stdout);
-        return { stack, valid: report.valid, errors: report.error_count === 0 ? "" : JSON.stringify(report.diagnostics) };
-      }),
-    );
-    expect(results).toEqual([
-      { stack: "tools", valid: true, errors: "" },
-      { stack: "workload", valid: true, errors: "" },
-    ]);
+    // both stacks in one validate (see validateStacks)
+    const stacks = { tools: stackDir(example.appDir, "tools"), workload: stackDir(example.appDir, "workload") };
+    expect(await validateStacks(stacks, path.join(workDir, "validate"), env)).toEqual(expectedValidation(["tools", "workload"]));
   });
 });
 

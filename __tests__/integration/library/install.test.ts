@@ -13,7 +13,7 @@ import {
 } from "../../support/consumer-app";
 import { cloneRepository, mustSucceed, npm, PACKAGE_NAME, Peer, PEERS, removeDir, settleLater } from "../../support/library";
 import { progress } from "../../support/example-app";
-import { sharedTarball } from "../../support/library-cache";
+import { hardLinkCopy, sharedTarball } from "../../support/library-cache";
 
 /**
  * The library installed the three ways another team can install it — the packed tarball, a
@@ -27,14 +27,19 @@ import { sharedTarball } from "../../support/library-cache";
  *
  * The installs start from beforeAll and run in the background, at most INSTALLS_AT_ONCE at a
  * time, while the tests check the consumers already installed; each test awaits its own. They
- * share this machine's npm cache (--prefer-offline), like the `npm ci` before them.
+ * share this machine's npm cache (--prefer-offline), like the `npm ci` before them. The two
+ * tarball installs start from an empty folder; the path and the git URL install into a consumer
+ * whose node_modules starts as a hard-linked copy of the tarball consumer with the same (highest)
+ * peers, so npm replaces only the library (prepared and packed from the clone, as a consumer's
+ * npm does) instead of unpacking the same peers a third and a fourth time.
  */
 jest.setTimeout(10 * 60_000);
 
 /**
- * Installs that run at once. The two from clean clones take longest (the git URL's writes ~1 GB
- * of devDependencies, the path's ~400 MB of build tools, mostly on npm's one JavaScript thread) and go first, side by side on the two cores; the
- * small tarball installs follow.
+ * Installs that run at once. The tarball with the highest peers goes first (the path and the git
+ * URL install start from its node_modules), beside the one with the lowest peers; then the two
+ * from clean clones, which take longest (the git URL's writes ~1 GB of devDependencies, the
+ * path's ~400 MB of build tools, mostly on npm's one JavaScript thread), side by side.
  */
 const INSTALLS_AT_ONCE = 2;
 
@@ -88,17 +93,33 @@ beforeAll(async () => {
   const clone = (name: string) => cloneRepository(path.join(dir, name), head);
   const consumer = async (name: string, spec: string[], peers: PeerVersions) => {
     const begun = Date.now();
-    progress(TAG, `${name}: npm install ${spec.join(" ")}`);
+    const seeded = fs.existsSync(path.join(dir, name, "node_modules")) ? " (into a hard-linked copy of consumer-highest's node_modules)" : "";
+    progress(TAG, `${name}: npm install ${spec.join(" ")}${seeded}`);
     const installed = await installConsumer(path.join(dir, name), spec, peers);
     progress(TAG, `${name}: installed in ${((Date.now() - begun) / 1000).toFixed(1)} s`);
     return installed;
   };
   const slot = pool(INSTALLS_AT_ONCE);
   const tarball = settleLater(sharedTarball().then((t) => t.tarball));
+  const highestInstalled = slot(async () => consumer("consumer-highest", [await tarball], highest));
+  // The path and git URL consumers start from hard-linked copies of its node_modules, taken
+  // before its check removes it.
+  const seeds = settleLater(
+    highestInstalled.then(async (from) => {
+      for (const name of ["consumer-path", "consumer-git"]) {
+        fs.mkdirSync(path.join(dir, name));
+        await hardLinkCopy(path.join(from, "node_modules"), path.join(dir, name, "node_modules"));
+      }
+      return from;
+    }),
+  );
   consumers = {
+    "tarball, highest peers": seeds,
+    "tarball, lowest peers": settleLater(slot(async () => consumer("consumer-lowest", [await tarball], lowest))),
     "path with --install-links": settleLater(
       slot(async () => {
         const source = await clone("clone-path");
+        await seeds;
         const installed = await consumer("consumer-path", ["--install-links", source], highest);
         // What prepare installed in the clean clone to build lib/ (npm runs it in the clone itself).
         const tools = path.join(source, "node_modules");
@@ -107,9 +128,13 @@ beforeAll(async () => {
         return installed;
       }),
     ),
-    "git URL": settleLater(slot(async () => consumer("consumer-git", [`git+file://${await clone("clone-git")}`], highest))),
-    "tarball, lowest peers": settleLater(slot(async () => consumer("consumer-lowest", [await tarball], lowest))),
-    "tarball, highest peers": settleLater(slot(async () => consumer("consumer-highest", [await tarball], highest))),
+    "git URL": settleLater(
+      slot(async () => {
+        const source = await clone("clone-git");
+        await seeds;
+        return consumer("consumer-git", [`git+file://${source}`], highest);
+      }),
+    ),
   };
 });
 
@@ -153,6 +178,15 @@ async function expectWorkingConsumer(mode: Mode, peers: PeerVersions, more: (dir
   }
 }
 
+/**
+ * Where npm got the consumer's library from, as its lock file in node_modules records it: the
+ * proof that npm replaced the seeded library (see beforeAll) with the one it installs.
+ */
+function installedFrom(dir: string): string {
+  const lock = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", ".package-lock.json"), "utf8"));
+  return lock.packages?.[`node_modules/${PACKAGE_NAME}`]?.resolved ?? "(not in node_modules/.package-lock.json)";
+}
+
 /** The checks every installed consumer passes. */
 async function checkConsumer(dir: string, peers: PeerVersions): Promise<void> {
   // exactly one copy of each peer, the consumer's, also as the library resolves it
@@ -175,7 +209,7 @@ describe("installing the library into a consumer app", () => {
     });
 
     test("with the highest peer versions the ranges allow, it type-checks and synthesizes with one copy of each peer", async () => {
-      await expectWorkingConsumer("tarball, highest peers", highest);
+      await expectWorkingConsumer("tarball, highest peers", highest, (dir) => expect(installedFrom(dir)).toMatch(/^file:.*\.tgz$/));
     });
   });
 
@@ -184,6 +218,7 @@ describe("installing the library into a consumer app", () => {
       await expectWorkingConsumer("path with --install-links", highest, (dir) => {
         // a copy, not a symlink into the clone (whose node_modules has its own cdktf)
         expect(fs.lstatSync(path.join(dir, "node_modules", PACKAGE_NAME)).isSymbolicLink()).toBe(false);
+        expect(installedFrom(dir)).toMatch(/^file:.*clone-path$/);
       });
       // prepare installed only what the build needs, not the test and CLI tools of the devDependencies
       expect(pathBuildTools).toEqual(expect.arrayContaining(["typescript", "@types/node", "cdktf", "constructs", "@cdktf/provider-aws"]));
@@ -195,6 +230,7 @@ describe("installing the library into a consumer app", () => {
     test("prepare builds lib/ despite npm's install-scripts notice, and the app type-checks and synthesizes with one copy of each peer", async () => {
       await expectWorkingConsumer("git URL", highest, (dir) => {
         expect(fs.existsSync(path.join(dir, "node_modules", PACKAGE_NAME, "lib", "index.js"))).toBe(true);
+        expect(installedFrom(dir)).toMatch(/^git\+file:\/\/.*clone-git#[0-9a-f]{40}$/);
       });
     });
   });
