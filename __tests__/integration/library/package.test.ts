@@ -149,12 +149,12 @@ describe("the packed tarball", () => {
     test("everything a subpath entry exports is exported by the root entry too (the API report covers the root)", async () => {
       // GIVEN the unpacked package, with this repository's peers on NODE_PATH
       const script = `
-        const pkg = require("../../library/package.json");
-        const root = require("../../library" + pkg.exports["."].default);
+        const pkg = require("./package.json");
+        const root = require("./" + pkg.exports["."].default);
         const missing = {};
         for (const [key, entry] of Object.entries(pkg.exports)) {
           if (key === "." || typeof entry !== "object") continue;
-          const sub = require("../../library" + entry.default);
+          const sub = require("./" + entry.default);
           const notInRoot = Object.keys(sub).filter((name) => root[name] !== sub[name]);
           if (notInRoot.length > 0) missing[key] = notInRoot;
         }
