@@ -4,7 +4,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../../config/environments";
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
 import { awsConfig, type ClientSettings } from "./account";
-import { deployedLocalEndpoint } from "../local-aws/kept";
+import { deployedLocalEndpoint } from "../shared/endpoint-records";
 import { runCli } from "../shared/cli";
 import { ensureLockTable, ensureStateBucket, lockTableProblems, stateBucketProblems, type StateBucket } from "./state-bucket";
 
