@@ -91,28 +91,38 @@ export function selectStacks(options: StackListOptions & { readonly names?: read
   const { file, checked } = readConfig(env, cwd);
   const organization = checked.environments;
   const outdir = path.resolve(cwd, env.CDKTF_OUTDIR ?? "cdktf.out");
-  const wave = organizationWaves(organization);
-  const all = (envs: readonly EnvironmentConfig[]): Stack[] =>
-    envs.flatMap((e) => e.regions.map((region) => ({ name: stackName(e.name, region), environment: e, region, dir: path.join(outdir, "stacks", stackName(e.name, region)), wave: wave.get(e.name)! })));
   if (options.names !== undefined) {
-    const known = all(organization);
-    const unknown = options.names.filter((n) => !known.some((s) => s.name === n));
-    if (unknown.length) {
-      throw new Error(
-        `${unknown.length > 1 ? "stacks" : "stack"} ${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length > 1 ? "are" : "is"} not in ${file}; ` +
-          `its stacks are: ${known.map((s) => s.name).join(", ")}`,
-      );
-    }
-    const stacks = options.names.map((n) => known.find((s) => s.name === n)!);
+    const stacks = namedStacks(options.names, organization, file, outdir);
     return { configFile: file, organization, environments: [...new Set(stacks.map((s) => s.environment))], stacks, outdir };
   }
   const environments = selectEnvironments(organization, env.ENVIRONMENTS, file, checked.declared);
   // Stable: within a wave, the file's order.
-  const stacks = all(environments)
+  const stacks = stacksOf(environments, organization, outdir)
     .map((s, i) => [s, i] as const)
     .sort(([a, i], [b, j]) => a.wave - b.wave || i - j)
     .map(([s]) => s);
   return { configFile: file, organization, environments, stacks, outdir };
+}
+
+/** The stacks of `environments` (one per region, in the file's order), with the organization's waves. */
+function stacksOf(environments: readonly EnvironmentConfig[], organization: readonly EnvironmentConfig[], outdir: string): Stack[] {
+  const wave = organizationWaves(organization);
+  return environments.flatMap((e) =>
+    e.regions.map((region) => ({ name: stackName(e.name, region), environment: e, region, dir: path.join(outdir, "stacks", stackName(e.name, region)), wave: wave.get(e.name)! })),
+  );
+}
+
+/** The stacks `names` pick from the organization, in that order; throws naming the valid ones when a name is not one. */
+export function namedStacks(names: readonly string[], organization: readonly EnvironmentConfig[], file: string, outdir = path.resolve("cdktf.out")): Stack[] {
+  const known = stacksOf(organization, organization, outdir);
+  const unknown = names.filter((n) => !known.some((s) => s.name === n));
+  if (unknown.length) {
+    throw new Error(
+      `${unknown.length > 1 ? "stacks" : "stack"} ${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length > 1 ? "are" : "is"} not in ${file}; ` +
+        `its stacks are: ${known.map((s) => s.name).join(", ")}`,
+    );
+  }
+  return names.map((n) => known.find((s) => s.name === n)!);
 }
 
 /** The list as data (see {@link StackInfo}): the stacks of {@link selectStacks}. */
