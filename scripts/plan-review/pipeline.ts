@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { projectRoot } from "../../config/environments";
+import { projectRoot, type EnvironmentConfig } from "../../config/environments";
 import { applyWaves } from "../../stacks/topology";
 import { resolveParallelism } from "../shared/pool";
 import { TerraformSession } from "../terraform/session";
@@ -24,12 +24,16 @@ export interface Deployed {
   readonly waves: PlannedStack[][];
   readonly applied: AppliedStack[];
   readonly outputs: Map<string, Record<string, string>>;
+  /** Every environment of the config (the organization the deployed ones belong to). */
+  readonly organization: EnvironmentConfig[];
 }
 
 /** How a command runs the pipeline beyond its flags. */
 export interface PipelineOptions {
   /** What a failed apply of a local stack becomes (see apply.ts). @default - explainUnsupportedCall */
   readonly explainLocalFailure?: (e: unknown) => unknown;
+  /** The local endpoint was started for this run: it holds nothing the state records describe. @default false */
+  readonly freshEndpoint?: boolean;
   /** Receives what a deploy left (after the outputs are printed). */
   readonly onDeployed?: (deployed: Deployed, selected: Selected) => void | Promise<void>;
 }
@@ -62,7 +66,7 @@ export async function runPlan(
     return 2;
   }
   const out = path.resolve(root, flags.out);
-  const stacks = await synthesize(root, selected, env);
+  const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read" });
   const localEndpoint: LocalEndpointPlan | undefined = selected.onLocalEndpoint && {
     ...selected.onLocalEndpoint,
     stacks: stacks.filter((s) => selected.onLocalEndpoint!.environments.includes(s.environment.name)).map((s) => s.name),
@@ -110,7 +114,7 @@ export async function runPlan(
     const applied = await applyPlans(waves, session, { destroy, parallelism, explainLocalFailure: options.explainLocalFailure }, env, log);
     const outputs = await readOutputs(waves.flat(), session);
     printOutputs(outputs, log);
-    await options.onDeployed?.({ waves, applied, outputs }, selected);
+    await options.onDeployed?.({ waves, applied, outputs, organization: selected.selection.organization }, selected);
   }
   return 0;
 }

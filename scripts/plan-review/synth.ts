@@ -53,16 +53,29 @@ export async function ensureLocalState(envs: readonly EnvironmentConfig[], endpo
   }
 }
 
+/** How the synth stage treats the state records. */
+export interface SynthOptions {
+  /**
+   * `read`: the reviews compare with the records of the stacks' last applies, and the applies
+   * write new ones; `write`: the endpoint was just started (it holds nothing a record describes),
+   * so only write; `none`: neither. @default "read"
+   */
+  readonly records?: "read" | "write" | "none";
+}
+
 /**
  * Synthesizes the selected environments (the app validates everything first) and returns the
  * run's stacks where the manifest put them. Throws with the app's own lines when the synth fails;
  * prints the constructs' warnings.
  */
-export async function synthesize(root: string, selected: Selected, env: NodeJS.ProcessEnv, options: { readonly records?: boolean } = {}): Promise<SynthesizedStack[]> {
+export async function synthesize(root: string, selected: Selected, env: NodeJS.ProcessEnv, options: SynthOptions = {}): Promise<SynthesizedStack[]> {
   const { selection, endpoint, onLocalEndpoint } = selected;
+  const records = options.records ?? "read";
   // A real environment rehearsed on a local endpoint neither reads nor writes the records of its account.
   const known = (s: Stack) =>
-    options.records === false || onLocalEndpoint?.environments.includes(s.environment.name) ? undefined : { record: readStateRecord(s.name, env), initialized: initializedBackend(s.dir) };
+    records === "none" || onLocalEndpoint?.environments.includes(s.environment.name)
+      ? undefined
+      : records === "write" ? {} : { record: readStateRecord(s.name, env), initialized: initializedBackend(s.dir) };
   const before = selected.stacks.map((s) => ({ ...s, known: known(s) }));
   if (endpoint !== undefined) await ensureLocalState([...new Set(before.map((s) => s.environment))], endpoint);
   const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], {

@@ -193,7 +193,7 @@ export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = p
   });
   const { endpoint } = selected;
   const out = path.resolve(root, flags.out);
-  const stacks = await synthesize(root, selected, env, { records: false });
+  const stacks = await synthesize(root, selected, env, { records: "none" });
   fs.mkdirSync(out, { recursive: true });
 
   let code = 0;
