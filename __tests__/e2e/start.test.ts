@@ -38,7 +38,7 @@ describe("npm start", () => {
     // warning that one did not start, and the saved plan is removed afterwards.
     const phases = run.stdout.split("\n").filter((l) => /^ {2}local-eu-central-1: terraform \w+ (started|done in)/.test(l)).map((l) => l.replace(/ in \d+\.\d s$/, ""));
     expect(phases).toEqual(["init started", "init done", "plan started", "plan done", "apply started", "apply done"].map((p) => `  local-eu-central-1: terraform ${p}`));
-    expect(run.stdout).not.toContain("warning:");
+    expect(run.stdout).not.toContain(": warning: ");
     expect(run.stdout).toMatch(/\[1\/1\] local-eu-central-1: applied \(\d+\.\d s\)/);
     expect(fs.existsSync(path.join(outdir, "stacks", "local-eu-central-1", ".terraform", "deploy.tfplan"))).toBe(false);
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
