@@ -50,11 +50,12 @@ describe("npm start", () => {
 
   test.concurrent("a failed apply shows Terraform's error, exits non-zero and stops the server", async () => {
     // Two local environments that both create the same repository and projects in one region:
-    // whichever applies second hits "already exists".
+    // whichever applies second hits "already exists" (one at a time: the plans are all made before
+    // the first apply, so two applies at once could each create part and both fail).
     const dir = tempDir("start-fail");
     const env = { ...singleAccountLocal(), regions: ["eu-central-1"] };
     fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify({ environments: { local: env, twin: env } }));
-    const run = await start([], {
+    const run = await start(["--parallelism", "1"], {
       AWS_ENDPOINT_URL: undefined,
       CONFIG_FILE: path.join(dir, "environments.json"),
       ENVIRONMENTS: "local,twin",
