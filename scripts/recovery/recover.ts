@@ -14,7 +14,7 @@ import { reviewPlan, stackMarkdown, type StackReview } from "../plan-review/revi
 import { select } from "../plan-review/select";
 import { synthesize } from "../plan-review/synth";
 import { runCli, walkFlags } from "../shared/cli";
-import { namedStacks, selectStacks as selectByName } from "../stacks/list";
+import { namedStacks, UnknownStackError } from "../stacks/list";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk } from "../terraform/run";
 import { findAdoptions, importsFile, providerAccount, providerOf, sdkAccount, stackTagOf, type Finding } from "./adopt";
 import { describeLock, readLock, s3Backend } from "./lock";
@@ -183,14 +183,22 @@ function readJson(file: string): any {
 /** Recovers the stacks; returns the exit code. */
 export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
   const root = projectRoot();
-  const selected = select(env, log, {
-    stacks: flags.stacks,
-    byName: true,
-    allowLocalEndpoint: flags.allowLocalEndpoint,
-    command: "recover",
-    doing: "recovering",
-    noneNote: "a local AWS started for a run is gone with it, and so is everything deployed into it",
-  });
+  let selected: ReturnType<typeof select>;
+  try {
+    selected = select(env, log, {
+      stacks: flags.stacks,
+      byName: true,
+      allowLocalEndpoint: flags.allowLocalEndpoint,
+      command: "recover",
+      doing: "recovering",
+      noneNote: "a local AWS started for a run is gone with it, and so is everything deployed into it",
+    });
+  } catch (e) {
+    // A stack name that is not one of the config is a usage error, as a bad flag is.
+    if (!(e instanceof UnknownStackError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
   const { endpoint } = selected;
   const out = path.resolve(root, flags.out);
   const stacks = await synthesize(root, selected, env, { records: "none" });
@@ -284,12 +292,7 @@ export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = p
 if (require.main === module) {
   const argv = process.argv.slice(2);
   runCli<RecoverFlags>({
-    parse: () => {
-      const flags = parseRecoverFlags(argv, process.env);
-      if (flags === "help") return flags;
-      selectByName({ names: flags.stacks, cwd: projectRoot() });
-      return flags;
-    },
+    parse: () => parseRecoverFlags(argv, process.env),
     usage: USAGE,
     run: (flags) => runRecover(flags),
   });

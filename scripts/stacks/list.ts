@@ -112,12 +112,20 @@ function stacksOf(environments: readonly EnvironmentConfig[], organization: read
   );
 }
 
+/** A stack name that is not one of the config's. */
+export class UnknownStackError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnknownStackError";
+  }
+}
+
 /** The stacks `names` pick from the organization, in that order; throws naming the valid ones when a name is not one. */
 export function namedStacks(names: readonly string[], organization: readonly EnvironmentConfig[], file: string, outdir = path.resolve("cdktf.out")): Stack[] {
   const known = stacksOf(organization, organization, outdir);
   const unknown = names.filter((n) => !known.some((s) => s.name === n));
   if (unknown.length) {
-    throw new Error(
+    throw new UnknownStackError(
       `${unknown.length > 1 ? "stacks" : "stack"} ${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length > 1 ? "are" : "is"} not in ${file}; ` +
         `its stacks are: ${known.map((s) => s.name).join(", ")}`,
     );
