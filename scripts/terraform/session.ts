@@ -6,7 +6,6 @@
  * provider's whole schema when a state or a saved plan holds a type the configuration no longer
  * names (remembered per stack, so the apply of such a plan gets the whole schema at once).
  */
-import { isMissingSchemaError } from "./schema-proxy";
 import { SHARE_PROVIDER_VARIABLE, TRIM_SCHEMA_VARIABLE, shareProviderProblem, startSharedProvider, terraformWithSharedProvider, trimSchemaProblem, wholeSchemaRetryLine } from "./shared-provider";
 import { terraform, terraformOk, type TerraformProgress, type TerraformResult } from "./run";
 
@@ -58,7 +57,7 @@ export class TerraformSession {
       const env = provider ? { ...stack.tfEnv, ...provider.env } : stack.tfEnv;
       try {
         const plan = await terraform(planArgs, stack.dir, env, { progress: this.progress(stack) });
-        if (plan.code === 1 && provider?.trimmed && isMissingSchemaError(plan.stderr)) return "missing-schema";
+        if (plan.code === 1 && provider?.needsWholeSchema(plan.stderr)) return "missing-schema";
         if (plan.code === 1) throw new Error(`terraform plan failed:\n${plan.stderr.trim()}`);
         // The plan read every type of its state and configuration: show needs no other.
         const shown = await terraformOk(["show", "-json", planFile], stack.dir, env);
