@@ -61,7 +61,7 @@ export interface StackSelection {
   readonly organization: EnvironmentConfig[];
   /** The environments ENVIRONMENTS selects (or the stacks named). */
   readonly environments: EnvironmentConfig[];
-  /** Their stacks, in wave order, then in the order of the file. */
+  /** Their stacks, in the order of the file (environments, then their regions); `wave` says when each applies. */
   readonly stacks: Stack[];
   /** The synth output folder (absolute). */
   readonly outdir: string;
@@ -96,12 +96,7 @@ export function selectStacks(options: StackListOptions & { readonly names?: read
     return { configFile: file, organization, environments: [...new Set(stacks.map((s) => s.environment))], stacks, outdir };
   }
   const environments = selectEnvironments(organization, env.ENVIRONMENTS, file, checked.declared);
-  // Stable: within a wave, the file's order.
-  const stacks = stacksOf(environments, organization, outdir)
-    .map((s, i) => [s, i] as const)
-    .sort(([a, i], [b, j]) => a.wave - b.wave || i - j)
-    .map(([s]) => s);
-  return { configFile: file, organization, environments, stacks, outdir };
+  return { configFile: file, organization, environments, stacks: stacksOf(environments, organization, outdir), outdir };
 }
 
 /** The stacks of `environments` (one per region, in the file's order), with the organization's waves. */
@@ -136,7 +131,12 @@ export function namedStacks(names: readonly string[], organization: readonly Env
 /** The list as data (see {@link StackInfo}): the stacks of {@link selectStacks}. */
 export function listStacks(options: StackListOptions = {}): StackInfo[] {
   const root = options.root ?? projectRoot();
-  return selectStacks(options).stacks.map((s) => ({
+  // In wave order; stable: within a wave, the file's order.
+  const stacks = selectStacks(options)
+    .stacks.map((s, i) => [s, i] as const)
+    .sort(([a, i], [b, j]) => a.wave - b.wave || i - j)
+    .map(([s]) => s);
+  return stacks.map((s) => ({
     name: s.name,
     environment: s.environment.name,
     accountId: s.environment.accountId,
