@@ -16,7 +16,9 @@ const USAGE = `Usage: npm start [-- --keep-running] [--parallelism N]
 
 Deploys every stack of the local environments (an organization of several accounts) to an
 embedded local AWS (moto), with real Terraform, the real AWS provider and S3 remote state with
-locking, consumers before the owner they pull from, then reads the result back in each account.
+locking: it starts the local AWS, creates the state bucket and the source bundle, runs the deploy
+path of \`npm run deploy\` against it (synth, plan, the review and its guard, apply in waves:
+consumers before the owner they pull from), then reads the result back in each account.
 
   --keep-running   leave the local AWS running afterwards, record it under .local-aws/ and print
                    how to use it; \`npm run status\` shows it, \`npm stop\` stops it
