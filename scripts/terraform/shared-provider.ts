@@ -37,7 +37,7 @@ import { SchemaProxy, namesWithheldType, startSchemaProxy, typesMentioned } from
  * Terraform reaches the process through a schema-trimming proxy (schema-proxy.ts): of the
  * provider's ~2,100 resource, data-source and ephemeral schemas it sees only the types the stack's
  * `cdk.tf.json` names, which cuts what each command decodes from ~10 MB to a few kB. Not with
- * `TRIM_SCHEMA=0` or `{ wholeSchema: true }` (the planner's second try when the state holds a
+ * `TRIM_SCHEMA=0` or `{ wholeSchema: true }` (the second try of a TerraformSession when the state holds a
  * type the configuration no longer names).
  */
 export interface SharedProvider {
