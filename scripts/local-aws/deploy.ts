@@ -49,6 +49,12 @@ export function selectLocalEnvironments(opts: Pick<LocalDeployOptions, "root" | 
   // Unset selects every local environment; set but empty is an error (selectEnvironments says so).
   const selection = opts.environments !== undefined ? opts.environments : all.filter((e) => e.local === true).map((e) => e.name).join(",") || undefined;
   const envs = selectEnvironments(all, selection, file);
+  refuseRealEnvironments(envs);
+  return envs;
+}
+
+/** Throws when a selected environment is not local: the local AWS deploys local ones only. */
+export function refuseRealEnvironments(envs: readonly EnvironmentConfig[]): void {
   const real = envs.filter((e) => e.local !== true);
   if (real.length) {
     throw new Error(
@@ -56,7 +62,6 @@ export function selectLocalEnvironments(opts: Pick<LocalDeployOptions, "root" | 
         "the local deploy only targets the embedded local AWS; deploy real accounts with `cdktf deploy` or terraform",
     );
   }
-  return envs;
 }
 
 /** Every environment of the config file (the organization the selected ones belong to). */

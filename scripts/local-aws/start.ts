@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
-import { bootstrap, selectLocalEnvironments, verify, verifyTopology, type LocalDeployOptions } from "./deploy";
+import { bootstrap, refuseRealEnvironments, verify, verifyTopology, type LocalDeployOptions } from "./deploy";
+import { selectStacks } from "../stacks/list";
 import type { StackResult } from "./read-back";
 import { LocalAws, startLocalAws } from "./server";
 import { runCli } from "../shared/cli";
@@ -94,14 +95,11 @@ async function run(flags: Flags, started: Started, external: string | undefined)
   process.once("SIGTERM", () => void stopServer().then(() => process.exit(143)));
 
   try {
-    const base = {
-      root,
-      outdir: path.resolve(root, process.env.CDKTF_OUTDIR ?? "cdktf.out"),
-      configFile: process.env.CONFIG_FILE,
-      environments: process.env.ENVIRONMENTS,
-    };
-    // A config error or a real environment fails here, before anything is started.
-    const envs = selectLocalEnvironments(base);
+    // The stack list, once: a config error or a real environment fails here, before anything is started.
+    const selection = selectStacks({ env: process.env, cwd: root });
+    const envs = selection.environments;
+    refuseRealEnvironments(envs);
+    const base = { root, outdir: selection.outdir, configFile: process.env.CONFIG_FILE };
     const endpoint =
       external ??
       (await step("start the local AWS (moto_server)", async () => {
@@ -111,7 +109,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
       }));
     if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);
     const opts: LocalDeployOptions = { ...base, endpoint, environments: envs.map((e) => e.name).join(",") };
-    const stackCount = envs.reduce((n, e) => n + e.regions.length, 0);
+    const stackCount = selection.stacks.length;
     const accounts = new Set(envs.map((e) => e.accountId)).size;
     await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
     // The deploy path of npm run deploy: synth, plan, review and guard, apply in waves.
@@ -122,7 +120,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
         { apply: true, out: plans, allowDestroy: [], allowEmptyState: [], allowLocalEndpoint: false, parallelism: flags.parallelism, stacks: [] },
         { ...process.env, AWS_ENDPOINT_URL: endpoint, ENVIRONMENTS: opts.environments, CDKTF_OUTDIR: base.outdir },
         (line) => process.stdout.write(line),
-        { explainLocalFailure: explainLocalAwsFailure, freshEndpoint: started.server !== undefined, onDeployed: (d) => void (deployed = d) },
+        { selection, explainLocalFailure: explainLocalAwsFailure, freshEndpoint: started.server !== undefined, onDeployed: (d) => void (deployed = d) },
       ).finally(() => fs.rmSync(plans, { recursive: true, force: true })),
     );
     if (code !== 0 || deployed === undefined) throw new Error("the review of the plans blocked the deploy (see the review above)");

@@ -17,6 +17,7 @@ import type { DestroyFlags, PlanFlags } from "./flags";
 import { planStacks, type PlannedStack } from "./plan-stacks";
 import { guard, summaryJson, summaryMarkdown, type LocalEndpointPlan } from "./review";
 import { select, type Selected } from "./select";
+import type { StackSelection } from "../stacks/list";
 import { synthesize } from "./synth";
 
 /** What a deploy (`--apply`) left: the plans applied, wave by wave, and each stack's outputs. */
@@ -32,6 +33,8 @@ export interface Deployed {
 export interface PipelineOptions {
   /** What a failed apply of a local stack becomes (see apply.ts). @default - explainUnsupportedCall */
   readonly explainLocalFailure?: (e: unknown) => unknown;
+  /** The stack list, when the command already built it (from the same config and ENVIRONMENTS). @default - built here */
+  readonly selection?: StackSelection;
   /** The local endpoint was started for this run: it holds nothing the state records describe. @default false */
   readonly freshEndpoint?: boolean;
   /** Receives what a deploy left (after the outputs are printed). */
@@ -50,6 +53,7 @@ export async function runPlan(
   let confirmation: string | undefined;
   const command = destroy ? "destroy" : "apply" in flags && flags.apply ? "deploy" : "plan";
   const selected = select(env, log, {
+    selection: options.selection,
     stacks: flags.stacks,
     allowLocalEndpoint: flags.allowLocalEndpoint,
     check: (envs) => {

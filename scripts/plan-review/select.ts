@@ -23,6 +23,8 @@ export interface Selected {
 export interface SelectOptions {
   /** `--stack`: only these stacks of the selection. @default - every stack */
   readonly stacks?: readonly string[];
+  /** The selection, when the command already made it (so the stack list is built once). @default - from the config */
+  readonly selection?: StackSelection;
   /** Pick the stacks by name, from the whole file (ENVIRONMENTS is not read), as recover does. @default false */
   readonly byName?: boolean;
   /** Real environments may run against an endpoint set by AWS_ENDPOINT_URL(_<SERVICE>). */
@@ -53,7 +55,7 @@ export function stackSelectionProblem(selected: readonly string[], known: readon
  * environment while an endpoint variable is set (unless allowed).
  */
 export function select(env: NodeJS.ProcessEnv, log: (s: string) => void, options: SelectOptions): Selected {
-  const selection = selectStacks({ env, ...(options.byName ? { names: options.stacks ?? [] } : {}) });
+  const selection = options.selection ?? selectStacks({ env, ...(options.byName ? { names: options.stacks ?? [] } : {}) });
   // Before anything runs: terraform of a real environment gets the caller's variables.
   const onLocalEndpoint = localEndpointUse(selection.environments, env);
   if (onLocalEndpoint && !options.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
