@@ -1,2 +1,2 @@
 export * from "./regional-stack";
-export * from "./local-aws";
+export * from "./custom-endpoint";

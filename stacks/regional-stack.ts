@@ -12,7 +12,7 @@ import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../modules/
 import type { ProjectTriggers } from "../modules/shared/triggers";
 import { PropValidationError, combinedPropValidationError } from "../modules/shared/validation";
 import { PolicyPack } from "../modules/policy-pack/policy-pack";
-import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./local-aws";
+import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./custom-endpoint";
 
 /** Properties of a {@link RegionalStack}. */
 export interface RegionalStackProps {
@@ -21,8 +21,8 @@ export interface RegionalStackProps {
   /** The region it deploys to; one of the environment's regions. */
   readonly region: string;
   /**
-   * The endpoint of the embedded local AWS, for a `local` environment.
-   * @default "http://127.0.0.1:5000" (moto's default port)
+   * The endpoint a `local` environment reaches AWS through (a local AWS).
+   * @default DEFAULT_LOCAL_ENDPOINT ("http://127.0.0.1:5000")
    */
   readonly localEndpoint?: string;
   /**
@@ -75,8 +75,8 @@ export class RegionalStack extends TerraformStack {
       ...local,
       region,
       // Refuse to touch any other account, whatever credentials the caller has.
-      // Refuse any other account, local ones too: moto answers GetCallerIdentity with the account
-      // the credentials act in (its default, or the one of an assumed role).
+      // Refuse any other account, local ones too: a local AWS answers GetCallerIdentity with the
+      // account the credentials act in (its default, or the one of an assumed role).
       allowedAccountIds: [env.accountId],
       assumeRole: env.assumeRoleArn ? [{ roleArn: env.assumeRoleArn, sessionName: "cdktf-codebuild-docker" }] : undefined,
       defaultTags: [

@@ -117,3 +117,41 @@ export function pullRoles(scope: Construct, consumer: EnvironmentConfig, organiz
     return role;
   });
 }
+
+/** Anything that belongs to one environment of the organization, e.g. one of its stacks. */
+export interface OfEnvironment {
+  readonly environment: EnvironmentConfig;
+}
+
+/**
+ * The stacks in apply order: waves of stacks applied together, in the order of `stacks` within a
+ * wave. A consumer's stacks come before its owner's, because the owner's repository policy names
+ * the consumer's pull roles, and a real repository policy must name principals that exist. A
+ * destroy runs the waves the other way round. (The config refuses pullFrom cycles.)
+ */
+export function applyWaves<S extends OfEnvironment>(stacks: readonly S[], organization: readonly EnvironmentConfig[]): S[][] {
+  const wave = organizationWaves(organization, stacks.map((s) => s.environment));
+  const waves: S[][] = [];
+  for (const s of stacks) (waves[wave.get(s.environment.name)!] ??= []).push(s);
+  return waves.filter((w) => w !== undefined && w.length > 0);
+}
+
+/**
+ * The wave of each environment (0 first): 0 for an environment nobody pulls from, else one more
+ * than the latest of its consumers. The numbers are the organization's, so they do not change
+ * with a selection (a selection may skip a wave).
+ * @param also environments outside `organization` to number too @default - none
+ */
+export function organizationWaves(organization: readonly EnvironmentConfig[], also: readonly EnvironmentConfig[] = []): Map<string, number> {
+  const wave = new Map<string, number>();
+  const waveOf = (env: EnvironmentConfig, depth = 0): number => {
+    if (wave.has(env.name)) return wave.get(env.name)!;
+    if (depth > organization.length) throw new Error(`pullFrom cycle through ${env.name}`);
+    const consumers = consumersOf(env, organization);
+    const w = consumers.length === 0 ? 0 : 1 + Math.max(...consumers.map((c) => waveOf(c, depth + 1)));
+    wave.set(env.name, w);
+    return w;
+  };
+  for (const env of [...organization, ...also]) waveOf(env);
+  return wave;
+}

@@ -206,10 +206,10 @@ describe("npm start with AWS_ENDPOINT_URL set, on the shipped config", () => {
 
     // THEN
     expect(consumers).toHaveLength(2);
-    expect(stdout).toContain("▸ synthesize 5 stacks of 3 environments in 3 accounts …");
+    expect(stdout).toContain("▸ synthesize, plan and deploy 5 stacks of 3 environments in 3 accounts (npm run deploy) …");
     // Consumers first (the owner's repository policy names their pull roles), then the owner.
-    const consumerWave = `▸ deploy wave 1 of 2: ${consumerStacks.join(", ")} …`;
-    const ownerWave = "▸ deploy wave 2 of 2: local-eu-central-1, local-us-east-1 …";
+    const consumerWave = `\nwave 1/2: ${consumerStacks.join(", ")}\n`;
+    const ownerWave = "\nwave 2/2: local-eu-central-1, local-us-east-1\n";
     expect(consumerStacks).toHaveLength(3);
     expect(stdout).toContain(consumerWave);
     expect(stdout).toContain(ownerWave);

@@ -32,14 +32,14 @@ describe("npm start", () => {
     // THEN
     expect({ code: run.code, stderr: withoutNodeWarnings(run.stderr) }).toEqual({ code: 0, stderr: "" });
     expect(run.stdout).toMatch(/▸ start the local AWS \(moto_server\) …\n {2}moto_server pid \d+ listening on http:\/\/127\.0\.0\.1:\d+\n/);
-    expect(run.stdout).toContain("▸ synthesize 1 stacks of 1 environments in 1 accounts …");
-    expect(run.stdout).toContain("▸ deploy wave 1 of 1: local-eu-central-1 …");
+    expect(run.stdout).toContain("▸ synthesize, plan and deploy 1 stacks of 1 environments in 1 accounts (npm run deploy) …");
+    expect(run.stdout).toContain("\nwave 1/1: local-eu-central-1\n");
     // init, a saved plan, the apply of that plan (each against a provider process of its own): no
     // warning that one did not start, and the saved plan is removed afterwards.
     const phases = run.stdout.split("\n").filter((l) => /^ {2}local-eu-central-1: terraform \w+ (started|done in)/.test(l)).map((l) => l.replace(/ in \d+\.\d s$/, ""));
     expect(phases).toEqual(["init started", "init done", "plan started", "plan done", "apply started", "apply done"].map((p) => `  local-eu-central-1: terraform ${p}`));
-    expect(run.stdout).not.toContain("warning:");
-    expect(run.stdout).toMatch(/local-eu-central-1 {2}\(init \d+\.\d s, plan and apply \d+\.\d s\)/);
+    expect(run.stdout).not.toContain(": warning: ");
+    expect(run.stdout).toMatch(/\[1\/1\] local-eu-central-1: applied \(\d+\.\d s\)/);
     expect(fs.existsSync(path.join(outdir, "stacks", "local-eu-central-1", ".terraform", "deploy.tfplan"))).toBe(false);
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
@@ -50,11 +50,12 @@ describe("npm start", () => {
 
   test.concurrent("a failed apply shows Terraform's error, exits non-zero and stops the server", async () => {
     // Two local environments that both create the same repository and projects in one region:
-    // whichever applies second hits "already exists".
+    // whichever applies second hits "already exists" (one at a time: the plans are all made before
+    // the first apply, so two applies at once could each create part and both fail).
     const dir = tempDir("start-fail");
     const env = { ...singleAccountLocal(), regions: ["eu-central-1"] };
     fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify({ environments: { local: env, twin: env } }));
-    const run = await start([], {
+    const run = await start(["--parallelism", "1"], {
       AWS_ENDPOINT_URL: undefined,
       CONFIG_FILE: path.join(dir, "environments.json"),
       ENVIRONMENTS: "local,twin",
@@ -62,7 +63,7 @@ describe("npm start", () => {
     });
     expect(run.code).toBe(1);
     // The run's summary line names the stack that failed and what was deployed, then Terraform's error.
-    expect(run.stderr).toMatch(/error: deploy failed for (local|twin)-eu-central-1; deployed: (local|twin)-eu-central-1; not deployed: \1-eu-central-1\n\1-eu-central-1: terraform apply failed in .*stacks\/\1-eu-central-1/);
+    expect(run.stderr).toMatch(/error: apply failed for (local|twin)-eu-central-1 \(wave 1 of 1\); applied: (local|twin)-eu-central-1; not applied: \1-eu-central-1\n\1-eu-central-1: terraform apply failed in .*stacks\/\1-eu-central-1/);
     expect(run.stderr).toMatch(/already exists/i);
     expect(run.stderr).toContain("npm start failed; the local AWS it started was stopped.");
     expect(alive(motoPid(run.stdout))).toBe(false);

@@ -43,7 +43,7 @@ export interface CodeBuildPrivilegedProjectProps extends CodeBuildDockerProjectP
    * pushes the manifest list of their images (buildspecs/docker-push-ecr-multiarch.yml). A
    * separate batch service role starts the builds; the batch is restricted to the graph's builds
    * and the project's compute type. With `triggers`, pushes start batch builds (pull requests
-   * still build one image without pushing). moto has no batch builds: AWS only.
+   * still build one image without pushing). A local AWS has no batch builds: AWS only.
    * @default - none: one build, one image of the build image's architecture
    */
   readonly multiArch?: MultiArchOptions;

@@ -270,7 +270,7 @@ export interface CodeBuildDockerProjectProps {
    * Webhook triggers (GITHUB, GITHUB_ENTERPRISE or BITBUCKET source with a `connectionArn`):
    * pushes to the default branch build and push with this project; pull requests build without
    * pushing with a second project (`<projectName>-pr`, PUSH_IMAGE=false, its own role that can
-   * only pull from `repository`). moto has no webhooks: they deploy to AWS only.
+   * only pull from `repository`). A local AWS has no webhooks: they deploy to AWS only.
    * @default - no webhook: builds start by hand (or from a pipeline)
    */
   readonly triggers?: ProjectTriggers;

@@ -1,39 +1,11 @@
-// The SDK warns on every run that releases after January 2027 will need Node 22. This project
-// pins its SDK versions exactly and supports Node 20 (see README), so the warning is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
 /**
- * AWS SDK v3 client settings for either target: the local AWS (when an endpoint is given, with
- * moto's fixed test credentials and path-style S3) or real AWS (the default credential chain).
+ * The local AWS's clients: the generic settings of a local endpoint (scripts/shared/aws-clients.ts)
+ * under the names the local AWS's commands and tests use.
  */
-export interface AwsTarget {
-  /** The region of the call. */
-  readonly region: string;
-  /** The local AWS endpoint; undefined for real AWS. */
-  readonly endpoint?: string;
-}
+import { endpointEnv } from "../shared/aws-clients";
 
-/** Credentials moto accepts; never used against real AWS. */
-export const LOCAL_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" } as const;
-
-/** Client config for an SDK v3 client. */
-export function clientConfig(target: AwsTarget): {
-  region: string;
-  endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  forcePathStyle?: boolean;
-} {
-  if (target.endpoint === undefined) return { region: target.region };
-  return { region: target.region, endpoint: target.endpoint, credentials: { ...LOCAL_CREDENTIALS }, forcePathStyle: true };
-}
+export { clientConfig, type AwsTarget } from "../shared/aws-clients";
+export { LOCAL_CREDENTIALS } from "../../stacks/custom-endpoint";
 
 /** The environment variables that point the AWS CLI, Terraform and SDKs at the local AWS. */
-export function localAwsEnv(endpoint: string, region: string): Record<string, string> {
-  return {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_DEFAULT_REGION: region,
-    AWS_REGION: region,
-  };
-}
+export const localAwsEnv = endpointEnv;

@@ -1,46 +1,24 @@
+/**
+ * What the local AWS needs besides the deploy itself, and the helpers its commands and tests use:
+ * the local environments of the config, their stacks, the S3 source bundle the local projects
+ * read (moto's CodeBuild requires a source location even for NO_SOURCE, which Terraform forbids),
+ * and the outputs of a deployed stack.
+ */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { BatchGetProjectsCommand, CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import {
-  DescribeRegistryCommand,
-  DescribeRepositoriesCommand,
-  ECRClient,
-  GetRegistryPolicyCommand,
-  GetRegistryScanningConfigurationCommand,
-  GetRepositoryPolicyCommand,
-} from "@aws-sdk/client-ecr";
-import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { EnvironmentConfig, consumersOf, loadConfigFile, pullRoleArns, repositoryRegions, selectEnvironments } from "../../config/environments";
+import { EnvironmentConfig, configFilePath, loadConfigFile, selectEnvironments } from "../../config/environments";
 import { stackName } from "../../stacks/regional-stack";
 import { clientConfig, localAwsEnv } from "./clients";
 import { terraformEnv } from "../terraform/env";
 import { terraformOk } from "../terraform/run";
-import { terraformWithSharedProvider } from "../terraform/shared-provider";
-import { explainLocalAwsFailure } from "./limits";
-import { recordAppliedState } from "../plan-review/state-record";
-import { createBucket, ensureLockTable, ensureStateBucket } from "../recovery/state-bucket";
-import { awsConfig, type ClientSettings } from "../recovery/account";
+import { createBucket } from "../recovery/state-bucket";
+import { ensureLocalState } from "../plan-review/synth";
+import type { LocalStack } from "./read-back";
 
-/** One stack of a local environment, as synthesized. */
-export interface LocalStack {
-  readonly environment: EnvironmentConfig;
-  readonly region: string;
-  readonly name: string;
-  /** Its folder in the synth output. */
-  readonly dir: string;
-}
-
-/** What deploying one stack produced. */
-export interface StackResult {
-  readonly stack: LocalStack;
-  readonly outputs: Record<string, string>;
-  readonly initSeconds: number;
-  /** The plan and the apply of the saved plan, together. */
-  readonly applySeconds: number;
-}
+export { applyWaves as deployWaves } from "../../stacks/topology";
+export { describeScanning, scanningDifference, verify, verifyTopology, type AccountReport, type LocalStack, type StackResult, type Verification } from "./read-back";
 
 /** Options shared by the steps. */
 export interface LocalDeployOptions {
@@ -56,16 +34,27 @@ export interface LocalDeployOptions {
   readonly environments?: string;
 }
 
+/** The environments file of `opts`, absolute. */
+function configFileOf(opts: Pick<LocalDeployOptions, "root" | "configFile">): string {
+  return path.resolve(opts.root, configFilePath(opts.configFile === undefined ? {} : { CONFIG_FILE: opts.configFile }));
+}
+
 /**
  * The local environments selected (`environments`, comma-separated; unset: every
  * environment of the file marked `"local": true`; set but empty: an error), each of which must be local.
  */
 export function selectLocalEnvironments(opts: Pick<LocalDeployOptions, "root" | "configFile" | "environments">): EnvironmentConfig[] {
-  const file = opts.configFile ?? path.join("config", "environments.json");
-  const all = loadConfigFile(path.resolve(opts.root, file));
+  const file = configFilePath(opts.configFile === undefined ? {} : { CONFIG_FILE: opts.configFile });
+  const all = loadConfigFile(configFileOf(opts));
   // Unset selects every local environment; set but empty is an error (selectEnvironments says so).
   const selection = opts.environments !== undefined ? opts.environments : all.filter((e) => e.local === true).map((e) => e.name).join(",") || undefined;
   const envs = selectEnvironments(all, selection, file);
+  refuseRealEnvironments(envs);
+  return envs;
+}
+
+/** Throws when a selected environment is not local: the local AWS deploys local ones only. */
+export function refuseRealEnvironments(envs: readonly EnvironmentConfig[]): void {
   const real = envs.filter((e) => e.local !== true);
   if (real.length) {
     throw new Error(
@@ -73,7 +62,11 @@ export function selectLocalEnvironments(opts: Pick<LocalDeployOptions, "root" | 
         "the local deploy only targets the embedded local AWS; deploy real accounts with `cdktf deploy` or terraform",
     );
   }
-  return envs;
+}
+
+/** Every environment of the config file (the organization the selected ones belong to). */
+export function organizationOf(opts: Pick<LocalDeployOptions, "root" | "configFile">): EnvironmentConfig[] {
+  return loadConfigFile(configFileOf(opts));
 }
 
 /** The stacks of the given environments, one per region. */
@@ -126,19 +119,15 @@ sys.stdout.buffer.write(buf.getvalue())
 `;
 
 /**
- * Creates what must exist before Terraform runs: the state bucket and (if configured) the lock
- * table of each environment, to the standard of `npm run bootstrap-state` (versioned, encrypted,
- * public access blocked, owner-enforced; not TLS-only: the local AWS is plain http and enforces
- * the statement: scripts/recovery/state-bucket.ts), and the S3
- * source buckets the projects read, with the source bundle. Idempotent.
+ * Creates what must exist in the local AWS before Terraform runs: the state bucket and (if
+ * configured) the lock table of each environment (as every deploy does, see
+ * scripts/plan-review/synth.ts), and the S3 source buckets the projects read, with the source
+ * bundle. Idempotent.
  */
 export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfig[]): Promise<void> {
+  await ensureLocalState(envs, opts.endpoint);
   let bundle: Buffer | undefined;
   for (const env of envs) {
-    const stateRegion = env.state.region ?? env.regions[0];
-    const s3 = new S3Client(clientConfig({ region: stateRegion, endpoint: opts.endpoint }));
-    await ensureStateBucket(s3, { bucket: env.state.bucket, region: stateRegion, kmsKeyArn: env.state.kmsKeyArn, tlsOnly: false });
-    if (env.state.dynamodbTable) await ensureLockTable(new DynamoDBClient(clientConfig({ region: stateRegion, endpoint: opts.endpoint })), env.state.dynamodbTable);
     for (const region of env.regions) {
       for (const project of env.build ? [env.build.privilegedProject, env.build.dindProject] : []) {
         const src = project.source;
@@ -152,249 +141,9 @@ export async function bootstrap(opts: LocalDeployOptions, envs: EnvironmentConfi
   }
 }
 
-/**
- * `terraform init`, `terraform plan -out` and `terraform apply` of that saved plan for one stack;
- * returns its outputs. The plan and the apply each run against one AWS provider process of their
- * own, seen through the schema-trimming proxy (shared-provider.ts): `apply -auto-approve` would
- * start the provider three times and read its whole schema each time (BENCHMARKS.md, "Local
- * organization"). A state that holds a type the configuration no longer names is planned and applied
- * with the whole schema. With `log`, each phase says when it starts and ends, with a heartbeat
- * every 10 s while it runs. A failure that is a known gap of the local AWS says so first (see
- * {@link explainLocalAwsFailure}).
- */
-export async function deployStack(opts: LocalDeployOptions, stack: LocalStack, log?: (line: string) => void): Promise<StackResult> {
-  const env = localTerraformEnv(opts, stack.region);
-  const progress = log && { label: stack.name, log };
-  const warn = log ?? ((line: string) => process.stderr.write(line));
-  const planFile = path.join(stack.dir, ".terraform", "deploy.tfplan");
-  try {
-    const init = await terraformOk(["init", "-input=false", "-no-color"], stack.dir, env, { progress });
-    const plan = await terraformWithSharedProvider(["plan", "-input=false", "-no-color", `-out=${planFile}`], stack.dir, env, warn, stack.name, { progress });
-    const apply = await terraformWithSharedProvider(["apply", "-input=false", "-no-color", planFile], stack.dir, env, warn, stack.name, { progress, wholeSchema: plan.wholeSchema });
-    // What the state holds now, for the next plan review (backend-change, state-empty).
-    await recordAppliedState(stack.name, stack.dir, env, "apply");
-    return { stack, outputs: await readOutputs(opts, stack), initSeconds: init.seconds, applySeconds: plan.result.seconds + apply.result.seconds };
-  } catch (e) {
-    throw explainLocalAwsFailure(e);
-  } finally {
-    fs.rmSync(planFile, { force: true });
-  }
-}
-
 /** The outputs of a deployed stack, as strings. */
 export async function readOutputs(opts: LocalDeployOptions, stack: LocalStack): Promise<Record<string, string>> {
   const out = await terraformOk(["output", "-json"], stack.dir, localTerraformEnv(opts, stack.region));
   const parsed = JSON.parse(out.stdout) as Record<string, { value: unknown }>;
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v.value)]));
-}
-
-/** What the API reports about a deployed stack's projects and repository. */
-export interface Verification {
-  readonly stack: string;
-  /** Empty in a stack that builds nothing (a replica region, a consumer). */
-  readonly projects: { name: string; image: string; privileged: boolean; serviceRole: string }[];
-  /** Absent in a stack that holds no repository (a consumer). */
-  readonly repository?: { name: string; uri: string; tagMutability: string; scanOnPush: boolean; encryption: string };
-}
-
-/** Reads the projects and repository of a deployed stack back through the CodeBuild and ECR APIs. */
-export async function verify(opts: LocalDeployOptions, result: StackResult): Promise<Verification> {
-  const target = await accountConfig(opts.endpoint, result.stack.environment, result.stack.region);
-  const names = [result.outputs.privileged_project_name, result.outputs.dind_project_name].filter((n): n is string => n !== undefined);
-  let projects: Verification["projects"] = [];
-  if (names.length) {
-    const cb = await new CodeBuildClient(target).send(new BatchGetProjectsCommand({ names }));
-    if ((cb.projectsNotFound ?? []).length) throw new Error(`CodeBuild does not know ${cb.projectsNotFound!.join(", ")}`);
-    projects = (cb.projects ?? []).map((p) => ({
-      name: p.name!,
-      image: p.environment!.image!,
-      privileged: p.environment!.privilegedMode === true,
-      serviceRole: p.serviceRole!,
-    }));
-  }
-  if (result.outputs.repository_url === undefined) return { stack: result.stack.name, projects };
-  const repoName = result.outputs.repository_url.split("/").slice(1).join("/");
-  const ecr = await new ECRClient(target).send(new DescribeRepositoriesCommand({ repositoryNames: [repoName] }));
-  const repo = ecr.repositories![0];
-  return {
-    stack: result.stack.name,
-    projects,
-    repository: {
-      name: repo.repositoryName!,
-      uri: repo.repositoryUri!,
-      tagMutability: repo.imageTagMutability!,
-      scanOnPush: repo.imageScanningConfiguration?.scanOnPush === true,
-      encryption: repo.encryptionConfiguration?.encryptionType ?? "none",
-    },
-  };
-}
-
-/**
- * The stacks in deploy order: waves of stacks deployed together. A consumer's stacks come before
- * its owner's, because the owner's repository policy names the consumer's pull roles, and a real
- * repository policy must name principals that exist. (The config refuses pullFrom cycles.)
- */
-export function deployWaves(stacks: readonly LocalStack[], organization: readonly EnvironmentConfig[]): LocalStack[][] {
-  const wave = new Map<string, number>();
-  const waveOf = (env: EnvironmentConfig, depth = 0): number => {
-    if (wave.has(env.name)) return wave.get(env.name)!;
-    if (depth > organization.length) throw new Error(`pullFrom cycle through ${env.name}`);
-    const consumers = consumersOf(env, organization);
-    const w = consumers.length === 0 ? 0 : 1 + Math.max(...consumers.map((c) => waveOf(c, depth + 1)));
-    wave.set(env.name, w);
-    return w;
-  };
-  const waves: LocalStack[][] = [];
-  for (const s of stacks) (waves[waveOf(s.environment)] ??= []).push(s);
-  return waves.filter((w) => w !== undefined && w.length > 0);
-}
-
-/**
- * Client settings for calls in an environment's account: the base credentials, or a role assumed
- * there through the local STS (once per endpoint and role, then reused for every region).
- */
-function accountConfig(endpoint: string, env: EnvironmentConfig, region: string): Promise<ClientSettings> {
-  return awsConfig({ region, endpoint, roleArn: env.assumeRoleArn, session: "npm-start-verify" });
-}
-
-/** What one account holds after the deploy, read back through the APIs in that account. */
-export interface AccountReport {
-  readonly environment: string;
-  readonly accountId: string;
-  /** One line per fact, for the summary. */
-  readonly lines: string[];
-  /** Differences from what the config says; empty when everything matches. */
-  readonly problems: string[];
-}
-
-const same = (a: readonly string[], b: readonly string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
-const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-
-/**
- * Reads back, in each account, what the topology promises: the owner's repository policy names
- * exactly its consumers' pull roles (every region that holds the repository); each pull role may
- * pull exactly the owner's repository ARNs; the primary region replicates to the configured
- * destinations; each cross-account destination has its registry policy; only the owner's
- * primary region has projects; each region of an environment that sets `registryScanning` has
- * exactly that scanning configuration.
- */
-export async function verifyTopology(endpoint: string, envs: readonly EnvironmentConfig[], organization: readonly EnvironmentConfig[]): Promise<AccountReport[]> {
-  const reports: AccountReport[] = [];
-  for (const env of envs) {
-    const lines: string[] = [];
-    const problems: string[] = [];
-    const build = env.build;
-    if (build) {
-      const regions = repositoryRegions(env);
-      const expected = consumersOf(env, organization).flatMap((c) => pullRoleArns(env, c));
-      for (const region of regions) {
-        const cfg = await accountConfig(endpoint, env, region);
-        const ecr = new ECRClient(cfg);
-        const primary = region === regions[0];
-        let principals: string[] = [];
-        try {
-          const policy = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: build.repositoryName }));
-          // Every principal of every statement: an extra one anywhere is a difference too.
-          principals = JSON.parse(policy.policyText ?? "{}").Statement.flatMap((s: any) => asList(s.Principal?.AWS ?? s.Principal));
-        } catch (e) {
-          if ((e as Error).name === "RepositoryNotFoundException") {
-            problems.push(`${region}: the repository ${build.repositoryName} does not exist`);
-            continue;
-          }
-          if ((e as Error).name !== "RepositoryPolicyNotFoundException") throw e;
-        }
-        if (!same(principals, expected)) problems.push(`${region}: the repository policy names [${principals.join(", ")}], expected [${expected.join(", ")}]`);
-        const projects = (await new CodeBuildClient(cfg).send(new ListProjectsCommand({}))).projects ?? [];
-        // Every region that is not a replica builds (one region when there are replicas).
-        const building = !(build.replicaRegions ?? []).includes(region);
-        if (building !== projects.length > 0) problems.push(`${region}: ${projects.length} projects, expected ${building ? "the two" : "none (a replica region)"}`);
-        lines.push(`${region}: ${build.repositoryName} (${building ? `builds: ${projects.join(", ")}` : "replica, no projects"}); repository policy names ${principals.length} pull role(s)`);
-        if (primary) {
-          const registry = await ecr.send(new DescribeRegistryCommand({}));
-          const got = (registry.replicationConfiguration?.rules ?? []).flatMap((r) => (r.destinations ?? []).map((d) => `${d.registryId}/${d.region}`));
-          const want = [
-            ...(build.replicaRegions ?? []).map((r) => `${env.accountId}/${r}`),
-            ...(build.replicateToEnvironments ?? []).flatMap((n) => (organization.find((o) => o.name === n)?.regions ?? []).map((r) => `${organization.find((o) => o.name === n)!.accountId}/${r}`)),
-          ];
-          if (!same(got, want)) problems.push(`${region}: replicates to [${got.join(", ")}], expected [${want.join(", ")}]`);
-          if (got.length) lines.push(`${region}: replicates ${build.repositoryName} to ${got.join(", ")}`);
-        }
-      }
-    }
-    const owner = organization.find((o) => o.name === env.pullFrom);
-    if (owner?.build) {
-      const cfg = await accountConfig(endpoint, env, env.regions[0]);
-      const iam = new IAMClient(cfg);
-      const want = repositoryRegions(owner).map((r) => `arn:aws:ecr:${r}:${owner.accountId}:repository/${owner.build!.repositoryName}`);
-      for (const arn of pullRoleArns(owner, env)) {
-        const roleName = arn.split("/").pop()!;
-        const doc = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: "ecr-pull" })).catch((e: Error) => {
-          if (e.name === "NoSuchEntityException" || e.name === "NoSuchEntity") return undefined;
-          throw e;
-        });
-        if (doc === undefined) {
-          problems.push(`pull role ${roleName} or its ecr-pull policy does not exist`);
-          continue;
-        }
-        const statements = JSON.parse(decodeURIComponent(doc.PolicyDocument!)).Statement as any[];
-        const got = statements.filter((s) => s.Sid === "EcrPull").flatMap((s) => asList(s.Resource));
-        if (!same(got, want)) problems.push(`pull role ${roleName} may pull [${got.join(", ")}], expected [${want.join(", ")}]`);
-        lines.push(`pull role ${arn} may pull ${got.join(", ")}`);
-      }
-    }
-    const sources = organization.filter((o) => (o.build?.replicateToEnvironments ?? []).includes(env.name));
-    for (const region of sources.length ? env.regions : []) {
-      const policy = await new ECRClient(await accountConfig(endpoint, env, region)).send(new GetRegistryPolicyCommand({})).catch((e: Error) => {
-        if (e.name === "RegistryPolicyNotFoundException") return undefined;
-        throw e;
-      });
-      if (policy === undefined) {
-        problems.push(`${region}: no registry policy lets ${sources.map((o) => o.accountId).join(", ")} replicate into this account`);
-        continue;
-      }
-      const allowed = JSON.parse(policy.policyText ?? "{}").Statement.flatMap((s: any) => asList(s.Principal?.AWS));
-      const want = sources.map((o) => `arn:aws:iam::${o.accountId}:root`);
-      if (!same(allowed, want)) problems.push(`${region}: the registry policy allows [${allowed.join(", ")}] to replicate, expected [${want.join(", ")}]`);
-      lines.push(`${region}: registry policy lets ${sources.map((o) => o.accountId).join(", ")} replicate into this account`);
-    }
-    for (const region of env.registryScanning ? env.regions : []) {
-      const got = (await new ECRClient(await accountConfig(endpoint, env, region)).send(new GetRegistryScanningConfigurationCommand({}))).scanningConfiguration;
-      const difference = scanningDifference(env.registryScanning!, got);
-      if (difference !== undefined) problems.push(`${region}: the registry scanning configuration is ${difference}`);
-      else lines.push(`${region}: registry scanning ${describeScanning(env.registryScanning!)}`);
-    }
-    reports.push({ environment: env.name, accountId: env.accountId, lines, problems });
-  }
-  return reports;
-}
-
-/** A scanning configuration in one line: `ENHANCED: CONTINUOUS_SCAN [a/*]; SCAN_ON_PUSH [*]`. */
-export function describeScanning(c: { scanType?: string; rules?: readonly { frequency?: string; filters?: readonly string[] }[] }): string {
-  const rules = (c.rules ?? []).map((r) => `${r.frequency} [${(r.filters ?? []).join(", ")}]`);
-  return `${c.scanType}${rules.length ? `: ${rules.join("; ")}` : ", no rules"}`;
-}
-
-/**
- * How a registry scanning configuration read back (GetRegistryScanningConfiguration) differs from
- * the config: `"<got>, expected <want>"`, or undefined when they match (rules and filters in any order).
- */
-export function scanningDifference(
-  want: NonNullable<EnvironmentConfig["registryScanning"]>,
-  got: { scanType?: string; rules?: { scanFrequency?: string; repositoryFilters?: { filter?: string; filterType?: string }[] }[] } | undefined,
-): string | undefined {
-  const gotConfig = {
-    scanType: got?.scanType,
-    rules: (got?.rules ?? []).map((r) => ({
-      frequency: r.scanFrequency,
-      filters: (r.repositoryFilters ?? []).map((f) => (f.filterType === "WILDCARD" ? f.filter! : `${f.filter} (${f.filterType})`)),
-    })),
-  };
-  const key = (c: { scanType?: string; rules?: readonly { frequency?: string; filters?: readonly string[] }[] }) =>
-    JSON.stringify([c.scanType, (c.rules ?? []).map((r) => `${r.frequency} ${[...(r.filters ?? [])].sort().join(",")}`).sort()]);
-  return key(gotConfig) === key(want) ? undefined : `${describeScanning(gotConfig)}, expected ${describeScanning(want)}`;
-}
-
-/** Every environment of the config file (the organization the selected ones belong to). */
-export function organizationOf(opts: Pick<LocalDeployOptions, "root" | "configFile">): EnvironmentConfig[] {
-  return loadConfigFile(path.resolve(opts.root, opts.configFile ?? path.join("config", "environments.json")));
 }

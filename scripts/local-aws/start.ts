@@ -1,30 +1,25 @@
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
-import {
-  bootstrap,
-  deployStack,
-  deployWaves,
-  localStacks,
-  organizationOf,
-  selectLocalEnvironments,
-  synthesize,
-  verify,
-  verifyTopology,
-  type LocalDeployOptions,
-  type StackResult,
-} from "./deploy";
+import { bootstrap, refuseRealEnvironments, verify, verifyTopology, type LocalDeployOptions } from "./deploy";
+import { selectStacks } from "../stacks/list";
+import type { StackResult } from "./read-back";
 import { LocalAws, startLocalAws } from "./server";
 import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
 import { stateDirProblem, writeRecord } from "./kept";
-import { START_BUILD_RUNS_NOTHING } from "./limits";
-import { PARALLELISM_VARIABLE, readParallelism, resolveParallelism, runPool, type GivenParallelism } from "../shared/pool";
+import { explainLocalAwsFailure, START_BUILD_RUNS_NOTHING } from "./limits";
+import { PARALLELISM_VARIABLE, readParallelism, type GivenParallelism } from "../shared/pool";
+import { runPlan, type Deployed } from "../plan-review/pipeline";
 
 const USAGE = `Usage: npm start [-- --keep-running] [--parallelism N]
 
 Deploys every stack of the local environments (an organization of several accounts) to an
 embedded local AWS (moto), with real Terraform, the real AWS provider and S3 remote state with
-locking, consumers before the owner they pull from, then reads the result back in each account.
+locking: it starts the local AWS, creates the state bucket and the source bundle, runs the deploy
+path of \`npm run deploy\` against it (synth, plan, the review and its guard, apply in waves:
+consumers before the owner they pull from), then reads the result back in each account.
 
   --keep-running   leave the local AWS running afterwards, record it under .local-aws/ and print
                    how to use it; \`npm run status\` shows it, \`npm stop\` stops it
@@ -100,14 +95,11 @@ async function run(flags: Flags, started: Started, external: string | undefined)
   process.once("SIGTERM", () => void stopServer().then(() => process.exit(143)));
 
   try {
-    const base = {
-      root,
-      outdir: path.resolve(root, process.env.CDKTF_OUTDIR ?? "cdktf.out"),
-      configFile: process.env.CONFIG_FILE,
-      environments: process.env.ENVIRONMENTS,
-    };
-    // A config error or a real environment fails here, before anything is started.
-    const envs = selectLocalEnvironments(base);
+    // The stack list, once: a config error or a real environment fails here, before anything is started.
+    const selection = selectStacks({ env: process.env, cwd: root });
+    const envs = selection.environments;
+    refuseRealEnvironments(envs);
+    const base = { root, outdir: selection.outdir, configFile: process.env.CONFIG_FILE };
     const endpoint =
       external ??
       (await step("start the local AWS (moto_server)", async () => {
@@ -117,42 +109,29 @@ async function run(flags: Flags, started: Started, external: string | undefined)
       }));
     if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);
     const opts: LocalDeployOptions = { ...base, endpoint, environments: envs.map((e) => e.name).join(",") };
-    const organization = organizationOf(opts);
-    const stacks = localStacks(envs, opts.outdir);
+    const stackCount = selection.stacks.length;
     const accounts = new Set(envs.map((e) => e.accountId)).size;
-    await step(`synthesize ${stacks.length} stacks of ${envs.length} environments in ${accounts} accounts`, () => synthesize(opts));
     await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
-    const results: StackResult[] = [];
-    // Each stack's terraform takes ~600 MB: at most `limit` stacks at once, wave by wave.
-    const parallelism = resolveParallelism(flags.parallelism);
-    process.stdout.write(`▸ deploying ${stacks.length} stacks, at most ${parallelism.limit} at once (${parallelism.reason})\n`);
-    const waves = deployWaves(stacks, organization);
-    for (const [i, wave] of waves.entries()) {
-      // Within a wave the stacks run side by side, at most `parallelism.limit` at once.
-      const settled = await step(`deploy wave ${i + 1} of ${waves.length}: ${wave.map((s) => s.name).join(", ")}`, () =>
-        runPool(wave, parallelism.limit, (s) => deployStack(opts, s, (l) => process.stdout.write(l)), { stopOnFailure: true }),
-      );
-      const failed = settled.flatMap((x) => (x.status === "failed" ? [x] : []));
-      if (failed.length) {
-        const deployed = [...results.map((r) => r.stack.name), ...settled.flatMap((x) => (x.status === "done" ? [x.item.name] : []))];
-        const rest = stacks.map((s) => s.name).filter((n) => !deployed.includes(n));
-        throw new Error(
-          `deploy failed for ${failed.map((f) => f.item.name).join(", ")}; deployed: ${deployed.join(", ") || "none"}; not deployed: ${rest.join(", ")}\n` +
-            failed.map((f) => `${f.item.name}: ${(f.error as Error).message}`).join("\n"),
-        );
-      }
-      results.push(...settled.flatMap((x) => (x.status === "done" ? [x.value] : [])));
-    }
-    const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(opts, r))));
+    // The deploy path of npm run deploy: synth, plan, review and guard, apply in waves.
+    const plans = fs.mkdtempSync(path.join(os.tmpdir(), "npm-start-plans-"));
+    let deployed: Deployed | undefined;
+    const code = await step(`synthesize, plan and deploy ${stackCount} stacks of ${envs.length} environments in ${accounts} accounts (npm run deploy)`, () =>
+      runPlan(
+        { apply: true, out: plans, allowDestroy: [], allowEmptyState: [], allowLocalEndpoint: false, parallelism: flags.parallelism, stacks: [] },
+        { ...process.env, AWS_ENDPOINT_URL: endpoint, ENVIRONMENTS: opts.environments, CDKTF_OUTDIR: base.outdir },
+        (line) => process.stdout.write(line),
+        { selection, explainLocalFailure: explainLocalAwsFailure, freshEndpoint: started.server !== undefined, onDeployed: (d) => void (deployed = d) },
+      ).finally(() => fs.rmSync(plans, { recursive: true, force: true })),
+    );
+    if (code !== 0 || deployed === undefined) throw new Error("the review of the plans blocked the deploy (see the review above)");
+    const results: StackResult[] = deployed.waves.flat().map((p) => ({ stack: p.stack, outputs: deployed!.outputs.get(p.stack.name)! }));
+    const stacks = results.map((r) => r.stack);
+    const organization = deployed.organization;
+    const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(endpoint, r))));
     const reports = await step("verify the topology in each account (ECR, IAM, replication, scanning)", () => verifyTopology(endpoint, envs, organization));
     const wrong = reports.flatMap((r) => r.problems.map((p) => `${r.environment} (${r.accountId}): ${p}`));
     if (wrong.length) throw new Error(`the deployed topology differs from the config:\n${wrong.join("\n")}`);
 
-    process.stdout.write("\nOutputs\n");
-    for (const r of results) {
-      process.stdout.write(`  ${r.stack.name}  (init ${r.initSeconds.toFixed(1)} s, plan and apply ${r.applySeconds.toFixed(1)} s)\n`);
-      for (const [k, v] of Object.entries(r.outputs)) process.stdout.write(`    ${k} = ${v}\n`);
-    }
     process.stdout.write("\nVerification (read back through the API)\n");
     for (const c of checks.filter((x) => x.repository !== undefined || x.projects.length > 0)) {
       process.stdout.write(`  ${c.stack}\n`);

@@ -11,6 +11,7 @@ import * as path from "path";
 import { runCli, walkFlags } from "../shared/cli";
 import { guard, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type StackReview } from "./review";
 import { matrixOutputs, writeGithubOutputs, MATRIX_USAGE } from "./ci-matrix";
+import { parsePlanFlags } from "./flags";
 
 export const USAGE = `Usage: npm run -s merge-reviews -- <dir or file>... --out DIR [options]
 
@@ -89,12 +90,10 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
   });
   if (walked === "help") return "help";
   // The allowances are read exactly as npm run plan reads them (flags, ALLOW_DESTROY, ALLOW_EMPTY_STATE).
-  // plan.ts loads the whole app (cdktf, the provider): only when there are allowances to read.
   let allowances = { allowDestroy: [] as string[], allowEmptyState: [] as string[] };
   try {
-    const { parsePlanFlags } = guardArgs.length || env.ALLOW_DESTROY || env.ALLOW_EMPTY_STATE ? (require("./plan") as typeof import("./plan")) : { parsePlanFlags: undefined };
-    const parsed = parsePlanFlags?.(guardArgs, { ALLOW_DESTROY: env.ALLOW_DESTROY, ALLOW_EMPTY_STATE: env.ALLOW_EMPTY_STATE });
-    if (parsed !== undefined && parsed !== "help") allowances = { allowDestroy: parsed.allowDestroy, allowEmptyState: parsed.allowEmptyState };
+    const parsed = parsePlanFlags(guardArgs, { ALLOW_DESTROY: env.ALLOW_DESTROY, ALLOW_EMPTY_STATE: env.ALLOW_EMPTY_STATE });
+    if (parsed !== "help") allowances = { allowDestroy: parsed.allowDestroy, allowEmptyState: parsed.allowEmptyState };
   } catch (e) {
     problems.push(...(e as Error).message.split("\n"));
   }

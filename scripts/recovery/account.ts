@@ -1,13 +1,13 @@
 /** SDK client settings for the account and region a stack's provider or backend works in. */
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { clientConfig } from "../local-aws/clients";
+import { clientConfig } from "../shared/aws-clients";
 
 export type ClientSettings = ReturnType<typeof clientConfig>;
 
 const assumed = new Map<string, Promise<ClientSettings["credentials"]>>();
 
 /**
- * Client settings: the local AWS at `endpoint` (moto's credentials) or the default credential
+ * Client settings: the local endpoint `endpoint` (placeholder credentials) or the default credential
  * chain, then `roleArn` assumed when given (once per endpoint and role).
  */
 export async function awsConfig(opts: { region: string; endpoint?: string; roleArn?: string; session: string }): Promise<ClientSettings> {

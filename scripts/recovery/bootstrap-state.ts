@@ -1,10 +1,10 @@
-import * as path from "path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EnvironmentConfig, loadConfigFile, projectRoot, selectEnvironments } from "../../config/environments";
+import { EnvironmentConfig, projectRoot } from "../../config/environments";
+import { selectStacks } from "../stacks/list";
 import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
 import { awsConfig, type ClientSettings } from "./account";
-import { deployedLocalEndpoint } from "../local-aws/kept";
+import { deployedLocalEndpoint } from "../shared/endpoint-records";
 import { runCli } from "../shared/cli";
 import { ensureLockTable, ensureStateBucket, lockTableProblems, stateBucketProblems, type StateBucket } from "./state-bucket";
 
@@ -86,9 +86,7 @@ function targetConfig(t: Target): Promise<ClientSettings> {
 
 export async function runBootstrap(flags: BootstrapFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
   const root = projectRoot();
-  const file = env.CONFIG_FILE ?? path.join("config", "environments.json");
-  const organization = loadConfigFile(path.resolve(root, file));
-  const envs = selectEnvironments(organization, env.ENVIRONMENTS, file);
+  const envs = selectStacks({ env, cwd: root }).environments;
   const onLocalEndpoint = localEndpointUse(envs, env);
   if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
   const local = envs.some((e) => e.local) ? deployedLocalEndpoint(env, "bootstrap-state", "bootstrapping", log, "start one with npm start -- --keep-running", "bootstrap") : undefined;

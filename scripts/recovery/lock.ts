@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { since } from "../local-aws/kept";
+import { since } from "../shared/durations";
 import { awsConfig } from "./account";
 
 /** Terraform's lock info, as written into the lock object or item. */

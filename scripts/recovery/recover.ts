@@ -4,18 +4,17 @@
  * blocks in a reviewed plan, the resources that exist in the account but never reached the
  * state. Never deletes anything: a plan that deletes or replaces something is refused.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { EnvironmentConfig, loadConfigFile, projectRoot } from "../../config/environments";
-import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem, localEndpointRefusal, localEndpointUse } from "../../config/local-endpoint-guard";
-import { stackName } from "../../stacks/regional-stack";
-import { localAwsEnv } from "../local-aws/clients";
-import { deployedLocalEndpoint, stateDirProblem } from "../local-aws/kept";
-import { explainLocalAwsFailure } from "../local-aws/limits";
+import { EnvironmentConfig, projectRoot } from "../../config/environments";
+import { ALLOW_LOCAL_ENDPOINT, ALLOW_LOCAL_ENDPOINT_FLAG, allowLocalEndpointProblem } from "../../config/local-endpoint-guard";
+import { stateDirProblem } from "../shared/endpoint-records";
+import { explainUnsupportedCall } from "../plan-review/apply";
 import { reviewPlan, stackMarkdown, type StackReview } from "../plan-review/review";
+import { select } from "../plan-review/select";
+import { synthesize } from "../plan-review/synth";
 import { runCli, walkFlags } from "../shared/cli";
-import { terraformEnv } from "../terraform/env";
+import { namedStacks, UnknownStackError } from "../stacks/list";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem, terraform, terraformOk } from "../terraform/run";
 import { findAdoptions, importsFile, providerAccount, providerOf, sdkAccount, stackTagOf, type Finding } from "./adopt";
 import { describeLock, readLock, s3Backend } from "./lock";
@@ -101,15 +100,7 @@ export interface ConfigStack {
 
 /** The stacks the names pick from the organization; throws naming the valid ones when a name is not one. */
 export function selectStacks(names: readonly string[], organization: readonly EnvironmentConfig[], file: string): ConfigStack[] {
-  const all = organization.flatMap((env) => env.regions.map((region) => ({ env, region, name: stackName(env.name, region) })));
-  const unknown = names.filter((n) => !all.some((s) => s.name === n));
-  if (unknown.length) {
-    throw new Error(
-      `${unknown.length > 1 ? "stacks" : "stack"} ${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length > 1 ? "are" : "is"} not in ${file}; ` +
-        `its stacks are: ${all.map((s) => s.name).join(", ")}`,
-    );
-  }
-  return names.map((n) => all.find((s) => s.name === n)!);
+  return namedStacks(names, organization, file).map((s) => ({ env: s.environment, region: s.region, name: s.name }));
 }
 
 /** The command line that repeats this run with other flags. */
@@ -192,32 +183,32 @@ function readJson(file: string): any {
 /** Recovers the stacks; returns the exit code. */
 export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = process.env, log = (s: string) => process.stdout.write(s)): Promise<number> {
   const root = projectRoot();
-  const file = env.CONFIG_FILE ?? path.join("config", "environments.json");
-  const organization = loadConfigFile(path.resolve(root, file));
-  const stacks = selectStacks(flags.stacks, organization, file);
-  const envs = [...new Set(stacks.map((s) => s.env))];
-  const onLocalEndpoint = localEndpointUse(envs, env);
-  if (onLocalEndpoint && !flags.allowLocalEndpoint) throw new Error(localEndpointRefusal(onLocalEndpoint, `pass ${ALLOW_LOCAL_ENDPOINT_FLAG}`));
-  const endpoint = envs.some((e) => e.local) ? deployedLocalEndpoint(env, "recover", "recovering", log, "a local AWS started for a run is gone with it, and so is everything deployed into it") : env.AWS_ENDPOINT_URL;
-  const outdir = path.resolve(root, env.CDKTF_OUTDIR ?? "cdktf.out");
+  let selected: ReturnType<typeof select>;
+  try {
+    selected = select(env, log, {
+      stacks: flags.stacks,
+      byName: true,
+      allowLocalEndpoint: flags.allowLocalEndpoint,
+      command: "recover",
+      doing: "recovering",
+      noneNote: "a local AWS started for a run is gone with it, and so is everything deployed into it",
+    });
+  } catch (e) {
+    // A stack name that is not one of the config is a usage error, as a bad flag is.
+    if (!(e instanceof UnknownStackError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
+  const { endpoint } = selected;
   const out = path.resolve(root, flags.out);
-
-  const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], {
-    cwd: root,
-    env: { ...env, CDKTF_OUTDIR: outdir, ENVIRONMENTS: envs.map((e) => e.name).join(","), [ALLOW_LOCAL_ENDPOINT]: "1", ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}) },
-    encoding: "utf8",
-  });
-  if (synth.status !== 0) throw new Error(`synth failed:\n${synth.stderr.trim()}`);
-  if (synth.stderr) process.stderr.write(synth.stderr);
+  const stacks = await synthesize(root, selected, env, { records: "none" });
   fs.mkdirSync(out, { recursive: true });
-  const tfBase = terraformEnv(path.join(root, ".tmp", "terraform"), env);
 
   let code = 0;
   for (const s of stacks) {
-    const dir = path.join(outdir, "stacks", s.name);
-    const local = s.env.local === true;
+    const { dir, tfEnv } = s;
+    const local = s.environment.local === true;
     const sdkEndpoint = local ? endpoint : env.AWS_ENDPOINT_URL;
-    const tfEnv = local && endpoint ? { ...tfBase, ...localAwsEnv(endpoint, s.region) } : tfBase;
     const progress = { label: s.name, log };
     const synthesized = readJson(path.join(dir, "cdk.tf.json"));
     const importsPath = path.join(dir, IMPORTS_FILE);
@@ -288,7 +279,7 @@ export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = p
       try {
         await terraformOk(["apply", "-input=false", "-no-color", planFile], dir, tfEnv, { progress });
       } catch (e) {
-        throw local ? explainLocalAwsFailure(e) : e;
+        throw local ? explainUnsupportedCall(e) : e;
       }
       log(`${s.name}: adopted ${imports.length} resource${imports.length === 1 ? "" : "s"} into the state; npm run deploy (or plan) now works on this stack\n`);
     } finally {
@@ -301,13 +292,7 @@ export async function runRecover(flags: RecoverFlags, env: NodeJS.ProcessEnv = p
 if (require.main === module) {
   const argv = process.argv.slice(2);
   runCli<RecoverFlags>({
-    parse: () => {
-      const flags = parseRecoverFlags(argv, process.env);
-      if (flags === "help") return flags;
-      const file = process.env.CONFIG_FILE ?? path.join("config", "environments.json");
-      selectStacks(flags.stacks, loadConfigFile(path.resolve(projectRoot(), file)), file);
-      return flags;
-    },
+    parse: () => parseRecoverFlags(argv, process.env),
     usage: USAGE,
     run: (flags) => runRecover(flags),
   });

@@ -1,7 +1,7 @@
 import { ChildProcess } from "child_process";
 
 /**
- * A small shell watchdog for a long-running helper process (moto_server, a shared provider): run
+ * A small shell watchdog for a long-running helper process (a local AWS server, a shared provider): run
  * as `sh -c WATCHDOG <name> <parent pid> <command…>`, spawned detached so that it leads its own
  * process group. When the process that started it ends in any way — SIGKILL included, which no
  * exit handler sees — the watchdog stops the command (SIGTERM) within a second, so nothing is left

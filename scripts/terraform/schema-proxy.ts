@@ -19,8 +19,8 @@ import * as path from "path";
  * diagnostics) and every kept schema passes unchanged, so Terraform plans with the provider's own
  * schema of every type it meets. A type the proxy dropped and Terraform still needs (in the state,
  * not in the configuration) makes Terraform fail loudly ("no schema available for … while reading state"),
- * never plan differently; the planner then plans again without the proxy
- * ({@link isMissingSchemaError}).
+ * never plan differently; the planner then plans again without the proxy when Terraform's error
+ * names a type the proxy withheld ({@link namesWithheldType}).
  */
 
 /** The gRPC method whose answer is trimmed (plugin protocol 5; protocol 6's is `tfplugin6.Provider/GetProviderSchema`). */
@@ -84,8 +84,9 @@ function entryKey(entry: Buffer): string | undefined {
  * A GetProviderSchema.Response (protobuf bytes) without the resource, data-source and
  * ephemeral-resource schemas whose names `keep` refuses; every other byte unchanged.
  */
-export function trimSchemaResponse(message: Buffer, keep: (name: string) => boolean): { message: Buffer; kept: number; dropped: number } {
+export function trimSchemaResponse(message: Buffer, keep: (name: string) => boolean): { message: Buffer; kept: number; dropped: number; withheld: string[] } {
   const parts: Buffer[] = [];
+  const withheld: string[] = [];
   let kept = 0;
   let dropped = 0;
   for (const f of fields(message)) {
@@ -93,13 +94,14 @@ export function trimSchemaResponse(message: Buffer, keep: (name: string) => bool
       const name = entryKey(message.subarray(f.payload, f.end));
       if (name !== undefined && !keep(name)) {
         dropped++;
+        withheld.push(name);
         continue;
       }
       kept++;
     }
     parts.push(message.subarray(f.start, f.end));
   }
-  return { message: Buffer.concat(parts), kept, dropped };
+  return { message: Buffer.concat(parts), kept, dropped, withheld };
 }
 
 /** The names of the types of each map of a GetProviderSchema.Response, by kind (for tests and diagnostics). */
@@ -131,6 +133,17 @@ export function typesMentioned(...texts: string[]): Set<string> {
  */
 export function isMissingSchemaError(stderr: string): boolean {
   return /no schema (available|found) for|Missing resource schema from provider|ChangesSrc\.Decode: missing schema for/.test(stderr);
+}
+
+/**
+ * Whether Terraform's error output names a type the proxy withheld: the provider has it, the
+ * configuration does not name it, and Terraform needed it after all (a type in the state, or in a
+ * saved plan's changes). Read from the type names, not from Terraform's wording; a configuration
+ * error, a misspelt type included, never names a withheld type (every type the configuration
+ * names is kept), so it is not run twice.
+ */
+export function namesWithheldType(stderr: string, withheld: ReadonlySet<string>): boolean {
+  return [...typesMentioned(stderr)].some((t) => withheld.has(t));
 }
 
 /** gRPC length-prefixed messages: 1 byte compressed flag, 4 bytes big-endian length, the message. */
@@ -167,6 +180,8 @@ function forwardable(headers: http2.IncomingHttpHeaders, pseudo: readonly string
 export interface SchemaProxy {
   /** The unix socket Terraform connects to instead of the provider's. */
   readonly socket: string;
+  /** The type names the provider has and Terraform was not shown (filled as schemas are answered). */
+  readonly withheld: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
@@ -184,6 +199,7 @@ export async function startSchemaProxy(upstream: string, keep: (name: string) =>
   session.on("error", () => undefined); // each call reports its own failure to Terraform
   session.on("connect", () => session.setLocalWindowSize(WINDOW));
   const server = http2.createServer({ settings });
+  const withheld = new Set<string>();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
     sessions.add(s);
@@ -236,7 +252,9 @@ export async function startSchemaProxy(upstream: string, keep: (name: string) =>
           return;
         }
         try {
-          stream.end(grpcFrame(trimSchemaResponse(frames[0].message, keep).message));
+          const trimmed = trimSchemaResponse(frames[0].message, keep);
+          trimmed.withheld.forEach((n) => withheld.add(n));
+          stream.end(grpcFrame(trimmed.message));
         } catch {
           stream.end(body);
         }
@@ -255,6 +273,7 @@ export async function startSchemaProxy(upstream: string, keep: (name: string) =>
   }
   return {
     socket,
+    withheld,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,7 +5,7 @@ import * as path from "path";
 import { WATCHDOG, killGroup, stopGroup } from "../shared/watchdog";
 import { AWS_PROVIDER } from "./env";
 import { terraform, terraformFailure, type TerraformProgress, type TerraformResult } from "./run";
-import { SchemaProxy, isMissingSchemaError, startSchemaProxy, typesMentioned } from "./schema-proxy";
+import { SchemaProxy, namesWithheldType, startSchemaProxy, typesMentioned } from "./schema-proxy";
 
 /**
  * One AWS provider process for the `terraform plan` and `terraform show -json` of one stack.
@@ -37,7 +37,7 @@ import { SchemaProxy, isMissingSchemaError, startSchemaProxy, typesMentioned } f
  * Terraform reaches the process through a schema-trimming proxy (schema-proxy.ts): of the
  * provider's ~2,100 resource, data-source and ephemeral schemas it sees only the types the stack's
  * `cdk.tf.json` names, which cuts what each command decodes from ~10 MB to a few kB. Not with
- * `TRIM_SCHEMA=0` or `{ wholeSchema: true }` (the planner's second try when the state holds a
+ * `TRIM_SCHEMA=0` or `{ wholeSchema: true }` (the second try of a TerraformSession when the state holds a
  * type the configuration no longer names).
  */
 export interface SharedProvider {
@@ -45,6 +45,11 @@ export interface SharedProvider {
   readonly env: { readonly TF_REATTACH_PROVIDERS: string };
   /** Whether Terraform sees only the schemas of the types the stack names (through the proxy). */
   readonly trimmed: boolean;
+  /**
+   * Whether a failed command's error output shows it needed a schema the proxy withheld (it names
+   * a type the provider has and the stack does not): then it runs again with the whole schema.
+   */
+  needsWholeSchema(stderr: string): boolean;
   /** Stops the process (SIGTERM, then SIGKILL after 3 s) and waits for it. */
   stop(): Promise<void>;
 }
@@ -210,7 +215,13 @@ export async function startSharedProvider(
     }
   }
   const target = proxy ? { ...reattachConfig, Addr: { ...reattachConfig.Addr, String: proxy.socket } } : reattachConfig;
-  return { env: { TF_REATTACH_PROVIDERS: JSON.stringify({ [AWS_PROVIDER.source]: target }) }, trimmed: proxy !== undefined, stop };
+  const trimmedBy = proxy;
+  return {
+    env: { TF_REATTACH_PROVIDERS: JSON.stringify({ [AWS_PROVIDER.source]: target }) },
+    trimmed: trimmedBy !== undefined,
+    needsWholeSchema: (stderr) => trimmedBy !== undefined && namesWithheldType(stderr, trimmedBy.withheld),
+    stop,
+  };
 }
 
 /** The line printed when a stack's terraform `command` runs again with the provider's whole schema. */
@@ -223,8 +234,8 @@ export function wholeSchemaRetryLine(label: string, command = "plan"): string {
  * `terraform <args>` of the stack in `dir` with a shared provider process when the stack gets one
  * (see {@link sharedProviderBlocker}), else as usual; throws Terraform's own error when it fails
  * (as terraformOk does). When a trimmed schema lacks a type the state or a saved plan holds
- * ({@link isMissingSchemaError}: Terraform stops while it reads them, before it plans or applies
- * anything), the command runs once more with the whole schema, after {@link wholeSchemaRetryLine}.
+ * ({@link SharedProvider.needsWholeSchema}: Terraform stops while it reads them, before it plans
+ * or applies anything), the command runs once more with the whole schema, after {@link wholeSchemaRetryLine}.
  * Returns the result and whether the whole schema was used (for the apply of that plan).
  */
 export async function terraformWithSharedProvider(
@@ -243,7 +254,7 @@ export async function terraformWithSharedProvider(
   } finally {
     await provider?.stop();
   }
-  if (r.code !== 0 && provider?.trimmed && isMissingSchemaError(r.stderr)) {
+  if (r.code !== 0 && provider?.needsWholeSchema(r.stderr)) {
     log(wholeSchemaRetryLine(label, args[0]));
     return terraformWithSharedProvider(args, dir, env, log, label, { ...options, wholeSchema: true });
   }

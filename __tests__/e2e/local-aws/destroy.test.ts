@@ -4,7 +4,7 @@ import * as path from "path";
 import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { clientConfig } from "../../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
-import { CANNOT_UPDATE_PROJECT } from "../../../scripts/local-aws/limits";
+import { unsupportedCallLine } from "../../../scripts/plan-review/apply";
 import { requireBuiltApp, ROOT, tempDir } from "../../support/app";
 import { writeSingleAccountConfig } from "../../support/environments";
 
@@ -83,7 +83,7 @@ describe("npm run deploy, a change to a project, npm run destroy, on a kept-runn
     // (a hang would end in the test's timeout instead).
     expect(noNodeWarning(r.stderr).split("\n").slice(0, 2)).toEqual([
       "error: apply failed for local-eu-central-1 (wave 1 of 1); applied: none; not applied: local-eu-central-1",
-      `local-eu-central-1: ${CANNOT_UPDATE_PROJECT} (moto has no CodeBuild UpdateProject: HTTP 500)`,
+      `local-eu-central-1: ${unsupportedCallLine("CodeBuild", "UpdateProject")}`,
     ]);
     expect(r.stderr).toContain("operation error CodeBuild: UpdateProject");
     expect(r.stdout).toMatch(/local-eu-central-1: terraform apply failed after \d+\.\d s/);

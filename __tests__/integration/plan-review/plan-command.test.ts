@@ -47,3 +47,24 @@ describe("--help of deploy and destroy", () => {
     expect(r.stdout).toMatch(usage);
   });
 });
+
+describe("npm run plan of a local environment", () => {
+  test("with no local AWS to plan against says so in one line, starts nothing and synthesizes nothing", async () => {
+    const dir = tempDir("plan-no-local-aws");
+    const r = await runScript("plan-review/plan", [], {
+      AWS_ENDPOINT_URL: undefined,
+      ENVIRONMENTS: "local",
+      CONFIG_FILE: undefined,
+      CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
+      LOCAL_AWS_STATE_DIR: path.join(dir, "kept"),
+    });
+    expect({ code: r.code, stdout: r.stdout, stderr: withoutNodeWarnings(r.stderr) }).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "error: nothing to plan against: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); " +
+        "the local environments need one: start it with npm start -- --keep-running\n",
+    });
+    expect(fs.existsSync(path.join(dir, "cdktf.out"))).toBe(false);
+  });
+});

@@ -3,7 +3,7 @@ import * as path from "path";
 import { ROOT, tempDir } from "../../support/app";
 import { cleanEnv, runScript } from "../../support/stacks-cli";
 import { shippedConfig } from "../../support/environments";
-import { deployWaves, type LocalStack } from "../../../scripts/local-aws/deploy";
+import { applyWaves } from "../../../stacks/topology";
 import { loadConfigFile } from "../../../config/environments";
 import { listStacks, type StackInfo } from "../../../scripts/stacks/list";
 
@@ -69,10 +69,10 @@ describe("npm run -s stacks -- --json", () => {
     for (const s of stacks) expect(s.wave).toBe(owners.has(s.environment) ? 1 : 0);
   });
 
-  it("numbers the waves as deployWaves groups the stacks (the one source of apply order), in the file's order within a wave", () => {
+  it("numbers the waves as applyWaves groups the stacks (the one source of apply order), in the file's order within a wave", () => {
     const organization = loadConfigFile(path.join(ROOT, "config", "environments.json"));
-    const local: LocalStack[] = organization.flatMap((environment) => environment.regions.map((region) => ({ environment, region, name: `${environment.name}-${region}`, dir: "" })));
-    const waves = deployWaves(local, organization);
+    const local = organization.flatMap((environment) => environment.regions.map((region) => ({ environment, region, name: `${environment.name}-${region}`, dir: "" })));
+    const waves = applyWaves(local, organization);
     const fromLib = listStacks({ env: cleanEnv({ ENVIRONMENTS: "all" }), root: ROOT, cwd: ROOT });
     expect(fromLib.map((s) => [s.name, s.wave])).toEqual(waves.flatMap((w, i) => w.map((s) => [s.name, i])));
     expect(stacksJson({ ENVIRONMENTS: "all" })).toEqual(fromLib);

@@ -3,13 +3,25 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ISynthesisSession, S3BackendConfig, TerraformStack } from "cdktf";
 
-/** Where the embedded local AWS (moto) listens when nothing else is said. */
+/**
+ * The settings of a `local` environment: one that reaches AWS through an endpoint of its own (a
+ * local AWS) instead of AWS's. The environment takes that endpoint and its credentials from
+ * outside (the synth is told the endpoint; the credentials are placeholders, which such an
+ * endpoint accepts); real environments get none of this and deploy with the same code.
+ */
+
+/** The endpoint of a local environment when the synth is told none. */
 export const DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5000";
 
 /**
+ * The credentials a local environment signs its calls with: placeholders (a local endpoint checks
+ * no signature, but every AWS SDK needs credentials to sign); never used against real AWS.
+ */
+export const LOCAL_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" } as const;
+
+/**
  * The AWS shared config file (an INI file) synthesized next to each local stack's `cdk.tf.json`;
- * its profile {@link LOCAL_AWS_PROFILE} holds the local endpoint and the local AWS's test
- * credentials. The provider finds it relative to the stack's folder, where terraform runs.
+ * its profile {@link LOCAL_AWS_PROFILE} holds the local endpoint and {@link LOCAL_CREDENTIALS}. The provider finds it relative to the stack's folder, where terraform runs.
  */
 export const LOCAL_AWS_CONFIG_FILE = "aws-local.ini";
 
@@ -17,15 +29,15 @@ export const LOCAL_AWS_CONFIG_FILE = "aws-local.ini";
 export const LOCAL_AWS_PROFILE = "cdktf-local";
 
 /**
- * How often the provider retries a failed call against the local AWS. The provider's default (25,
- * with backoff) turns an API moto lacks (its CodeBuild has no UpdateProject: HTTP 500) into a
- * silent wait of over 20 minutes; the local AWS is never throttled, so a failure is final.
+ * How often the provider retries a failed call against a local endpoint. The provider's default
+ * (25, with backoff) turns an API the endpoint lacks (an HTTP 500 answer) into a silent wait of
+ * over 20 minutes; a local endpoint is never throttled, so a failure is final.
  */
 export const LOCAL_MAX_RETRIES = 2;
 
 /**
  * Provider settings of a local environment only: the provider takes the local endpoint and the
- * test credentials from the profile {@link LOCAL_AWS_PROFILE} of the file
+ * credentials from the profile {@link LOCAL_AWS_PROFILE} of the file
  * {@link LOCAL_AWS_CONFIG_FILE} synthesized beside the stack (see {@link localAwsConfig}), and
  * from no other file; S3 uses path-style addressing; the credential and region checks that need
  * real AWS are skipped (the account is still requested from the local STS, so
@@ -55,14 +67,14 @@ export function localProviderSettings(): Partial<AwsProviderConfig> {
   };
 }
 
-/** The text of {@link LOCAL_AWS_CONFIG_FILE}: every service at `endpoint`, the local AWS's test credentials. */
-export function localAwsConfig(endpoint: string): string {
+/** The text of {@link LOCAL_AWS_CONFIG_FILE}: every service at `endpoint`, signed with `credentials`. */
+export function localAwsConfig(endpoint: string, credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } = LOCAL_CREDENTIALS): string {
   return [
     "# Written by the synth of a local stack: the local AWS this stack deploys to. Not for real AWS.",
     `[profile ${LOCAL_AWS_PROFILE}]`,
     `endpoint_url = ${endpoint}`,
-    "aws_access_key_id = test",
-    "aws_secret_access_key = test",
+    `aws_access_key_id = ${credentials.accessKeyId}`,
+    `aws_secret_access_key = ${credentials.secretAccessKey}`,
     "",
   ].join("\n");
 }
