@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tools the test suite needs beyond Node: run by `npm test` (its pretest step) and by
 # .ci/run. Missing Debian packages are installed with apt-get when running as root; otherwise it
-# stops at once with the exact install line. Terraform and moto_server are not Debian packages:
-# their absence stops it with how to install them.
+# stops at once with the exact install line. Terraform and the local AWS's server are not Debian
+# packages: their absence stops it with how to install them.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -37,7 +37,7 @@ need terraform || {
   echo "error: terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)" >&2
   exit 1
 }
-if [ -z "${MOTO_SERVER:-}" ] && ! need moto_server; then
-  echo "error: moto_server is not on PATH: install it with pip install 'moto[server]' (Python 3), or set MOTO_SERVER to its path" >&2
-  exit 1
-fi
+# This script's folder without dirname (the tool check runs with only the tools it checks on PATH).
+here="${BASH_SOURCE[0]%/*}"
+[ "$here" != "${BASH_SOURCE[0]}" ] || here=.
+bash "$here/../local-aws/require-server.sh"

@@ -46,6 +46,13 @@ describe("scripts/setup/test-prerequisites.sh (npm test's pretest)", () => {
     });
   });
 
+  test("a missing local AWS server stops it with how to install it", () => {
+    expect(runWith([...base.filter((c) => c !== "moto_server"), "podman"])).toEqual({
+      status: 1,
+      stderr: "error: moto_server is not on PATH: install it with pip install 'moto[server]' (Python 3), or set MOTO_SERVER to its path\n",
+    });
+  });
+
   test("with every tool present it passes silently", () => {
     expect(runWith([...base, "podman"])).toEqual({ status: 0, stderr: "" });
   });
