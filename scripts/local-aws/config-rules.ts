@@ -1,4 +1,8 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parseConfigText } from "../../config/config-text";
 import type { EnvironmentConfig } from "../../config/environments";
+import { problemLine } from "../../config/problems";
 
 /** The account moto answers as when no role is assumed. */
 export const LOCAL_ACCOUNT_ID = "123456789012";
@@ -47,4 +51,23 @@ export function localEnvironmentProblems(env: EnvironmentConfig): LocalEnvironme
     out.push({ path: "build.pullThroughCache", value: undefined, rule: "must not be set in a local environment: moto has no ECR pull-through cache (set it in real environments only)" });
   }
   return out;
+}
+
+/**
+ * The lines `npm start` refuses a selection with: one per problem of {@link localEnvironmentProblems},
+ * in the config's own format (`<file>:<line>:<column>: environment "<name>": <field> <value> <rule>`).
+ * `file` is the environments file as given (relative to `root`, or absolute).
+ */
+export function localConfigLines(envs: readonly EnvironmentConfig[], file: string, root: string): string[] {
+  const problems = envs.flatMap((env) => localEnvironmentProblems(env).map((p) => ({ env: env.name, p })));
+  if (problems.length === 0) return [];
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(path.resolve(root, file), "utf8");
+  } catch {
+    text = undefined; // Lines without a position: the file was read once already, by the selection.
+  }
+  const parsed = text === undefined ? undefined : parseConfigText(file, text);
+  const locate = parsed !== undefined && "locate" in parsed ? parsed.locate : undefined;
+  return problems.map(({ env, p }) => problemLine(file, env, p, locate));
 }

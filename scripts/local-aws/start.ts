@@ -1,9 +1,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { projectRoot } from "../../config/environments";
+import { ConfigError, projectRoot } from "../../config/environments";
 import { bootstrap, refuseRealEnvironments, verify, verifyTopology, type LocalDeployOptions } from "./deploy";
 import { selectStacks } from "../stacks/list";
+import { localConfigLines } from "./config-rules";
 import type { StackResult } from "./read-back";
 import { LocalAws, startLocalAws } from "./server";
 import { runCli } from "../shared/cli";
@@ -99,6 +100,8 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     const selection = selectStacks({ env: process.env, cwd: root });
     const envs = selection.environments;
     refuseRealEnvironments(envs);
+    const unsupported = localConfigLines(envs, selection.configFile, root);
+    if (unsupported.length > 0) throw new ConfigError(unsupported);
     const base = { root, outdir: selection.outdir, configFile: process.env.CONFIG_FILE };
     const endpoint =
       external ??

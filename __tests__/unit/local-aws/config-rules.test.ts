@@ -1,5 +1,8 @@
 import { validateConfig, type EnvironmentConfig } from "../../../config/environments";
-import { LOCAL_ACCOUNT_ID, localEnvironmentProblems } from "../../../scripts/local-aws/config-rules";
+import * as fs from "fs";
+import * as path from "path";
+import { LOCAL_ACCOUNT_ID, localConfigLines, localEnvironmentProblems } from "../../../scripts/local-aws/config-rules";
+import { tempDir } from "../../support/app";
 import { shippedConfig } from "../../support/environments";
 import { docsMultiArchExample } from "../../support/multi-arch";
 
@@ -102,5 +105,31 @@ describe("localEnvironmentProblems", () => {
       },
       { path: "build.pullThroughCache", value: undefined, rule: "must not be set in a local environment: moto has no ECR pull-through cache (set it in real environments only)" },
     ]);
+  });
+});
+
+describe("localConfigLines", () => {
+  test("says each problem in the config's own line format, at the field's line and column", () => {
+    // GIVEN a file whose local owner sets webhook triggers, one key per line
+    const raw = shippedConfig();
+    raw.environments.local.build.dindProject.triggers = {};
+    const dir = tempDir("local-config-lines");
+    fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify(raw, null, 2));
+    const envs = validateConfig(raw, "environments.json");
+    const lines0 = JSON.stringify(raw, null, 2).split("\n");
+    const line = lines0.findIndex((l) => l.includes('"triggers"')) + 1;
+    const column = lines0[line - 1].indexOf('"triggers"') + 1;
+
+    // WHEN
+    const lines = localConfigLines(envs, "environments.json", dir);
+
+    // THEN
+    expect(lines).toEqual([
+      `environments.json:${line}:${column}: environment "local": build.dindProject.triggers {} must not be set in a local environment: moto has no webhooks (they deploy to AWS only)`,
+    ]);
+  });
+
+  test("says nothing, and reads no file, when the local AWS can serve every environment", () => {
+    expect(localConfigLines(validateConfig(shippedConfig(), "environments.json"), "missing.json", "/nonexistent")).toEqual([]);
   });
 });
