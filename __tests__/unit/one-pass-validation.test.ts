@@ -330,7 +330,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     expect(written()).toEqual([]);
   });
 
-  test("builds only the selected environments: a construct problem of one not selected is not reported", () => {
+  test("checks the construct rules of every environment, one not selected too, at its field", () => {
     // GIVEN local selected (ENVIRONMENTS unset), prod bad in both its config and its constructs
     const config = twoEnvironments();
     config.environments.prod.regions = ["eu-west-9", "eu-west-1"];
@@ -341,7 +341,10 @@ describe("main (in-process): config and construct problems in one run", () => {
 
     // THEN
     expect(status).toBe(1);
-    expect(errors()).toEqual([`${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`]);
+    expect(errors()).toEqual([
+      `${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`,
+      `${at('"image": "docker:latest"')}: environment "prod": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
+    ]);
     expect(written()).toEqual([]);
   });
 

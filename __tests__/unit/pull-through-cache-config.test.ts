@@ -46,7 +46,7 @@ describe("build.pullThroughCache in the environments file", () => {
       (c) => (c.rules[0].credentialSecretArn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:dockerhub-AbCdEf"),
       [`build.pullThroughCache.rules[0].credentialSecretArn "arn:aws:secretsmanager:eu-west-1:111111111111:secret:dockerhub-AbCdEf" must be the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/ (arn:aws:secretsmanager:<region>:<account>:secret:ecr-pullthroughcache/<name>)`],
     ],
-    ["Docker Hub without a credential", (c) => delete c.rules[0].credentialSecretArn, [`build.pullThroughCache.rules[0].credentialSecretArn is required for upstream docker-hub (a Secrets Manager secret named ecr-pullthroughcache/<name>)`]],
+    ["Docker Hub without a credential", (c) => delete c.rules[0].credentialSecretArn, [`build.pullThroughCache.rules[0].credentialSecretArn is required for upstream docker-hub (registry-1.docker.io is pulled with a credential: a Secrets Manager secret named ecr-pullthroughcache/<name>)`]],
     [
       "a credential for ecr-public",
       (c) => (c.rules[1].credentialSecretArn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ecr-pullthroughcache/x"),
