@@ -37,7 +37,7 @@ describe("build.pullThroughCache in the environments file", () => {
   });
 
   test.each<[string, (cache: any, build: any) => void, string[]]>([
-    ["no rules", (c) => (c.rules = []), [`build.pullThroughCache.rules [] must have at least 1 item(s)`]],
+    ["no rules", (c) => (c.rules = []), [`build.pullThroughCache.rules [] must hold at least one rule (one per upstream registry)`]],
     ["rules missing", (c) => delete c.rules, [`build.pullThroughCache.rules is required`]],
     ["an unknown upstream", (c) => (c.rules[1].upstream = "gcr"), [`build.pullThroughCache.rules[1].upstream "gcr" must be one of docker-hub, ecr-public, quay, k8s, github-container-registry, gitlab-container-registry, azure-container-registry`]],
     ["a bad prefix", (c) => (c.rules[1].prefix = "ECR_Public"), [`build.pullThroughCache.rules[1].prefix "ECR_Public" must be 2-30 characters: lowercase letters and digits, with '.', '_', '__' or dashes between them, parts separated by '/' (ECR repository prefix rules)`]],

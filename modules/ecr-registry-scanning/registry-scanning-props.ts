@@ -48,6 +48,9 @@ function check(p: PropProblems, props: EcrRegistryScanningProps): void {
       p.add(`${at}.filters`, filters, `must hold 1 to ${MAX_SCANNING_FILTERS} filters ("*" for every repository)`);
       return;
     }
-    filters.forEach((f, j) => p.check(isScanningFilter(f), `${at}.filters[${j}]`, f, SCANNING_FILTER_RULE));
+    filters.forEach((f, j) => {
+      p.check(isScanningFilter(f), `${at}.filters[${j}]`, f, SCANNING_FILTER_RULE);
+      if (filters.indexOf(f) !== j) p.add(`${at}.filters[${j}]`, f, "is a duplicate filter");
+    });
   });
 }
