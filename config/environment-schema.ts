@@ -94,14 +94,14 @@ const filterPattern = z.string().meta({ minLength: 1 });
 const filterGroups = z
   .array(
     obj({
-      events: unique(z.array(z.enum(WEBHOOK_EVENTS_BY_SOURCE.GITHUB as [WebhookEvent, ...WebhookEvent[]])).min(1), "event"),
+      events: z.array(z.enum(WEBHOOK_EVENTS_BY_SOURCE.GITHUB as [WebhookEvent, ...WebhookEvent[]])).meta({ minItems: 1, uniqueItems: true }),
       headRef: filterPattern.optional(),
       baseRef: filterPattern.optional(),
       filePath: filterPattern.optional(),
       actorAccountId: filterPattern.optional(),
     }),
   )
-  .min(1);
+  .meta({ minItems: 1 });
 
 /** A source field every source of `kind` needs. */
 const requiredFor = (kind: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required for a ${kind} source` : undefined) });
