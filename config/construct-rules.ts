@@ -44,8 +44,10 @@ export function constructProblems(env: EnvironmentConfig, schemaProblems: readon
   const run = (check: () => readonly PropProblemDetail[]) => {
     try {
       details.push(...check());
-    } catch {
-      // A shape the schema refused (reported there) that the construct cannot read.
+    } catch (e) {
+      // A shape the schema refused (reported there) that the construct cannot read; on a valid
+      // shape a check that throws is a bug, not a problem of the file.
+      if (schemaProblems.length === 0) throw e;
     }
   };
   if (env.registryScanning !== undefined) {

@@ -1,7 +1,8 @@
 /**
  * Loads the environments file (`config/environments.json`), checks it as a whole and selects
- * environments. The fields are defined once in ./environment-schema; the rules that span fields
- * live in ./environment-rules, those between environments in ./topology-rules.
+ * environments. The fields' shape is defined once in ./environment-schema; the rules of the fields
+ * that become construct props are the constructs' (run on every environment by ./construct-rules);
+ * the rules that span fields live in ./environment-rules, those between environments in ./topology-rules.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -37,8 +38,8 @@ export interface DeclaredEnvironment {
 /** What checking an environments file found: every problem, and the environments that can be built. */
 export interface ConfigCheck {
   /**
-   * The environments that can be built, in file order: each valid on its own (schema and
-   * cross-field rules), breaking no rule between environments and naming (in pullFrom and
+   * The environments that can be built, in file order: each valid on its own (schema,
+   * cross-field rules and its constructs' prop checks), breaking no rule between environments and naming (in pullFrom and
    * build.replicateToEnvironments) only environments that can be built. Every environment when
    * `problems` is empty.
    */

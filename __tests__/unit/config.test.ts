@@ -254,6 +254,22 @@ describe("validateConfig", () => {
     expect(problems).toEqual([`${FILE}: environment "local": regions "eu-central-1" must be an array, not string`]);
   });
 
+  test("a wrong type hides no construct rule of another field, and its field gets no second line", () => {
+    // GIVEN a badge of the wrong type (the schema's) and a bad image tag (the project's rule)
+    const raw = validConfig();
+    raw.environments.local.build.privilegedProject.badge = "yes";
+    raw.environments.local.build.privilegedProject.imageTag = ".v1";
+
+    // WHEN
+    const problems = problemsOf(raw);
+
+    // THEN
+    expect(problems).toEqual([
+      `${FILE}: environment "local": build.privilegedProject.badge "yes" must be true or false, not string`,
+      `${FILE}: environment "local": build.privilegedProject.imageTag ".v1" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
+    ]);
+  });
+
   test("rejects a badge given as a string", () => {
     // GIVEN
     const raw = validConfig();
