@@ -10,9 +10,9 @@ import type { SchemaProblem } from "./problems";
 import type { PropProblemDetail } from "../modules/shared/validation";
 import { ecrRepoPropProblems } from "../modules/ecr-repo/ecr-repo-props";
 import { registryScanningPropProblems } from "../modules/ecr-registry-scanning/registry-scanning-props";
-import { pullThroughCachePropProblems } from "../modules/ecr-pull-through-cache/pull-through-cache-props";
+import { buildArgsProblems, coverageProblemOf, coveringRules, pullThroughCachePropProblems } from "../modules/ecr-pull-through-cache/pull-through-cache-props";
 import { privilegedProjectPropProblems } from "../modules/codebuild-privileged-project/privileged-environment";
-import { dindProjectPropProblems } from "../modules/codebuild-dind-project/dind-environment";
+import { DEFAULT_DIND_IMAGE, dindProjectPropProblems, uncachedImageRule } from "../modules/codebuild-dind-project/dind-environment";
 import {
   CONSTRUCT_IDS,
   buildingRegions,
@@ -63,8 +63,21 @@ export function constructProblems(env: EnvironmentConfig, schemaProblems: readon
     if (cache !== undefined) {
       // The cache is in each building region: a credential must be a secret of its region and account.
       const regions = Array.isArray(env.regions) ? buildingRegions(env) : [];
+      const before = details.length;
       for (const region of regions.length ? regions : [undefined]) {
         run(() => pullThroughCachePropProblems(CONSTRUCT_IDS.pullThroughCache, pullThroughCacheProps(cache), region, typeof env.accountId === "string" ? env.accountId : undefined));
+      }
+      // What the projects pull through it (the Dockerfile's base images, and the dind image unless
+      // dindImage is false), judged against a cache that is valid itself, as the stack does.
+      const cacheOk = details.length === before && !schemaProblems.some((p) => overlaps(p.path, "build.pullThroughCache.rules"));
+      const baseImages = cache.baseImages;
+      if (cacheOk && baseImages !== undefined) run(() => buildArgsProblems(CONSTRUCT_IDS.pullThroughCache, coveringRules(pullThroughCacheProps(cache)), baseImages));
+      const image = build.dindProject?.image ?? DEFAULT_DIND_IMAGE;
+      if (cacheOk && cache.dindImage !== false && typeof image === "string") {
+        run(() => {
+          const problem = coverageProblemOf(coveringRules(pullThroughCacheProps(cache)), image);
+          return problem === undefined ? [] : [{ construct: "CodeBuildDindProject", id: CONSTRUCT_IDS.dindProject, prop: "image", value: image, rule: uncachedImageRule(CONSTRUCT_IDS.pullThroughCache, problem) }];
+        });
       }
     }
   }

@@ -171,10 +171,7 @@ const pullThroughCache = obj({
     .meta({ minItems: 1 }),
   dindImage: z.boolean().optional().describe("Pull the dind project's image through the cache (SERVICE_ROLE credentials). Default: true."),
   baseImages: z
-    .record(
-      pattern(VARIABLE_NAME_PATTERN, "a build arg name: letters, digits and '_', not starting with a digit"),
-      z.string().min(1, { error: "must be an upstream image reference, e.g. golang:1.23-bookworm" }),
-    )
+    .record(hint(VARIABLE_NAME_PATTERN), z.string().meta({ minLength: 1 }))
     .optional()
     .describe("Dockerfile build args (e.g. BUILDER_IMAGE) to upstream image references, pulled through the cache by both projects."),
 }).describe("ECR pull-through cache rules in the building region, used by the projects (real accounts only).");

@@ -18,6 +18,7 @@ const CONFIG_OF_CONSTRUCT: Readonly<Record<string, string>> = {
 const MOVED_PROPS: Readonly<Record<string, string>> = {
   "Repository repositoryName": "build.repositoryName",
   "PrivilegedProject multiArch.platforms": "build.platforms",
+  "PullThroughCache buildArgs": "build.pullThroughCache.baseImages",
 };
 
 /** The value at a dotted path (`a.b[0].c`) of `root`, and whether it is there. */
@@ -46,6 +47,7 @@ export function configFieldOf(problem: PropProblemDetail): string | undefined {
     if (problem.prop === prop) return path;
     if (problem.prop.startsWith(`${prop}[`) || problem.prop.startsWith(`${prop}.`)) return `${path}${problem.prop.slice(prop.length)}`;
   }
+  if (problem.prop === "buildArgs name" && typeof problem.value === "string") return `${MOVED_PROPS[`${problem.id} buildArgs`]}.${problem.value}`;
   const prop = problem.prop === "environmentVariables name" && typeof problem.value === "string" ? `environmentVariables.${problem.value}` : problem.prop;
   return `${holder}.${prop}`;
 }

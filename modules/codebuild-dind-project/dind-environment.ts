@@ -58,7 +58,7 @@ export function dindBuildEnvironment(props: DindProjectPropsToCheck, scope?: Con
         p.check(SECRET_ARN_PATTERN.test(credential), "registryCredentialSecretArn", credential, SECRET_ARN_RULE);
       }
       if (cache !== undefined) {
-        if (cacheProblem !== undefined) p.add("image", upstreamImage, `cannot be pulled through pullThroughCache '${cache.node.id}': it ${cacheProblem}`);
+        if (cacheProblem !== undefined) p.add("image", upstreamImage, uncachedImageRule(cache.node.id, cacheProblem));
         if (credential !== undefined) p.add("registryCredentialSecretArn", credential, "must not be set with pullThroughCache (the cache rule holds the upstream credential; the role pulls from ECR)");
         if (scope !== undefined) {
           const here = TerraformStack.of(scope);
@@ -68,6 +68,11 @@ export function dindBuildEnvironment(props: DindProjectPropsToCheck, scope?: Con
       }
     },
   };
+}
+
+/** The rule a dind image breaks when pull-through cache `cacheId` cannot serve it (`problem`: why). */
+export function uncachedImageRule(cacheId: string, problem: string): string {
+  return `cannot be pulled through pullThroughCache '${cacheId}': it ${problem}`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { ECR_AUTH_ACTIONS, IGrantee } from "../shared/iam";
 import type { BuildEnvironmentVariable } from "../shared/codebuild-docker-project";
 import { sameCopy } from "../shared/one-copy";
 import { PropProblems, throwPropProblems } from "../shared/validation";
-import { pullThroughCachePropProblems, resourceId } from "./pull-through-cache-props";
+import { buildArgsProblems, coverageProblemOf, pullThroughCachePropProblems, resourceId, upstreamUrl } from "./pull-through-cache-props";
 
 /** The upstream registries an ECR pull-through cache rule can cache. */
 export type PullThroughUpstream =
@@ -84,7 +84,6 @@ export const PULL_THROUGH_CREDENTIAL_RULE =
 const REPOSITORY_PATH = /^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
 
 /** A build argument name (an environment variable of the build). */
-const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** One pull-through cache rule: an upstream registry and the prefix its images are cached under. */
 export interface PullThroughCacheRuleProps {
@@ -236,14 +235,7 @@ export class EcrPullThroughCache extends Construct {
    * cache has no rule for it, another Azure registry), or undefined when it can.
    */
   public coverageProblem(reference: string): string | undefined {
-    const found = upstreamOfImage(reference);
-    if (found === undefined) return `is on a registry no pull-through cache upstream serves (upstreams: ${Object.values(PULL_THROUGH_UPSTREAMS).map((u) => u.url).join(", ")})`;
-    const rule = this.ruleFor(found.upstream);
-    if (rule === undefined) return `is on ${found.upstream}, which has no rule in this cache (rules: ${this.rules.map((r) => r.upstream).join(", ")})`;
-    if (found.upstream === "azure-container-registry" && rule.upstreamRegistryUrl !== `${found.azureRegistryName}.azurecr.io`) {
-      return `is on another Azure registry than the cache's ${rule.upstreamRegistryUrl}`;
-    }
-    return undefined;
+    return coverageProblemOf(this.rules, reference);
   }
 
   /** The upstream `reference` is pulled from (it must be covered, see {@link EcrPullThroughCache.coverageProblem}). */
@@ -261,17 +253,7 @@ export class EcrPullThroughCache extends Construct {
    * environmentVariables: cache.buildArgs({ BUILDER_IMAGE: "golang:1.23-bookworm" })
    */
   public buildArgs(args: Record<string, string>): Record<string, BuildEnvironmentVariable> {
-    const problems: [string, string, string][] = [];
-    for (const [name, reference] of Object.entries(args)) {
-      if (!BUILD_ARG_NAME.test(name)) problems.push([`buildArgs name`, name, "must be letters, digits and '_', not starting with a digit"]);
-      const problem = this.coverageProblem(reference);
-      if (problem !== undefined) problems.push([`buildArgs.${name}`, reference, problem]);
-    }
-    if (problems.length) {
-      const p = new PropProblems(CONSTRUCT, this.node.id);
-      for (const [prop, value, rule] of problems) p.add(prop, value, rule);
-      p.throwIfAny();
-    }
+    throwPropProblems(buildArgsProblems(this.node.id, this.rules, args));
     return Object.fromEntries(Object.entries(args).map(([name, reference]) => [name, { value: this.cachedImage(reference) }]));
   }
 
@@ -311,7 +293,4 @@ function fail(id: string, prop: string, value: unknown, rule: string): never {
   throw new Error("unreachable");
 }
 
-function upstreamUrl(rule: PullThroughCacheRuleProps): string {
-  return rule.upstream === "azure-container-registry" ? `${(rule.azureRegistryName ?? "").toLowerCase()}.azurecr.io` : PULL_THROUGH_UPSTREAMS[rule.upstream].url;
-}
 

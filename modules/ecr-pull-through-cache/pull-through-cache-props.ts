@@ -12,7 +12,9 @@ import {
   PULL_THROUGH_PREFIX_PATTERN,
   PULL_THROUGH_PREFIX_RULE,
   PULL_THROUGH_UPSTREAMS,
+  type PullThroughCacheRuleProps,
   type PullThroughUpstream,
+  upstreamOfImage,
 } from "./ecr-pull-through-cache";
 
 const CONSTRUCT = "EcrPullThroughCache";
@@ -99,4 +101,51 @@ export function resourceId(prefix: string): string {
     .filter(Boolean)
     .map((w) => w[0].toUpperCase() + w.slice(1))
     .join("");
+}
+
+/** The registry URL a rule caches. */
+export function upstreamUrl(rule: PullThroughCacheRuleProps): string {
+  return rule.upstream === "azure-container-registry" ? `${(rule.azureRegistryName ?? "").toLowerCase()}.azurecr.io` : PULL_THROUGH_UPSTREAMS[rule.upstream].url;
+}
+
+/** A cache rule as coverage reads it: its upstream and the registry URL it caches. */
+export interface CoveringRule {
+  readonly upstream: PullThroughUpstream;
+  readonly upstreamRegistryUrl: string;
+}
+
+/** The rules of a cache's props, as coverage reads them. */
+export function coveringRules(props: EcrPullThroughCacheProps): CoveringRule[] {
+  return props.rules.map((rule) => ({ upstream: rule.upstream, upstreamRegistryUrl: upstreamUrl(rule) }));
+}
+
+/**
+ * Why `reference` cannot be pulled through a cache of `rules` (no upstream serves its registry,
+ * the cache has no rule for it, another Azure registry), or undefined when it can.
+ */
+export function coverageProblemOf(rules: readonly CoveringRule[], reference: string): string | undefined {
+  const found = upstreamOfImage(reference);
+  if (found === undefined) return `is on a registry no pull-through cache upstream serves (upstreams: ${Object.values(PULL_THROUGH_UPSTREAMS).map((u) => u.url).join(", ")})`;
+  const rule = rules.find((r) => r.upstream === found.upstream);
+  if (rule === undefined) return `is on ${found.upstream}, which has no rule in this cache (rules: ${rules.map((r) => r.upstream).join(", ")})`;
+  if (found.upstream === "azure-container-registry" && rule.upstreamRegistryUrl !== `${found.azureRegistryName}.azurecr.io`) {
+    return `is on another Azure registry than the cache's ${rule.upstreamRegistryUrl}`;
+  }
+  return undefined;
+}
+
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The problems of `buildArgs` (build arg names to upstream image references) for a cache of
+ * `rules`, as data: what {@link EcrPullThroughCache.buildArgs} throws.
+ */
+export function buildArgsProblems(id: string, rules: readonly CoveringRule[], args: Record<string, string>): readonly PropProblemDetail[] {
+  const p = new PropProblems(CONSTRUCT, id);
+  for (const [name, reference] of Object.entries(args)) {
+    if (!BUILD_ARG_NAME.test(name)) p.add("buildArgs name", name, "must be letters, digits and '_', not starting with a digit");
+    const problem = typeof reference === "string" && reference.length > 0 ? coverageProblemOf(rules, reference) : "must be an upstream image reference, e.g. golang:1.23-bookworm";
+    if (problem !== undefined) p.add(`buildArgs.${name}`, reference, problem);
+  }
+  return recordedProblems(p);
 }
