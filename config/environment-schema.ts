@@ -185,7 +185,7 @@ const build = obj({
     forceDelete: z.boolean().optional(),
     keepTaggedImages: hintInt(1, 10000).optional(),
     untaggedImageExpiryDays: hintInt(1, 3650).optional(),
-    pullAccountIds: unique(z.array(hint(ACCOUNT_ID_PATTERN)), "account ID").optional().describe("Other accounts whose principals may pull (not the environment's own)."),
+    pullAccountIds: z.array(hint(ACCOUNT_ID_PATTERN)).meta({ uniqueItems: true }).optional().describe("Other accounts whose principals may pull (not the environment's own)."),
     pullOrganizationId: hint(ORGANIZATION_ID_PATTERN).optional(),
   }).optional(),
   replicaRegions: unique(z.array(region), "region")

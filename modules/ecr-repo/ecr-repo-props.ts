@@ -48,9 +48,10 @@ export function ecrRepoPropProblems(id: string, props: EcrRepoProps): readonly P
   }
   checkIntRange(p, "keepTaggedImages", props.keepTaggedImages, 1, 10000, "images");
   checkIntRange(p, "untaggedImageExpiryDays", props.untaggedImageExpiryDays, 1, 3650, "days");
-  (props.pullAccountIds ?? []).forEach((a, i) =>
-    p.check(ACCOUNT_ID_PATTERN.test(a), `pullAccountIds[${i}]`, a, "must be an AWS account ID of exactly 12 digits"),
-  );
+  (props.pullAccountIds ?? []).forEach((a, i, all) => {
+    p.check(ACCOUNT_ID_PATTERN.test(a), `pullAccountIds[${i}]`, a, "must be an AWS account ID of exactly 12 digits");
+    if (all.indexOf(a) !== i) p.add(`pullAccountIds[${i}]`, a, "is a duplicate account ID");
+  });
   if (props.pullOrganizationId !== undefined) {
     p.check(
       ORGANIZATION_ID_PATTERN.test(props.pullOrganizationId),
