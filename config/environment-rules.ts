@@ -3,8 +3,6 @@
  * replica regions among its regions, …), on top of the schema's field-by-field rules.
  */
 import { ROLE_ARN_PATTERN } from "../modules/shared/patterns";
-import { SCAN_FREQUENCIES } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
-import { PULL_THROUGH_UPSTREAMS } from "../modules/ecr-pull-through-cache/ecr-pull-through-cache";
 import type { SchemaProblem } from "./problems";
 
 /** Whether field `a` and field `b` (dotted paths, `[i]` for items) are the same, or one holds the other. */
@@ -80,20 +78,6 @@ export function crossFieldProblems(env: unknown, schemaProblems: readonly Schema
   }
   const cache = isObject(build?.pullThroughCache) ? build?.pullThroughCache : undefined;
   if (cache !== undefined && Array.isArray(cache.rules)) {
-    const seen = new Map<string, number>();
-    cache.rules.forEach((r: unknown, i: number) => {
-      const at = `build.pullThroughCache.rules[${i}]`;
-      if (!isObject(r) || !valid(`${at}.upstream`) || typeof r.upstream !== "string") return;
-      const info = PULL_THROUGH_UPSTREAMS[r.upstream as keyof typeof PULL_THROUGH_UPSTREAMS];
-      if (seen.has(r.upstream)) out.push({ path: `${at}.upstream`, value: r.upstream, rule: `is already cached by rules[${seen.get(r.upstream)}] (one rule per upstream)` });
-      else seen.set(r.upstream, i);
-      if (r.credentialSecretArn === undefined && info.credential === "required") {
-        out.push({ path: `${at}.credentialSecretArn`, value: undefined, rule: `is required for upstream ${r.upstream} (a Secrets Manager secret named ecr-pullthroughcache/<name>)` });
-      }
-      if (r.credentialSecretArn !== undefined && info.credential === "none") {
-        out.push({ path: `${at}.credentialSecretArn`, value: r.credentialSecretArn, rule: `must not be set for upstream ${r.upstream} (ECR pulls ${info.url} without a credential)` });
-      }
-    });
     const dind = isObject(build?.dindProject) ? build?.dindProject : undefined;
     if (cache.dindImage !== false && dind?.registryCredentialSecretArn !== undefined && valid("build.pullThroughCache.dindImage")) {
       out.push({
@@ -108,16 +92,6 @@ export function crossFieldProblems(env: unknown, schemaProblems: readonly Schema
         if (Object.hasOwn(vars, name)) out.push({ path: `build.${project}.environmentVariables.${name}`, value: name, rule: "is set by build.pullThroughCache.baseImages" });
       }
     }
-  }
-  const scanning = isObject(env.registryScanning) ? env.registryScanning : undefined;
-  if (scanning !== undefined && Array.isArray(scanning.rules) && valid("registryScanning.scanType")) {
-    const allowed: readonly string[] = SCAN_FREQUENCIES[scanning.scanType as keyof typeof SCAN_FREQUENCIES];
-    scanning.rules.forEach((r: unknown, i: number) => {
-      const at = `registryScanning.rules[${i}].frequency`;
-      if (isObject(r) && r.frequency !== undefined && valid(at) && !allowed.includes(r.frequency)) {
-        out.push({ path: at, value: r.frequency, rule: `is not allowed with scanType ${scanning.scanType} (allowed: ${allowed.join(", ")})` });
-      }
-    });
   }
   return out;
 }

@@ -1,43 +1,42 @@
 /**
  * The one definition of `config/environments.json`: a zod schema from which the TypeScript types,
- * the field-by-field validation (one rule text per field) and the JSON Schema for editors come.
+ * the shape's validation and the JSON Schema for editors come.
+ *
+ * The schema decides the shape (types, enums, required and unknown keys) and the fields no
+ * construct of the stacks receives (account, regions, state backend, default tags, the
+ * environments' references to each other). The rules of the fields that become construct props
+ * (names, ARNs, tags of a tag, ranges, source URLs, …) are the constructs' own: the config's check
+ * runs the constructs' prop checks (./construct-rules) and reports their problems here, at the
+ * field. Their patterns and ranges appear in the JSON Schema as editor hints only ({@link hint}),
+ * from the same constants the constructs use.
  */
 import { z } from "zod";
 import { AWS_REGIONS } from "./regions";
 import {
   AZURE_REGISTRY_NAME_PATTERN,
-  AZURE_REGISTRY_NAME_RULE,
   BUCKET_NAME_PATTERN,
   BUCKET_NAME_RULE,
   CONNECTION_ARN_PATTERN,
-  CONNECTION_ARN_RULE,
   IMAGE_TAG_PATTERN,
-  IMAGE_TAG_RULE,
   KMS_KEY_OR_ALIAS_ARN_PATTERN,
   KMS_KEY_OR_ALIAS_ARN_RULE,
   PROJECT_NAME_PATTERN,
-  PROJECT_NAME_RULE,
   REPOSITORY_NAME_PATTERN,
-  REPOSITORY_NAME_RULE,
   ROLE_ARN_PATTERN,
   ROLE_ARN_RULE,
   SECRET_ARN_PATTERN,
-  SECRET_ARN_RULE,
   VARIABLE_NAME_PATTERN,
 } from "../modules/shared/patterns";
 import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN } from "../modules/shared/validation";
-import { sourcePathProblem } from "../modules/shared/source-path";
-import { WEBHOOK_EVENTS_BY_SOURCE, regexProblem, type WebhookEvent } from "../modules/shared/triggers";
+import { WEBHOOK_EVENTS_BY_SOURCE, type WebhookEvent } from "../modules/shared/triggers";
 import { MULTI_ARCH_PLATFORMS } from "../modules/codebuild-privileged-project/multi-arch";
 import type { MultiArchPlatform } from "../modules/codebuild-privileged-project/multi-arch";
 import { COMPUTE_TYPES, EnvironmentVariableType, LOG_RETENTION_DAYS } from "../modules/shared/codebuild-docker-project";
 import { TagMutability } from "../modules/ecr-repo/repository-base";
-import { MAX_SCANNING_FILTERS, MAX_SCANNING_RULES, RegistryScanType, SCANNING_FILTER_RULE, ScanFrequency, isScanningFilter } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
+import { MAX_SCANNING_FILTERS, MAX_SCANNING_RULES, RegistryScanType, ScanFrequency } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
 import {
   PULL_THROUGH_CREDENTIAL_PATTERN,
-  PULL_THROUGH_CREDENTIAL_RULE,
   PULL_THROUGH_PREFIX_PATTERN,
-  PULL_THROUGH_PREFIX_RULE,
   PULL_THROUGH_UPSTREAMS,
   type PullThroughUpstream,
 } from "../modules/ecr-pull-through-cache/ecr-pull-through-cache";
@@ -61,6 +60,15 @@ function obj<T extends z.ZodRawShape>(shape: T, unknownKeyRule?: string) {
 
 const pattern = (re: RegExp, rule: string) => z.string().regex(re, { error: rule });
 
+/**
+ * A string a construct checks: any string passes the schema, the construct's check decides (and
+ * says why); the JSON Schema carries the construct's pattern as a hint for editors.
+ */
+const hint = (re: RegExp) => z.string().meta({ pattern: re.source });
+
+/** A number a construct checks; the JSON Schema carries its range (whole numbers) as a hint for editors. */
+const hintInt = (minimum: number, maximum: number) => z.number().meta({ type: "integer", minimum, maximum });
+
 /** An array whose items are distinct; a repeat is reported at its index. */
 function unique<T extends z.ZodType>(items: z.ZodArray<T>, what: string) {
   return items
@@ -72,37 +80,28 @@ function unique<T extends z.ZodType>(items: z.ZodArray<T>, what: string) {
     .meta({ uniqueItems: true });
 }
 
-const int = (min: number, max: number) => z.int().min(min, { error: `must be from ${min} to ${max}` }).max(max, { error: `must be from ${min} to ${max}` });
 const region = z.enum(AWS_REGIONS as [string, ...string[]], present("is not a known AWS region (see config/regions.ts)"));
 const accountId = pattern(ACCOUNT_ID_PATTERN, ACCOUNT_ID_RULE);
 const roleArn = pattern(ROLE_ARN_PATTERN, ROLE_ARN_RULE);
 const kmsArn = pattern(KMS_KEY_OR_ALIAS_ARN_PATTERN, KMS_KEY_OR_ALIAS_ARN_RULE);
 const bucket = pattern(BUCKET_NAME_PATTERN, BUCKET_NAME_RULE);
-const projectName = pattern(PROJECT_NAME_PATTERN, PROJECT_NAME_RULE);
+const projectName = hint(PROJECT_NAME_PATTERN);
 const environmentName = pattern(ENVIRONMENT_NAME_PATTERN, "must be the name of another environment of this file");
-const sourcePath = z
-  .string()
-  .refine((v) => sourcePathProblem(v) === undefined, {
-    error: `must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`,
-  });
-const variableName = pattern(VARIABLE_NAME_PATTERN, "letters, digits and '_', not starting with a digit");
+const sourcePath = z.string();
+const variableName = hint(VARIABLE_NAME_PATTERN);
 
-const filterPattern = z
-  .string()
-  .refine((v) => v.length > 0 && regexProblem(v) === undefined, {
-    error: "must be a non-empty regular expression that compiles (checked with JavaScript's RegExp; CodeBuild has its own flavour)",
-  });
+const filterPattern = z.string().meta({ minLength: 1 });
 const filterGroups = z
   .array(
     obj({
-      events: unique(z.array(z.enum(WEBHOOK_EVENTS_BY_SOURCE.GITHUB as [WebhookEvent, ...WebhookEvent[]])).min(1), "event"),
+      events: z.array(z.enum(WEBHOOK_EVENTS_BY_SOURCE.GITHUB as [WebhookEvent, ...WebhookEvent[]])).meta({ minItems: 1, uniqueItems: true }),
       headRef: filterPattern.optional(),
       baseRef: filterPattern.optional(),
       filePath: filterPattern.optional(),
       actorAccountId: filterPattern.optional(),
     }),
   )
-  .min(1);
+  .meta({ minItems: 1 });
 
 /** A source field every source of `kind` needs. */
 const requiredFor = (kind: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required for a ${kind} source` : undefined) });
@@ -111,12 +110,12 @@ function sourceOf<K extends string, T extends z.ZodRawShape>(type: K, shape: T) 
   return obj({ type: z.literal(type), ...shape }, `does not apply to a ${type} source`);
 }
 const gitFields = (type: string) => ({
-  location: z.string(requiredFor(type)).regex(/^https:\/\//, { error: "must be an https:// clone URL" }),
+  location: z.string(requiredFor(type)).meta({ pattern: "^https://" }),
   branch: z.string().min(1, { error: "must not be empty" }).optional(),
 });
 /** A git source read through CodeBuild's credential or a CodeConnections connection. */
 const gitSource = <K extends "GITHUB" | "GITHUB_ENTERPRISE" | "BITBUCKET">(type: K) =>
-  sourceOf(type, { ...gitFields(type), connectionArn: pattern(CONNECTION_ARN_PATTERN, CONNECTION_ARN_RULE).optional() });
+  sourceOf(type, { ...gitFields(type), connectionArn: hint(CONNECTION_ARN_PATTERN).optional() });
 const source = z
   .discriminatedUnion("type", [
     gitSource("GITHUB"),
@@ -124,14 +123,14 @@ const source = z
     gitSource("BITBUCKET"),
     sourceOf("CODECOMMIT", gitFields("CODECOMMIT")),
     sourceOf("S3", {
-      bucketName: z.string(requiredFor("S3")).regex(BUCKET_NAME_PATTERN, { error: BUCKET_NAME_RULE }),
-      objectKey: z.string(requiredFor("S3")).refine((v) => v.length > 0 && !v.includes("*"), { error: "must be an exact object key" }),
+      bucketName: z.string(requiredFor("S3")).meta({ pattern: BUCKET_NAME_PATTERN.source }),
+      objectKey: z.string(requiredFor("S3")).meta({ minLength: 1 }),
     }),
   ])
   .describe("Where the build's source comes from: a git repository (GITHUB, GITHUB_ENTERPRISE, BITBUCKET, CODECOMMIT; connectionArn not on CODECOMMIT) or a zip bundle in S3.");
 
 const triggers = obj({
-  branch: z.string().refine((v) => v.length > 0 && !/\s/.test(v), { error: "must be a branch name" }).optional().describe("The default branch the default filter groups name. Default: source.branch, else main."),
+  branch: z.string().optional().describe("The default branch the default filter groups name. Default: source.branch, else main."),
   push: filterGroups.optional().describe("The project's filter groups. Default: pushes to the branch."),
   pullRequest: filterGroups.optional().describe("The pull request project's filter groups. Default: pull requests against the branch."),
   pullRequestProjectName: projectName.optional().describe("The pull request project's name. Default: <projectName>-pr."),
@@ -141,15 +140,15 @@ const triggers = obj({
 
 const projectFields = {
   projectName: projectName.describe("The CodeBuild project's name."),
-  imageTag: pattern(IMAGE_TAG_PATTERN, IMAGE_TAG_RULE).optional().describe("An extra fixed tag every build pushes besides its own."),
+  imageTag: hint(IMAGE_TAG_PATTERN).optional().describe("An extra fixed tag every build pushes besides its own."),
   dockerfile: sourcePath.optional().describe("The Dockerfile, relative to the source root. Default: Dockerfile."),
   buildContext: sourcePath.optional().describe("The build context, relative to the source root. Default: the source root."),
   image: z.string().optional().describe("The build image."),
-  computeType: z.enum(COMPUTE_TYPES as [string, ...string[]]).optional(),
-  buildTimeoutMinutes: int(5, 2160).optional(),
-  queuedTimeoutMinutes: int(5, 480).optional(),
-  logRetentionDays: z.literal(LOG_RETENTION_DAYS as [number, ...number[]]).optional(),
-  concurrentBuildLimit: int(1, 10000).optional(),
+  computeType: z.string().meta({ enum: COMPUTE_TYPES }).optional(),
+  buildTimeoutMinutes: hintInt(5, 2160).optional(),
+  queuedTimeoutMinutes: hintInt(5, 480).optional(),
+  logRetentionDays: z.number().meta({ enum: LOG_RETENTION_DAYS }).optional(),
+  concurrentBuildLimit: hintInt(1, 10000).optional(),
   badge: z.boolean().optional(),
   source: source.optional(),
   triggers: triggers.optional(),
@@ -164,36 +163,30 @@ const pullThroughCache = obj({
     .array(
       obj({
         upstream: z.enum(Object.keys(PULL_THROUGH_UPSTREAMS) as [PullThroughUpstream, ...PullThroughUpstream[]]),
-        prefix: z
-          .string()
-          .refine((v) => v.length >= 2 && v.length <= 30 && PULL_THROUGH_PREFIX_PATTERN.test(v), { error: PULL_THROUGH_PREFIX_RULE })
-          .optional(),
-        credentialSecretArn: pattern(PULL_THROUGH_CREDENTIAL_PATTERN, PULL_THROUGH_CREDENTIAL_RULE).optional(),
-        azureRegistryName: pattern(AZURE_REGISTRY_NAME_PATTERN, AZURE_REGISTRY_NAME_RULE).optional(),
+        prefix: hint(PULL_THROUGH_PREFIX_PATTERN).meta({ minLength: 2, maxLength: 30 }).optional(),
+        credentialSecretArn: hint(PULL_THROUGH_CREDENTIAL_PATTERN).optional(),
+        azureRegistryName: hint(AZURE_REGISTRY_NAME_PATTERN).optional(),
       }),
     )
-    .min(1),
+    .meta({ minItems: 1 }),
   dindImage: z.boolean().optional().describe("Pull the dind project's image through the cache (SERVICE_ROLE credentials). Default: true."),
   baseImages: z
-    .record(
-      pattern(VARIABLE_NAME_PATTERN, "a build arg name: letters, digits and '_', not starting with a digit"),
-      z.string().min(1, { error: "must be an upstream image reference, e.g. golang:1.23-bookworm" }),
-    )
+    .record(hint(VARIABLE_NAME_PATTERN), z.string().meta({ minLength: 1 }))
     .optional()
     .describe("Dockerfile build args (e.g. BUILDER_IMAGE) to upstream image references, pulled through the cache by both projects."),
 }).describe("ECR pull-through cache rules in the building region, used by the projects (real accounts only).");
 
 const build = obj({
-  repositoryName: pattern(REPOSITORY_NAME_PATTERN, REPOSITORY_NAME_RULE).describe("The ECR repository the projects push to."),
+  repositoryName: hint(REPOSITORY_NAME_PATTERN).describe("The ECR repository the projects push to."),
   repository: obj({
     tagMutability: z.enum(TagMutability).optional(),
     scanOnPush: z.boolean().optional(),
-    kmsKeyArn: kmsArn.optional(),
+    kmsKeyArn: hint(KMS_KEY_OR_ALIAS_ARN_PATTERN).optional(),
     forceDelete: z.boolean().optional(),
-    keepTaggedImages: int(1, 10000).optional(),
-    untaggedImageExpiryDays: int(1, 3650).optional(),
-    pullAccountIds: unique(z.array(accountId), "account ID").optional().describe("Other accounts whose principals may pull (not the environment's own)."),
-    pullOrganizationId: pattern(ORGANIZATION_ID_PATTERN, 'must be an AWS Organization ID ("o-" and 10-32 lowercase letters or digits)').optional(),
+    keepTaggedImages: hintInt(1, 10000).optional(),
+    untaggedImageExpiryDays: hintInt(1, 3650).optional(),
+    pullAccountIds: z.array(hint(ACCOUNT_ID_PATTERN)).meta({ uniqueItems: true }).optional().describe("Other accounts whose principals may pull (not the environment's own)."),
+    pullOrganizationId: hint(ORGANIZATION_ID_PATTERN).optional(),
   }).optional(),
   replicaRegions: unique(z.array(region), "region")
     .optional()
@@ -202,8 +195,10 @@ const build = obj({
     .optional()
     .describe("Other environments (accounts) that receive replicas in each of their regions."),
   privilegedProject: obj(projectFields).describe("The project on the CodeBuild managed image."),
-  dindProject: obj({ ...projectFields, registryCredentialSecretArn: pattern(SECRET_ARN_PATTERN, SECRET_ARN_RULE).optional() }).describe("The project on docker:dind."),
-  platforms: unique(z.array(z.enum(MULTI_ARCH_PLATFORMS as [MultiArchPlatform, ...MultiArchPlatform[]])).min(2), "platform")
+  dindProject: obj({ ...projectFields, registryCredentialSecretArn: hint(SECRET_ARN_PATTERN).optional() }).describe("The project on docker:dind."),
+  platforms: z
+    .array(z.enum(MULTI_ARCH_PLATFORMS as [MultiArchPlatform, ...MultiArchPlatform[]]))
+    .meta({ minItems: 2, uniqueItems: true })
     .optional()
     .describe("Build a multi-arch image of these platforms as a CodeBuild batch build (real accounts only)."),
   pullThroughCache: pullThroughCache.optional(),
@@ -215,13 +210,10 @@ const registryScanning = obj({
     .array(
       obj({
         frequency: z.enum(ScanFrequency),
-        filters: unique(
-          z.array(z.string().refine(isScanningFilter, { error: SCANNING_FILTER_RULE })).min(1).max(MAX_SCANNING_FILTERS),
-          "filter",
-        ),
+        filters: z.array(z.string()).meta({ minItems: 1, maxItems: MAX_SCANNING_FILTERS, uniqueItems: true }),
       }),
     )
-    .max(MAX_SCANNING_RULES)
+    .meta({ maxItems: MAX_SCANNING_RULES })
     .optional(),
 }).describe("The registry scanning configuration of the account, set in each region of the environment.");
 

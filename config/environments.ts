@@ -1,13 +1,15 @@
 /**
  * Loads the environments file (`config/environments.json`), checks it as a whole and selects
- * environments. The fields are defined once in ./environment-schema; the rules that span fields
- * live in ./environment-rules, those between environments in ./topology-rules.
+ * environments. The fields' shape is defined once in ./environment-schema; the rules of the fields
+ * that become construct props are the constructs' (run on every environment by ./construct-rules);
+ * the rules that span fields live in ./environment-rules, those between environments in ./topology-rules.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { CONFIG_FILE_SCHEMA, ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE, ENVIRONMENT_SCHEMA, type EnvironmentConfig } from "./environment-schema";
 import { crossFieldProblems, isObject } from "./environment-rules";
+import { constructProblems } from "./construct-rules";
 import { topologyProblems } from "./topology-rules";
 import { parseConfigText } from "./config-text";
 import { type FieldLocator, type SchemaProblem, problemLine, schemaProblems, show } from "./problems";
@@ -36,8 +38,8 @@ export interface DeclaredEnvironment {
 /** What checking an environments file found: every problem, and the environments that can be built. */
 export interface ConfigCheck {
   /**
-   * The environments that can be built, in file order: each valid on its own (schema and
-   * cross-field rules), breaking no rule between environments and naming (in pullFrom and
+   * The environments that can be built, in file order: each valid on its own (schema,
+   * cross-field rules and its constructs' prop checks), breaking no rule between environments and naming (in pullFrom and
    * build.replicateToEnvironments) only environments that can be built. Every environment when
    * `problems` is empty.
    */
@@ -74,6 +76,8 @@ export function checkConfig(raw: unknown, file: string, locate?: FieldLocator): 
   // Valid on its own (the rules between environments see these); `named` also has a valid name.
   const result: EnvironmentConfig[] = [];
   const named = new Set<string>();
+  // The constructs' problems follow the file's own (schema, cross-field, between environments).
+  const constructLines: string[] = [];
   for (const [name, env] of Object.entries(envs)) {
     const nameOk = ENVIRONMENT_NAME_PATTERN.test(name);
     if (!nameOk) {
@@ -82,15 +86,19 @@ export function checkConfig(raw: unknown, file: string, locate?: FieldLocator): 
     }
     const problems = schemaProblems(ENVIRONMENT_SCHEMA, env);
     const crossField = crossFieldProblems(env, problems);
+    // The constructs' own rules of the fields, at the fields, for every environment of the file.
+    const construct = isObject(env) ? constructProblems({ ...(withoutFields(env, problems) as EnvironmentConfig), name }, problems) : [];
     lines.push(...[...problems, ...crossField].map((p) => line(name, p)));
+    constructLines.push(...construct.map((p) => line(name, p)));
     if (problems.length === 0 && crossField.length === 0) {
       result.push({ ...ENVIRONMENT_SCHEMA.parse(env), name });
-      if (nameOk) named.add(name);
+      // An environment whose constructs refuse their props is checked with the others but not built.
+      if (nameOk && construct.length === 0) named.add(name);
     }
   }
   if (declared.length === 0) lines.push(line(undefined, { path: "environments", value: {}, rule: "must declare at least one environment" }));
   const topology = topologyProblems(result, declared.map((d) => d.name));
-  lines.push(...topology.map((p) => line(p.env, p)));
+  lines.push(...topology.map((p) => line(p.env, p)), ...constructLines);
   // Buildable: valid, no rule between environments broken, and referring only to buildable ones
   // (repeated until nothing changes: a cycle or a chain of references falls as a whole).
   const buildable = new Set([...named].filter((n) => !topology.some((p) => p.env === n)));
@@ -105,6 +113,26 @@ export function checkConfig(raw: unknown, file: string, locate?: FieldLocator): 
     }
   }
   return { environments: result.filter((e) => buildable.has(e.name)), declared, problems: lines, locate };
+}
+
+/**
+ * A copy of `env` without the fields at `problems`' paths (object keys; an array keeps its items,
+ * whose indexes the paths name), so the construct checks read only the fields the schema accepted.
+ */
+function withoutFields(env: Record<string, unknown>, problems: readonly SchemaProblem[]): Record<string, unknown> {
+  const copy = structuredClone(env);
+  for (const p of problems) {
+    const keys = p.path.split(/\.|(?=\[)/);
+    const last = keys.pop();
+    if (last === undefined || last.startsWith("[")) continue;
+    let holder: unknown = copy;
+    for (const k of keys) {
+      const index = /^\[(\d+)\]$/.exec(k)?.[1];
+      holder = isObject(holder) || Array.isArray(holder) ? (holder as Record<string, unknown>)[index ?? k] : undefined;
+    }
+    if (isObject(holder) && Object.hasOwn(holder, last)) delete holder[last];
+  }
+  return copy;
 }
 
 /**

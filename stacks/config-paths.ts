@@ -14,9 +14,11 @@ const CONFIG_OF_CONSTRUCT: Readonly<Record<string, string>> = {
   RegistryScanning: "registryScanning",
 };
 
-/** Props whose config field is elsewhere than `<config object>.<prop>`. */
+/** Props whose config field is elsewhere than `<config object>.<prop>`; a prop's parts (`[i]`, `.x`) move with it. */
 const MOVED_PROPS: Readonly<Record<string, string>> = {
   "Repository repositoryName": "build.repositoryName",
+  "PrivilegedProject multiArch.platforms": "build.platforms",
+  "PullThroughCache buildArgs": "build.pullThroughCache.baseImages",
 };
 
 /** The value at a dotted path (`a.b[0].c`) of `root`, and whether it is there. */
@@ -32,16 +34,30 @@ function lookup(root: unknown, path: string): { found: boolean; value: unknown }
 }
 
 /**
- * The config path of the field a construct problem is about, when the environment sets that field
- * itself: the problem's prop under the construct's config object. An environment variable name is
- * its key (`…environmentVariables.<name>`). Undefined for a prop the config does not set (a
- * default of the construct, or one the stack derives), which stays a problem of the construct.
+ * The config path of the field a construct problem is about, set or not: the problem's prop under
+ * the construct's config object. An environment variable name is its key
+ * (`…environmentVariables.<name>`). Undefined for a construct the config does not build.
  */
-export function configPathOf(env: EnvironmentConfig, problem: PropProblemDetail): string | undefined {
+export function configFieldOf(problem: PropProblemDetail): string | undefined {
   const holder = CONFIG_OF_CONSTRUCT[problem.id];
   if (holder === undefined) return undefined;
-  const moved = MOVED_PROPS[`${problem.id} ${problem.prop}`];
+  for (const [key, path] of Object.entries(MOVED_PROPS)) {
+    const [id, prop] = key.split(" ");
+    if (id !== problem.id) continue;
+    if (problem.prop === prop) return path;
+    if (problem.prop.startsWith(`${prop}[`) || problem.prop.startsWith(`${prop}.`)) return `${path}${problem.prop.slice(prop.length)}`;
+  }
+  if (problem.prop === "buildArgs name" && typeof problem.value === "string") return `${MOVED_PROPS[`${problem.id} buildArgs`]}.${problem.value}`;
   const prop = problem.prop === "environmentVariables name" && typeof problem.value === "string" ? `environmentVariables.${problem.value}` : problem.prop;
-  const path = moved ?? `${holder}.${prop}`;
-  return lookup(env, path).found ? path : undefined;
+  return `${holder}.${prop}`;
+}
+
+/**
+ * The config path of the field a construct problem is about, when the environment sets that field
+ * itself (see {@link configFieldOf}). Undefined for a prop the config does not set (a default of
+ * the construct, or one the stack derives), which stays a problem of the construct.
+ */
+export function configPathOf(env: EnvironmentConfig, problem: PropProblemDetail): string | undefined {
+  const path = configFieldOf(problem);
+  return path !== undefined && lookup(env, path).found ? path : undefined;
 }

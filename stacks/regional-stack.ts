@@ -1,7 +1,8 @@
 import { Construct } from "constructs";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import type { EnvironmentConfig, ProjectConfig, TriggersConfig } from "../config/environments";
+import type { EnvironmentConfig } from "../config/environments";
+import { CONSTRUCT_IDS, dindProjectProps, privilegedProjectProps, pullThroughCacheProps, registryScanningProps, repositoryProps } from "./construct-props";
 import { grantConsumers, pullRoles, replication, replicationDestinationPolicy } from "./topology";
 import { EcrRepo } from "../modules/ecr-repo";
 import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-project";
@@ -9,7 +10,6 @@ import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
 import { EcrPullThroughCache, PullThroughUpstream } from "../modules/ecr-pull-through-cache";
 import { EcrRegistryScanning } from "../modules/ecr-registry-scanning";
 import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../modules/shared/codebuild-docker-project";
-import type { ProjectTriggers } from "../modules/shared/triggers";
 import { PropValidationError, combinedPropValidationError } from "../modules/shared/validation";
 import { PolicyPack } from "../modules/policy-pack/policy-pack";
 import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./custom-endpoint";
@@ -127,10 +127,7 @@ export class RegionalStack extends TerraformStack {
     if (scanning !== undefined) {
       this.registryScanning = collect(
         () =>
-          new EcrRegistryScanning(this, "RegistryScanning", {
-            scanType: scanning.scanType,
-            rules: scanning.rules,
-          }),
+          new EcrRegistryScanning(this, CONSTRUCT_IDS.registryScanning, registryScanningProps(scanning)),
       );
     }
 
@@ -139,11 +136,9 @@ export class RegionalStack extends TerraformStack {
       if (problems.length) throw combinedPropValidationError(problems);
       return;
     }
-    const repo = build.repository ?? {};
     const repository = collect(
       () =>
-        // The repository's fields are the construct's props by name.
-        new EcrRepo(this, "Repository", { repositoryName: build.repositoryName, ...repo }),
+        new EcrRepo(this, CONSTRUCT_IDS.repository, repositoryProps(build)),
     );
     // The projects need the repository; without it there is nothing more to check.
     if (repository === undefined) throw combinedPropValidationError(problems);
@@ -171,30 +166,25 @@ export class RegionalStack extends TerraformStack {
         ? undefined
         : collect(
             () =>
-              new EcrPullThroughCache(this, "PullThroughCache", { rules: ptc.rules }),
+              new EcrPullThroughCache(this, CONSTRUCT_IDS.pullThroughCache, pullThroughCacheProps(ptc)),
           );
     const wantedBaseImages = ptc?.baseImages;
     const baseImages = cache !== undefined && wantedBaseImages !== undefined ? collect(() => cache.buildArgs(wantedBaseImages)) : undefined;
     const baseUpstreams = [...new Set(Object.values(ptc?.baseImages ?? {}).map((ref) => cache?.upstreamOf(ref)))].filter((u): u is PullThroughUpstream => u !== undefined);
-    const withBaseImages = (p: CodeBuildDockerProjectProps): CodeBuildDockerProjectProps =>
+    const withBaseImages = <P extends CodeBuildDockerProjectProps>(p: P): P =>
       baseImages === undefined ? p : { ...p, environmentVariables: { ...p.environmentVariables, ...baseImages } };
 
     const privileged = collect(
       () =>
-        new CodeBuildPrivilegedProject(this, "PrivilegedProject", {
-          ...withBaseImages(projectProps(build.privilegedProject, repository)),
-          image: build.privilegedProject.image,
-          multiArch: build.platforms === undefined ? undefined : { platforms: build.platforms },
-        }),
+        new CodeBuildPrivilegedProject(this, CONSTRUCT_IDS.privilegedProject, withBaseImages({ ...privilegedProjectProps(build), repository })),
     );
     const dind = collect(
       () =>
-        new CodeBuildDindProject(this, "DindProject", {
-          ...withBaseImages(projectProps(build.dindProject, repository)),
-          image: build.dindProject.image,
-          registryCredentialSecretArn: build.dindProject.registryCredentialSecretArn,
-          pullThroughCache: ptc?.dindImage === false ? undefined : cache,
-        }),
+        new CodeBuildDindProject(
+          this,
+          CONSTRUCT_IDS.dindProject,
+          withBaseImages({ ...dindProjectProps(build), repository, pullThroughCache: ptc?.dindImage === false ? undefined : cache }),
+        ),
     );
     if (privileged === undefined || dind === undefined || problems.length) throw combinedPropValidationError(problems);
     if (cache !== undefined && baseUpstreams.length > 0) {
@@ -229,34 +219,4 @@ export class RegionalStack extends TerraformStack {
       });
     }
   }
-}
-
-/** The construct props of a project, field by field from its config. */
-function projectProps(cfg: ProjectConfig, repository: EcrRepo): CodeBuildDockerProjectProps {
-  return {
-    projectName: cfg.projectName,
-    repository,
-    imageTag: cfg.imageTag,
-    dockerfile: cfg.dockerfile,
-    buildContext: cfg.buildContext,
-    computeType: cfg.computeType,
-    buildTimeoutMinutes: cfg.buildTimeoutMinutes,
-    queuedTimeoutMinutes: cfg.queuedTimeoutMinutes,
-    logRetentionDays: cfg.logRetentionDays,
-    concurrentBuildLimit: cfg.concurrentBuildLimit,
-    badge: cfg.badge,
-    source: cfg.source,
-    triggers: cfg.triggers === undefined ? undefined : triggerProps(cfg.triggers),
-    environmentVariables: cfg.environmentVariables,
-  };
-}
-
-/** The construct's triggers: `pushBuilds: false` / `pullRequestBuilds: false` are its `false` groups. */
-function triggerProps(cfg: TriggersConfig): ProjectTriggers {
-  return {
-    branch: cfg.branch,
-    push: cfg.pushBuilds === false ? false : cfg.push,
-    pullRequest: cfg.pullRequestBuilds === false ? false : cfg.pullRequest,
-    pullRequestProjectName: cfg.pullRequestProjectName,
-  };
 }

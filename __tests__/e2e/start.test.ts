@@ -96,20 +96,20 @@ describe("npm start", () => {
     expect(fs.existsSync(path.join(dir, "cdktf.out"))).toBe(false);
   });
 
-  test("a local environment that sets what the local AWS lacks is refused at its field before anything starts", async () => {
+  test("a local environment the local AWS cannot serve is refused at its field before anything starts", async () => {
     const dir = tempDir("start-unsupported");
     const local = singleAccountLocal();
-    local.build.privilegedProject.triggers = {};
+    local.assumeRoleArn = "arn:aws:iam::123456789012:role/deployer";
     const text = JSON.stringify({ environments: { local } }, null, 2);
     fs.writeFileSync(path.join(dir, "environments.json"), text);
-    const line = text.split("\n").findIndex((l) => l.includes('"triggers"')) + 1;
-    const column = text.split("\n")[line - 1].indexOf('"triggers"') + 1;
+    const line = text.split("\n").findIndex((l) => l.includes('"assumeRoleArn"')) + 1;
+    const column = text.split("\n")[line - 1].indexOf('"assumeRoleArn"') + 1;
     const run = await start([], { AWS_ENDPOINT_URL: undefined, CONFIG_FILE: path.join(dir, "environments.json"), ENVIRONMENTS: "local", CDKTF_OUTDIR: path.join(dir, "cdktf.out") });
     expect(run).toEqual({
       code: 1,
       stdout: "",
       stderr:
-        `error: ${path.join(dir, "environments.json")}:${line}:${column}: environment "local": build.privilegedProject.triggers {} must not be set in a local environment: moto has no webhooks (they deploy to AWS only)\n` +
+        `error: ${path.join(dir, "environments.json")}:${line}:${column}: environment "local": assumeRoleArn "arn:aws:iam::123456789012:role/deployer" must not be set in a local environment of moto's default account 123456789012\n` +
         "npm start failed; it started no local AWS.\n",
     });
     expect(fs.existsSync(path.join(dir, "cdktf.out"))).toBe(false);

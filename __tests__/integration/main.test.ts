@@ -237,7 +237,7 @@ describe("main (node dist/main.js)", () => {
         {
           change: (c) => (c.environments.local.build.repositoryName = "My_Repo"),
           lines: (_f, at) => [
-            `${at('"repositoryName": "My_Repo"')}: environment "local": build.repositoryName "My_Repo" must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)`,
+            `${at('"repositoryName": "My_Repo"')}: environment "local": build.repositoryName "My_Repo" must be lowercase (ECR naming rules)`,
           ],
         },
       ],

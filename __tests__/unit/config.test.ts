@@ -185,10 +185,12 @@ describe("validateConfig", () => {
     expect(problems).toEqual([`${FILE}: environment "local": regions [] must have at least 1 item(s)`]);
   });
 
-  const REPO_RULE =
-    "must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)";
-
-  test.each(["My_Repo", "a//b"])("rejects the repository name %j", (name) => {
+  // The repository's own rules (EcrRepo), reported at the config field.
+  test.each([
+    ["My_Repo", "must be lowercase (ECR naming rules)"],
+    ["a//b", "must be parts of letters and digits separated by single '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)"],
+    ["a", "must be 2-256 characters long (ECR naming rules)"],
+  ])("rejects the repository name %j", (name, rule) => {
     // GIVEN
     const raw = validConfig();
     raw.environments.local.build.repositoryName = name;
@@ -197,7 +199,7 @@ describe("validateConfig", () => {
     const problems = problemsOf(raw);
 
     // THEN
-    expect(problems).toEqual([`${FILE}: environment "local": build.repositoryName ${JSON.stringify(name)} ${REPO_RULE}`]);
+    expect(problems).toEqual([`${FILE}: environment "local": build.repositoryName ${JSON.stringify(name)} ${rule}`]);
   });
 
   test("rejects an unknown key at the top level", () => {
@@ -252,6 +254,22 @@ describe("validateConfig", () => {
     expect(problems).toEqual([`${FILE}: environment "local": regions "eu-central-1" must be an array, not string`]);
   });
 
+  test("a wrong type hides no construct rule of another field, and its field gets no second line", () => {
+    // GIVEN a badge of the wrong type (the schema's) and a bad image tag (the project's rule)
+    const raw = validConfig();
+    raw.environments.local.build.privilegedProject.badge = "yes";
+    raw.environments.local.build.privilegedProject.imageTag = ".v1";
+
+    // WHEN
+    const problems = problemsOf(raw);
+
+    // THEN
+    expect(problems).toEqual([
+      `${FILE}: environment "local": build.privilegedProject.badge "yes" must be true or false, not string`,
+      `${FILE}: environment "local": build.privilegedProject.imageTag ".v1" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
+    ]);
+  });
+
   test("rejects a badge given as a string", () => {
     // GIVEN
     const raw = validConfig();
@@ -273,7 +291,7 @@ describe("validateConfig", () => {
     const problems = problemsOf(raw);
 
     // THEN
-    expect(problems).toEqual([`${FILE}: environment "local": build.privilegedProject.buildTimeoutMinutes 3.5 must be a whole number`]);
+    expect(problems).toEqual([`${FILE}: environment "local": build.privilegedProject.buildTimeoutMinutes 3.5 must be a whole number from 5 to 2160 minutes`]);
   });
 
   test("rejects a buildTimeoutMinutes out of range", () => {
@@ -285,7 +303,7 @@ describe("validateConfig", () => {
     const problems = problemsOf(raw);
 
     // THEN
-    expect(problems).toEqual([`${FILE}: environment "local": build.dindProject.buildTimeoutMinutes 3 must be from 5 to 2160`]);
+    expect(problems).toEqual([`${FILE}: environment "local": build.dindProject.buildTimeoutMinutes 3 must be a whole number from 5 to 2160 minutes`]);
   });
 
   test("rejects a missing required field", () => {
@@ -419,8 +437,8 @@ describe("validateConfig", () => {
 
     // THEN
     expect(problems).toEqual([
-      `${FILE}: environment "prod": build.privilegedProject.logRetentionDays 2 must be one of ` +
-        "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+      `${FILE}: environment "prod": build.privilegedProject.logRetentionDays 2 must be one of CloudWatch's retention values ` +
+        "(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
     ]);
   });
 
@@ -443,17 +461,17 @@ describe("validateConfig", () => {
     ],
     ["projectName", (e) => (e.build.privilegedProject.projectName = "-build"), `build.privilegedProject.projectName "-build" must be 2-255 letters, digits, '-' or '_', starting with a letter or digit (CodeBuild naming rules)`],
     ["imageTag", (e) => (e.build.privilegedProject.imageTag = ".v1"), `build.privilegedProject.imageTag ".v1" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`],
-    ["computeType", (e) => (e.build.privilegedProject.computeType = "BUILD_LAMBDA_1GB"), `build.privilegedProject.computeType "BUILD_LAMBDA_1GB" must be one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE`],
+    ["computeType", (e) => (e.build.privilegedProject.computeType = "BUILD_LAMBDA_1GB"), `build.privilegedProject.computeType "BUILD_LAMBDA_1GB" must be one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE (privileged builds need EC2 compute)`],
     ["source.type", (e) => (e.build.privilegedProject.source.type = "GIT"), `build.privilegedProject.source.type "GIT" must be one of GITHUB, GITHUB_ENTERPRISE, BITBUCKET, CODECOMMIT, S3`],
-    ["source.location", (e) => (e.build.privilegedProject.source.location = "git@github.com:example/app.git"), `build.privilegedProject.source.location "git@github.com:example/app.git" must be an https:// clone URL`],
+    ["source.location", (e) => (e.build.privilegedProject.source.location = "git@github.com:example/app.git"), `build.privilegedProject.source.location "git@github.com:example/app.git" must be https://github.com/<owner>/<repo>.git`],
     ["source.branch", (e) => (e.build.privilegedProject.source.branch = ""), `build.privilegedProject.source.branch "" must not be empty`],
-    ["environment variable name", (e) => (e.build.privilegedProject.environmentVariables["1X"] = { value: "v" }), `build.privilegedProject.environmentVariables.1X "1X" is not a valid key: letters, digits and '_', not starting with a digit`],
+    ["environment variable name", (e) => (e.build.privilegedProject.environmentVariables["1X"] = { value: "v" }), `build.privilegedProject.environmentVariables.1X "1X" must be letters, digits and '_', not starting with a digit`],
     ["environment variable type", (e) => (e.build.privilegedProject.environmentVariables.DB_URL.type = "SSM"), `build.privilegedProject.environmentVariables.DB_URL.type "SSM" must be one of PLAINTEXT, PARAMETER_STORE, SECRETS_MANAGER`],
     ["dindProject.registryCredentialSecretArn", (e) => (e.build.dindProject.registryCredentialSecretArn = "dockerhub"), `build.dindProject.registryCredentialSecretArn "dockerhub" must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`],
-    ["empty dockerfile", (e) => (e.build.privilegedProject.dockerfile = ""), `build.privilegedProject.dockerfile "" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
-    ["absolute dockerfile", (e) => (e.build.dindProject.dockerfile = "/app/Dockerfile"), `build.dindProject.dockerfile "/app/Dockerfile" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
-    ["buildContext outside the source", (e) => (e.build.privilegedProject.buildContext = "../app"), `build.privilegedProject.buildContext "../app" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
-    ["buildContext read as an option", (e) => (e.build.dindProject.buildContext = "-"), `build.dindProject.buildContext "-" must be a path relative to the source root: not empty, not absolute, without ".." segments, not starting with "-"`],
+    ["empty dockerfile", (e) => (e.build.privilegedProject.dockerfile = ""), `build.privilegedProject.dockerfile "" must be a path relative to the source root, not empty`],
+    ["absolute dockerfile", (e) => (e.build.dindProject.dockerfile = "/app/Dockerfile"), `build.dindProject.dockerfile "/app/Dockerfile" must be a path relative to the source root, not absolute`],
+    ["buildContext outside the source", (e) => (e.build.privilegedProject.buildContext = "../app"), `build.privilegedProject.buildContext "../app" must be a path relative to the source root, without ".." segments (the build sees only its source)`],
+    ["buildContext read as an option", (e) => (e.build.dindProject.buildContext = "-"), `build.dindProject.buildContext "-" must be a path relative to the source root, not starting with "-" (docker would read it as an option)`],
   ])("rejects a bad %s with the rule of that field", (_field, mutate, expected) => {
     // GIVEN
     const raw = validConfig();

@@ -40,9 +40,9 @@ describe("build.platforms in the environments file", () => {
   });
 
   test.each<[string, unknown, string[]]>([
-    ["one platform", ["linux/amd64"], [`build.platforms ["linux/amd64"] must have at least 2 item(s)`]],
+    ["one platform", ["linux/amd64"], [`build.platforms ["linux/amd64"] must name at least two distinct platforms (a manifest list of one image is that image: leave multiArch out)`]],
     ["an unknown platform", ["linux/amd64", "linux/386"], [`build.platforms[1] "linux/386" must be one of linux/amd64, linux/arm64`]],
-    ["a platform twice", ["linux/arm64", "linux/arm64"], [`build.platforms[1] "linux/arm64" is a duplicate platform`]],
+    ["a platform twice", ["linux/arm64", "linux/arm64"], [`build.platforms[1] "linux/arm64" is listed twice (each platform is built once)`]],
     ["not a list", "linux/amd64", [`build.platforms "linux/amd64" must be an array, not string`]],
   ])("%s: one line each", (_name, platforms, lines) => {
     expect(problemsOfConfig(withPlatforms(platforms))).toEqual(lines.map((l) => `${at}${l}`));

@@ -83,11 +83,11 @@ describe("cross-field rules run beside schema problems", () => {
     // WHEN
     const problems = problemsOf(raw);
 
-    // THEN
+    // THEN the file's own rules first, then the constructs' (the project's imageTag)
     expect(problems).toEqual([
-      `${FILE}: environment "prod": build.privilegedProject.imageTag ".bad" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
       expect.stringMatching(/^config\/test-environments\.json: environment "prod": build\.repository\.pullAccountIds "111111111111" is the environment's own account: /),
       `${FILE}: environment "prod": build.dindProject.projectName "codebuild-sample-dckr-push-ecr" must differ from build.privilegedProject.projectName`,
+      `${FILE}: environment "prod": build.privilegedProject.imageTag ".bad" must be a Docker tag: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
     ]);
   });
 
@@ -330,7 +330,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     expect(written()).toEqual([]);
   });
 
-  test("builds only the selected environments: a construct problem of one not selected is not reported", () => {
+  test("checks the construct rules of every environment, one not selected too, at its field", () => {
     // GIVEN local selected (ENVIRONMENTS unset), prod bad in both its config and its constructs
     const config = twoEnvironments();
     config.environments.prod.regions = ["eu-west-9", "eu-west-1"];
@@ -341,7 +341,10 @@ describe("main (in-process): config and construct problems in one run", () => {
 
     // THEN
     expect(status).toBe(1);
-    expect(errors()).toEqual([`${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`]);
+    expect(errors()).toEqual([
+      `${at('"eu-west-9"')}: environment "prod": regions[0] "eu-west-9" is not a known AWS region (see config/regions.ts)`,
+      `${at('"image": "docker:latest"')}: environment "prod": build.dindProject.image "docker:latest" ${DIND_IMAGE_RULE}`,
+    ]);
     expect(written()).toEqual([]);
   });
 
@@ -376,7 +379,7 @@ describe("main (in-process): config and construct problems in one run", () => {
     // THEN
     expect(status).toBe(1);
     expect(errors()).toEqual([
-      `${at('"repositoryName": "Bad_Name"')}: environment "local": build.repositoryName "Bad_Name" must be 2-256 lowercase characters: parts of letters and digits separated by '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)`,
+      `${at('"repositoryName": "Bad_Name"')}: environment "local": build.repositoryName "Bad_Name" must be lowercase (ECR naming rules)`,
     ]);
     expect(written()).toEqual([]);
   });

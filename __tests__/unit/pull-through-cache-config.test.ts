@@ -37,7 +37,7 @@ describe("build.pullThroughCache in the environments file", () => {
   });
 
   test.each<[string, (cache: any, build: any) => void, string[]]>([
-    ["no rules", (c) => (c.rules = []), [`build.pullThroughCache.rules [] must have at least 1 item(s)`]],
+    ["no rules", (c) => (c.rules = []), [`build.pullThroughCache.rules [] must hold at least one rule (one per upstream registry)`]],
     ["rules missing", (c) => delete c.rules, [`build.pullThroughCache.rules is required`]],
     ["an unknown upstream", (c) => (c.rules[1].upstream = "gcr"), [`build.pullThroughCache.rules[1].upstream "gcr" must be one of docker-hub, ecr-public, quay, k8s, github-container-registry, gitlab-container-registry, azure-container-registry`]],
     ["a bad prefix", (c) => (c.rules[1].prefix = "ECR_Public"), [`build.pullThroughCache.rules[1].prefix "ECR_Public" must be 2-30 characters: lowercase letters and digits, with '.', '_', '__' or dashes between them, parts separated by '/' (ECR repository prefix rules)`]],
@@ -46,7 +46,7 @@ describe("build.pullThroughCache in the environments file", () => {
       (c) => (c.rules[0].credentialSecretArn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:dockerhub-AbCdEf"),
       [`build.pullThroughCache.rules[0].credentialSecretArn "arn:aws:secretsmanager:eu-west-1:111111111111:secret:dockerhub-AbCdEf" must be the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/ (arn:aws:secretsmanager:<region>:<account>:secret:ecr-pullthroughcache/<name>)`],
     ],
-    ["Docker Hub without a credential", (c) => delete c.rules[0].credentialSecretArn, [`build.pullThroughCache.rules[0].credentialSecretArn is required for upstream docker-hub (a Secrets Manager secret named ecr-pullthroughcache/<name>)`]],
+    ["Docker Hub without a credential", (c) => delete c.rules[0].credentialSecretArn, [`build.pullThroughCache.rules[0].credentialSecretArn is required for upstream docker-hub (registry-1.docker.io is pulled with a credential: a Secrets Manager secret named ecr-pullthroughcache/<name>)`]],
     [
       "a credential for ecr-public",
       (c) => (c.rules[1].credentialSecretArn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ecr-pullthroughcache/x"),
@@ -54,7 +54,7 @@ describe("build.pullThroughCache in the environments file", () => {
     ],
     ["two rules for one upstream", (c) => c.rules.push({ upstream: "ecr-public", prefix: "public" }), [`build.pullThroughCache.rules[2].upstream "ecr-public" is already cached by rules[1] (one rule per upstream)`]],
     ["dindImage not a boolean", (c) => (c.dindImage = "yes"), [`build.pullThroughCache.dindImage "yes" must be true or false, not string`]],
-    ["a bad build arg name", (c) => (c.baseImages = { "BUILDER-IMAGE": "golang:1.23" }), [`build.pullThroughCache.baseImages.BUILDER-IMAGE "BUILDER-IMAGE" is not a valid key: a build arg name: letters, digits and '_', not starting with a digit`]],
+    ["a bad build arg name", (c) => (c.baseImages = { "BUILDER-IMAGE": "golang:1.23" }), [`build.pullThroughCache.baseImages.BUILDER-IMAGE "BUILDER-IMAGE" must be letters, digits and '_', not starting with a digit`]],
     [
       "a base image a project also sets as a variable",
       (_c, b) => (b.privilegedProject.environmentVariables = { BUILDER_IMAGE: { value: "golang:1.23" } }),
@@ -66,6 +66,16 @@ describe("build.pullThroughCache in the environments file", () => {
       [
         `build.dindProject.registryCredentialSecretArn "arn:aws:secretsmanager:eu-west-1:111111111111:secret:dockerhub-AbCdEf" must not be set when the dind image is pulled through build.pullThroughCache (set pullThroughCache.dindImage to false to keep it)`,
       ],
+    ],
+    [
+      "a dind image on a registry the cache has no rule for",
+      (_c, b) => (b.dindProject.image = "quay.io/podman/stable:v5.2"),
+      [`build.dindProject.image "quay.io/podman/stable:v5.2" cannot be pulled through pullThroughCache 'PullThroughCache': it is on quay, which has no rule in this cache (rules: docker-hub, ecr-public)`],
+    ],
+    [
+      "a credential in another region than the building one",
+      (c) => (c.rules[0].credentialSecretArn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:ecr-pullthroughcache/docker-hub"),
+      [`build.pullThroughCache.rules[0].credentialSecretArn "arn:aws:secretsmanager:us-east-1:111111111111:secret:ecr-pullthroughcache/docker-hub" must be a secret of the rule's region eu-west-1 (ECR reads the credential in its own region)`],
     ],
   ])("%s: one line each", (_name, edit, lines) => {
     expect(problemsOfConfig(withCache(edit))).toEqual(lines.map((l) => `${at}${l}`));
@@ -144,9 +154,9 @@ describe("RegionalStack with the docs example's pull-through cache (the owner's 
     expect(statement(j, "DindProject/Role/PolicyDocument", "EcrPullThroughCache").resources).toEqual([cacheArn("docker-hub")]);
   });
 
-  test("a base image on a registry without a rule: the construct's line", () => {
+  test("a base image on a registry without a rule: the cache's rule, at the config field, before any synth", () => {
     expect(() => synth(withCache((c) => (c.baseImages = { RUNTIME_IMAGE: "gcr.io/distroless/static-debian12:nonroot" })))).toThrow(
-      `EcrPullThroughCache 'PullThroughCache': buildArgs.RUNTIME_IMAGE "gcr.io/distroless/static-debian12:nonroot" is on a registry no pull-through cache upstream serves`,
+      `environment "tools": build.pullThroughCache.baseImages.RUNTIME_IMAGE "gcr.io/distroless/static-debian12:nonroot" is on a registry no pull-through cache upstream serves`,
     );
   });
 

@@ -214,7 +214,7 @@ describe("registryScanning in the environments file", () => {
     [
       "three rules",
       { scanType: "ENHANCED", rules: [1, 2, 3].map((i) => ({ frequency: "SCAN_ON_PUSH", filters: [`r${i}`] })) },
-      `registryScanning.rules [{"frequency":"SCAN_ON_PUSH","filters":["r1"]},{"frequency":"SCAN_ON_PUSH","filters":["r2"]},{"frequency":"SCAN_ON_PUSH","filters":["r3"]}] must have at most 2 item(s)`,
+      `registryScanning.rules ["SCAN_ON_PUSH","SCAN_ON_PUSH","SCAN_ON_PUSH"] must hold at most 2 rules (ECR's limit for a registry scanning configuration)`,
     ],
     ["an unknown frequency", { scanType: "ENHANCED", rules: [{ frequency: "DAILY", filters: ["*"] }] }, `registryScanning.rules[0].frequency "DAILY" must be one of SCAN_ON_PUSH, CONTINUOUS_SCAN, MANUAL`],
     [
@@ -228,7 +228,7 @@ describe("registryScanning in the environments file", () => {
       `registryScanning.rules[0].frequency "MANUAL" is not allowed with scanType ENHANCED (allowed: SCAN_ON_PUSH, CONTINUOUS_SCAN)`,
     ],
     ["filters missing", { scanType: "BASIC", rules: [{ frequency: "SCAN_ON_PUSH" }] }, `registryScanning.rules[0].filters is required`],
-    ["no filters", { scanType: "BASIC", rules: [{ frequency: "SCAN_ON_PUSH", filters: [] }] }, `registryScanning.rules[0].filters [] must have at least 1 item(s)`],
+    ["no filters", { scanType: "BASIC", rules: [{ frequency: "SCAN_ON_PUSH", filters: [] }] }, `registryScanning.rules[0].filters [] must hold 1 to 100 filters ("*" for every repository)`],
     ["a duplicate filter", { scanType: "BASIC", rules: [{ frequency: "SCAN_ON_PUSH", filters: ["a/*", "a/*"] }] }, `registryScanning.rules[0].filters[1] "a/*" is a duplicate filter`],
     [
       "a bad filter",
@@ -244,7 +244,7 @@ describe("registryScanning in the environments file", () => {
     const filters = Array.from({ length: 101 }, (_, i) => `r${i}`);
     const lines = problemsOfConfig(withScanning({ scanType: "BASIC", rules: [{ frequency: "SCAN_ON_PUSH", filters }] }));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/registryScanning\.rules\[0\]\.filters \[.*\] must have at most 100 item\(s\)$/);
+    expect(lines[0]).toMatch(/registryScanning\.rules\[0\]\.filters \[.*\] must hold 1 to 100 filters \("\*" for every repository\)$/);
   });
 
   test("a bad scanType hides no other problem, and judges no frequency against it", () => {

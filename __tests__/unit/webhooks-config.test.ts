@@ -44,10 +44,10 @@ describe("triggers in the environments file", () => {
 
   test.each<[string, (t: any, p: any) => void, string]>([
     ["a group without events", (t) => (t.push = [{ headRef: "^refs/heads/main$" }]), `build.privilegedProject.triggers.push[0].events is required`],
-    ["an empty events list", (t) => (t.push = [{ events: [] }]), `build.privilegedProject.triggers.push[0].events [] must have at least 1 item(s)`],
+    ["an empty events list", (t) => (t.push = [{ events: [] }]), `build.privilegedProject.triggers.push[0].events [] must name at least one event (a filter group needs an EVENT filter)`],
     ["an unknown event", (t) => (t.push = [{ events: ["PUSHED"] }]), `build.privilegedProject.triggers.push[0].events[0] "PUSHED" must be one of PUSH, PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED, PULL_REQUEST_MERGED, PULL_REQUEST_CLOSED, RELEASED, PRERELEASED`],
-    ["no filter group", (t) => (t.pullRequest = []), `build.privilegedProject.triggers.pullRequest [] must have at least 1 item(s)`],
-    ["a pattern that does not compile", (t) => (t.push = [{ events: ["PUSH"], headRef: "(main" }]), `build.privilegedProject.triggers.push[0].headRef "(main" must be a non-empty regular expression that compiles (checked with JavaScript's RegExp; CodeBuild has its own flavour)`],
+    ["no filter group", (t) => (t.pullRequest = []), `build.privilegedProject.triggers.pullRequest [] must hold at least one filter group (a webhook without filter groups builds every push and pull request of every branch); use false for none`],
+    ["a pattern that does not compile", (t) => (t.push = [{ events: ["PUSH"], headRef: "(main" }]), `build.privilegedProject.triggers.push[0].headRef "(main" must be a regular expression that compiles (Invalid regular expression: /(main/: Unterminated group)`],
     ["an unknown filter", (t) => (t.push = [{ events: ["PUSH"], commitMessage: "x" }]), `build.privilegedProject.triggers.push[0].commitMessage "x" is an unknown key (known: events, headRef, baseRef, filePath, actorAccountId)`],
     ["push groups with pushBuilds false", (t) => (t.pushBuilds = false), `build.privilegedProject.triggers.push [{"events":["PUSH"],"headRef":"^refs/heads/main$"}] does not apply when pushBuilds is false`],
     ["a connection ARN of another service", (_t, p) => (p.source.connectionArn = "arn:aws:codestar-connections:eu-west-1:111111111111:connection/x"), `build.privilegedProject.source.connectionArn "arn:aws:codestar-connections:eu-west-1:111111111111:connection/x" must be a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)`],

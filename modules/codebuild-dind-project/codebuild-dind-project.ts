@@ -1,23 +1,9 @@
 import { Construct } from "constructs";
-import { TerraformStack } from "cdktf";
-import { BuildSpec } from "../shared/buildspec";
 import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../shared/codebuild-docker-project";
 import type { EcrPullThroughCache } from "../ecr-pull-through-cache/ecr-pull-through-cache";
-import { SECRET_ARN_PATTERN, SECRET_ARN_RULE } from "../shared/patterns";
+import { DEFAULT_DIND_IMAGE, dindBuildEnvironment } from "./dind-environment";
 
-/**
- * The Docker-in-Docker image the dind project runs on by default, pinned to a version tag so a
- * new upstream release never changes builds silently.
- */
-export const DEFAULT_DIND_IMAGE = "docker:27.3.1-dind";
-
-/** The buildspec bundled for this project, in `buildspecs/`. */
-export const DIND_BUILDSPEC = "docker-dind.yml";
-
-/** `[registry/]repository:tag` or `…@sha256:<digest>`, with a tag other than `latest`. */
-const PINNED_IMAGE_PATTERN = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/;
-/** The tag carries a version number (so `dind`, `latest`, `stable` are refused), or there is a digest. */
-const PINNED_VERSION_PATTERN = /(:[^/:@]*\d[^/:@]*|@sha256:[a-f0-9]{64})$/;
+export { DEFAULT_DIND_IMAGE, DIND_BUILDSPEC } from "./dind-environment";
 
 /** Properties of a {@link CodeBuildDindProject}. */
 export interface CodeBuildDindProjectProps extends CodeBuildDockerProjectProps {
@@ -66,42 +52,15 @@ export class CodeBuildDindProject extends CodeBuildDockerProject {
   public readonly upstreamImage: string;
 
   constructor(scope: Construct, id: string, props: CodeBuildDindProjectProps) {
+    const env = dindBuildEnvironment(props, scope);
+    super(scope, id, props, env);
     const upstreamImage = props.image ?? DEFAULT_DIND_IMAGE;
-    const credential = props.registryCredentialSecretArn;
     const cache = props.pullThroughCache;
-    const pinned = PINNED_IMAGE_PATTERN.test(upstreamImage) && PINNED_VERSION_PATTERN.test(upstreamImage);
-    const cacheProblem = cache?.coverageProblem(upstreamImage);
-    // An image that breaks a rule is reported below, with the project's other problems.
-    const image = cache !== undefined && cacheProblem === undefined && pinned ? cache.cachedImage(upstreamImage) : upstreamImage;
-    super(scope, id, props, {
-      constructName: "CodeBuildDindProject",
-      image,
-      environmentType: "LINUX_CONTAINER",
-      imagePullCredentialsType: credential === undefined && cache === undefined ? "CODEBUILD" : "SERVICE_ROLE",
-      registryCredentialSecretArn: credential,
-      defaultBuildSpec: () => BuildSpec.bundled(DIND_BUILDSPEC),
-      validate: (p) => {
-        p.check(
-          pinned,
-          "image",
-          upstreamImage,
-          "must be an image reference pinned to a version tag or sha256 digest (not untagged, not a moving tag such as dind or latest), e.g. docker:27.3.1-dind",
-        );
-        if (credential !== undefined) {
-          p.check(SECRET_ARN_PATTERN.test(credential), "registryCredentialSecretArn", credential, SECRET_ARN_RULE);
-        }
-        if (cache !== undefined) {
-          if (cacheProblem !== undefined) p.add("image", upstreamImage, `cannot be pulled through pullThroughCache '${cache.node.id}': it ${cacheProblem}`);
-          if (credential !== undefined) p.add("registryCredentialSecretArn", credential, "must not be set with pullThroughCache (the cache rule holds the upstream credential; the role pulls from ECR)");
-          const here = TerraformStack.of(scope);
-          const there = TerraformStack.of(cache);
-          if (here !== there) p.add("pullThroughCache", cache.node.path, `must be in the project's stack ${here.node.path} (CodeBuild pulls the image from the registry of its own account and region)`);
-        }
-      },
-    });
+    const image = env.image;
     this.image = image;
     this.upstreamImage = upstreamImage;
     // The pull-request project (triggers) runs on the same image, with its own role.
     if (cache !== undefined) for (const role of [this.role, this.pullRequestRole]) if (role) cache.grantPullThrough(role, [cache.upstreamOf(upstreamImage)!]);
   }
 }
+

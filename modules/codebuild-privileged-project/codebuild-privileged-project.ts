@@ -2,26 +2,12 @@ import { Construct } from "constructs";
 import { CodeBuildServiceRole } from "../service-role/service-role";
 import type { IServiceRole } from "../service-role/service-role-base";
 import { AwsContext } from "../shared/aws-context";
-import { BuildSpec } from "../shared/buildspec";
 import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../shared/codebuild-docker-project";
 import { CODEBUILD_BATCH_ACTIONS, CODEBUILD_READ_BUILD_ACTIONS } from "../shared/iam";
-import {
-  MANIFEST_PLATFORMS_VARIABLE,
-  MULTI_ARCH_BUILDSPEC,
-  MultiArchOptions,
-  TARGET_PLATFORM_VARIABLE,
-  sortedPlatforms,
-  validateMultiArch,
-  withBatchSection,
-} from "./multi-arch";
+import { MultiArchOptions, sortedPlatforms } from "./multi-arch";
+import { privilegedBuildEnvironment } from "./privileged-environment";
 
-/** The CodeBuild managed image the privileged project runs on by default. */
-export const DEFAULT_MANAGED_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0";
-
-/** The buildspec bundled for this project, in `buildspecs/`. */
-export const PRIVILEGED_BUILDSPEC = "docker-push-ecr.yml";
-
-const MANAGED_IMAGE_PATTERN = /^aws\/codebuild\/[a-z0-9._/-]+:[A-Za-z0-9._-]+$/;
+export { DEFAULT_MANAGED_IMAGE, PRIVILEGED_BUILDSPEC } from "./privileged-environment";
 
 /** Properties of a {@link CodeBuildPrivilegedProject}. */
 export interface CodeBuildPrivilegedProjectProps extends CodeBuildDockerProjectProps {
@@ -69,32 +55,10 @@ export class CodeBuildPrivilegedProject extends CodeBuildDockerProject {
   public readonly batchRole?: IServiceRole;
 
   constructor(scope: Construct, id: string, props: CodeBuildPrivilegedProjectProps) {
-    const image = props.image ?? DEFAULT_MANAGED_IMAGE;
+    const env = privilegedBuildEnvironment(props);
+    super(scope, id, props, env);
     const multiArch = props.multiArch;
-    super(scope, id, props, {
-      constructName: "CodeBuildPrivilegedProject",
-      image,
-      environmentType: props.environmentType ?? (image.includes("aarch64") ? "ARM_CONTAINER" : "LINUX_CONTAINER"),
-      imagePullCredentialsType: "CODEBUILD",
-      defaultBuildSpec: () =>
-        multiArch === undefined || !Array.isArray(multiArch.platforms)
-          ? BuildSpec.bundled(PRIVILEGED_BUILDSPEC)
-          : BuildSpec.fromInline(withBatchSection(BuildSpec.bundled(MULTI_ARCH_BUILDSPEC).value, multiArch)),
-      validate: (p) => {
-        p.check(MANAGED_IMAGE_PATTERN.test(image), "image", image, "must be a CodeBuild managed image (aws/codebuild/<name>:<version>); use CodeBuildDindProject for other images");
-        if (props.environmentType !== undefined) {
-          p.check(["LINUX_CONTAINER", "ARM_CONTAINER"].includes(props.environmentType), "environmentType", props.environmentType, "must be LINUX_CONTAINER or ARM_CONTAINER");
-        }
-        if (multiArch !== undefined) {
-          validateMultiArch(p, multiArch, props.buildSpec?.inlineContent);
-          for (const name of [TARGET_PLATFORM_VARIABLE, MANIFEST_PLATFORMS_VARIABLE]) {
-            if (Object.hasOwn(props.environmentVariables ?? {}, name)) {
-              p.add("environmentVariables name", name, "is set by the batch build graph of multiArch (per build)");
-            }
-          }
-        }
-      },
-    });
+    const image = env.image;
     this.image = image;
     if (multiArch !== undefined) this.batchRole = this.enableBatchBuilds(props, multiArch);
   }

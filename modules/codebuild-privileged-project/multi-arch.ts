@@ -149,7 +149,9 @@ export function validateMultiArch(p: PropProblems, options: MultiArchOptions, bu
     if (platforms.indexOf(platform) !== i) p.add(`multiArch.platforms[${i}]`, platform, "is listed twice (each platform is built once)");
   });
   const distinct = new Set(platforms.filter((x) => MULTI_ARCH_PLATFORMS.includes(x)));
-  p.check(distinct.size >= 2, "multiArch.platforms", platforms, "must name at least two distinct platforms (a manifest list of one image is that image: leave multiArch out)");
+  // A repeated platform is reported above: removing the repeat is the fix, not another platform.
+  const repeated = platforms.some((x, i) => platforms.indexOf(x) !== i);
+  p.check(distinct.size >= 2 || repeated, "multiArch.platforms", platforms, "must name at least two distinct platforms (a manifest list of one image is that image: leave multiArch out)");
   for (const [platform, image] of Object.entries(options.images ?? {})) {
     const where = `multiArch.images.${platform}`;
     if (!MULTI_ARCH_PLATFORMS.includes(platform as MultiArchPlatform)) {

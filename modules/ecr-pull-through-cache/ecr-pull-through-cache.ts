@@ -4,8 +4,8 @@ import { AwsContext } from "../shared/aws-context";
 import { ECR_AUTH_ACTIONS, IGrantee } from "../shared/iam";
 import type { BuildEnvironmentVariable } from "../shared/codebuild-docker-project";
 import { sameCopy } from "../shared/one-copy";
-import { PropProblems, isToken } from "../shared/validation";
-import { AZURE_REGISTRY_NAME_PATTERN, AZURE_REGISTRY_NAME_RULE } from "../shared/patterns";
+import { PropProblems, throwPropProblems } from "../shared/validation";
+import { buildArgsProblems, coverageProblemOf, pullThroughCachePropProblems, resourceId, upstreamUrl } from "./pull-through-cache-props";
 
 /** The upstream registries an ECR pull-through cache rule can cache. */
 export type PullThroughUpstream =
@@ -84,7 +84,6 @@ export const PULL_THROUGH_CREDENTIAL_RULE =
 const REPOSITORY_PATH = /^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
 
 /** A build argument name (an environment variable of the build). */
-const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** One pull-through cache rule: an upstream registry and the prefix its images are cached under. */
 export interface PullThroughCacheRuleProps {
@@ -184,9 +183,7 @@ export class EcrPullThroughCache extends Construct {
 
   constructor(scope: Construct, id: string, props: EcrPullThroughCacheProps) {
     super(sameCopy(scope, CONSTRUCT, id), id);
-    const p = new PropProblems(CONSTRUCT, id);
-    validateProps(p, props, AwsContext.knownRegionOf(this), AwsContext.knownAccountIdOf(this));
-    p.throwIfAny();
+    throwPropProblems(pullThroughCachePropProblems(id, props, AwsContext.knownRegionOf(this), AwsContext.knownAccountIdOf(this)));
     this.context = AwsContext.of(this);
     this.registry = `${this.context.accountId}.dkr.ecr.${this.context.region}.${this.context.dnsSuffix}`;
     this.rules = props.rules.map((rule) => {
@@ -238,14 +235,7 @@ export class EcrPullThroughCache extends Construct {
    * cache has no rule for it, another Azure registry), or undefined when it can.
    */
   public coverageProblem(reference: string): string | undefined {
-    const found = upstreamOfImage(reference);
-    if (found === undefined) return `is on a registry no pull-through cache upstream serves (upstreams: ${Object.values(PULL_THROUGH_UPSTREAMS).map((u) => u.url).join(", ")})`;
-    const rule = this.ruleFor(found.upstream);
-    if (rule === undefined) return `is on ${found.upstream}, which has no rule in this cache (rules: ${this.rules.map((r) => r.upstream).join(", ")})`;
-    if (found.upstream === "azure-container-registry" && rule.upstreamRegistryUrl !== `${found.azureRegistryName}.azurecr.io`) {
-      return `is on another Azure registry than the cache's ${rule.upstreamRegistryUrl}`;
-    }
-    return undefined;
+    return coverageProblemOf(this.rules, reference);
   }
 
   /** The upstream `reference` is pulled from (it must be covered, see {@link EcrPullThroughCache.coverageProblem}). */
@@ -263,17 +253,7 @@ export class EcrPullThroughCache extends Construct {
    * environmentVariables: cache.buildArgs({ BUILDER_IMAGE: "golang:1.23-bookworm" })
    */
   public buildArgs(args: Record<string, string>): Record<string, BuildEnvironmentVariable> {
-    const problems: [string, string, string][] = [];
-    for (const [name, reference] of Object.entries(args)) {
-      if (!BUILD_ARG_NAME.test(name)) problems.push([`buildArgs name`, name, "must be letters, digits and '_', not starting with a digit"]);
-      const problem = this.coverageProblem(reference);
-      if (problem !== undefined) problems.push([`buildArgs.${name}`, reference, problem]);
-    }
-    if (problems.length) {
-      const p = new PropProblems(CONSTRUCT, this.node.id);
-      for (const [prop, value, rule] of problems) p.add(prop, value, rule);
-      p.throwIfAny();
-    }
+    throwPropProblems(buildArgsProblems(this.node.id, this.rules, args));
     return Object.fromEntries(Object.entries(args).map(([name, reference]) => [name, { value: this.cachedImage(reference) }]));
   }
 
@@ -313,77 +293,4 @@ function fail(id: string, prop: string, value: unknown, rule: string): never {
   throw new Error("unreachable");
 }
 
-function upstreamUrl(rule: PullThroughCacheRuleProps): string {
-  return rule.upstream === "azure-container-registry" ? `${(rule.azureRegistryName ?? "").toLowerCase()}.azurecr.io` : PULL_THROUGH_UPSTREAMS[rule.upstream].url;
-}
 
-/** A construct ID for the rule of `prefix` (`docker-hub` → `DockerHub`, `team/quay` → `TeamQuay`). */
-function resourceId(prefix: string): string {
-  return prefix
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w[0].toUpperCase() + w.slice(1))
-    .join("");
-}
-
-function validateProps(p: PropProblems, props: EcrPullThroughCacheProps, region: string | undefined, account: string | undefined): void {
-  const rules = props?.rules;
-  if (!Array.isArray(rules) || rules.length === 0) return p.add("rules", rules, "must hold at least one rule (one per upstream registry)");
-  const upstreams = Object.keys(PULL_THROUGH_UPSTREAMS) as PullThroughUpstream[];
-  const seenUpstream = new Map<string, number>();
-  const prefixes: [number, string][] = [];
-  const ids = new Map<string, number>();
-  rules.forEach((rule, i) => {
-    const at = `rules[${i}]`;
-    if (!upstreams.includes(rule.upstream)) {
-      p.add(`${at}.upstream`, rule.upstream, `must be one of ${upstreams.join(", ")}`);
-      return;
-    }
-    const info = PULL_THROUGH_UPSTREAMS[rule.upstream];
-    const before = seenUpstream.get(rule.upstream);
-    if (before !== undefined) p.add(`${at}.upstream`, rule.upstream, `is already cached by rules[${before}] (one rule per upstream)`);
-    else seenUpstream.set(rule.upstream, i);
-
-    const prefix = rule.prefix ?? rule.upstream;
-    if (!isToken(prefix)) {
-      const ok = typeof prefix === "string" && prefix.length >= 2 && prefix.length <= 30 && PULL_THROUGH_PREFIX_PATTERN.test(prefix);
-      p.check(ok, `${at}.prefix`, prefix, PULL_THROUGH_PREFIX_RULE);
-      if (ok) {
-        for (const [j, other] of prefixes) {
-          if (other === prefix) p.add(`${at}.prefix`, prefix, `is already the prefix of rules[${j}] (each rule needs its own prefix)`);
-          else if (other.startsWith(`${prefix}/`) || prefix.startsWith(`${other}/`)) {
-            p.add(`${at}.prefix`, prefix, `overlaps rules[${j}].prefix ${JSON.stringify(other)} (one prefix must not be a path under another)`);
-          }
-        }
-        prefixes.push([i, prefix]);
-        const id = resourceId(prefix);
-        const same = ids.get(id);
-        if (same !== undefined && prefixes.find(([j]) => j === same)?.[1] !== prefix) {
-          p.add(`${at}.prefix`, prefix, `names the same construct as rules[${same}].prefix (${id}); choose prefixes that differ in more than punctuation`);
-        } else ids.set(id, i);
-      }
-    }
-
-    const credential = rule.credentialSecretArn;
-    if (credential === undefined) {
-      if (info.credential === "required") {
-        p.add(`${at}.credentialSecretArn`, credential, `is required for upstream ${rule.upstream} (${info.url} is pulled with a credential: a Secrets Manager secret named ecr-pullthroughcache/<name>)`);
-      }
-    } else if (info.credential === "none") {
-      p.add(`${at}.credentialSecretArn`, credential, `must not be set for upstream ${rule.upstream} (ECR pulls ${info.url} without a credential)`);
-    } else if (!isToken(credential)) {
-      const m = PULL_THROUGH_CREDENTIAL_PATTERN.exec(credential);
-      if (m === null) p.add(`${at}.credentialSecretArn`, credential, PULL_THROUGH_CREDENTIAL_RULE);
-      else {
-        if (region !== undefined && m[1] !== region) p.add(`${at}.credentialSecretArn`, credential, `must be a secret of the rule's region ${region} (ECR reads the credential in its own region)`);
-        if (account !== undefined && m[2] !== account) p.add(`${at}.credentialSecretArn`, credential, `must be a secret of the rule's account ${account}`);
-      }
-    }
-
-    if (rule.upstream === "azure-container-registry") {
-      p.check(typeof rule.azureRegistryName === "string" && AZURE_REGISTRY_NAME_PATTERN.test(rule.azureRegistryName), `${at}.azureRegistryName`, rule.azureRegistryName, AZURE_REGISTRY_NAME_RULE);
-    } else if (rule.azureRegistryName !== undefined) {
-      p.add(`${at}.azureRegistryName`, rule.azureRegistryName, "is only for upstream azure-container-registry");
-    }
-  });
-}

@@ -2,7 +2,8 @@ import { Construct, IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { EcrRegistryScanningConfiguration } from "@cdktf/provider-aws/lib/ecr-registry-scanning-configuration";
 import { sameCopy } from "../shared/one-copy";
-import { PropProblems } from "../shared/validation";
+import { PropProblems, throwPropProblems } from "../shared/validation";
+import { registryScanningPropProblems } from "./registry-scanning-props";
 
 /** How ECR scans the images of a registry. */
 export enum RegistryScanType {
@@ -107,8 +108,8 @@ export class EcrRegistryScanning extends Construct {
     if (other !== undefined) {
       p.add("scope", other.stack, `already holds EcrRegistryScanning '${other.id}': a registry has one scanning configuration per account and region`);
     }
-    validateProps(p, props);
     p.throwIfAny();
+    throwPropProblems(registryScanningPropProblems(id, props));
     this.scanType = props.scanType;
     this.rules = props.rules ?? [];
     this.resource = new EcrRegistryScanningConfiguration(this, "Resource", {
@@ -131,28 +132,4 @@ function otherInStack(self: IConstruct): { id: string; stack: string } | undefin
   }
   const other = stack.node.findAll().find((c) => c !== self && c instanceof EcrRegistryScanning);
   return other === undefined ? undefined : { id: other.node.id, stack: stack.node.path };
-}
-
-function validateProps(p: PropProblems, props: EcrRegistryScanningProps): void {
-  const types = Object.values(RegistryScanType) as string[];
-  const typeOk = types.includes(props.scanType);
-  p.check(typeOk, "scanType", props.scanType, `must be one of ${types.join(", ")}`);
-  const rules = props.rules ?? [];
-  if (!Array.isArray(rules)) return p.add("rules", rules, "must be an array of rules");
-  p.check(rules.length <= MAX_SCANNING_RULES, "rules", rules.map((r) => r?.frequency), `must hold at most ${MAX_SCANNING_RULES} rules (ECR's limit for a registry scanning configuration)`);
-  const frequencies = Object.values(ScanFrequency) as string[];
-  rules.forEach((rule, i) => {
-    const at = `rules[${i}]`;
-    if (!frequencies.includes(rule.frequency)) {
-      p.add(`${at}.frequency`, rule.frequency, `must be one of ${frequencies.join(", ")}`);
-    } else if (typeOk && !SCAN_FREQUENCIES[props.scanType].includes(rule.frequency)) {
-      p.add(`${at}.frequency`, rule.frequency, `is not allowed with scanType ${props.scanType} (allowed: ${SCAN_FREQUENCIES[props.scanType].join(", ")})`);
-    }
-    const filters = rule.filters;
-    if (!Array.isArray(filters) || filters.length < 1 || filters.length > MAX_SCANNING_FILTERS) {
-      p.add(`${at}.filters`, filters, `must hold 1 to ${MAX_SCANNING_FILTERS} filters ("*" for every repository)`);
-      return;
-    }
-    filters.forEach((f, j) => p.check(isScanningFilter(f), `${at}.filters[${j}]`, f, SCANNING_FILTER_RULE));
-  });
 }

@@ -7,9 +7,10 @@ import { AwsContext } from "../shared/aws-context";
 import { ECR_PULL_ACTIONS } from "../shared/iam";
 import { sameCopy } from "../shared/one-copy";
 import { DocumentStatement, renderPolicyDocument } from "../shared/policy-document";
-import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN, PropProblems, checkIntRange, isToken } from "../shared/validation";
+import { ACCOUNT_ID_PATTERN, PropProblems, isToken, throwPropProblems } from "../shared/validation";
+import { checkRepositoryName, ecrRepoPropProblems } from "./ecr-repo-props";
 import { EcrRepositoryBase, IEcrRepository, RepositoryPolicyGrant, TagMutability } from "./repository-base";
-import { KMS_KEY_OR_ALIAS_ARN_PATTERN, KMS_KEY_OR_ALIAS_ARN_RULE, REPOSITORY_NAME_PARTS_PATTERN, partitionOf } from "../shared/patterns";
+import { REPOSITORY_NAME_PARTS_PATTERN, partitionOf } from "../shared/patterns";
 
 export { TagMutability } from "./repository-base";
 
@@ -280,7 +281,7 @@ export class EcrRepo extends EcrRepositoryBase {
 
   constructor(scope: Construct, id: string, props: EcrRepoProps) {
     super(sameCopy(scope, "EcrRepo", id), id);
-    validateProps(id, props);
+    throwPropProblems(ecrRepoPropProblems(id, props));
     this.tagMutability = props.tagMutability ?? TagMutability.IMMUTABLE;
     this.encryption = props.encryption ?? RepositoryEncryption.KMS;
     this.literalName = props.repositoryName;
@@ -399,67 +400,4 @@ class ImportedRepository extends EcrRepositoryBase {
   protected addToResourcePolicy(): boolean {
     return false;
   }
-}
-
-function checkRepositoryName(p: PropProblems, name: unknown): void {
-  if (typeof name !== "string") {
-    p.add("repositoryName", name, "is required and must be a string");
-    return;
-  }
-  p.check(name.length >= 2 && name.length <= 256, "repositoryName", name, "must be 2-256 characters long (ECR naming rules)");
-  p.check(name === name.toLowerCase(), "repositoryName", name, "must be lowercase (ECR naming rules)");
-  p.check(
-    name !== name.toLowerCase() || ECR_REPOSITORY_NAME_PATTERN.test(name),
-    "repositoryName",
-    name,
-    "must be parts of letters and digits separated by single '.', '_' or '-', with optional 'namespace/' prefixes (ECR naming rules)",
-  );
-}
-
-function validateProps(id: string, props: EcrRepoProps): void {
-  const p = new PropProblems("EcrRepo", id);
-  checkRepositoryName(p, props.repositoryName);
-  if (props.tagMutability !== undefined) {
-    p.check(Object.values(TagMutability).includes(props.tagMutability), "tagMutability", props.tagMutability, "must be IMMUTABLE or MUTABLE");
-  }
-  if (props.encryption !== undefined) {
-    p.check(Object.values(RepositoryEncryption).includes(props.encryption), "encryption", props.encryption, "must be KMS or AES256");
-  }
-  if (props.kmsKeyArn !== undefined && props.encryption === RepositoryEncryption.AES256) {
-    p.add("kmsKeyArn", props.kmsKeyArn, "needs encryption KMS (AES256 uses keys ECR manages)");
-  } else if (props.kmsKeyArn !== undefined) {
-    p.check(
-      KMS_KEY_OR_ALIAS_ARN_PATTERN.test(props.kmsKeyArn),
-      "kmsKeyArn",
-      props.kmsKeyArn,
-      KMS_KEY_OR_ALIAS_ARN_RULE,
-    );
-  }
-  checkIntRange(p, "keepTaggedImages", props.keepTaggedImages, 1, 10000, "images");
-  checkIntRange(p, "untaggedImageExpiryDays", props.untaggedImageExpiryDays, 1, 3650, "days");
-  (props.pullAccountIds ?? []).forEach((a, i) =>
-    p.check(ACCOUNT_ID_PATTERN.test(a), `pullAccountIds[${i}]`, a, "must be an AWS account ID of exactly 12 digits"),
-  );
-  if (props.pullOrganizationId !== undefined) {
-    p.check(
-      ORGANIZATION_ID_PATTERN.test(props.pullOrganizationId),
-      "pullOrganizationId",
-      props.pullOrganizationId,
-      'must be an AWS Organization ID ("o-" and 10-32 lowercase letters or digits)',
-    );
-  }
-  if (props.lifecycleRules !== undefined) {
-    const priorities = props.lifecycleRules.map((r) => r.rulePriority);
-    p.check(new Set(priorities).size === priorities.length, "lifecycleRules rulePriority", priorities, "must be unique");
-    const anyRule = props.lifecycleRules.find((r) => r.selection.tagStatus === "any");
-    if (anyRule) {
-      p.check(
-        anyRule.rulePriority === Math.max(...priorities),
-        "lifecycleRules rulePriority",
-        anyRule.rulePriority,
-        'of the tagStatus "any" rule must be the highest (ECR lifecycle rules)',
-      );
-    }
-  }
-  p.throwIfAny();
 }

@@ -18,7 +18,7 @@ import { PolicyPack, RULES } from "../policy-pack/policy-pack";
 import { AwsContext } from "./aws-context";
 import { BuildSpec } from "./buildspec";
 import { looksLikeSecret } from "./secret-names";
-import { HiddenValue, PropProblems, checkIntRange, isToken, literal } from "./validation";
+import { HiddenValue, PropProblems, type PropProblemDetail, checkIntRange, isToken, literal, recordedProblems, throwPropProblems } from "./validation";
 import { sourcePathProblem } from "./source-path";
 import {
   ProjectTriggers,
@@ -354,7 +354,7 @@ export abstract class CodeBuildDockerProject extends Construct {
   protected constructor(scope: Construct, id: string, props: CodeBuildDockerProjectProps, env: DockerBuildEnvironment) {
     super(sameCopy(scope, env.constructName, id), id);
     const buildSpec = props.buildSpec ?? env.defaultBuildSpec();
-    validateProps(id, props, env, buildSpec);
+    throwPropProblems(dockerProjectPropProblems(id, props, env, buildSpec));
     const context = AwsContext.of(this);
     const source = props.source ?? { type: "NO_SOURCE" };
     const imageTag = props.imageTag;
@@ -650,7 +650,20 @@ function renderCache(cache: ProjectCache, prefix: string): CodebuildProjectCache
   }
 }
 
-function validateProps(id: string, props: CodeBuildDockerProjectProps, env: DockerBuildEnvironment, buildSpec: BuildSpec): void {
+/** A project's props as its pure check reads them: the repository may be missing (the config's check has none yet). */
+export type DockerProjectPropsToCheck = Omit<CodeBuildDockerProjectProps, "repository"> & { readonly repository?: CodeBuildDockerProjectProps["repository"] };
+
+/**
+ * The problems of a Docker project's props, as data (prop path, value, rule): the project's
+ * constructor throws them; the environments file's check reports them at the config's fields.
+ * Internal: not exported from the package.
+ */
+export function dockerProjectPropProblems(
+  id: string,
+  props: DockerProjectPropsToCheck,
+  env: DockerBuildEnvironment,
+  buildSpec: BuildSpec = props.buildSpec ?? env.defaultBuildSpec(),
+): readonly PropProblemDetail[] {
   const p = new PropProblems(env.constructName, id);
   p.check(
     typeof props.projectName === "string" && PROJECT_NAME_PATTERN.test(props.projectName),
@@ -755,5 +768,5 @@ function validateProps(id: string, props: CodeBuildDockerProjectProps, env: Dock
     p.check(props.vpc.securityGroupIds.length >= 1 && props.vpc.securityGroupIds.length <= 5, "vpc.securityGroupIds", props.vpc.securityGroupIds, "must name 1 to 5 security groups");
     props.vpc.securityGroupIds.forEach((s, i) => p.check(/^sg-[0-9a-f]{8,17}$/.test(s), `vpc.securityGroupIds[${i}]`, s, "must be a security group ID (sg-…)"));
   }
-  p.throwIfAny();
+  return recordedProblems(p);
 }

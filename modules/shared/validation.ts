@@ -113,6 +113,22 @@ export function propProblemDetails(error: PropValidationError): readonly (PropPr
   return error.problems.map((_, i) => details?.[i]);
 }
 
+/**
+ * The problems `problems` recorded, as data (a construct's pure prop check returns these; its
+ * constructor throws them). Internal: not exported from the package.
+ */
+export function recordedProblems(problems: PropProblems): readonly PropProblemDetail[] {
+  return RECORDED.get(problems) ?? [];
+}
+
+/** Throws a {@link PropValidationError} of `details`, if there is any (the constructor's side of a pure prop check). */
+export function throwPropProblems(details: readonly PropProblemDetail[]): void {
+  if (details.length === 0) return;
+  const error = new PropValidationError(details.map((d) => `${d.construct} '${d.id}': ${d.prop} ${show(d.value)} ${d.rule}`));
+  DETAILS.set(error, details);
+  throw error;
+}
+
 /** One {@link PropValidationError} holding the problems (lines and data) of several. */
 export function combinedPropValidationError(errors: readonly PropValidationError[]): PropValidationError {
   const combined = new PropValidationError(errors.flatMap((e) => e.problems));

@@ -1,4 +1,4 @@
-import { configPathOf } from "../../../stacks/config-paths";
+import { configFieldOf, configPathOf } from "../../../stacks/config-paths";
 import { prodEnvironment } from "../../support/environments";
 
 /** A problem of construct `id`'s prop, as PropProblems records it. */
@@ -35,5 +35,25 @@ describe("configPathOf", () => {
 
     // THEN
     expect(at).toBeUndefined();
+  });
+});
+
+describe("configFieldOf", () => {
+  test.each<[string, string, unknown, string]>([
+    ["PrivilegedProject", "multiArch.platforms", ["linux/amd64"], "build.platforms"],
+    ["PrivilegedProject", "multiArch.platforms[1]", "linux/arm64", "build.platforms[1]"],
+    ["PrivilegedProject", "triggers.push[0].headRef", "(main", "build.privilegedProject.triggers.push[0].headRef"],
+    ["PullThroughCache", "rules[0].prefix", "X", "build.pullThroughCache.rules[0].prefix"],
+    ["RegistryScanning", "rules[0].filters[1]", "a/*", "registryScanning.rules[0].filters[1]"],
+  ])("maps %s's %s to its config field, set or not", (id, prop, value, path) => {
+    // WHEN
+    const at = configFieldOf(problem(id, prop, value));
+
+    // THEN
+    expect(at).toBe(path);
+  });
+
+  test("names no field of a construct the config does not build", () => {
+    expect(configFieldOf(problem("SomethingElse", "imageTag"))).toBeUndefined();
   });
 });
