@@ -15,7 +15,7 @@ import { requireTool } from "../support/containers";
  */
 
 const BUILDSPECS = fs.readdirSync(path.join(ROOT, "buildspecs")).filter((f) => f.endsWith(".yml"));
-const SHELL_SCRIPTS = ["buildspecs/scripts/ecr-image.sh", "scripts/setup/test-prerequisites.sh", "scripts/local-aws/require-server.sh", "scripts/image/build-image.sh", "scripts/git/remotes.sh", "bench/image.sh", "bench/synth.sh", "bench/org.sh", ".ci/run"];
+const SHELL_SCRIPTS = ["buildspecs/scripts/ecr-image.sh", "scripts/setup/test-prerequisites.sh", "scripts/local-aws/require-server.sh", "scripts/image/build-image.sh", "scripts/image/image-steps.sh", "scripts/git/remotes.sh", "bench/image.sh", "bench/synth.sh", "bench/org.sh", ".ci/run"];
 
 function shellcheck(args: string[]) {
   return spawnSync("shellcheck", args, { encoding: "utf8" });
