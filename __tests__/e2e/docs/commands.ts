@@ -152,11 +152,11 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     { kind: "here", output: /git-codecommit\.eu-central-1\.amazonaws\.com\/v1\/repos\/app/ },
   ],
   // docs/scale.md: the stack list, --changed-since (against real commits in a scratch repository) and atlantis.yaml.
-  ["npm run -s stacks\nnpm run -s stacks -- --json", { kind: "by", test: "__tests__/unit/stacks/list.test.ts", marker: "run(STACKS_JS, [])", also: { test: "__tests__/unit/stacks/list.test.ts", marker: 'run(STACKS_JS, ["--json"], extra)' } }],
+  ["npm run -s stacks\nnpm run -s stacks -- --json", { kind: "by", test: "__tests__/integration/stacks/stacks-command.test.ts", marker: "run(STACKS_JS, [])", also: { test: "__tests__/integration/stacks/stacks-command.test.ts", marker: 'run(STACKS_JS, ["--json"], extra)' } }],
   ["ENVIRONMENTS=all npm run -s stacks -- --json --changed-since origin/main", { kind: "by", test: "__tests__/integration/stacks/changed-since.test.ts", marker: 'stacks(["--json", "--changed-since", ref], extra)' }],
   [
     "npm run -s atlantis-config\nnpm run -s atlantis-config -- --check",
-    { kind: "by", test: "__tests__/integration/stacks/atlantis-config.test.ts", marker: "run(script, [], {}, dir)", also: { test: "__tests__/unit/stacks/list.test.ts", marker: 'run(ATLANTIS_JS, ["--check"])' } },
+    { kind: "by", test: "__tests__/integration/stacks/atlantis-config.test.ts", marker: "run(script, [], {}, dir)", also: { test: "__tests__/integration/stacks/stacks-command.test.ts", marker: 'run(ATLANTIS_JS, ["--check"])' } },
   ],
   // docs/recovery.md: the state bucket standard, and the runbook (followed step by step by its test).
   ["ENVIRONMENTS=prod npm run bootstrap-state -- --check", { kind: "by", test: "__tests__/e2e/recovery/state-bucket.test.ts", marker: 'run(["--check", "--allow-local-endpoint"])' }],
