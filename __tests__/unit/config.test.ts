@@ -10,6 +10,7 @@ import {
   selectEnvironments,
   validateConfig,
 } from "../../config/environments";
+import { configProblems } from "../support/config-problems";
 
 /** The file name the problem lines carry; validateConfig never reads it. */
 const FILE = "config/test-environments.json";
@@ -75,16 +76,7 @@ function validConfig(): RawConfig {
   };
 }
 
-/** The lines of the ConfigError that validateConfig throws for `raw`; fails when it throws none. */
-function problemsOf(raw: unknown): readonly string[] {
-  try {
-    validateConfig(raw, FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("validateConfig accepted the config; expected a ConfigError");
-}
+const problemsOf = (raw: unknown) => configProblems(raw, FILE);
 
 /** The lines of the ConfigError that `fn` throws; fails when it throws none. */
 function configErrorOf(fn: () => unknown): readonly string[] {

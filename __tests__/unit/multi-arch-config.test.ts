@@ -1,9 +1,10 @@
 import { Testing } from "cdktf";
-import { ConfigError, validateConfig } from "../../config/environments";
+import { validateConfig } from "../../config/environments";
 import { RegionalStack } from "../../stacks";
 import { shippedConfig } from "../support/environments";
 import { docsMultiArchExample } from "../support/multi-arch";
 import { resources, statementsOf, Synthesized } from "../support/synth";
+import { configProblems } from "../support/config-problems";
 
 /**
  * build.platforms in the environments file: the privileged project builds a multi-arch image
@@ -12,15 +13,7 @@ import { resources, statementsOf, Synthesized } from "../support/synth";
  */
 
 const FILE = "environments.json";
-function problemsOfConfig(raw: unknown): readonly string[] {
-  try {
-    validateConfig(raw, FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("validateConfig accepted the config; expected a ConfigError");
-}
+const problemsOfConfig = (raw: unknown) => configProblems(raw, FILE);
 
 function withPlatforms(platforms: unknown): any {
   const raw = docsMultiArchExample();

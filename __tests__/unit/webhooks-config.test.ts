@@ -1,6 +1,7 @@
-import { ConfigError, validateConfig } from "../../config/environments";
+import { validateConfig } from "../../config/environments";
 import { docsExample } from "../support/webhooks";
 import { shippedConfig } from "../support/environments";
+import { configProblems } from "../support/config-problems";
 
 /**
  * `triggers` in the environments file: the docs/environments.md example is valid; each bad field
@@ -11,15 +12,7 @@ import { shippedConfig } from "../support/environments";
 const FILE = "environments.json";
 const at = `${FILE}: environment "ci": `;
 
-function problemsOf(raw: unknown): readonly string[] {
-  try {
-    validateConfig(raw, FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("validateConfig accepted the config; expected a ConfigError");
-}
+const problemsOf = (raw: unknown) => configProblems(raw, FILE);
 
 /** The docs example with the privileged project's triggers changed by `edit`. */
 function withTriggers(edit: (triggers: any, project: any) => void): any {
