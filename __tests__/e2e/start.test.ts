@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { freePort, startLocalAws } from "../../scripts/local-aws/server";
-import { tempDir } from "../support/app";
+import { ROOT, tempDir } from "../support/app";
 import { alive, motoPid, start, withoutNodeWarnings } from "../support/e2e-run";
 import { prodEnvironment, singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
@@ -41,6 +41,11 @@ describe("npm start", () => {
     expect(run.stdout).not.toContain(": warning: ");
     expect(run.stdout).toMatch(/\[1\/1\] local-eu-central-1: applied \(\d+\.\d s\)/);
     expect(fs.existsSync(path.join(outdir, "stacks", "local-eu-central-1", ".terraform", "deploy.tfplan"))).toBe(false);
+    // The reviewed plan, its JSON and the review stay where the run says they are: beside the stacks.
+    expect(run.stdout).toContain(`plans, their JSON and the reviews are in ${path.relative(ROOT, path.join(dir, "plans"))}/`);
+    expect(fs.readdirSync(path.join(dir, "plans")).filter((f) => f.startsWith("local-eu-central-1.")).sort()).toEqual(
+      ["local-eu-central-1.json", "local-eu-central-1.md", "local-eu-central-1.review.json", "local-eu-central-1.tfplan", "local-eu-central-1.txt"],
+    );
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
     expect(run.stdout).not.toContain("keeps running");

@@ -1,5 +1,3 @@
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { ConfigError, projectRoot } from "../../config/environments";
 import { bootstrap, refuseRealEnvironments, verify, verifyTopology, type LocalDeployOptions } from "./deploy";
@@ -116,7 +114,9 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     const accounts = new Set(envs.map((e) => e.accountId)).size;
     await step("create the state bucket, lock table and source bundle", () => bootstrap(opts, envs));
     // The deploy path of npm run deploy: synth, plan, review and guard, apply in waves.
-    const plans = fs.mkdtempSync(path.join(os.tmpdir(), "npm-start-plans-"));
+    // Beside the synthesized stacks, where npm run deploy keeps them by default (plans/): the reviewed
+    // plans, their JSON and the reviews stay for reading after the run.
+    const plans = path.join(path.dirname(base.outdir), "plans");
     let deployed: Deployed | undefined;
     const code = await step(`synthesize, plan and deploy ${stackCount} stacks of ${envs.length} environments in ${accounts} accounts (npm run deploy)`, () =>
       runPlan(
@@ -124,7 +124,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
         { ...process.env, AWS_ENDPOINT_URL: endpoint, ENVIRONMENTS: opts.environments, CDKTF_OUTDIR: base.outdir },
         (line) => process.stdout.write(line),
         { selection, explainLocalFailure: explainLocalAwsFailure, freshEndpoint: started.server !== undefined, onDeployed: (d) => void (deployed = d) },
-      ).finally(() => fs.rmSync(plans, { recursive: true, force: true })),
+      ),
     );
     if (code !== 0 || deployed === undefined) throw new Error("the review of the plans blocked the deploy (see the review above)");
     const results: StackResult[] = deployed.waves.flat().map((p) => ({ stack: p.stack, outputs: deployed!.outputs.get(p.stack.name)! }));
