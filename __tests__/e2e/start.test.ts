@@ -20,10 +20,13 @@ describe("npm start", () => {
     // GIVEN one stack (the organization is deployed by organization.test.ts, to an endpoint it gives)
     const dir = tempDir("start");
     const outdir = path.join(dir, "cdktf.out");
+    const tmp = path.join(dir, "tmp");
+    fs.mkdirSync(tmp);
 
     // WHEN
     const run = await start([], {
       AWS_ENDPOINT_URL: undefined,
+      TMPDIR: tmp,
       CDKTF_OUTDIR: outdir,
       CONFIG_FILE: writeSingleAccountConfig(dir, ["eu-central-1"]),
       ENVIRONMENTS: undefined,
@@ -51,6 +54,8 @@ describe("npm start", () => {
     expect(run.stdout).not.toContain("keeps running");
     expect(fs.readdirSync(path.join(outdir, "stacks"))).toEqual(["local-eu-central-1"]);
     expect(alive(motoPid(run.stdout))).toBe(false);
+    // Nothing left in its TMPDIR (the provider processes' plugin sockets went with them).
+    expect(fs.readdirSync(tmp)).toEqual([]);
   });
 
   test.concurrent("a failed apply shows Terraform's error, exits non-zero and stops the server", async () => {

@@ -156,11 +156,14 @@ export async function startSharedProvider(
 ): Promise<SharedProvider | undefined> {
   if (sharedProviderBlocker(dir, env, plan)) return undefined;
   const binary = providerBinary(dir)!;
-  const errors = path.join(os.tmpdir(), `shared-provider-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
+  // A folder of its own for its error log and its plugin socket (the provider makes the socket in
+  // TMPDIR and leaves it when it is stopped): removed with it, so nothing is left in the caller's TMPDIR.
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), "shared-provider-"));
+  const errors = path.join(own, "provider.log");
   const errorFd = fs.openSync(errors, "w");
   const child = spawn("sh", ["-c", WATCHDOG, "provider-watchdog", String(process.pid), binary, "-debug"], {
     cwd: dir,
-    env,
+    env: { ...env, TMPDIR: own },
     detached: true, // its own process group: stop() ends the watchdog and the provider together
     stdio: ["ignore", "pipe", errorFd],
   });
@@ -172,7 +175,7 @@ export async function startSharedProvider(
     await proxy?.close();
     await stopGroup(child, exited);
     running.delete(child);
-    fs.rmSync(errors, { force: true });
+    fs.rmSync(own, { recursive: true, force: true });
   };
 
   const reattach = await new Promise<string | undefined>((resolve) => {
