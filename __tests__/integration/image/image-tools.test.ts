@@ -58,14 +58,18 @@ describe("the image, Go and buildspec test files on a machine without their tool
     const searchPath = pathWithout(HIDDEN);
     expect(HIDDEN.filter((t) => onPath(t, searchPath))).toEqual([]);
     const out = path.join(tempDir("jest-json"), "results.json");
+    // A TMPDIR of the inner run's own: its teardown checks that nothing new is left in the TMPDIR it
+    // started in, which the outer run's other files write into meanwhile.
+    const innerTmp = tempDir("inner-jest-tmp");
     // WHEN jest runs the files
     const started = Date.now();
-    spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--ci", "--runInBand", "--json", `--outputFile=${out}`, "--runTestsByPath", ...FILES], {
+    const inner = spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--ci", "--runInBand", "--json", `--outputFile=${out}`, "--runTestsByPath", ...FILES], {
       cwd: ROOT,
-      env: { ...process.env, PATH: searchPath },
+      env: { ...process.env, PATH: searchPath, TMPDIR: innerTmp },
       encoding: "utf8",
     });
     seconds = (Date.now() - started) / 1000;
+    if (!fs.existsSync(out)) throw new Error(`the inner jest run wrote no results (exit ${inner.status}):\n${`${inner.stderr}`.split("\n").slice(-30).join("\n")}`);
     const json = JSON.parse(fs.readFileSync(out, "utf8")) as { testResults: FileResult[] };
     results = Object.fromEntries(json.testResults.map((r) => [path.relative(ROOT, r.name), r]));
   });
