@@ -52,6 +52,7 @@ export async function stopServer(server: KeptServer): Promise<void> {
     if (alive()) signal("SIGKILL");
   }
   fs.rmSync(server.file, { force: true });
+  if (server.record.log !== undefined && !alive()) fs.rmSync(server.record.log, { force: true });
 }
 
 /** The flags of `npm stop` and `npm run status`: only --help; a bad LOCAL_AWS_STATE_DIR is refused too. */

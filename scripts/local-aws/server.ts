@@ -12,6 +12,8 @@ export interface LocalAws {
   readonly port: number;
   /** The server's process ID. */
   readonly pid: number;
+  /** The file the server logs to (in TMPDIR): removed by stop(); a detached server's is removed by `npm stop`. */
+  readonly logFile: string;
   /** Stops the server (SIGTERM, then SIGKILL after 3 s) and waits for it to exit. */
   stop(): Promise<void>;
   /** Lets the server outlive this process (it is then stopped with `kill <pid>`). */
@@ -177,7 +179,7 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
           child.kill("SIGUSR1"); // the watchdog keeps moto running once this process ends
           child.unref();
         };
-        return { endpoint, port, pid: child.pid as number, stop, detach, logTail: tail };
+        return { endpoint, port, pid: child.pid as number, logFile: log, stop, detach, logTail: tail };
       }
     } catch {
       // not listening yet

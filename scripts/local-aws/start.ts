@@ -155,7 +155,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
 
     const server = started.server;
     if (server && flags.keepRunning) {
-      const record = writeRecord({ pid: server.pid, port: server.port, endpoint: server.endpoint, stacks: stacks.map((s) => s.name), region: stacks[0].region });
+      const record = writeRecord({ pid: server.pid, port: server.port, endpoint: server.endpoint, stacks: stacks.map((s) => s.name), region: stacks[0].region, log: server.logFile });
       server.detach();
       started.server = undefined;
       process.stdout.write(

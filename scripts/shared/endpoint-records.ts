@@ -24,6 +24,8 @@ export interface KeptRecord {
   readonly stacks: readonly string[];
   /** The region to point the AWS CLI at. */
   readonly region: string;
+  /** The server's log file, removed when the server is stopped. */
+  readonly log?: string;
 }
 
 /** The folder of the records: `LOCAL_AWS_STATE_DIR`, else `.local-aws` of the project. */

@@ -54,7 +54,9 @@ describe("npm run status and npm stop", () => {
     const dir = tempDir("kept");
     const env = { LOCAL_AWS_STATE_DIR: dir };
     const server = standIn();
-    const file = writeRecord({ pid: server.pid!, port: 45678, endpoint: "http://127.0.0.1:45678", stacks: ["local-eu-central-1"], region: "eu-central-1" }, env);
+    const log = path.join(dir, "server.log");
+    fs.writeFileSync(log, "GET / 200\n");
+    const file = writeRecord({ pid: server.pid!, port: 45678, endpoint: "http://127.0.0.1:45678", stacks: ["local-eu-central-1"], region: "eu-central-1", log }, env);
     expect(file).toBe(path.join(dir, `${server.pid}.json`));
 
     // WHEN
@@ -81,6 +83,8 @@ describe("npm run status and npm stop", () => {
     expect(t.text()).toBe(`stopped the local AWS at http://127.0.0.1:45678 (pid ${server.pid})\n`);
     expect(alive(server.pid!)).toBe(false);
     expect(fs.existsSync(file)).toBe(false);
+    // Its log went with it: nothing of the kept-running server is left in the TMPDIR it logged to.
+    expect(fs.existsSync(log)).toBe(false);
   });
 
   test("a record whose server has ended is reported and removed, and a reused process ID is never signalled", async () => {
