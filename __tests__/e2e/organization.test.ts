@@ -1,3 +1,4 @@
+import { applyWaves } from "../../stacks/topology";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -16,7 +17,6 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk
 import { LOCAL_CREDENTIALS } from "../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
 import {
-  deployWaves,
   localStacks,
   localTerraformEnv,
   organizationOf,
@@ -156,7 +156,7 @@ beforeAll(async () => {
   envs = selectLocalEnvironments(opts);
   organization = organizationOf(opts);
   const stacks = localStacks(envs, outdir);
-  waves = deployWaves(stacks, organization);
+  waves = applyWaves(stacks, organization);
 
   // A session in each account, as each provider gets one: moto's own account with the test
   // credentials, a consumer's by assuming its deploy role (which need not exist in moto).

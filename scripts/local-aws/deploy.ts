@@ -17,7 +17,6 @@ import { createBucket } from "../recovery/state-bucket";
 import { ensureLocalState } from "../plan-review/synth";
 import type { LocalStack } from "./read-back";
 
-export { applyWaves as deployWaves } from "../../stacks/topology";
 export { describeScanning, scanningDifference, verify, verifyTopology, type AccountReport, type LocalStack, type StackResult, type Verification } from "./read-back";
 
 /** Options shared by the steps. */

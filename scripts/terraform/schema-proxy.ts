@@ -127,15 +127,6 @@ export function typesMentioned(...texts: string[]): Set<string> {
 }
 
 /**
- * Terraform's complaints when a schema the proxy dropped was needed after all: a type in the state
- * (or in a saved plan's changes, read before anything is applied) that the configuration no longer names (every type the configuration names is kept, so a
- * configuration error such as a misspelt type is not one of these, and is not planned twice).
- */
-export function isMissingSchemaError(stderr: string): boolean {
-  return /no schema (available|found) for|Missing resource schema from provider|ChangesSrc\.Decode: missing schema for/.test(stderr);
-}
-
-/**
  * Whether Terraform's error output names a type the proxy withheld: the provider has it, the
  * configuration does not name it, and Terraform needed it after all (a type in the state, or in a
  * saved plan's changes). Read from the type names, not from Terraform's wording; a configuration
