@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { doneValues, runPool, secondsSince, type Parallelism } from "../shared/pool";
 import type { TerraformSession } from "../terraform/session";
+import { plannedStateVersion, synthDigest, writeBinding } from "./binding";
 import { reviewPlan, stackMarkdown, type LocalEndpointPlan, type StackReview } from "./review";
 import { priorStateContents, sameLocalAws, writeStateRecord } from "./state-record";
 import { readJson, type SynthesizedStack } from "./synth";
@@ -27,6 +28,8 @@ export interface PlanOptions {
   readonly baseline?: string;
   readonly parallelism: Parallelism;
   readonly localEndpoint?: LocalEndpointPlan;
+  /** The commit planned, written into each plan's binding (binding.ts). @default null */
+  readonly commit?: string | null;
 }
 
 /** "1 stack" / "5 stacks". */
@@ -55,7 +58,12 @@ async function planStack(s: SynthesizedStack, session: TerraformSession, opts: P
   if (k && !k.record && backendNow) writeStateRecord(s.name, { backend: backendNow, ...priorStateContents(planJson), after: "init", at: new Date().toISOString() }, env);
   const baselineFile = !opts.destroy && opts.baseline ? path.join(opts.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
   const baselineBackend = baselineFile && fs.existsSync(baselineFile) ? readJson(baselineFile).terraform?.backend?.s3 : undefined;
-  const review = reviewPlan(s.name, planJson, synthesized, baselineBackend ?? record?.backend ?? initialized, opts.destroy ? undefined : record);
+  const review = reviewPlan(s.name, planJson, synthesized, baselineBackend ?? record?.backend ?? initialized, opts.destroy ? undefined : record, {
+    account: s.environment.accountId,
+    ci: env.GITHUB_ACTIONS === "true",
+  });
+  // What the plan was made from, so that `npm run deploy -- --plans` applies it only while that holds.
+  writeBinding(opts.out, { stack: s.name, commit: opts.commit ?? null, digest: synthDigest(s.dir), ...plannedStateVersion(planFile) });
   fs.writeFileSync(path.join(opts.out, `${s.name}.md`), `${stackMarkdown(review, opts.localEndpoint)}\n`);
   // The review as data, for a merge of per-stack jobs (the same renderer and guard).
   fs.writeFileSync(path.join(opts.out, `${s.name}.review.json`), `${JSON.stringify(review, null, 2)}\n`);
