@@ -10,8 +10,10 @@ import * as fs from "fs";
 export const MATRIX_USAGE = `Usage: npm run -s merge-reviews -- --matrix FILE --waves N [--classes JSON]
 
 Writes the matrices of .github/workflows/terraform.yml to the file GITHUB_OUTPUT names (else
-stdout): stacks (JSON array of the names, for the plan matrix), count, and wave0 … wave<N-1>: one
-entry per environment of each wave, in apply order (consumers before their registry owner), with
+stdout): stacks (JSON array of the names), count, plan0 … plan3 (the names in chunks of at most
+256, GitHub's limit per matrix, [] when unused; more than 1,024 stacks is an error), and
+wave0 … wave<N-1>: one entry per environment of each wave (per GitHub environment when a wave
+has more than 256 environments), in apply order (consumers before their registry owner), with
 its stacks, its GitHub environment (the approval) and the allowances (ALLOW_DESTROY,
 ALLOW_EMPTY_STATE) that name its stacks. Waves without stacks are skipped, so a list with only
 later waves starts at wave0. Fails when the list needs more than N waves.
@@ -103,24 +105,48 @@ export function matrixFor(stacks: readonly ListedStack[], waves: number, classes
   if (strayDestroy.length) throw new Error(`ALLOW_DESTROY / --allow-destroy names ${strayDestroy.join(", ")}, of stacks this run does not plan or deploy (${names.join(", ") || "none"})`);
   const strayEmpty = allowEmptyState.filter((s) => !names.includes(s));
   if (strayEmpty.length) throw new Error(`ALLOW_EMPTY_STATE / --allow-empty-state names ${strayEmpty.join(", ")}, which this run does not plan or deploy (${names.join(", ") || "none"})`);
+  if (names.length > MATRIX_LIMIT * PLAN_MATRICES) {
+    throw new Error(
+      `the stack list has ${names.length} stacks, but the plan jobs take at most ${(MATRIX_LIMIT * PLAN_MATRICES).toLocaleString("en-US")} ` +
+        `(${PLAN_MATRICES} matrices plan0 … plan${PLAN_MATRICES - 1} of ${MATRIX_LIMIT}, GitHub's limit per matrix): select fewer environments per run (ENVIRONMENTS)`,
+    );
+  }
   const out: Record<string, string> = { stacks: JSON.stringify(names), count: String(names.length) };
+  for (let i = 0; i < PLAN_MATRICES; i++) out[`plan${i}`] = JSON.stringify(names.slice(i * MATRIX_LIMIT, (i + 1) * MATRIX_LIMIT));
   for (let i = 0; i < waves; i++) {
     const inWave = stacks.filter((s) => s.wave === slots[i]);
-    const envs = [...new Set(inWave.map((s) => s.environment))];
-    const targets: DeployTarget[] = envs.map((environment) => {
-      const own = inWave.filter((s) => s.environment === environment).map((s) => s.name);
+    const target = (environments: string[], githubEnvironment: string): DeployTarget => {
+      const own = inWave.filter((s) => environments.includes(s.environment)).map((s) => s.name);
       return {
-        environment,
-        github_environment: classes[environment] ?? environment,
+        environment: environments.join(","),
+        github_environment: githubEnvironment,
         stacks: own.join(","),
         allow_destroy: allowDestroy.filter((a) => own.includes(stackOf(a))).join(","),
         allow_empty_state: allowEmptyState.filter((s) => own.includes(s)).join(","),
       };
-    });
+    };
+    const envs = [...new Set(inWave.map((s) => s.environment))];
+    let targets = envs.map((e) => target([e], classes[e] ?? e));
+    if (targets.length > MATRIX_LIMIT) {
+      // One job per GitHub environment (one approval each) instead of one per config environment.
+      const byClass = [...new Set(envs.map((e) => classes[e] ?? e))];
+      if (byClass.length > MATRIX_LIMIT) {
+        throw new Error(
+          `wave ${i} deploys ${envs.length} environments behind ${byClass.length} GitHub environments, more than the ${MATRIX_LIMIT} jobs a matrix may have: ` +
+            `group them into fewer GitHub environments with --classes (DEPLOY_ENVIRONMENTS), e.g. {"prod-eu":"production","prod-us":"production"}`,
+        );
+      }
+      targets = byClass.map((g) => target(envs.filter((e) => (classes[e] ?? e) === g), g));
+    }
     out[`wave${i}`] = JSON.stringify(targets);
   }
   return out;
 }
+
+/** The most jobs GitHub Actions starts from one matrix. */
+export const MATRIX_LIMIT = 256;
+/** The plan matrices the workflow has (plan0 … plan3). */
+export const PLAN_MATRICES = 4;
 
 /** The outputs for `--matrix` flags: reads the list, checks it, lays it out. */
 export function matrixOutputs(flags: { stacks: string; waves: number; classes?: string; allowDestroy: string[]; allowEmptyState: string[] }): Record<string, string> {

@@ -15,9 +15,11 @@ import { applyPlans, printOutputs, readOutputs, type AppliedStack } from "./appl
 import { confirmOnTerminal, confirmProblem, destroySummaryMarkdown, unconfirmed } from "./destroy";
 import type { DestroyFlags, PlanFlags } from "./flags";
 import { planStacks, type PlannedStack } from "./plan-stacks";
-import { guard, summaryJson, summaryMarkdown, type LocalEndpointPlan } from "./review";
+import { currentCommit } from "./binding";
+import { guard, runContext, summaryJson, summaryMarkdown, type LocalEndpointPlan } from "./review";
 import { select, type Selected } from "./select";
 import type { StackSelection } from "../stacks/list";
+import { deploySavedPlans } from "./saved-plans";
 import { synthesize } from "./synth";
 
 /** What a deploy (`--apply`) left: the plans applied, wave by wave, and each stack's outputs. */
@@ -48,6 +50,7 @@ export async function runPlan(
   log = (s: string) => process.stdout.write(s),
   options: PipelineOptions = {},
 ): Promise<number> {
+  if ("plans" in flags && flags.plans !== undefined) return deploySavedPlans({ ...flags, plans: flags.plans }, env, log, options);
   const destroy = "destroy" in flags;
   const root = projectRoot();
   let confirmation: string | undefined;
@@ -79,7 +82,8 @@ export async function runPlan(
   // and so does each apply.
   const parallelism = resolveParallelism(flags.parallelism);
   const session = new TerraformSession(log);
-  const planned = await planStacks(stacks, session, { out, destroy, baseline: "baseline" in flags ? flags.baseline : undefined, parallelism, localEndpoint }, env, log);
+  const commit = currentCommit(root, env);
+  const planned = await planStacks(stacks, session, { out, destroy, baseline: "baseline" in flags ? flags.baseline : undefined, parallelism, localEndpoint, commit }, env, log);
   const reviews = planned.map((p) => p.review);
   const waves = applyWaves(
     planned.map((p) => ({ ...p, environment: p.stack.environment })),
@@ -108,9 +112,12 @@ export async function runPlan(
   }
 
   const decision = guard(reviews, flags.allowDestroy, flags.allowEmptyState);
-  const summary = summaryMarkdown(reviews, decision, localEndpoint);
+  const summary = summaryMarkdown(reviews, decision, localEndpoint, { context: runContext(env, commit) });
   fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
-  fs.writeFileSync(path.join(out, "summary.json"), `${JSON.stringify(summaryJson(reviews, decision, localEndpoint), null, 2)}\n`);
+  const allowances = { flags: { allowDestroy: flags.allowDestroy, allowEmptyState: flags.allowEmptyState }, file: null };
+  fs.writeFileSync(path.join(out, "summary.json"), `${JSON.stringify(summaryJson(reviews, decision, localEndpoint, allowances), null, 2)}\n`);
+  // The job's page shows the review too (GitHub Actions; pull requests included).
+  if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, `${summary}\n`);
   log(`${summary}\n\nplans, their JSON and the reviews are in ${shownOut}/\n`);
   if (!decision.ok) return 1;
 

@@ -348,13 +348,5 @@ export function guard(reviews: StackReview[], allowed: string[], allowedEmptySta
   };
 }
 
-export {
-  GITHUB_COMMENT_LIMIT,
-  localEndpointNotice,
-  stackMarkdown,
-  SUMMARY_MAX_CHARS,
-  summaryJson,
-  summaryMarkdown,
-  type LocalEndpointPlan,
-  type SummaryOptions,
-} from "./render";
+export { attributeNames, GITHUB_COMMENT_LIMIT, localEndpointNotice, stackMarkdown, SUMMARY_MAX_CHARS, summaryJson, type LocalEndpointPlan } from "./render";
+export { boundedList, LIST_ITEMS, runContext, summaryMarkdown, type RunContext, type SummaryOptions } from "./summary-markdown";

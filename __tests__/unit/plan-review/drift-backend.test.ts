@@ -128,7 +128,7 @@ describe("drift: resources changed outside Terraform (the plan's resource_drift)
     );
     const summary = summaryMarkdown([many], guard([many], []));
     expect(summary.split("\n").filter((l) => l.startsWith("- `prod-eu-west-1`: "))).toHaveLength(20);
-    expect(summary).toContain("- … and 5 more (each stack's review lists them)\n");
+    expect(summary).toContain("- … and 5 more (see the plans artifact)\n");
   });
 });
 
@@ -171,7 +171,7 @@ describe("state-empty: a plan that creates everything although the last apply le
     expect(guard([empty, fine], [], [STACK]).ok).toBe(true);
     expect(summaryMarkdown([empty, fine], guard([empty, fine], [], [STACK]))).toContain(
       ":white_check_mark: No unallowed deletion or replacement of a repository or role.\n\n" +
-        ":warning: **Empty state allowed** (`--allow-empty-state`): `prod-eu-west-1` will be created again from nothing.\n",
+        ":warning: **Empty state allowed**: `prod-eu-west-1` will be created again from nothing.\n",
     );
     expect(guard([empty, fine], [], [STACK, "prod-us-west-2"])).toEqual({
       blocked: [],
