@@ -1,0 +1,176 @@
+import { spawn, spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
+import { ROOT, tempDir } from "../../support/app";
+import { withoutNodeWarnings, type Run } from "../../support/e2e-run";
+import { singleAccountLocal } from "../../support/environments";
+
+/**
+ * The plans a review passed are the plans applied, as two CI jobs run them: the plan job plans
+ * two stacks (a consumer account and the registry owner it pulls from, one region) into a plans
+ * folder in one fresh clone of the committed project; the apply job, in a second fresh clone,
+ * applies that folder with `npm run deploy -- --plans DIR`, and plans nothing itself. A folder
+ * planned from a state that changed since is refused, and so is a review that blocked: then no
+ * terraform apply runs in any account. A `terraform` first on PATH records each command it runs
+ * (and in which stack folder), so "nothing applied" is what the processes show.
+ */
+jest.setTimeout(900_000);
+
+const OWNER = "local-eu-central-1";
+const CONSUMER = "consumer-1-eu-central-1";
+
+let aws: LocalAws;
+let dir: string;
+let planJob: string;
+let applyJob: string;
+let wrapperDir: string;
+let config: string;
+let renamed: string;
+
+/** A fresh clone of the committed project, built, with the checkout's node_modules. */
+function freshClone(name: string): string {
+  const clone = path.join(dir, name);
+  const git = spawnSync("git", ["clone", "-q", ROOT, clone], { encoding: "utf8" });
+  if (git.status !== 0) throw new Error(`git clone failed: ${git.stderr}`);
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"));
+  const build = spawnSync(process.execPath, [path.join(clone, "scripts", "app", "build.mjs")], { cwd: clone, encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`build failed in ${clone}: ${build.stderr}`);
+  return clone;
+}
+
+/** The terraform commands a run started: `<command> <stack folder>` each. */
+function calls(log: string): string[] {
+  if (!fs.existsSync(log)) return [];
+  return fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean);
+}
+
+/** `npm run plan` / `npm run deploy` of a clone (its dist/scripts/plan-review/plan.js), as a CI job runs it. */
+function run(clone: string, args: string[], log: string, env: Record<string, string | undefined> = {}): Promise<Run> {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}`,
+    TERRAFORM_CALLS: log,
+    AWS_ENDPOINT_URL: aws.endpoint,
+    CONFIG_FILE: config,
+    // Each job is a runner of its own: its own records.
+    STATE_RECORD_DIR: path.join(clone, ".tmp", "records"),
+    ...env,
+  };
+  for (const k of ["ENVIRONMENTS", "CDKTF_OUTDIR", "PARALLELISM", "ALLOW_DESTROY", "ALLOW_EMPTY_STATE", "ALLOW_LOCAL_ENDPOINT", "GITHUB_SHA", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"]) {
+    if (!(k in env)) delete childEnv[k];
+  }
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(clone, "dist", "scripts", "plan-review", "plan.js"), ...args], { cwd: clone, env: childEnv });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr: withoutNodeWarnings(stderr) }));
+  });
+}
+
+function expectSuccess(r: Run): void {
+  if (r.code !== 0 || r.stderr !== "") throw new Error(`exit ${r.code}, stderr:\n${r.stderr}\nend of stdout:\n${r.stdout.slice(-3000)}`);
+}
+
+const readJson = (f: string) => JSON.parse(fs.readFileSync(f, "utf8"));
+
+beforeAll(async () => {
+  const real = spawnSync("sh", ["-c", "command -v terraform"], { encoding: "utf8" }).stdout.trim();
+  if (!real) throw new Error("terraform is not on PATH: install Terraform >= 1.10 (the saved plans are applied by real terraform processes)");
+  dir = tempDir("saved-plans");
+  wrapperDir = path.join(dir, "bin");
+  fs.mkdirSync(wrapperDir);
+  fs.writeFileSync(path.join(wrapperDir, "terraform"), `#!/bin/sh\necho "$1 $(basename "$PWD")" >> "$TERRAFORM_CALLS"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+  // The registry owner in one region, and one consumer account that pulls from it: two waves.
+  const local = { ...singleAccountLocal(), regions: ["eu-central-1"] };
+  const consumer = { local: true, accountId: "200000000001", regions: ["eu-central-1"], assumeRoleArn: "arn:aws:iam::200000000001:role/deployer", state: local.state, pullFrom: "local" };
+  config = path.join(dir, "environments.json");
+  fs.writeFileSync(config, JSON.stringify({ environments: { local, "consumer-1": consumer } }, null, 2));
+  // A rename of the owner's repository: it is replaced (blocked), and the consumer's pull grant changes with it.
+  renamed = path.join(dir, "renamed.json");
+  fs.writeFileSync(renamed, JSON.stringify({ environments: { local: { ...local, build: { ...local.build, repositoryName: "codebuild-sample/renamed" } }, "consumer-1": consumer } }, null, 2));
+  planJob = freshClone("plan-job");
+  applyJob = freshClone("apply-job");
+  aws = await startLocalAws();
+});
+
+afterAll(async () => {
+  await aws?.stop();
+});
+
+describe("npm run deploy -- --plans DIR: the reviewed plans, applied in another clone", () => {
+  test("the plan job writes each stack's saved plan with its binding: commit, synth digest, no state yet", async () => {
+    const r = await run(planJob, ["--out", path.join(dir, "plans")], path.join(dir, "plan.log"));
+    expectSuccess(r);
+    const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: planJob, encoding: "utf8" }).stdout.trim();
+    for (const stack of [CONSUMER, OWNER]) {
+      const cdkTf = fs.readFileSync(path.join(planJob, "cdktf.out", "stacks", stack, "cdk.tf.json"));
+      expect(readJson(path.join(dir, "plans", `${stack}.binding.json`))).toEqual({
+        stack,
+        commit: head,
+        digest: createHash("sha256").update(cdkTf).digest("hex"),
+        lineage: null,
+        serial: null,
+      });
+      expect(fs.existsSync(path.join(dir, "plans", `${stack}.tfplan`))).toBe(true);
+    }
+    expect(readJson(path.join(dir, "plans", "summary.json"))).toMatchObject({ ok: true, allowances: { flags: { allowDestroy: [], allowEmptyState: [] }, file: null } });
+  });
+
+  test("the apply job applies exactly those plans wave by wave and plans nothing", async () => {
+    const log = path.join(dir, "apply.log");
+    const r = await run(applyJob, ["--apply", "--plans", path.join(dir, "plans")], log);
+    expectSuccess(r);
+    expect(r.stdout).toContain(`wave 1/2: ${CONSUMER}\n`);
+    expect(r.stdout).toContain(`wave 2/2: ${OWNER}\n`);
+    const commands = calls(log);
+    expect(commands.filter((c) => c.startsWith("apply ")).sort()).toEqual([`apply ${CONSUMER}`, `apply ${OWNER}`]);
+    expect(commands.filter((c) => c.startsWith("plan ") || c.startsWith("show "))).toEqual([]);
+    // The consumer's apply is over before the owner's starts.
+    expect(commands.indexOf(`apply ${CONSUMER}`)).toBeLessThan(commands.indexOf(`apply ${OWNER}`));
+    expect(r.stdout).toMatch(/repository_url = 123456789012\.dkr\.ecr\.eu-central-1\.[^\n]*codebuild-sample\/dckr-push-ecr/);
+  });
+
+  test("plans made from a state that changed since (the same apply job run again) are refused, one line per stack, and nothing is applied", async () => {
+    const log = path.join(dir, "stale.log");
+    const r = await run(applyJob, ["--apply", "--plans", path.join(dir, "plans")], log);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    for (const stack of [CONSUMER, OWNER]) {
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^error: ${stack}: the reviewed plan no longer matches its state \\(no state when planned, serial \\d+ now\\): plan again$`)));
+    }
+    expect(lines[lines.length - 1]).toBe("error: nothing applied: 2 of 2 stacks no longer match their reviewed plans");
+    expect(calls(log).filter((c) => c.startsWith("apply "))).toEqual([]);
+  });
+
+  test("plans of another commit are refused before any terraform runs", async () => {
+    const log = path.join(dir, "commit.log");
+    const other = "f".repeat(40);
+    const r = await run(applyJob, ["--apply", "--plans", path.join(dir, "plans")], log, { GITHUB_SHA: other });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${CONSUMER}: the reviewed plan was made at commit `);
+    expect(r.stderr).toContain(`, this checkout is ${other}: plan again\n`);
+    expect(calls(log)).toEqual([]);
+  });
+
+  test("a blocked review (the owner's repository renamed) applies nothing in any account, not even the consumer's wave", async () => {
+    const plans = path.join(dir, "plans-renamed");
+    const planned = await run(planJob, ["--out", plans], path.join(dir, "plan-renamed.log"), { CONFIG_FILE: renamed });
+    expect(planned.code).toBe(1);
+    const summary = readJson(path.join(plans, "summary.json"));
+    expect(summary.ok).toBe(false);
+    expect(summary.blocked).toEqual([expect.stringMatching(new RegExp(`^${OWNER}:aws_ecr_repository\\.`))]);
+    // The consumer's own plan passes and changes something: only the all-or-nothing rule holds it back.
+    expect(readJson(path.join(plans, `${CONSUMER}.review.json`)).changes.length).toBeGreaterThan(0);
+
+    const log = path.join(dir, "blocked.log");
+    const r = await run(applyJob, ["--apply", "--plans", plans], log, { CONFIG_FILE: renamed });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: [^\\n]*plans-renamed/summary.json: the reviewed decision was not ok \\(blocked: ${OWNER}:aws_ecr_repository\\.[^)]*\\): nothing applied`));
+    expect(calls(log)).toEqual([]);
+  });
+});
