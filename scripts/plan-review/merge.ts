@@ -58,8 +58,8 @@ export interface MergeFlags {
   readonly allowDestroy: string[];
   readonly allowEmptyState: string[];
   readonly driftSummary: boolean;
-  /** `--allowances FILE`. @default - ALLOWANCES_FILE, else deploy-allowances.json at the project root */
-  readonly allowances?: string;
+  /** The reviewed allowances file (`--allowances FILE`, else ALLOWANCES_FILE, else deploy-allowances.json at the project root), read and checked. */
+  readonly allowancesFile?: AllowancesFile;
 }
 
 /** What `merge-reviews --matrix` was asked. */
@@ -121,9 +121,15 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
     return { mode: "matrix", stacks: matrix!, waves: waves!, classes: classes || undefined, ...allowances };
   }
   if (out === undefined) problems.push("--out DIR is required (where summary.md and summary.json go)");
+  let read: AllowancesFile | undefined;
+  try {
+    read = readAllowances(projectRoot(), env, allowancesFile);
+  } catch (e) {
+    problems.push(...(e as Error).message.split("\n"));
+  }
   if (!inputs.length && expect === undefined) problems.push("name the folders or files of the reviews (<stack>.review.json), or --expect FILE");
   if (problems.length) throw new Error(problems.join("\n"));
-  return { mode: "merge", inputs, out: out!, expect, driftSummary, ...allowances, ...(allowancesFile !== undefined ? { allowances: allowancesFile } : {}) };
+  return { mode: "merge", inputs, out: out!, expect, driftSummary, ...allowances, ...(read ? { allowancesFile: read } : {}) };
 }
 
 /** A review file found, and its stack. */
@@ -321,8 +327,7 @@ export function runMerge(flags: MergeFlags, env: NodeJS.ProcessEnv = process.env
   const files = readReviews(findReviewFiles(flags.inputs));
   if (!files.length && !expected) throw new Error(`no <stack>.review.json in ${flags.inputs.join(", ")}`);
   const root = projectRoot();
-  const allowances = readAllowances(root, env, flags.allowances);
-  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, SUMMARY_MAX_CHARS, { allowances, context: runContext(env, currentCommit(root, env)) });
+  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, SUMMARY_MAX_CHARS, { allowances: flags.allowancesFile, context: runContext(env, currentCommit(root, env)) });
   fs.mkdirSync(flags.out, { recursive: true });
   for (const f of files) {
     // Everything the plan job wrote of its stack: the saved plan and its binding go with the review.
