@@ -120,6 +120,8 @@ export function stateMismatch(binding: StateVersion, now: StateVersion): string 
   const what =
     binding.lineage !== null && now.lineage !== null && binding.lineage !== now.lineage
       ? `lineage ${binding.lineage} when planned, ${now.lineage} now: another state`
-      : `${describeVersion(binding)} when planned, ${describeVersion(now)} now`;
+      : binding.serial !== null && now.serial !== null
+        ? `serial ${binding.serial} when planned, ${now.serial} now`
+        : `${describeVersion(binding)} when planned, ${describeVersion(now)} now`;
   return `the reviewed plan no longer matches its state (${what}): plan again`;
 }
