@@ -43,9 +43,16 @@ duration such as 30s or 1h) for a state lock held by another run, and each stack
 and a line every 10 s with the time elapsed, and a line when it starts and ends
 ([3/5] local-eu-central-1: planned (12.3 s)). A failed plan does not stop the others: every stack
 is planned, then the run fails naming each failed stack (no summary). Besides <stack>.md, each
-stack's review is written as <stack>.review.json (the StackReview object).`;
+stack's review is written as <stack>.review.json (the StackReview object), and beside each saved
+plan <stack>.tfplan its binding <stack>.binding.json: { stack, commit (GITHUB_SHA, else git HEAD,
+else null), digest (sha256 of the stack's cdk.tf.json), lineage and serial of the state the plan
+started from (null: no state yet) }, which npm run deploy -- --plans checks before applying.
+With GITHUB_STEP_SUMMARY set, summary.md is appended to that file too; with GITHUB_ACTIONS=true
+the advice names deploy-allowances.json, and GITHUB_SERVER_URL/GITHUB_REPOSITORY/GITHUB_RUN_ID
+put the run's link in the summary.`;
 
 export const DEPLOY_USAGE = `Usage: npm run deploy [-- options]
+       npm run deploy -- --plans DIR [--stack NAME ...] [--check-only]
 
 The review of \`npm run plan\`, then, when it passes, applies exactly the reviewed plans (consumers
 before the owner they pull from) and prints each stack's outputs. Exits 1 without applying
@@ -66,6 +73,19 @@ given.
   --parallelism N                    at most N stacks plan or apply at once (1 to 64; default from
                                      the machine: min(cores, available memory / 700 MiB))
   --stack NAME[,…]                   only these stacks of the selected environments (repeatable)
+  --plans DIR                        plan nothing: apply the saved plans of DIR (the --out DIR of
+                                     npm run plan or of merge-reviews, e.g. the CI plans
+                                     artifact). Before any apply, in any account: DIR/summary.json's
+                                     decision must be ok (the guard is run again with the allowances
+                                     it recorded: the flags of the plan, or deploy-allowances.json
+                                     of the merge), and every selected stack (--stack, default every
+                                     stack summary.json reviews) must have its .tfplan and
+                                     .binding.json, planned at this checkout's commit from the same
+                                     synthesized Terraform, its state's lineage and serial unchanged
+                                     since (terraform state pull). Any mismatch: one line per stack,
+                                     exit 1, nothing applied. Takes no --allow-*, --baseline, --out.
+  --check-only                       with --plans: make every check, apply nothing (exit 0 when
+                                     all pass)
   --help                             this text
 Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, PARALLELISM, SHARE_PROVIDER, TRIM_SCHEMA, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock,

@@ -121,7 +121,11 @@ describe("npm run deploy -- --plans DIR: the reviewed plans, applied in another 
     expect(readJson(path.join(dir, "plans", "summary.json"))).toMatchObject({ ok: true, allowances: { flags: { allowDestroy: [], allowEmptyState: [] }, file: null } });
   });
 
-  test("the apply job applies exactly those plans wave by wave and plans nothing", async () => {
+  test("the apply job applies exactly those plans wave by wave and plans nothing (after --check-only, which applies nothing)", async () => {
+    const check = await run(applyJob, ["--apply", "--plans", path.join(dir, "plans"), "--check-only"], path.join(dir, "check.log"));
+    expectSuccess(check);
+    expect(check.stdout).toContain(`every saved plan matches this checkout and its state (${OWNER}, ${CONSUMER}); nothing applied (--check-only)\n`);
+    expect(calls(path.join(dir, "check.log")).filter((c) => !c.startsWith("init ") && !c.startsWith("state "))).toEqual([]);
     const log = path.join(dir, "apply.log");
     const r = await run(applyJob, ["--apply", "--plans", path.join(dir, "plans")], log);
     expectSuccess(r);
