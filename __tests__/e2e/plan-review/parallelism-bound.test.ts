@@ -164,7 +164,7 @@ describe("--parallelism 2 with five stacks", () => {
       expect(r.stdout).toMatch(new RegExp(`^\\[[1-5]/5\\] ${s}: planning\\n`, "m"));
       expect(r.stdout).toMatch(new RegExp(`^\\[[1-5]/5\\] ${s}: planned \\(\\d+\\.\\d s\\)\\n`, "m"));
       const review = JSON.parse(fs.readFileSync(path.join(out, `${s}.review.json`), "utf8"));
-      expect(Object.keys(review).sort()).toEqual(["changes", "counts", "destructive", "drift", "risks", "stack", "suppressions"]);
+      expect(Object.keys(review).sort()).toEqual(["account", "changes", "counts", "destructive", "drift", "risks", "stack", "suppressions"]);
       expect(review.stack).toBe(s);
     }
     const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"));
