@@ -313,7 +313,10 @@ export function driftMarkdown(reviews: readonly StackReview[], missing: readonly
   }
   if (pending.length) {
     lines.push(
-      `Pending changes (the code differs from what is applied): ${pending.map((r) => `${r.stack} (${r.counts.add} add, ${r.counts.change} change, ${r.counts.destroy} destroy, ${r.counts.replace} replace)`).join(", ")}.`,
+      `Pending changes (the code differs from what is applied): ${pending
+        .slice(0, DRIFT_ROWS)
+        .map((r) => `${r.stack} (${r.counts.add} add, ${r.counts.change} change, ${r.counts.destroy} destroy, ${r.counts.replace} replace)`)
+        .join(", ")}${pending.length > DRIFT_ROWS ? ` … and ${pending.length - DRIFT_ROWS} more (see the plans artifact)` : ""}.`,
       "",
     );
   }
