@@ -26,7 +26,7 @@ does) or a stack of --expect has no review.
 
   --out DIR                      where summary.md and summary.json go (required; each stack's
                                  files beside its review are copied there too: <stack>.md,
-                                 .review.json, .tfplan, .binding.json, .json, .txt, so DIR is
+                                 .review.json, .tfplan, .binding.json, .txt, so DIR is
                                  what npm run deploy -- --plans DIR applies); the summary is
                                  also appended to the file GITHUB_STEP_SUMMARY names
   --expect FILE                  the stacks that were planned: a JSON array of stack names, or the
@@ -333,8 +333,8 @@ export function runMerge(flags: MergeFlags, env: NodeJS.ProcessEnv = process.env
   const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, SUMMARY_MAX_CHARS, { allowances: flags.allowancesFile, context: runContext(env, currentCommit(root, env)) });
   fs.mkdirSync(flags.out, { recursive: true });
   for (const f of files) {
-    // Everything the plan job wrote of its stack: the saved plan and its binding go with the review.
-    for (const suffix of [".review.json", ".md", ".tfplan", BINDING_SUFFIX, ".json", ".txt"]) {
+    // The saved plan and its binding go with the review (the plan's JSON, which holds values, stays behind).
+    for (const suffix of [".review.json", ".md", ".tfplan", BINDING_SUFFIX, ".txt"]) {
       const from = path.join(path.dirname(f.file), `${f.review.stack}${suffix}`);
       const to = path.join(flags.out, path.basename(from));
       if (fs.existsSync(from) && path.resolve(from) !== path.resolve(to)) fs.copyFileSync(from, to);

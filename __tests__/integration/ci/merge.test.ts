@@ -312,9 +312,9 @@ describe("merge-reviews", () => {
     fs.writeFileSync(path.join(d, "prod-us-east-1.binding.json"), "{}");
     fs.writeFileSync(path.join(d, "prod-us-east-1.json"), "{}");
     expect(merge(["reviews", "--out", "plans"]).code).toBe(0);
+    // The plan's JSON (values) is not copied: the review, the saved plan and its binding are what the deploy needs.
     expect(fs.readdirSync(path.join(tmp, "plans")).sort()).toEqual([
       "prod-us-east-1.binding.json",
-      "prod-us-east-1.json",
       "prod-us-east-1.md",
       "prod-us-east-1.review.json",
       "prod-us-east-1.tfplan",
