@@ -18,6 +18,7 @@ import type { PlanFlags } from "./flags";
 import type { PipelineOptions } from "./pipeline";
 import type { PlannedStack } from "./plan-stacks";
 import { guard, type Allowances, type StackReview } from "./review";
+import { selectStacks } from "../stacks/list";
 import { select } from "./select";
 import { synthesize } from "./synth";
 
@@ -125,8 +126,16 @@ export async function deploySavedPlans(flags: PlanFlags & { readonly plans: stri
     log(`${shown}/summary.json reviews no stack: nothing to apply\n`);
     return 0;
   }
+  const selection = options.selection ?? selectStacks({ env });
+  const outside = reviewed.filter((n) => !selection.stacks.some((s) => s.name === n));
+  if (!flags.stacks.length && outside.length) {
+    return refuse([
+      `${shown}/summary.json reviews ${outside.join(", ")}, outside the selected environments (ENVIRONMENTS=${selection.environments.map((e) => e.name).join(",")}): ` +
+        "select the environments that were planned, or name the stacks to apply with --stack; nothing applied",
+    ]);
+  }
   const selected = select(env, log, {
-    selection: options.selection,
+    selection,
     stacks: names,
     allowLocalEndpoint: flags.allowLocalEndpoint,
     command: "deploy",
