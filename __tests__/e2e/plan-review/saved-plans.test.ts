@@ -6,6 +6,7 @@ import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
 import { ROOT, tempDir } from "../../support/app";
 import { withoutNodeWarnings, type Run } from "../../support/e2e-run";
 import { singleAccountLocal } from "../../support/environments";
+import { terraformCalls, writeTerraformWrapper, type TerraformCall } from "../../support/terraform-calls";
 
 /**
  * The plans a review passed are the plans applied, as two CI jobs run them: the plan job plans
@@ -40,10 +41,14 @@ function freshClone(name: string): string {
   return clone;
 }
 
+/** The terraform processes a run started (none when it started none). */
+function processes(log: string): TerraformCall[] {
+  return fs.existsSync(log) ? terraformCalls(log) : [];
+}
+
 /** The terraform commands a run started: `<command> <stack folder>` each. */
 function calls(log: string): string[] {
-  if (!fs.existsSync(log)) return [];
-  return fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean);
+  return processes(log).map((c) => `${c.command} ${c.stack}`);
 }
 
 /** `npm run plan` / `npm run deploy` of a clone (its dist/scripts/plan-review/plan.js), as a CI job runs it. */
@@ -58,7 +63,7 @@ function run(clone: string, args: string[], log: string, env: Record<string, str
     STATE_RECORD_DIR: path.join(clone, ".tmp", "records"),
     ...env,
   };
-  for (const k of ["ENVIRONMENTS", "CDKTF_OUTDIR", "PARALLELISM", "ALLOW_DESTROY", "ALLOW_EMPTY_STATE", "ALLOW_LOCAL_ENDPOINT", "GITHUB_SHA", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"]) {
+  for (const k of ["ENVIRONMENTS", "CDKTF_OUTDIR", "PARALLELISM", "FAIL_STACK", "FAIL_COMMAND", "ALLOW_DESTROY", "ALLOW_EMPTY_STATE", "ALLOW_LOCAL_ENDPOINT", "GITHUB_SHA", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"]) {
     if (!(k in env)) delete childEnv[k];
   }
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
@@ -79,12 +84,9 @@ function expectSuccess(r: Run): void {
 const readJson = (f: string) => JSON.parse(fs.readFileSync(f, "utf8"));
 
 beforeAll(async () => {
-  const real = spawnSync("sh", ["-c", "command -v terraform"], { encoding: "utf8" }).stdout.trim();
-  if (!real) throw new Error("terraform is not on PATH: install Terraform >= 1.10 (the saved plans are applied by real terraform processes)");
   dir = tempDir("saved-plans");
   wrapperDir = path.join(dir, "bin");
-  fs.mkdirSync(wrapperDir);
-  fs.writeFileSync(path.join(wrapperDir, "terraform"), `#!/bin/sh\necho "$1 $(basename "$PWD")" >> "$TERRAFORM_CALLS"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+  writeTerraformWrapper(wrapperDir);
   // The registry owner in one region, and one consumer account that pulls from it: two waves.
   const local = { ...singleAccountLocal(), regions: ["eu-central-1"] };
   const consumer = { local: true, accountId: "200000000001", regions: ["eu-central-1"], assumeRoleArn: "arn:aws:iam::200000000001:role/deployer", state: local.state, pullFrom: "local" };
@@ -135,7 +137,8 @@ describe("npm run deploy -- --plans DIR: the reviewed plans, applied in another 
     expect(commands.filter((c) => c.startsWith("apply ")).sort()).toEqual([`apply ${CONSUMER}`, `apply ${OWNER}`]);
     expect(commands.filter((c) => c.startsWith("plan ") || c.startsWith("show "))).toEqual([]);
     // The consumer's apply is over before the owner's starts.
-    expect(commands.indexOf(`apply ${CONSUMER}`)).toBeLessThan(commands.indexOf(`apply ${OWNER}`));
+    const applies = processes(log).filter((c) => c.command === "apply");
+    expect(applies.find((c) => c.stack === OWNER)!.start).toBeGreaterThanOrEqual(applies.find((c) => c.stack === CONSUMER)!.end);
     expect(r.stdout).toMatch(/repository_url = 123456789012\.dkr\.ecr\.eu-central-1\.[^\n]*codebuild-sample\/dckr-push-ecr/);
   });
 
