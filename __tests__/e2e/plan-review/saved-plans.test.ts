@@ -15,7 +15,9 @@ import { terraformCalls, writeTerraformWrapper, type TerraformCall } from "../..
  * applies that folder with `npm run deploy -- --plans DIR`, and plans nothing itself. A folder
  * planned from a state that changed since is refused, and so is a review that blocked: then no
  * terraform apply runs in any account. A `terraform` first on PATH records each command it runs
- * (and in which stack folder), so "nothing applied" is what the processes show.
+ * (and in which stack folder), so "nothing applied" is what the processes show. It has a local AWS
+ * of its own because its first plans must start from no state at all, which no other scenario
+ * leaves; two stacks in one region are the fewest that show a wave held back.
  */
 jest.setTimeout(900_000);
 
