@@ -1,3 +1,4 @@
+import { driftMarkdown, missingNote } from "../../../scripts/plan-review/merge";
 import { GITHUB_COMMENT_LIMIT, LIST_ITEMS, SUMMARY_MAX_CHARS, guard, reviewPlan, runContext, stackMarkdown, summaryMarkdown, type StackReview } from "../../../scripts/plan-review/review";
 
 /**
@@ -130,5 +131,21 @@ describe("what the comment shows", () => {
     expect(reviewPlan("prod-eu-west-1", plan, {}, undefined, last, { ci: true }).risks[0].message).toContain(
       'if the stack is meant to start empty, add "prod-eu-west-1" to allowEmptyState in deploy-allowances.json in this pull request',
     );
+  });
+});
+
+describe("the merged comment's own lists are bounded too", () => {
+  test("600 stacks without a review: the first 20 named, then how many more", () => {
+    const missing = Array.from({ length: 600 }, (_, i) => `team-${String(i).padStart(3, "0")}-eu-west-1`);
+    const note = missingNote(missing);
+    expect(note).toContain("… and 580 more (see the plans artifact)");
+    expect(note.length).toBeLessThan(2000);
+  });
+
+  test("the nightly report names at most 500 stacks with pending changes", () => {
+    const reviews = Array.from({ length: 600 }, (_, i) => blockedStack(i));
+    const md = driftMarkdown(reviews, []);
+    expect(md).toContain("… and 100 more (see the plans artifact).");
+    expect(md.length).toBeLessThan(1024 * 1024);
   });
 });
