@@ -12,6 +12,7 @@ import { runCli, walkFlags } from "../shared/cli";
 import { projectRoot } from "../../config/environments";
 import { readAllowances, type AllowancesFile } from "./allowances";
 import { BINDING_SUFFIX, currentCommit } from "./binding";
+import { contextLine } from "./summary-markdown";
 import { boundedList, guard, runContext, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type RunContext, type StackReview } from "./review";
 import { matrixOutputs, writeGithubOutputs, MATRIX_USAGE } from "./ci-matrix";
 import { parsePlanFlags } from "./flags";
@@ -244,6 +245,14 @@ export function missingNote(missing: readonly string[]): string {
 export const NO_CHANGES =
   "# Terraform plan review\n\nNo stack changes: the synthesized Terraform of every stack of `ENVIRONMENTS` is the same as at the base of this pull request, so nothing was planned.";
 
+/** {@link NO_CHANGES} with the commit and the run's links under its title, when known. */
+export function noChanges(context?: RunContext): string {
+  const line = contextLine(context);
+  if (!line.length) return NO_CHANGES;
+  const [title, blank, ...rest] = NO_CHANGES.split("\n");
+  return [title, blank, ...line, ...rest].join("\n");
+}
+
 /** What a merge produced. */
 export interface Merged {
   readonly markdown: string;
@@ -277,7 +286,7 @@ export function mergeReviews(
   const localEndpoint = localEndpointOf(files);
   const recorded = { flags: { allowDestroy, allowEmptyState }, file: extra.allowances ?? null };
   const json = { ...summaryJson(reviews, decision, localEndpoint, recorded), missing };
-  if (expected && expected.length === 0) return { markdown: NO_CHANGES, json, reviews, decision, missing };
+  if (expected && expected.length === 0) return { markdown: noChanges(extra.context), json, reviews, decision, missing };
   const options = { context: extra.context, allowances: extra.allowances };
   if (!missing.length) return { markdown: summaryMarkdown(reviews, decision, localEndpoint, { maxChars, ...options }), json, reviews, decision, missing };
   // The note goes right under the title, and counts against the same limit.

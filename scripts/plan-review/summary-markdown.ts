@@ -63,8 +63,8 @@ function truncationNote(total: number, rows: number, details: number): string {
   );
 }
 
-/** The line under the title: the commit, the run and its artifacts. */
-function contextLine(c: RunContext | undefined): string[] {
+/** The line under the title: the commit, the run and its artifacts (and a blank line), or nothing. */
+export function contextLine(c: RunContext | undefined): string[] {
   if (!c || (!c.commit && !c.runUrl)) return [];
   const parts = [
     ...(c.commit ? [`Commit \`${c.commit.slice(0, 12)}\``] : []),

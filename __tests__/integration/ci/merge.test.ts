@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type StackReview } from "../../../scripts/plan-review/review";
-import { missingNote, NO_CHANGES } from "../../../scripts/plan-review/merge";
+import { missingNote, NO_CHANGES, noChanges } from "../../../scripts/plan-review/merge";
 import { parsePlanFlags } from "../../../scripts/plan-review/plan";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -160,7 +160,8 @@ describe("merge-reviews", () => {
     fs.mkdirSync(path.join(tmp, "reviews"));
     const r = merge(["reviews", "--expect", expectFile([]), "--out", "plans"]);
     expect(r.code).toBe(0);
-    expect(r.md).toBe(`${NO_CHANGES}\n`);
+    expect(r.md).toBe(`${noChanges({ commit: SHA })}\n`);
+    expect(r.md).toBe(`${NO_CHANGES.replace("\n\n", `\n\nCommit \`${SHA.slice(0, 12)}\`\n\n`)}\n`);
     expect(r.json.ok).toBe(true);
   });
 
