@@ -10,9 +10,12 @@ import * as fs from "fs";
 export const MATRIX_USAGE = `Usage: npm run -s merge-reviews -- --matrix FILE --waves N [--classes JSON]
 
 Writes the matrices of .github/workflows/terraform.yml to the file GITHUB_OUTPUT names (else
-stdout): stacks (JSON array of the names, for the plan matrix), count, and wave0 … wave<N-1>: one
+stdout): stacks (JSON array of the names), count, plan0 … plan3 (the names in chunks of at most 256,
+GitHub's matrix limit, one per plan job), plan_roles (stack -> its environment's ci.planRoleArn),
+and wave0 … wave<N-1>: one
 entry per environment of each wave, in apply order (consumers before their registry owner), with
-its stacks, its GitHub environment (the approval) and the allowances (ALLOW_DESTROY,
+its stacks, its GitHub environment (the approval: ci.githubEnvironment, --classes, else its name),
+its deploy role (ci.deployRoleArn) and the allowances (ALLOW_DESTROY,
 ALLOW_EMPTY_STATE) that name its stacks. Waves without stacks are skipped, so a list with only
 later waves starts at wave0. Fails when the list needs more than N waves.
 
@@ -27,7 +30,18 @@ export interface ListedStack {
   readonly name: string;
   readonly environment: string;
   readonly wave: number;
+  /** The environment's CI plan role (`ci.planRoleArn`), when it has one. */
+  readonly planRoleArn?: string;
+  /** The environment's CI deploy role (`ci.deployRoleArn`), when it has one. */
+  readonly deployRoleArn?: string;
+  /** The environment's `ci.githubEnvironment`, which wins over --classes. */
+  readonly githubEnvironment?: string;
 }
+
+/** Plan matrix jobs the workflow has (plan-0 … plan-3), each at most {@link MATRIX_LIMIT} stacks. */
+export const PLAN_CHUNKS = 4;
+/** GitHub's limit of jobs per matrix. */
+export const MATRIX_LIMIT = 256;
 
 /** One job of a deploy wave: the stacks of one environment. */
 export interface DeployTarget {
@@ -40,6 +54,8 @@ export interface DeployTarget {
   readonly allow_destroy: string;
   /** The `--allow-empty-state` allowances that name these stacks, comma separated. */
   readonly allow_empty_state: string;
+  /** The role the job assumes with OIDC (the environment's `ci.deployRoleArn`; empty without `ci`). */
+  readonly deploy_role: string;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;
@@ -63,7 +79,14 @@ export function parseStackList(text: string, source: string): ListedStack[] {
   const names = v.map((s: any) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new Error(`${source} lists stack ${dup} twice`);
-  return v.map((s: any) => ({ name: s.name, environment: s.environment, wave: s.wave }));
+  return v.map((s: any) => ({
+    name: s.name,
+    environment: s.environment,
+    wave: s.wave,
+    ...(typeof s.planRoleArn === "string" ? { planRoleArn: s.planRoleArn } : {}),
+    ...(typeof s.deployRoleArn === "string" ? { deployRoleArn: s.deployRoleArn } : {}),
+    ...(typeof s.githubEnvironment === "string" ? { githubEnvironment: s.githubEnvironment } : {}),
+  }));
 }
 
 /** The `--classes` map; throws one line when it is not a JSON object of environment -> GitHub environment. */
@@ -103,7 +126,13 @@ export function matrixFor(stacks: readonly ListedStack[], waves: number, classes
   if (strayDestroy.length) throw new Error(`ALLOW_DESTROY / --allow-destroy names ${strayDestroy.join(", ")}, of stacks this run does not plan or deploy (${names.join(", ") || "none"})`);
   const strayEmpty = allowEmptyState.filter((s) => !names.includes(s));
   if (strayEmpty.length) throw new Error(`ALLOW_EMPTY_STATE / --allow-empty-state names ${strayEmpty.join(", ")}, which this run does not plan or deploy (${names.join(", ") || "none"})`);
+  if (names.length > PLAN_CHUNKS * MATRIX_LIMIT) {
+    throw new Error(`${names.length} stacks need more than the workflow's ${PLAN_CHUNKS} plan matrices of ${MATRIX_LIMIT} jobs: add a plan-${PLAN_CHUNKS} job and raise PLAN_CHUNKS`);
+  }
   const out: Record<string, string> = { stacks: JSON.stringify(names), count: String(names.length) };
+  for (let i = 0; i < PLAN_CHUNKS; i++) out[`plan${i}`] = JSON.stringify(names.slice(i * MATRIX_LIMIT, (i + 1) * MATRIX_LIMIT));
+  // The plan job of a stack assumes this role (an empty one is refused by the job, saying to set ci).
+  out.plan_roles = JSON.stringify(Object.fromEntries(stacks.map((s) => [s.name, s.planRoleArn ?? ""])));
   for (let i = 0; i < waves; i++) {
     const inWave = stacks.filter((s) => s.wave === slots[i]);
     const envs = [...new Set(inWave.map((s) => s.environment))];
@@ -111,10 +140,11 @@ export function matrixFor(stacks: readonly ListedStack[], waves: number, classes
       const own = inWave.filter((s) => s.environment === environment).map((s) => s.name);
       return {
         environment,
-        github_environment: classes[environment] ?? environment,
+        github_environment: inWave.find((s) => s.environment === environment)?.githubEnvironment ?? classes[environment] ?? environment,
         stacks: own.join(","),
         allow_destroy: allowDestroy.filter((a) => own.includes(stackOf(a))).join(","),
         allow_empty_state: allowEmptyState.filter((s) => own.includes(s)).join(","),
+        deploy_role: inWave.find((s) => s.environment === environment)?.deployRoleArn ?? "",
       };
     });
     out[`wave${i}`] = JSON.stringify(targets);
