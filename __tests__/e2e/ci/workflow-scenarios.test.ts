@@ -182,6 +182,9 @@ test("a pull request's jobs get only the plan role: its plan job the stack's, an
   expect(job(r, "steal")[0].steps[0].output).toContain(`Not authorized to perform sts:AssumeRoleWithWebIdentity on ${DEPLOY_ROLE} (sub repo:o/r:pull_request)`);
   expect(job(r, "escalate")[0]).toMatchObject({ result: "failure", steps: [], error: 'Branch "refs/pull/7/merge" is not allowed to deploy to production due to environment protection rules.' });
   expect(["deploy-wave-0", "deploy-wave-1", "deploy-wave-2"].map((j) => r.results[j])).toEqual(["skipped", "skipped", "skipped"]);
+  // The plan itself is not this test's subject: the jobs get no endpoint, so it stops before terraform.
+  expect(step(r, "plan-0", "plan")?.output).toContain("no local AWS is running");
+  expect(step(r, "plan-0", "plan")?.output).not.toContain("terraform init");
   if (process.env.WORKFLOW_TIMINGS) console.log(r.jobs.map((j) => `${j.name} ${j.result} ${j.ms ?? 0} ms`).join("\n"));
 });
 
