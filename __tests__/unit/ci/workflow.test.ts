@@ -123,9 +123,10 @@ describe("terraform.yml", () => {
     expect(steps.find((s) => s.uses?.startsWith("actions/checkout")).with["fetch-depth"]).toBe(0);
     const list = steps.find((s) => s.id === "list");
     expect(list.env.BASE_SHA).toBe("${{ github.event.pull_request.base.sha }}");
-    expect(list.run).toContain('pull_request) npm run -s stacks -- --json --changed-since "$BASE_SHA" > stacks.json');
-    expect(list.run).toContain("push | workflow_dispatch) npm run -s stacks -- --json --pending > stacks.json");
-    expect(list.run).toContain("*) npm run -s stacks -- --json > stacks.json");
+    expect(list.run).toContain('list() { npm run -s stacks -- --json "$@" > stacks.json 2>> stacks.err; }');
+    expect(list.run).toContain('pull_request) list --changed-since "$BASE_SHA" || {');
+    expect(list.run).toContain("push | workflow_dispatch) list --pending ;;");
+    expect(list.run).toContain("*) list ;;");
     expect(runs("stacks")).toContain('npm run -s merge-reviews -- --matrix stacks.json --waves "$DEPLOY_WAVES" --classes "$CLASSES"');
     expect(Object.keys(JOBS.stacks.outputs).sort()).toEqual(["count", ...PLAN_JOBS.map((_, i) => `plan${i}`), "plan_roles", "reason", ...WAVE_JOBS.map((_, i) => `wave${i}`)].sort());
     for (const job of Object.keys(JOBS).filter((j) => j !== "stacks")) expect([job, [JOBS[job].needs].flat()]).toEqual([job, expect.arrayContaining(["stacks"])]);
