@@ -206,3 +206,21 @@ test("a manual run from a branch other than main is refused before anything runs
   expect(r.results.gate).toBe("failure");
   expect(job(r, "gate")[0].steps.find((s) => s.name === "verdict")?.output).toContain("error: gate: stacks failed: manual deploys run only from main");
 });
+
+test("a pull request from a fork is told in the run summary why nothing was planned, and the gate fails", async () => {
+  // GIVEN a pull request whose head is a fork (GitHub gives it neither repository variables nor an OIDC token)
+  const sha = commit("retag", retag);
+
+  // WHEN
+  const r = await run("fork", sha, { vars: {}, payload: { pull_request: { number: 8, base: { sha: base }, head: { repo: { full_name: "someone/r" } } } } });
+
+  // THEN the stacks job stopped at its first step, saying why in the summary; nothing assumed a role or commented
+  expect(job(r, "stacks")[0].summary).toBe(
+    "nothing was planned: this pull request comes from the fork someone/r, and GitHub gives fork pull requests neither repository variables nor an OIDC token for the plan role; a maintainer can push the branch to o/r and open the pull request from there (docs/ci.md)\n",
+  );
+  expect(OTHER_JOBS.map((j) => [j, r.results[j]])).toEqual(OTHER_JOBS.map((j) => [j, "skipped"]));
+  expect(r.results.gate).toBe("failure");
+  expect(job(r, "gate")[0].summary).toContain("- stacks failed: nothing was planned: this pull request comes from the fork someone/r");
+  expect(r.roles).toEqual([]);
+  expect(r.comments).toEqual({});
+});

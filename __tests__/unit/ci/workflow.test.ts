@@ -184,7 +184,9 @@ describe("terraform.yml", () => {
     expect(verdict.env.NEEDS).toBe("${{ toJSON(needs) }}");
     expect(verdict.run).toBe("npm run -s ci-gate -- --comment gate.md");
     const comment = (gate.steps as any[]).find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
-    expect(comment.if).toBe("failure() && github.event_name == 'pull_request' && needs.review.outputs.commented != 'true' && hashFiles('gate.md') != ''");
+    expect(comment.if).toBe(
+      "failure() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository && needs.review.outputs.commented != 'true' && hashFiles('gate.md') != ''",
+    );
     expect(comment.with).toEqual({ header: "terraform-plan", path: "gate.md" });
   });
 
