@@ -38,11 +38,6 @@ export interface ListedStack {
   readonly githubEnvironment?: string;
 }
 
-/** Plan matrix jobs the workflow has (plan-0 … plan-3), each at most {@link MATRIX_LIMIT} stacks. */
-export const PLAN_CHUNKS = 4;
-/** GitHub's limit of jobs per matrix. */
-export const MATRIX_LIMIT = 256;
-
 /** One job of a deploy wave: the stacks of one environment. */
 export interface DeployTarget {
   readonly environment: string;
@@ -126,11 +121,14 @@ export function matrixFor(stacks: readonly ListedStack[], waves: number, classes
   if (strayDestroy.length) throw new Error(`ALLOW_DESTROY / --allow-destroy names ${strayDestroy.join(", ")}, of stacks this run does not plan or deploy (${names.join(", ") || "none"})`);
   const strayEmpty = allowEmptyState.filter((s) => !names.includes(s));
   if (strayEmpty.length) throw new Error(`ALLOW_EMPTY_STATE / --allow-empty-state names ${strayEmpty.join(", ")}, which this run does not plan or deploy (${names.join(", ") || "none"})`);
-  if (names.length > PLAN_CHUNKS * MATRIX_LIMIT) {
-    throw new Error(`${names.length} stacks need more than the workflow's ${PLAN_CHUNKS} plan matrices of ${MATRIX_LIMIT} jobs: add a plan-${PLAN_CHUNKS} job and raise PLAN_CHUNKS`);
+  if (names.length > MATRIX_LIMIT * PLAN_MATRICES) {
+    throw new Error(
+      `the stack list has ${names.length} stacks, but the plan jobs take at most ${(MATRIX_LIMIT * PLAN_MATRICES).toLocaleString("en-US")} ` +
+        `(${PLAN_MATRICES} matrices plan0 … plan${PLAN_MATRICES - 1} of ${MATRIX_LIMIT}, GitHub's limit per matrix): select fewer environments per run (ENVIRONMENTS)`,
+    );
   }
   const out: Record<string, string> = { stacks: JSON.stringify(names), count: String(names.length) };
-  for (let i = 0; i < PLAN_CHUNKS; i++) out[`plan${i}`] = JSON.stringify(names.slice(i * MATRIX_LIMIT, (i + 1) * MATRIX_LIMIT));
+  for (let i = 0; i < PLAN_MATRICES; i++) out[`plan${i}`] = JSON.stringify(names.slice(i * MATRIX_LIMIT, (i + 1) * MATRIX_LIMIT));
   // The plan job of a stack assumes this role (an empty one is refused by the job, saying to set ci).
   out.plan_roles = JSON.stringify(Object.fromEntries(stacks.map((s) => [s.name, s.planRoleArn ?? ""])));
   for (let i = 0; i < waves; i++) {
@@ -151,6 +149,11 @@ export function matrixFor(stacks: readonly ListedStack[], waves: number, classes
   }
   return out;
 }
+
+/** The most jobs GitHub Actions starts from one matrix. */
+export const MATRIX_LIMIT = 256;
+/** The plan matrices the workflow has (plan0 … plan3). */
+export const PLAN_MATRICES = 4;
 
 /** The outputs for `--matrix` flags: reads the list, checks it, lays it out. */
 export function matrixOutputs(flags: { stacks: string; waves: number; classes?: string; allowDestroy: string[]; allowEmptyState: string[] }): Record<string, string> {

@@ -59,22 +59,4 @@ describe("the CI roles in the stack list and the matrices", () => {
       expect.objectContaining({ environment: "dev", github_environment: "dev-class", deploy_role: "" }),
     ]);
   });
-
-  test("the plan matrices hold at most 256 stacks each, in order", () => {
-    // GIVEN 600 stacks
-    const stacks = Array.from({ length: 600 }, (_, i) => ({ name: `e${i}-eu-west-1`, environment: `e${i}`, wave: 0 }));
-
-    // WHEN
-    const out = matrixFor(stacks, 3, {}, [], []);
-
-    // THEN
-    const chunks = [0, 1, 2, 3].map((i) => JSON.parse(out[`plan${i}`]) as string[]);
-    expect(chunks.map((c) => c.length)).toEqual([256, 256, 88, 0]);
-    expect(chunks.flat()).toEqual(stacks.map((s) => s.name));
-  });
-
-  test("more stacks than four plan matrices hold: one line naming the job to add", () => {
-    const stacks = Array.from({ length: 1025 }, (_, i) => ({ name: `e${i}-eu-west-1`, environment: `e${i}`, wave: 0 }));
-    expect(() => matrixFor(stacks, 3, {}, [], [])).toThrow("1025 stacks need more than the workflow's 4 plan matrices of 256 jobs: add a plan-4 job and raise PLAN_CHUNKS");
-  });
 });

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { PLAN_CHUNKS, matrixFor, waveSlots } from "../../../scripts/plan-review/ci-matrix";
+import { PLAN_MATRICES, matrixFor, waveSlots } from "../../../scripts/plan-review/ci-matrix";
 import { listStacks } from "../../../scripts/stacks/list";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -133,7 +133,7 @@ describe("terraform.yml", () => {
   });
 
   test("plan jobs: one per chunk of at most 256 stacks, on every event, each uploading the stack's whole plan folder", () => {
-    expect(PLAN_JOBS).toEqual(Array.from({ length: PLAN_CHUNKS }, (_, i) => `plan-${i}`));
+    expect(PLAN_JOBS).toEqual(Array.from({ length: PLAN_MATRICES }, (_, i) => `plan-${i}`));
     PLAN_JOBS.forEach((name, i) => {
       const plan = JOBS[name];
       expect(plan.if).toBe(`needs.stacks.outputs.plan${i} != '[]'`);
