@@ -156,7 +156,6 @@ describe("terraform.yml", () => {
     expect(runs("review")).toContain("--allowances deploy-allowances.json --drift-summary");
     const comment = steps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
     expect(comment.with).toEqual({ header: "terraform-plan", path: "plans/summary.md" });
-    expect(runs("review")).toContain('cat plans/summary.md >> "$GITHUB_STEP_SUMMARY"');
     expect(steps[steps.length - 1]).toEqual(expect.objectContaining({ if: "steps.merge.outcome != 'success'" }));
     expect(steps[steps.length - 1].run).toContain("exit 1");
   });
