@@ -146,7 +146,7 @@ describe("terraform.yml", () => {
     });
   });
 
-  test("the review runs after every plan job, even failed ones, with the allowances file, posts the one comment and fails when blocked", () => {
+  test("the review runs after every plan job, even failed ones, with the allowances file, posts the one comment, uploads the plans it reviewed and fails when blocked", () => {
     const review = JOBS.review;
     expect(review.needs).toEqual(["stacks", ...PLAN_JOBS]);
     expect(review.if).toBe("always() && needs.stacks.result == 'success'");
@@ -156,6 +156,7 @@ describe("terraform.yml", () => {
     expect(runs("review")).toContain("--allowances deploy-allowances.json --drift-summary");
     const comment = steps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
     expect(comment.with).toEqual({ header: "terraform-plan", path: "plans/summary.md" });
+    expect(steps.find((s) => s.uses?.startsWith("actions/upload-artifact")).with).toEqual({ name: "plans", path: "plans/", "if-no-files-found": "ignore" });
     expect(steps[steps.length - 1]).toEqual(expect.objectContaining({ if: "steps.merge.outcome != 'success'" }));
     expect(steps[steps.length - 1].run).toContain("exit 1");
   });
@@ -169,7 +170,7 @@ describe("terraform.yml", () => {
       expect(job.if).toContain(`needs.stacks.outputs.wave${i} != '[]'`);
       expect(job.strategy.matrix.include).toBe(`\${{ fromJSON(needs.stacks.outputs.wave${i}) }}`);
       expect(job.environment).toBe("${{ matrix.github_environment }}");
-      expect((job.steps as any[]).find((s) => s.uses?.startsWith("actions/download-artifact")).with).toEqual({ pattern: "plan-*", path: "plans", "merge-multiple": true });
+      expect((job.steps as any[]).find((s) => s.uses?.startsWith("actions/download-artifact")).with).toEqual({ name: "plans", path: "plans" });
       expect(runs(name)).toContain('npm run deploy -- --plans plans --stack "$STACKS" --parallelism "$PARALLELISM"');
       expect(runs(name)).not.toContain("npm run plan");
     });
