@@ -197,6 +197,8 @@ async function runJob(ctx: WorkflowContext, wf: any, name: string, job: any, con
   const temp = path.join(runner, "temp");
   fs.mkdirSync(workspace, { recursive: true });
   fs.mkdirSync(temp, { recursive: true });
+  const eventPath = path.join(runner, "event.json");
+  fs.writeFileSync(eventPath, JSON.stringify(ctx.payload ?? {}));
   const base = { contexts: { ...contexts, runner: { os: "Linux", temp } }, workspace };
   const title = asText(interpolate(job.name ?? name, base));
   const workflowEnv = evalEnv(wf.env, base);
@@ -234,6 +236,7 @@ async function runJob(ctx: WorkflowContext, wf: any, name: string, job: any, con
       GITHUB_REF: ctx.ref,
       GITHUB_REF_NAME: contexts.github.ref_name,
       GITHUB_EVENT_NAME: ctx.event,
+      GITHUB_EVENT_PATH: eventPath,
       GITHUB_REPOSITORY: ctx.repository,
       GITHUB_RUN_ID: contexts.github.run_id,
       GITHUB_SERVER_URL: contexts.github.server_url,
