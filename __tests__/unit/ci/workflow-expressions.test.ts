@@ -30,6 +30,19 @@ describe("workflow expressions", () => {
     expect(evaluate("!(needs.stacks.result == 'success')", scope)).toBe(false);
   });
 
+  test("the concurrency group: a pull request's number, nightly, main, else the ref", () => {
+    const group = (contexts: object) =>
+      evaluate(
+        "github.event_name == 'pull_request' && format('pr-{0}', github.event.pull_request.number) || github.event_name == 'schedule' && 'nightly' || github.ref == 'refs/heads/main' && 'main' || github.ref",
+        { contexts },
+      );
+    expect(group({ github: { event_name: "pull_request", event: { pull_request: { number: 7 } } } })).toBe("pr-7");
+    expect(group({ github: { event_name: "schedule", ref: "refs/heads/main" } })).toBe("nightly");
+    expect(group({ github: { event_name: "push", ref: "refs/heads/main" } })).toBe("main");
+    expect(group({ github: { event_name: "workflow_dispatch", ref: "refs/heads/main" } })).toBe("main");
+    expect(group({ github: { event_name: "workflow_dispatch", ref: "refs/heads/feature" } })).toBe("refs/heads/feature");
+  });
+
   test("an if: without a status function gets success() &&; always() ignores failures", () => {
     const failed = { ...scope, status: { success: false, failure: true, cancelled: false } };
     expect(condition("github.event_name == 'pull_request'", failed)).toBe(false);

@@ -62,9 +62,9 @@ describe("terraform.yml", () => {
     expect(TEXT).not.toContain("allow_destroy");
   });
 
-  test("manual runs and pushes share main's queue; only pull-request runs cancel the run they supersede", () => {
+  test("manual runs and pushes of main share one queue (a manual run of another ref queues apart); only pull-request runs cancel the run they supersede", () => {
     expect(WORKFLOW.concurrency.group).toBe(
-      "terraform-${{ github.event_name == 'pull_request' && format('pr-{0}', github.event.pull_request.number) || github.event_name == 'schedule' && 'nightly' || 'main' }}",
+      "terraform-${{ github.event_name == 'pull_request' && format('pr-{0}', github.event.pull_request.number) || github.event_name == 'schedule' && 'nightly' || github.ref == 'refs/heads/main' && 'main' || github.ref }}",
     );
     expect(WORKFLOW.concurrency["cancel-in-progress"]).toBe("${{ github.event_name == 'pull_request' }}");
   });
