@@ -1,3 +1,6 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
 import { condition, evaluate, interpolate } from "../../support/workflow-expressions";
 
 /**
@@ -30,17 +33,16 @@ describe("workflow expressions", () => {
     expect(evaluate("!(needs.stacks.result == 'success')", scope)).toBe(false);
   });
 
-  test("the concurrency group: a pull request's number, nightly, main, else the ref", () => {
-    const group = (contexts: object) =>
-      evaluate(
-        "github.event_name == 'pull_request' && format('pr-{0}', github.event.pull_request.number) || github.event_name == 'schedule' && 'nightly' || github.ref == 'refs/heads/main' && 'main' || github.ref",
-        { contexts },
-      );
-    expect(group({ github: { event_name: "pull_request", event: { pull_request: { number: 7 } } } })).toBe("pr-7");
-    expect(group({ github: { event_name: "schedule", ref: "refs/heads/main" } })).toBe("nightly");
-    expect(group({ github: { event_name: "push", ref: "refs/heads/main" } })).toBe("main");
-    expect(group({ github: { event_name: "workflow_dispatch", ref: "refs/heads/main" } })).toBe("main");
-    expect(group({ github: { event_name: "workflow_dispatch", ref: "refs/heads/feature" } })).toBe("refs/heads/feature");
+  test("terraform.yml's concurrency group: one per pull request, nightly apart, pushes and manual runs of main together, any other ref apart", () => {
+    const workflow = parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", ".github", "workflows", "terraform.yml"), "utf8"));
+    const group = (github: object) => interpolate(workflow.concurrency.group, { contexts: { github } });
+    const cancels = (github: object) => interpolate(workflow.concurrency["cancel-in-progress"], { contexts: { github } });
+    expect(group({ event_name: "pull_request", ref: "refs/pull/7/merge", event: { pull_request: { number: 7 } } })).toBe("terraform-pr-7");
+    expect(group({ event_name: "schedule", ref: "refs/heads/main" })).toBe("terraform-nightly");
+    expect(group({ event_name: "push", ref: "refs/heads/main" })).toBe("terraform-main");
+    expect(group({ event_name: "workflow_dispatch", ref: "refs/heads/main" })).toBe("terraform-main");
+    expect(group({ event_name: "workflow_dispatch", ref: "refs/heads/feature" })).toBe("terraform-refs/heads/feature");
+    expect([cancels({ event_name: "pull_request" }), cancels({ event_name: "push" }), cancels({ event_name: "workflow_dispatch" })]).toEqual(["true", "false", "false"]);
   });
 
   test("an if: without a status function gets success() &&; always() ignores failures", () => {
