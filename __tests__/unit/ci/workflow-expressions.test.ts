@@ -42,7 +42,7 @@ describe("workflow expressions", () => {
     expect(group({ event_name: "push", ref: "refs/heads/main" })).toBe("terraform-main");
     expect(group({ event_name: "workflow_dispatch", ref: "refs/heads/main" })).toBe("terraform-main");
     expect(group({ event_name: "workflow_dispatch", ref: "refs/heads/feature" })).toBe("terraform-refs/heads/feature");
-    expect([cancels({ event_name: "pull_request" }), cancels({ event_name: "push" }), cancels({ event_name: "workflow_dispatch" })]).toEqual(["true", "false", "false"]);
+    expect([cancels({ event_name: "pull_request" }), cancels({ event_name: "push" }), cancels({ event_name: "workflow_dispatch" })]).toEqual([true, false, false]);
   });
 
   test("an if: without a status function gets success() &&; always() ignores failures", () => {
