@@ -384,17 +384,17 @@ describe("merge-reviews --matrix: the workflow's matrices from the stack list", 
     expect(JSON.parse(r.out.stacks)).toEqual(["staging-eu-west-1", "staging-us-east-1", "prod-eu-west-1", "tools-eu-west-1"]);
     expect(r.out.count).toBe("4");
     expect(JSON.parse(r.out.wave0)).toEqual([
-      { environment: "staging", github_environment: "staging", stacks: "staging-eu-west-1,staging-us-east-1", allow_destroy: "", allow_empty_state: "" },
-      { environment: "prod", github_environment: "production", stacks: "prod-eu-west-1", allow_destroy: "", allow_empty_state: "" },
+      { environment: "staging", github_environment: "staging", stacks: "staging-eu-west-1,staging-us-east-1", allow_destroy: "", allow_empty_state: "", deploy_role: "" },
+      { environment: "prod", github_environment: "production", stacks: "prod-eu-west-1", allow_destroy: "", allow_empty_state: "", deploy_role: "" },
     ]);
-    expect(JSON.parse(r.out.wave1)).toEqual([{ environment: "tools", github_environment: "tools", stacks: "tools-eu-west-1", allow_destroy: "tools-eu-west-1:aws_ecr_repository.R", allow_empty_state: "" }]);
+    expect(JSON.parse(r.out.wave1)).toEqual([{ environment: "tools", github_environment: "tools", stacks: "tools-eu-west-1", allow_destroy: "tools-eu-west-1:aws_ecr_repository.R", allow_empty_state: "", deploy_role: "" }]);
     expect(r.out.wave2).toBe("[]");
   });
 
   test("an empty list: count 0, every wave empty (and --classes empty, as the workflow passes an unset variable)", () => {
     const r = outputs(["--matrix", list([]), "--waves", "3", "--classes", ""]);
     expect(r.code).toBe(0);
-    expect(r.out).toEqual({ stacks: "[]", count: "0", plan0: "[]", plan1: "[]", plan2: "[]", plan3: "[]", wave0: "[]", wave1: "[]", wave2: "[]" });
+    expect(r.out).toEqual({ stacks: "[]", count: "0", plan0: "[]", plan1: "[]", plan2: "[]", plan3: "[]", plan_roles: "{}", wave0: "[]", wave1: "[]", wave2: "[]" });
   });
 
   test("more waves than the workflow has jobs for: one line naming the job to add", () => {
