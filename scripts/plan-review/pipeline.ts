@@ -70,7 +70,7 @@ export async function runPlan(
     return 2;
   }
   const out = path.resolve(root, flags.out);
-  const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read" });
+  const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read", baseline: "baseline" in flags ? flags.baseline : undefined });
   const localEndpoint: LocalEndpointPlan | undefined = selected.onLocalEndpoint && {
     ...selected.onLocalEndpoint,
     stacks: stacks.filter((s) => selected.onLocalEndpoint!.environments.includes(s.environment.name)).map((s) => s.name),
