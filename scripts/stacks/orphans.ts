@@ -32,18 +32,23 @@ export function currentStates(organization: readonly EnvironmentConfig[]): Map<s
   return new Map(organization.flatMap((e) => e.regions.map((r) => [stackName(e.name, r), `s3://${e.state.bucket}/${stateKey(e, r)}`] as const)));
 }
 
-/** The orphans among records found. Pure. */
-export function orphansOf(found: readonly FoundRecord[], organization: readonly EnvironmentConfig[]): Orphan[] {
+/** An orphan and the record it was found by. */
+export interface OrphanRecord {
+  readonly orphan: Orphan;
+  readonly found: FoundRecord;
+}
+
+/** The orphans among records found, with their records. Pure. */
+export function orphanRecordsOf(found: readonly FoundRecord[], organization: readonly EnvironmentConfig[]): OrphanRecord[] {
   const current = currentStates(organization);
-  const out: Orphan[] = [];
+  const out: OrphanRecord[] = [];
   for (const f of found) {
     const r = f.record;
     if (r.resources === 0 || r.after === "destroy") continue;
-    const stateKeyOf = String(r.backend.key ?? f.location.key.replace(/\.record\.json$/, ""));
-    const here = `s3://${f.location.bucket}/${stateKeyOf}`;
+    const stateKeyOf = typeof r.backend.key === "string" ? r.backend.key : f.location.key.replace(/\.record\.json$/, "");
     const now = current.get(r.stack);
-    if (now === here) continue;
-    out.push({
+    if (now === `s3://${f.location.bucket}/${stateKeyOf}`) continue;
+    const orphan: Orphan = {
       name: r.stack,
       backend: { bucket: f.location.bucket, key: stateKeyOf, region: f.location.region },
       resources: r.resources,
@@ -52,16 +57,23 @@ export function orphansOf(found: readonly FoundRecord[], organization: readonly 
       commit: r.commit,
       at: r.at,
       local: r.local,
-    });
+    };
+    out.push({ orphan, found: f });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.backend.key < b.backend.key ? -1 : 1));
+  const key = (o: Orphan) => `${o.name}\u0000${o.backend.bucket}/${o.backend.key}`;
+  return out.sort((a, b) => (key(a.orphan) < key(b.orphan) ? -1 : 1));
+}
+
+/** The orphans among records found. Pure. */
+export function orphansOf(found: readonly FoundRecord[], organization: readonly EnvironmentConfig[]): Orphan[] {
+  return orphanRecordsOf(found, organization).map((o) => o.orphan);
 }
 
 /**
- * The orphans in the state buckets of `environments` (a bucket that cannot be listed is one
- * warning line; the others are still searched).
+ * The orphans in the state buckets of `environments`, with their records (a bucket that cannot
+ * be listed is one warning line; the others are still searched).
  */
-export async function findOrphans(environments: readonly EnvironmentConfig[], organization: readonly EnvironmentConfig[], endpoint: string | undefined, env: NodeJS.ProcessEnv, warn: (line: string) => void): Promise<Orphan[]> {
+export async function findOrphanRecords(environments: readonly EnvironmentConfig[], organization: readonly EnvironmentConfig[], endpoint: string | undefined, env: NodeJS.ProcessEnv, warn: (line: string) => void): Promise<OrphanRecord[]> {
   const found: FoundRecord[] = [];
   for (const bucket of stateBuckets(environments, endpoint, env)) {
     try {
@@ -70,7 +82,12 @@ export async function findOrphans(environments: readonly EnvironmentConfig[], or
       warn(`${(e as Error).message}: orphaned stacks there are not found`);
     }
   }
-  return orphansOf(found, organization);
+  return orphanRecordsOf(found, organization);
+}
+
+/** The orphans in the state buckets of `environments` (see {@link findOrphanRecords}). */
+export async function findOrphans(environments: readonly EnvironmentConfig[], organization: readonly EnvironmentConfig[], endpoint: string | undefined, env: NodeJS.ProcessEnv, warn: (line: string) => void): Promise<Orphan[]> {
+  return (await findOrphanRecords(environments, organization, endpoint, env, warn)).map((o) => o.orphan);
 }
 
 /** One line per orphan, for a terminal. */
