@@ -4,8 +4,9 @@
  * commit each stack's changes are pending.
  */
 import * as fs from "fs";
-import { orphansMarkdown, parseOrphans, type Orphan } from "../stacks/orphans";
+import { findOrphans, orphansMarkdown, parseOrphans, type Orphan } from "../stacks/orphans";
 import type { StackReview } from "./review";
+import type { Selected } from "./select";
 
 /** The most orphans a review lists (the comment has a size limit). */
 const ORPHAN_ROWS = 50;
@@ -42,4 +43,11 @@ export function pendingSection(reviews: readonly StackReview[]): string {
     ...pending.slice(0, 200).map((r) => `- \`${r.stack}\`: ${r.counts.add} add, ${r.counts.change} change, ${r.counts.destroy} destroy, ${r.counts.replace} replace; ${since(r)}`),
     ...(pending.length > 200 ? [`- … and ${pending.length - 200} more`] : []),
   ].join("\n");
+}
+
+/** The "Orphaned stacks" section of `npm run plan`'s summary: the orphans in the selected environments' state buckets ("" when none, or for a rehearsal of real environments on a local endpoint). */
+export async function orphansOfRun(selected: Selected, env: NodeJS.ProcessEnv): Promise<string> {
+  const envs = selected.selection.environments.filter((e) => !selected.onLocalEndpoint?.environments.includes(e.name));
+  const orphans = await findOrphans(envs, selected.selection.organization, selected.endpoint, env, (l) => void process.stderr.write(`warning: ${l}\n`));
+  return orphansSection(orphans);
 }

@@ -14,6 +14,7 @@ import { TerraformSession } from "../terraform/session";
 import { applyPlans, printOutputs, readOutputs, type AppliedStack } from "./apply";
 import { confirmOnTerminal, confirmProblem, destroySummaryMarkdown, unconfirmed } from "./destroy";
 import type { DestroyFlags, PlanFlags } from "./flags";
+import { orphansOfRun } from "./merge-records";
 import { planStacks, type PlannedStack } from "./plan-stacks";
 import { guard, summaryJson, summaryMarkdown, type LocalEndpointPlan } from "./review";
 import { select, type Selected } from "./select";
@@ -108,7 +109,9 @@ export async function runPlan(
   }
 
   const decision = guard(reviews, flags.allowDestroy, flags.allowEmptyState);
-  const summary = summaryMarkdown(reviews, decision, localEndpoint);
+  // The states no stack of the config manages (merge-records.ts); a run of named stacks leaves them to the merge.
+  const orphans = flags.stacks.length ? "" : await orphansOfRun(selected, env);
+  const summary = `${summaryMarkdown(reviews, decision, localEndpoint)}${orphans ? `\n\n${orphans}` : ""}`;
   fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
   fs.writeFileSync(path.join(out, "summary.json"), `${JSON.stringify(summaryJson(reviews, decision, localEndpoint), null, 2)}\n`);
   log(`${summary}\n\nplans, their JSON and the reviews are in ${shownOut}/\n`);
