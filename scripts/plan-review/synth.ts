@@ -72,6 +72,8 @@ export interface SynthOptions {
    * so only write; `none`: neither. @default "read"
    */
   readonly records?: "read" | "write" | "none";
+  /** Create the local environments' state buckets first (a command that only reads, such as `stacks --pending`, does not). @default true */
+  readonly ensureState?: boolean;
   /** A previous synth output (`--baseline`): a stack's backend there is where its record is looked for when its backend moved. */
   readonly baseline?: string;
 }
@@ -90,7 +92,7 @@ export async function synthesize(root: string, selected: Selected, env: NodeJS.P
   const rehearsed = (s: Stack) => records === "none" || onLocalEndpoint?.environments.includes(s.environment.name) === true;
   // Read before the synth replaces the folders (.terraform included).
   const initialized = new Map(selected.stacks.map((s) => [s.name, initializedBackend(s.dir)]));
-  if (endpoint !== undefined) await ensureLocalState([...new Set(selected.stacks.map((s) => s.environment))], endpoint);
+  if (endpoint !== undefined && options.ensureState !== false) await ensureLocalState([...new Set(selected.stacks.map((s) => s.environment))], endpoint);
   const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], {
     cwd: root,
     // The guard of the selection has decided for the terraform runs; in the synth the endpoint

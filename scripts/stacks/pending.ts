@@ -62,7 +62,7 @@ export async function pendingStacks(env: NodeJS.ProcessEnv, warn: (line: string)
       doing: "comparing",
       noneNote: "the local environments' records are in their local AWS: start it with npm start -- --keep-running, or set AWS_ENDPOINT_URL",
     });
-    const stacks = await synthesize(root, selected, runEnv, { records: "none" });
+    const stacks = await synthesize(root, selected, runEnv, { records: "none", ensureState: false });
     const infos = new Map(listStacks({ env }).map((s) => [s.name, s]));
     const pending: PendingStack[] = [];
     for (const s of stacks) {
