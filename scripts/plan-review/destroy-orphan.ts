@@ -48,7 +48,8 @@ export function parseOrphanFlags(argv: readonly string[]): OrphanFlags | "help" 
     if (a === "--orphan") orphan = value();
     else if (a === "--confirm") confirm = value();
     else if (a === "--out") out = value() ?? out;
-    else problems.push(`unknown flag ${JSON.stringify(a)} with --orphan (known: --orphan, --confirm, --out, --help)`);
+    else if (a.startsWith("-")) problems.push(`unknown flag ${JSON.stringify(a)} with --orphan (known: --orphan, --confirm, --out, --help)`);
+    else problems.push(`unexpected argument ${JSON.stringify(a)} (name the orphan with --orphan STACK)`);
   });
   if (walked === "help") return "help";
   if (orphan !== undefined && !/^[a-z][a-z0-9-]*$/.test(orphan)) problems.push(`--orphan ${JSON.stringify(orphan)} must be a stack name <environment>-<region>`);

@@ -123,6 +123,8 @@ beforeAll(async () => {
   // origin: this working tree as a repository, with an organization of two local environments:
   // the owner of the repository and a consumer that pulls from it.
   origin = scratchCopy("records-origin");
+  // A repository holds no node_modules: each job links its own, as npm ci makes it.
+  fs.unlinkSync(path.join(origin, "node_modules"));
   const shipped = shippedConfig().environments;
   const config = { environments: { local: { ...singleAccountLocal(), regions: ["eu-central-1"] }, "local-staging": shipped["local-staging"] } };
   fs.writeFileSync(path.join(origin, "config", "environments.json"), `${JSON.stringify(config, null, 2)}\n`);
