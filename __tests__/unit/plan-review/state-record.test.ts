@@ -112,7 +112,7 @@ describe("pending stacks", () => {
     const drifted = reviewPlan("prod-us-east-1", {
       ...plan(["update"]),
       resource_drift: [{ address: "aws_cloudwatch_log_group.L", mode: "managed", type: "aws_cloudwatch_log_group", change: { actions: ["update"], before: { retention_in_days: 30 }, after: { retention_in_days: 7 } } }],
-    });
+    }, {});
     expect(pendingReviews([changed, drifted]).map((r) => r.stack)).toEqual(["prod-eu-west-1"]);
     expect(pendingSection([changed, drifted])).toContain(`- \`prod-eu-west-1\`: 0 add, 1 change, 0 destroy, 0 replace; deployed from \`${SHA.slice(0, 12)}\` at T`);
     expect(pendingSection([drifted])).toBe("");
