@@ -70,9 +70,6 @@ function run(args: string[], log: string, env: Record<string, string> = {}): Pro
     CONFIG_FILE: config,
     ENVIRONMENTS: undefined,
     CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
-    // Records of their own per run: the first plan of a stack never applied records the outputs
-    // of its plan's prior_state, which a later plan would take for a lost state (state-empty).
-    STATE_RECORD_DIR: path.join(dir, `records-${path.basename(log, ".log")}`),
     PARALLELISM: undefined,
     ALLOW_DESTROY: undefined,
     ALLOW_EMPTY_STATE: undefined,

@@ -49,7 +49,6 @@ function launch(script: string, args: string[], env: Record<string, string> = {}
       ENVIRONMENTS: "local",
       CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
       AWS_ENDPOINT_URL: proxy.endpoint,
-      STATE_RECORD_DIR: path.join(dir, "state-records"),
       LOCAL_AWS_STATE_DIR: path.join(dir, "kept"),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...env,
