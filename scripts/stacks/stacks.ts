@@ -29,7 +29,10 @@ owner's repository policy names the consumer's pull roles, which must exist firs
                             resources, reason, movedTo?, commit, at, local }
   --help                    this text
 Environment: ENVIRONMENTS (comma-separated names, or all; default: every local environment),
-CONFIG_FILE (default config/environments.json), CDKTF_OUTDIR (default cdktf.out).`;
+CONFIG_FILE (default config/environments.json), CDKTF_OUTDIR (default cdktf.out). --pending and
+--orphans read the state records beside the states (<state key>.record.json) with the default
+AWS credentials, local environments at AWS_ENDPOINT_URL or the local AWS kept running; a record
+or bucket that cannot be read is one warning line.`;
 
 interface Args {
   readonly json: boolean;
