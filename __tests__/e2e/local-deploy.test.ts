@@ -18,7 +18,8 @@ import { terraform } from "../../scripts/terraform/run";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { BuildSpec } from "../../modules/shared/buildspec";
 import { ROOT, tempDir } from "../support/app";
-import { alive, motoPid, runScript, start, stopKept, type Run } from "../support/e2e-run";
+import { alive, motoPid, runScript, start, stopKept, withoutNodeWarnings, type Run } from "../support/e2e-run";
+import { unsupportedCallLine } from "../../scripts/plan-review/apply";
 import { singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
 /**
@@ -27,7 +28,8 @@ import { singleAccountLocal, writeSingleAccountConfig } from "../support/environ
  * real hashicorp/aws provider and S3 remote state with native locking, deployed once by
  * `npm start -- --keep-running` as a user runs it: read everything back through the AWS SDK,
  * re-plan, review changed configs with `npm run plan` against the deployed state, then lock,
- * drift and destroy (the tests that change what is deployed come last). The shipped organization
+ * drift, a deploy of a changed project and `npm run destroy` (the tests that change what is
+ * deployed come last). The shipped organization
  * of several accounts is deployed by organization.test.ts.
  */
 jest.setTimeout(300_000);
@@ -408,10 +410,46 @@ describe("locking and drift on local-eu-central-1", () => {
   });
 });
 
-describe("destroy", () => {
-  test("leaves nothing of the project", async () => {
-    const results = await Promise.all(deployed.map((d) => tf(d, ["destroy", "-auto-approve", "-input=false", "-no-color"])));
-    for (const r of results) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+describe("npm run deploy of a change to a deployed project, then npm run destroy, on the kept-running local AWS", () => {
+  /** The planner (dist/scripts/plan-review/plan.js) with the deployed config and synth folder, against the kept-running endpoint. */
+  const planJs = (args: string[], env: Record<string, string | undefined> = {}) =>
+    runScript("plan-review/plan", args, { AWS_ENDPOINT_URL: endpoint, CONFIG_FILE: opts.configFile, ENVIRONMENTS: "local", CDKTF_OUTDIR: opts.outdir, ...env });
+
+  test("the deploy showed each stack's terraform phases as they started and ended", () => {
+    for (const d of deployed) {
+      for (const phase of ["init", "plan", "apply"]) {
+        expect(keep.stdout).toContain(`  ${d.stack.name}: terraform ${phase} started\n`);
+        expect(keep.stdout).toMatch(new RegExp(`  ${d.stack.name}: terraform ${phase} done in \\d+\\.\\d s\\n`));
+      }
+    }
+  });
+
+  test("a change to a deployed project fails at once with the plain message (the local AWS has no UpdateProject), instead of retrying for 20 minutes", async () => {
+    // GIVEN the deployed project's build timeout changed in the config (one region)
+    const changed = writeConfig("changed-timeout", (e) => (e.build.privilegedProject.buildTimeoutMinutes = 33));
+    // WHEN deployed again
+    const r = await planJs(["--apply", "--out", path.join(dir, "plans-changed")], { CONFIG_FILE: changed, CDKTF_OUTDIR: path.join(dir, "changed.out") });
+    // THEN the run's summary line, then the stack's cause: the plain message, not the provider's
+    // retries (a hang would end in the test's timeout instead)
+    expect(r.code).toBe(1);
+    expect(withoutNodeWarnings(r.stderr).split("\n").slice(0, 2)).toEqual([
+      `error: apply failed for ${STACK} (wave 1 of 1); applied: none; not applied: ${STACK}`,
+      `${STACK}: ${unsupportedCallLine("CodeBuild", "UpdateProject")}`,
+    ]);
+    expect(r.stderr).toContain("operation error CodeBuild: UpdateProject");
+    expect(r.stdout).toMatch(new RegExp(`${STACK}: terraform apply failed after \\d+\\.\\d s`));
+  });
+
+  test("npm run destroy shows what goes, destroys it (local: no confirmation), and leaves nothing of the project", async () => {
+    const r = await planJs(["--destroy", "--out", path.join(dir, "plans-destroy")]);
+    expect({ code: r.code, stderr: withoutNodeWarnings(r.stderr) }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout).toContain("# Terraform destroy review");
+    for (const d of deployed) {
+      expect(r.stdout).toMatch(new RegExp(`\\| ${d.stack.name} \\| [1-9]\\d* \\| `));
+      expect(r.stdout).toContain(`destroying the reviewed plan of ${d.stack.name}\n`);
+    }
+    expect(r.stdout).toContain("| `-` delete | `aws_ecr_repository.Repository_22E53BBD` |");
+    expect(r.stdout).toContain("destroyed everything reviewed above\n");
 
     for (const d of deployed) {
       expect((await tf(d, ["state", "list"])).stdout.trim()).toBe("");
@@ -420,8 +458,8 @@ describe("destroy", () => {
       const logs = await new CloudWatchLogsClient(target(d)).send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/aws/codebuild/" }));
       expect(logs.logGroups ?? []).toEqual([]);
 
-      // moto quirk, not ours: the provider deletes a CodeBuild project by its ARN, and moto's
-      // DeleteProject only matches names, so moto keeps the project although Terraform's
+      // The local AWS's quirk, not ours: the provider deletes a CodeBuild project by its ARN, and
+      // moto's DeleteProject only matches names, so moto keeps the project although Terraform's
       // delete succeeded (real CodeBuild removes it). Terraform's state above holds nothing;
       // whatever moto kept is removed by name here, so the final check is the real one.
       const cb = new CodeBuildClient(target(d));
@@ -431,5 +469,14 @@ describe("destroy", () => {
     }
     const roles = await new IAMClient(clientConfig({ region: "us-east-1", endpoint: endpoint })).send(new ListRolesCommand({}));
     expect((roles.Roles ?? []).filter((r) => r.RoleName!.startsWith("cb-"))).toEqual([]);
+  });
+
+  test("npm run destroy of local environments with no local AWS running says there is nothing to destroy, and runs nothing", async () => {
+    const r = await planJs(["--destroy"], { AWS_ENDPOINT_URL: undefined, LOCAL_AWS_STATE_DIR: tempDir("no-kept"), CDKTF_OUTDIR: path.join(dir, "untouched") });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(withoutNodeWarnings(r.stderr)).toBe(
+      "error: nothing to destroy: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none); a local AWS started for a run is gone with it\n",
+    );
+    expect(fs.existsSync(path.join(dir, "untouched"))).toBe(false);
   });
 });

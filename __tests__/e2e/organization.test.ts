@@ -30,7 +30,8 @@ import { terraform } from "../../scripts/terraform/run";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import type { EnvironmentConfig } from "../../config/environments";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
-import { start, withoutNodeWarnings, type Run } from "../support/e2e-run";
+import { runScript, start, withoutNodeWarnings, type Run } from "../support/e2e-run";
+import { peak, terraformCalls, writeTerraformWrapper } from "../support/terraform-calls";
 import { shippedConfig, shippedLocalStacks } from "../support/environments";
 
 /**
@@ -42,6 +43,11 @@ import { shippedConfig, shippedLocalStacks } from "../support/environments";
  * of `verifyTopology`, which is itself shown to pass on the deployed organization and to name a
  * difference once reality is changed out of band. Then every stack re-plans empty, and
  * `npm run plan` of a config that adds a consumer shows the IAM change on both sides.
+ *
+ * The deploy runs with `--parallelism 2` and a `terraform` first on PATH that records every
+ * terraform process (support/terraform-calls.ts): at no moment do more than 2 run, 2 do run at
+ * once, and the consumers' wave is over before the owner's starts. The planner's selection and
+ * failure handling are then tried on the deployed organization.
  */
 jest.setTimeout(300_000);
 
@@ -97,6 +103,8 @@ let opts: LocalDeployOptions;
 let envs: EnvironmentConfig[];
 let organization: EnvironmentConfig[];
 let waves: LocalStack[][];
+/** The wrapper's folder (first on PATH for the runs that count terraform processes). */
+let wrapperDir: string;
 /** What verifyTopology reports before anything is deployed. */
 let beforeDeploy: string[] = [];
 /** What `npm start` did. */
@@ -171,9 +179,20 @@ beforeAll(async () => {
   }
 
   beforeDeploy = problemsOf(await verifyTopology(aws.endpoint, envs, organization));
-  // The one deploy of the organization: `npm start` with AWS_ENDPOINT_URL (it starts nothing).
+  // The one deploy of the organization: `npm start` with AWS_ENDPOINT_URL (it starts nothing),
+  // every terraform process it runs recorded by the wrapper.
+  wrapperDir = path.join(workDir, "bin");
+  writeTerraformWrapper(wrapperDir);
   deploy = await phase(`npm start: deploy ${stacks.length} stacks of ${envs.map((e) => e.name).join(", ")} to AWS_ENDPOINT_URL`, () =>
-    start([], { AWS_ENDPOINT_URL: aws!.endpoint, CDKTF_OUTDIR: outdir, ENVIRONMENTS: undefined, CONFIG_FILE: undefined }),
+    start(["--parallelism", "2"], {
+      AWS_ENDPOINT_URL: aws!.endpoint,
+      CDKTF_OUTDIR: outdir,
+      ENVIRONMENTS: undefined,
+      CONFIG_FILE: undefined,
+      PARALLELISM: undefined,
+      PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}`,
+      TERRAFORM_CALLS: path.join(path.dirname(outdir), "start-calls.log"),
+    }),
   );
   // With the local AWS's request log: a failure seen rarely ("Project already exists" on this
   // fresh server) needs to show what the server answered before it.
@@ -241,6 +260,43 @@ describe("npm start with AWS_ENDPOINT_URL set, on the shipped config", () => {
     }
     expect(stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
     expect(fs.readdirSync(path.join(opts.outdir, "stacks")).sort()).toEqual([...shippedLocalStacks()].sort());
+  });
+});
+
+describe("npm start --parallelism 2 on the organization's five stacks", () => {
+  const calls = () => terraformCalls(path.join(workDir!, "start-calls.log"));
+  const all = () => waves.flat().map((s) => s.name).sort();
+
+  test("plans: at most 2 terraform processes at once, and 2 plans at once reached; a line per stack when it starts and ends; <stack>.review.json", () => {
+    const procs = calls();
+    expect(procs.filter((p) => p.command === "plan").map((p) => p.stack).sort()).toEqual(all());
+    expect(peak(procs)).toBe(2);
+    expect(peak(procs.filter((p) => p.command === "plan"))).toBe(2);
+    expect(deploy.stdout).toContain("planning 5 stacks, at most 2 at once (--parallelism 2)\n");
+    const plans = path.join(workDir!, "plans");
+    for (const s of all()) {
+      expect(deploy.stdout).toMatch(new RegExp(`^\\[[1-5]/5\\] ${s}: planning\\n`, "m"));
+      expect(deploy.stdout).toMatch(new RegExp(`^\\[[1-5]/5\\] ${s}: planned \\(\\d+\\.\\d s\\)\\n`, "m"));
+      const review = JSON.parse(fs.readFileSync(path.join(plans, `${s}.review.json`), "utf8"));
+      expect(Object.keys(review).sort()).toEqual(["changes", "counts", "destructive", "drift", "risks", "stack", "suppressions"]);
+      expect(review.stack).toBe(s);
+    }
+    // Each per-stack file is the review the summary holds.
+    const summary = JSON.parse(fs.readFileSync(path.join(plans, "summary.json"), "utf8"));
+    for (const s of summary.stacks) expect(JSON.parse(fs.readFileSync(path.join(plans, `${s.stack}.review.json`), "utf8"))).toEqual(s);
+  });
+
+  test("applies: the consumers' wave is over, its state records written, before the owner's first apply; at most 2 at once, and 2 at once reached", () => {
+    const procs = calls();
+    const applies = procs.filter((p) => p.command === "apply");
+    expect(applies.map((p) => p.stack).sort()).toEqual(all());
+    expect(peak(applies)).toBe(2);
+    const [consumers, owners] = waves.map((w) => w.map((s) => s.name));
+    const ownersStart = Math.min(...applies.filter((p) => owners.includes(p.stack)).map((p) => p.start));
+    const consumersEnd = Math.max(...procs.filter((p) => consumers.includes(p.stack) && (p.command === "apply" || p.command === "state")).map((p) => p.end));
+    expect(ownersStart).toBeGreaterThanOrEqual(consumersEnd);
+    expect(deploy.stdout).toContain("applying 5 stacks, at most 2 at once (--parallelism 2), wave by wave\n");
+    expect(deploy.stdout).toMatch(new RegExp(`^\\[5/5\\] (${owners.join("|")}): applied \\(\\d+\\.\\d s\\)\\n`, "m"));
   });
 });
 
@@ -631,5 +687,72 @@ describe(`npm run plan of ${OWNER_NAME} without its registry scanning: its state
       expect(r.changes).toEqual([{ address: expect.stringMatching(/^aws_ecr_registry_scanning_configuration\./), type: "aws_ecr_registry_scanning_configuration", action: "delete" }]);
       expect(r.risks.map((k: any) => k.kind)).toContain("scanning-downgrade");
     }
+  });
+});
+
+describe("the planner's selection and failures, on the deployed organization (the terraform wrapper first on PATH)", () => {
+  const [stagingStack, prodEu, prodUs] = [`${nameOf(STAGING)}-eu-central-1`, `${nameOf(PROD)}-eu-central-1`, `${nameOf(PROD)}-us-east-1`];
+  const ownerEu = `${OWNER_NAME}-eu-central-1`;
+
+  /** `npm run plan` / `deploy` (dist/scripts/plan-review/plan.js) of the shipped config against the deployed organization, its terraform processes logged. */
+  function planJs(args: string[], log: string, env: Record<string, string | undefined> = {}): Promise<Run> {
+    return runScript("plan-review/plan", args, {
+      PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}`,
+      TERRAFORM_CALLS: log,
+      AWS_ENDPOINT_URL: aws!.endpoint,
+      CONFIG_FILE: undefined,
+      ENVIRONMENTS: undefined,
+      CDKTF_OUTDIR: path.join(workDir!, "cdktf.out"),
+      PARALLELISM: undefined,
+      ALLOW_DESTROY: undefined,
+      ALLOW_EMPTY_STATE: undefined,
+      ALLOW_LOCAL_ENDPOINT: undefined,
+      FAIL_STACK: undefined,
+      FAIL_COMMAND: undefined,
+      ...env,
+    });
+  }
+
+  test("--stack: only the named stacks run terraform, and the summary covers only them", async () => {
+    const log = path.join(workDir!, "stack-calls.log");
+    const out = path.join(workDir!, "plans-stack");
+    const r = await planJs(["--parallelism", "2", "--stack", stagingStack, "--stack", ownerEu, "--out", out], log);
+    expect({ code: r.code, stderr: withoutNodeWarnings(r.stderr) }).toEqual({ code: 0, stderr: "" });
+    const picked = [stagingStack, ownerEu].sort();
+    expect([...new Set(terraformCalls(log).map((p) => p.stack))].sort()).toEqual(picked);
+    expect(r.stdout).toContain("planning 2 stacks, at most 2 at once (--parallelism 2)\n");
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"));
+    expect(summary.stacks.map((s: { stack: string }) => s.stack).sort()).toEqual(picked);
+    expect(fs.readFileSync(path.join(out, "summary.md"), "utf8")).not.toContain(prodEu);
+    expect(fs.readdirSync(out).filter((f) => f.endsWith(".review.json")).sort()).toEqual(picked.map((s) => `${s}.review.json`));
+  });
+
+  test("a failed plan does not stop the others: every stack is planned, then one error names the failed stack, and no summary is written", async () => {
+    const log = path.join(workDir!, "plan-failure-calls.log");
+    const out = path.join(workDir!, "plans-failure");
+    const picked = [prodEu, prodUs];
+    const r = await planJs(["--parallelism", "1", "--stack", picked.join(","), "--out", out], log, { FAIL_STACK: prodEu, FAIL_COMMAND: "plan" });
+    expect(r.code).toBe(1);
+    const stderr = withoutNodeWarnings(r.stderr);
+    expect(stderr.split("\n")[0]).toBe(`error: the plan failed for 1 of 2 stacks (${prodEu}); the others were planned, no summary was written`);
+    expect(stderr).toContain(`${prodEu}: terraform plan failed:\nError: injected plan failure in ${prodEu}`);
+    // The failed stack came first (--parallelism 1): the other was still planned.
+    const plans = terraformCalls(log).filter((p) => p.command === "plan");
+    expect(plans.map((p) => p.stack)).toEqual(picked);
+    expect(peak(terraformCalls(log))).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^\\[1/2\\] ${prodEu}: plan failed \\(\\d+\\.\\d s\\)\\n`, "m"));
+    expect(fs.existsSync(path.join(out, `${prodUs}.review.json`))).toBe(true);
+    expect(fs.existsSync(path.join(out, "summary.md"))).toBe(false);
+  });
+
+  test("a failed apply starts no further stack nor wave; the error names the stacks applied and not applied", async () => {
+    const log = path.join(workDir!, "apply-failure-calls.log");
+    const r = await planJs(["--apply", "--parallelism", "1", "--stack", `${prodEu},${prodUs},${ownerEu}`, "--out", path.join(workDir!, "plans-apply-failure")], log, {
+      FAIL_STACK: prodEu,
+      FAIL_COMMAND: "apply",
+    });
+    expect(r.code).toBe(1);
+    expect(withoutNodeWarnings(r.stderr).split("\n")[0]).toBe(`error: apply failed for ${prodEu} (wave 1 of 2); applied: none; not applied: ${prodEu}, ${prodUs}, ${ownerEu}`);
+    expect(terraformCalls(log).filter((p) => p.command === "apply").map((p) => p.stack)).toEqual([prodEu]);
   });
 });

@@ -9,7 +9,7 @@ import { configProblems } from "../support/config-problems";
 /**
  * build.platforms in the environments file: the privileged project builds a multi-arch image
  * with a CodeBuild batch build (the local AWS lacks them: unit/local-aws/config-rules.test.ts); the
- * docs example is synthesized here and validated by integration/terraform/validate-multi-arch.test.ts.
+ * docs example is synthesized here and validated by integration/terraform/validate.test.ts.
  */
 
 const FILE = "environments.json";

@@ -12,7 +12,7 @@ import { messageOf, only, ref, resources, statementsOf, Synthesized } from "../s
  * Multi-arch images (the construct half): CodeBuildPrivilegedProject's
  * multiArch makes the project a batch build project whose build graph builds each platform on
  * its own architecture and then pushes the manifest list. moto has no batch builds, so these,
- * `terraform validate` (integration/terraform/validate-multi-arch.test.ts) and the local run of the batch
+ * `terraform validate` (integration/terraform/validate.test.ts) and the local run of the batch
  * buildspec (e2e/build-runner/buildspecs-multiarch-run.test.ts) cover it.
  */
 

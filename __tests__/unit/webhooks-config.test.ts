@@ -6,7 +6,7 @@ import { configProblems } from "../support/config-problems";
 /**
  * `triggers` in the environments file: the docs/environments.md example is valid; each bad field
  * is one line; the shipped config (all local) sets none (the local AWS has no webhooks:
- * unit/local-aws/config-rules.test.ts). Its synth and `terraform validate`: integration/terraform/validate-webhooks.
+ * unit/local-aws/config-rules.test.ts). Its synth and `terraform validate`: integration/terraform/validate.test.ts.
  */
 
 const FILE = "environments.json";

@@ -7,7 +7,7 @@ import { messageOf, newStack, ref, resources, statementsOf, synthJson, Synthesiz
  * Webhook triggers of the project constructs: the webhooks and the pull
  * request project as they synthesize, every filter and naming rule one line each, the roles'
  * statements with exact ARNs (the policy pack's webhook rules: webhooks-policy-pack.test.ts).
- * moto has no webhooks, so these and `terraform validate` (integration/terraform/validate-webhooks.test.ts) cover them.
+ * moto has no webhooks, so these and `terraform validate` (integration/terraform/validate.test.ts) cover them.
  */
 
 const CONNECTION = "arn:aws:codeconnections:eu-central-1:123456789012:connection/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";

@@ -119,21 +119,22 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: '["--allow-destroy", REPO]' },
   ],
   ["npm run plan", { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: 'runScript("plan-review/plan"' }],
-  ["npm run deploy", { kind: "by", test: "__tests__/e2e/local-aws/destroy.test.ts", marker: 'planJs(["--apply"' }],
-  ["npm run destroy", { kind: "by", test: "__tests__/e2e/local-aws/destroy.test.ts", marker: 'planJs(["--destroy"' }],
-  // docs/scale.md: bounded runs (five local stacks, the terraform processes counted).
+  ["npm run deploy", { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: 'planJs(["--apply"' }],
+  ["npm run destroy", { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: 'planJs(["--destroy"' }],
+  // docs/scale.md: bounded runs (the organization's five local stacks, the terraform processes
+  // counted): its deploy with --parallelism 2 is npm start's, which runs npm run deploy's pipeline.
   [
     "npm run plan -- --parallelism 2\nnpm run deploy -- --parallelism 2",
     {
       kind: "by",
-      test: "__tests__/e2e/plan-review/parallelism-bound.test.ts",
-      marker: '["--parallelism", "2", ...args]',
-      also: { test: "__tests__/e2e/plan-review/parallelism-bound.test.ts", marker: 'run(["--apply"' },
+      test: "__tests__/e2e/organization.test.ts",
+      marker: 'planJs(["--parallelism", "2", "--stack"',
+      also: { test: "__tests__/e2e/organization.test.ts", marker: 'start(["--parallelism", "2"]' },
     },
   ],
   [
     "npm run plan -- --stack local-prod-eu-central-1 --out plans/local-prod-eu-central-1",
-    { kind: "by", test: "__tests__/e2e/plan-review/parallelism-bound.test.ts", marker: 'run(["--stack", CONSUMERS[0]' },
+    { kind: "by", test: "__tests__/e2e/organization.test.ts", marker: 'planJs(["--parallelism", "2", "--stack", stagingStack' },
   ],
   // docs/scale.md: the GitHub Actions fan-out's merge, on artifacts laid out as download-artifact lays them.
   ["npm run -s merge-reviews -- reviews --expect expected.json --out plans", { kind: "by", test: "__tests__/integration/ci/merge.test.ts", marker: 'merge(["reviews", "--expect", expectFile(ORDER), "--out", "plans"])' }],

@@ -9,7 +9,7 @@ import { messageOf } from "../../support/synth";
 /**
  * The bounded runner without Terraform: the pool, the wave-by-wave apply, the
  * default from the machine, and the flags. The bound with real terraform processes:
- * e2e/plan-review/parallelism-bound.test.ts.
+ * e2e/organization.test.ts (its deploy runs with --parallelism 2 and counts every terraform process).
  */
 
 /** A task the test ends by hand, and a log of what started and ended when. */
