@@ -16,6 +16,7 @@ import { contextLine } from "./summary-markdown";
 import { boundedList, guard, runContext, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type RunContext, type StackReview } from "./review";
 import { matrixOutputs, writeGithubOutputs, MATRIX_USAGE } from "./ci-matrix";
 import { parsePlanFlags } from "./flags";
+import { orphansFromFile, orphansSection, pendingReviews, pendingSection } from "./merge-records";
 
 export const USAGE = `Usage: npm run -s merge-reviews -- <dir or file>... --out DIR [options]
 
@@ -42,9 +43,12 @@ does) or a stack of --expect has no review.
                                  ["<stack>"], "reason": "why" }; shown in the comment, recorded in
                                  summary.json for npm run deploy -- --plans; an entry that matches
                                  nothing is shown as stale and does not block
+  --orphans FILE                 the orphaned stacks (npm run -s stacks -- --orphans --json):
+                                 named under "Orphaned stacks" in summary.md and the drift report
   --drift-summary                also write the drift of every stack as Markdown to the file
                                  GITHUB_STEP_SUMMARY names (else to stdout); then the exit code
-                                 says whether anything drifted or a review is missing (1), not
+                                 says whether anything drifted, a change is pending (not
+                                 deployed), a stack is orphaned or a review is missing (1), not
                                  what the guard decided
   --help                         this text
 
@@ -61,6 +65,8 @@ export interface MergeFlags {
   readonly driftSummary: boolean;
   /** The reviewed allowances file (`--allowances FILE`, else ALLOWANCES_FILE, else deploy-allowances.json at the project root), read and checked. */
   readonly allowancesFile?: AllowancesFile;
+  /** The orphaned stacks' file (`npm run -s stacks -- --orphans --json`). */
+  readonly orphans?: string;
 }
 
 /** What `merge-reviews --matrix` was asked. */
@@ -87,11 +93,13 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
   let classes: string | undefined;
   let driftSummary = false;
   let allowancesFile: string | undefined;
+  let orphans: string | undefined;
   const walked = walkFlags(argv, problems, (a, value) => {
     if (a === "--out") out = value();
     else if (a === "--expect") expect = value();
     else if (a === "--drift-summary") driftSummary = true;
     else if (a === "--allowances") allowancesFile = value();
+    else if (a === "--orphans") orphans = value();
     else if (a === "--matrix") matrix = value();
     else if (a === "--classes") classes = value() ?? "";
     else if (a === "--waves") {
@@ -102,7 +110,7 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
       const v = value();
       if (v !== undefined) guardArgs.push(a, v);
     } else if (a.startsWith("--")) {
-      problems.push(`unknown flag ${JSON.stringify(a)} (known: --out, --expect, --allow-destroy, --allow-empty-state, --allowances, --drift-summary, --matrix, --waves, --classes, --help)`);
+      problems.push(`unknown flag ${JSON.stringify(a)} (known: --out, --expect, --allow-destroy, --allow-empty-state, --allowances, --orphans, --drift-summary, --matrix, --waves, --classes, --help)`);
     } else inputs.push(a);
   });
   if (walked === "help") return "help";
@@ -130,7 +138,7 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
   }
   if (!inputs.length && expect === undefined) problems.push("name the folders or files of the reviews (<stack>.review.json), or --expect FILE");
   if (problems.length) throw new Error(problems.join("\n"));
-  return { mode: "merge", inputs, out: out!, expect, driftSummary, ...allowances, ...(read ? { allowancesFile: read } : {}) };
+  return { mode: "merge", inputs, out: out!, expect, driftSummary, ...(orphans !== undefined ? { orphans } : {}), ...allowances, ...(read ? { allowancesFile: read } : {}) };
 }
 
 /** A review file found, and its stack. */
@@ -298,10 +306,9 @@ export function mergeReviews(
 /** The most drifted resources the drift summary lists (a job summary holds at most 1 MiB). */
 const DRIFT_ROWS = 500;
 
-/** Markdown for the nightly job summary: what drifted in which stack, pending changes, missing reviews. */
+/** Markdown for the nightly job summary: what drifted in which stack, missing reviews (pending changes: merge-records.ts). */
 export function driftMarkdown(reviews: readonly StackReview[], missing: readonly string[]): string {
   const drifted = reviews.flatMap((r) => (r.drift ?? []).map((d) => ({ stack: r.stack, ...d })));
-  const pending = reviews.filter((r) => r.changes.length > 0);
   const lines = ["# Drift report", ""];
   if (missing.length) lines.push(missingNote(missing), "");
   if (!drifted.length) {
@@ -320,15 +327,6 @@ export function driftMarkdown(reviews: readonly StackReview[], missing: readonly
       "",
     );
   }
-  if (pending.length) {
-    lines.push(
-      `Pending changes (the code differs from what is applied): ${pending
-        .slice(0, DRIFT_ROWS)
-        .map((r) => `${r.stack} (${r.counts.add} add, ${r.counts.change} change, ${r.counts.destroy} destroy, ${r.counts.replace} replace)`)
-        .join(", ")}${pending.length > DRIFT_ROWS ? ` … and ${pending.length - DRIFT_ROWS} more (see the plans artifact)` : ""}.`,
-      "",
-    );
-  }
   lines.push("Each stack's review is in the `plans` artifact of this run.");
   return lines.join("\n");
 }
@@ -339,7 +337,13 @@ export function runMerge(flags: MergeFlags, env: NodeJS.ProcessEnv = process.env
   const files = readReviews(findReviewFiles(flags.inputs));
   if (!files.length && !expected) throw new Error(`no <stack>.review.json in ${flags.inputs.join(", ")}`);
   const root = projectRoot();
-  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, SUMMARY_MAX_CHARS, { allowances: flags.allowancesFile, context: runContext(env, currentCommit(root, env)) });
+  // The records' verdicts (merge-records.ts): orphaned stacks, and since when a change is pending.
+  const orphans = flags.orphans === undefined ? [] : orphansFromFile(flags.orphans);
+  const orphanText = orphansSection(orphans);
+  // The orphans' section (itself bounded) comes out of the comment's size limit.
+  const maxChars = SUMMARY_MAX_CHARS - (orphanText ? orphanText.length + 2 : 0);
+  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, maxChars, { allowances: flags.allowancesFile, context: runContext(env, currentCommit(root, env)) });
+  const markdown = orphanText ? `${merged.markdown}\n\n${orphanText}` : merged.markdown;
   fs.mkdirSync(flags.out, { recursive: true });
   for (const f of files) {
     // The saved plan and its binding go with the review (the plan's JSON, which holds values, stays behind).
@@ -349,18 +353,20 @@ export function runMerge(flags: MergeFlags, env: NodeJS.ProcessEnv = process.env
       if (fs.existsSync(from) && path.resolve(from) !== path.resolve(to)) fs.copyFileSync(from, to);
     }
   }
-  fs.writeFileSync(path.join(flags.out, "summary.md"), `${merged.markdown}\n`);
+  fs.writeFileSync(path.join(flags.out, "summary.md"), `${markdown}\n`);
   fs.writeFileSync(path.join(flags.out, "summary.json"), `${JSON.stringify(merged.json, null, 2)}\n`);
   if (flags.driftSummary) {
-    const drift = `${driftMarkdown(merged.reviews, merged.missing)}\n`;
+    const pending = pendingSection(merged.reviews);
+    const drift = `${driftMarkdown(merged.reviews, merged.missing)}\n${pending ? `\n${pending}\n` : ""}${orphanText ? `\n${orphanText}\n` : ""}`;
     if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, drift);
     else log(drift);
     const drifted = merged.reviews.some((r) => (r.drift ?? []).length > 0);
-    log(`merged ${merged.reviews.length} reviews into ${flags.out}/summary.md${drifted ? "; drift found" : ""}${merged.missing.length ? `; no review for ${merged.missing.join(", ")}` : ""}\n`);
-    return drifted || merged.missing.length ? 1 : 0;
+    const stale = pendingReviews(merged.reviews).map((r) => r.stack);
+    log(`merged ${merged.reviews.length} reviews into ${flags.out}/summary.md${drifted ? "; drift found" : ""}${stale.length ? `; pending changes in ${stale.join(", ")}` : ""}${orphans.length ? `; orphaned: ${orphans.map((o) => o.name).join(", ")}` : ""}${merged.missing.length ? `; no review for ${merged.missing.join(", ")}` : ""}\n`);
+    return drifted || stale.length || orphans.length || merged.missing.length ? 1 : 0;
   }
-  if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, `${merged.markdown}\n`);
-  log(`${merged.markdown}\n\nmerged ${merged.reviews.length} reviews into ${flags.out}/summary.md and summary.json\n`);
+  if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
+  log(`${markdown}\n\nmerged ${merged.reviews.length} reviews into ${flags.out}/summary.md and summary.json\n`);
   return merged.decision.ok ? 0 : 1;
 }
 

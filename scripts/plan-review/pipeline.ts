@@ -14,9 +14,10 @@ import { TerraformSession } from "../terraform/session";
 import { applyPlans, printOutputs, readOutputs, type AppliedStack } from "./apply";
 import { confirmOnTerminal, confirmProblem, destroySummaryMarkdown, unconfirmed } from "./destroy";
 import type { DestroyFlags, PlanFlags } from "./flags";
+import { orphansOfRun } from "./merge-records";
 import { planStacks, type PlannedStack } from "./plan-stacks";
 import { currentCommit } from "./binding";
-import { guard, runContext, summaryJson, summaryMarkdown, type LocalEndpointPlan } from "./review";
+import { guard, runContext, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type LocalEndpointPlan } from "./review";
 import { select, type Selected } from "./select";
 import type { StackSelection } from "../stacks/list";
 import { deploySavedPlans } from "./saved-plans";
@@ -73,7 +74,7 @@ export async function runPlan(
     return 2;
   }
   const out = path.resolve(root, flags.out);
-  const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read" });
+  const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read", baseline: "baseline" in flags ? flags.baseline : undefined });
   const localEndpoint: LocalEndpointPlan | undefined = selected.onLocalEndpoint && {
     ...selected.onLocalEndpoint,
     stacks: stacks.filter((s) => selected.onLocalEndpoint!.environments.includes(s.environment.name)).map((s) => s.name),
@@ -112,7 +113,11 @@ export async function runPlan(
   }
 
   const decision = guard(reviews, flags.allowDestroy, flags.allowEmptyState);
-  const summary = summaryMarkdown(reviews, decision, localEndpoint, { context: runContext(env, commit) });
+  // The states no stack of the config manages (merge-records.ts); a run of named stacks leaves them to the merge.
+  const orphans = flags.stacks.length ? "" : await orphansOfRun(selected, env);
+  // The orphans' section (itself bounded) comes out of the summary's size limit.
+  const maxChars = SUMMARY_MAX_CHARS - (orphans ? orphans.length + 2 : 0);
+  const summary = `${summaryMarkdown(reviews, decision, localEndpoint, { context: runContext(env, commit), maxChars })}${orphans ? `\n\n${orphans}` : ""}`;
   fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
   const allowances = { flags: { allowDestroy: flags.allowDestroy, allowEmptyState: flags.allowEmptyState }, file: null };
   fs.writeFileSync(path.join(out, "summary.json"), `${JSON.stringify(summaryJson(reviews, decision, localEndpoint, allowances), null, 2)}\n`);

@@ -57,6 +57,8 @@ export interface StackReview {
   readonly suppressions: { address: string; rule: string; reason: string }[];
   /** `<stack>:<address>` of repositories and roles the plan deletes or replaces. */
   readonly destructive: string[];
+  /** The last deploy its state record names (the commit, null when unknown), if it has one. */
+  readonly deployed?: { readonly commit: string | null; readonly at: string };
 }
 
 /** Resource types whose deletion or replacement is blocked unless allowed by name. */

@@ -15,8 +15,8 @@ AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is given.
                                      e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD
   --out DIR                          where plans and reviews go (default: plans)
   --baseline DIR                     a previous synth output (e.g. of main) to compare backends with
-                                     (default: the backend of the stack's last apply here, recorded
-                                     in .tmp/state-records or STATE_RECORD_DIR)
+                                     (default: the backend of the stack's last apply, in its state
+                                     record beside its state: <state key>.record.json)
   --allow-empty-state STACK[,…]      stacks that may plan to create everything on an empty state
                                      although their last apply left resources (repeatable)
   --apply                            after a review that passes, apply exactly the reviewed plans
@@ -34,7 +34,7 @@ ALLOW_EMPTY_STATE (same as --allow-empty-state), ALLOW_LOCAL_ENDPOINT (1: same a
 starts the AWS provider for each command; default 1: one provider process serves a stack's plan
 and show, another its apply), TRIM_SCHEMA (0: terraform reads the provider's whole schema;
 default 1: only the schemas of the types the stack names), ENVIRONMENTS, CONFIG_FILE,
-CDKTF_OUTDIR, AWS_ENDPOINT_URL, STATE_RECORD_DIR, LOCAL_AWS_STATE_DIR.
+CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCAL_AWS_STATE_DIR.
 
 Local environments run against AWS_ENDPOINT_URL, else the local AWS kept running by
 \`npm start -- --keep-running\` (\`npm run status\`); with neither, the run stops at once saying so.
@@ -58,7 +58,8 @@ The review of \`npm run plan\`, then, when it passes, applies exactly the review
 before the owner they pull from) and prints each stack's outputs. Exits 1 without applying
 anything when a plan deletes or replaces an ECR repository or IAM role that --allow-destroy does
 not name, or recreates a stack on an empty state (state-empty) that --allow-empty-state does not
-name. Each apply is recorded in .tmp/state-records (backend, outputs, resources: what the next
+name. Each apply is recorded beside its state (<state key>.record.json in the state bucket:
+backend, outputs, resources, commit, digest: what the next
 review compares with). Refuses, before anything runs, a real environment (not "local": true)
 while AWS_ENDPOINT_URL or any AWS_ENDPOINT_URL_<SERVICE> is set, unless --allow-local-endpoint is
 given.
@@ -89,7 +90,7 @@ given.
   --help                             this text
 Environment: ALLOW_DESTROY, ALLOW_EMPTY_STATE, ALLOW_LOCAL_ENDPOINT, PARALLELISM, SHARE_PROVIDER, TRIM_SCHEMA, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (how long plan and apply wait for a state lock,
-default 5m), STATE_RECORD_DIR, LOCAL_AWS_STATE_DIR.
+default 5m), GITHUB_SHA (the commit the records name), LOCAL_AWS_STATE_DIR.
 
 Local environments deploy to AWS_ENDPOINT_URL, else the local AWS kept running by
 \`npm start -- --keep-running\` (\`npm run status\`); with neither, the run stops at once saying so.
@@ -118,6 +119,8 @@ them. The state buckets and lock tables stay.
   --parallelism N          at most N stacks plan or destroy at once (1 to 64; default from the
                            machine: min(cores, available memory / 700 MiB)); owners' wave first
   --stack NAME[,…]         only these stacks of the selected environments (repeatable)
+  --orphan STACK           instead: an orphaned stack (npm run -s stacks -- --orphans), planned
+                           from its state record; npm run destroy -- --orphan STACK --help
   --help                   this text
 Environment: CONFIRM_DESTROY (same as --confirm), ALLOW_LOCAL_ENDPOINT, PARALLELISM, SHARE_PROVIDER, ENVIRONMENTS, CONFIG_FILE,
 CDKTF_OUTDIR, AWS_ENDPOINT_URL, LOCK_TIMEOUT (default 5m), LOCAL_AWS_STATE_DIR.
