@@ -4,11 +4,10 @@
  * started from. `npm run deploy -- --plans DIR` applies a saved plan only while all of them still
  * hold (saved-plans.ts).
  */
-import { spawnSync } from "child_process";
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { inflateRawSync } from "zlib";
+import { deployedCommit, stackDigest } from "./state-record";
 
 /** The binding of one saved plan. */
 export interface PlanBinding {
@@ -29,17 +28,14 @@ export type StateVersion = Pick<PlanBinding, "lineage" | "serial">;
 /** The suffix of a binding file. */
 export const BINDING_SUFFIX = ".binding.json";
 
-/** The commit a run works on: GITHUB_SHA, else `git rev-parse HEAD` in `root`, else null. */
+/** The commit a run works on: GITHUB_SHA (40 hexadecimal digits, else one error line), else `git rev-parse HEAD` in `root`, else null. */
 export function currentCommit(root: string, env: NodeJS.ProcessEnv): string | null {
-  if (env.GITHUB_SHA) return env.GITHUB_SHA;
-  const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" });
-  const sha = git.status === 0 ? git.stdout.trim() : "";
-  return /^[0-9a-f]{40,64}$/.test(sha) ? sha : null;
+  return deployedCommit(env, root);
 }
 
-/** sha256 (hex) of a synthesized stack's cdk.tf.json. */
+/** The digest of a synthesized stack's cdk.tf.json: the one the state records hold (state-record.ts), so a binding and a record compare. */
 export function synthDigest(stackDir: string): string {
-  return createHash("sha256").update(fs.readFileSync(path.join(stackDir, "cdk.tf.json"))).digest("hex");
+  return stackDigest(stackDir);
 }
 
 /** Lineage and serial of a state file's JSON text (`terraform state pull`); an empty text or a state never written is none. */

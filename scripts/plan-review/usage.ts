@@ -45,8 +45,9 @@ and a line every 10 s with the time elapsed, and a line when it starts and ends
 is planned, then the run fails naming each failed stack (no summary). Besides <stack>.md, each
 stack's review is written as <stack>.review.json (the StackReview object), and beside each saved
 plan <stack>.tfplan its binding <stack>.binding.json: { stack, commit (GITHUB_SHA, else git HEAD,
-else null), digest (sha256 of the stack's cdk.tf.json), lineage and serial of the state the plan
-started from (null: no state yet) }, which npm run deploy -- --plans checks before applying.
+else null), digest (sha256 of the stack's cdk.tf.json without cdktf's comments, keys sorted),
+lineage and serial of the state the plan started from (null: no state yet) }, which
+npm run deploy -- --plans checks before applying.
 With GITHUB_STEP_SUMMARY set, summary.md is appended to that file too; with GITHUB_ACTIONS=true
 the advice names deploy-allowances.json, and GITHUB_SERVER_URL/GITHUB_REPOSITORY/GITHUB_RUN_ID
 put the run's link in the summary.`;

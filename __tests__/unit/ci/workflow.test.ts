@@ -69,16 +69,19 @@ describe("terraform.yml", () => {
     expect(WORKFLOW.concurrency["cancel-in-progress"]).toBe("${{ github.event_name == 'pull_request' }}");
   });
 
-  test("least privilege: read-only by default; OIDC only where terraform runs, comment rights only for the review and the gate", () => {
+  test("least privilege: read-only by default; OIDC only where terraform runs and for the stacks job's optional state-read role, comment rights only for the review and the gate", () => {
     expect(WORKFLOW.permissions).toEqual({ contents: "read" });
     for (const [name, job] of Object.entries(JOBS)) {
       const p = job.permissions;
       expect([name, p.contents]).toEqual([name, "read"]);
       const terraform = PLAN_JOBS.includes(name) || WAVE_JOBS.includes(name);
-      expect([name, p["id-token"]]).toEqual([name, terraform ? "write" : undefined]);
+      expect([name, p["id-token"]]).toEqual([name, terraform || name === "stacks" ? "write" : undefined]);
       expect([name, p["pull-requests"]]).toEqual([name, name === "review" || name === "gate" ? "write" : undefined]);
-      expect([name, uses(name).some((u) => u.startsWith("aws-actions/configure-aws-credentials@"))]).toEqual([name, terraform]);
+      expect([name, uses(name).some((u) => u.startsWith("aws-actions/configure-aws-credentials@"))]).toEqual([name, terraform || name === "stacks"]);
     }
+    // The stacks job's role only reads the state records, and only when the repository names one.
+    const read = JOBS.stacks.steps.find((s: any) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+    expect({ if: read.if, role: read.with["role-to-assume"] }).toEqual({ if: "vars.AWS_STATE_READ_ROLE_ARN != ''", role: "${{ vars.AWS_STATE_READ_ROLE_ARN }}" });
   });
 
   test("plan jobs assume their stack's plan role, deploy jobs their environment's deploy role, and nothing else", () => {
@@ -146,14 +149,15 @@ describe("terraform.yml", () => {
     });
   });
 
-  test("the review runs after every plan job, even failed ones, with the allowances file, posts the one comment, uploads the plans it reviewed and fails when blocked", () => {
+  test("the review runs after every plan job, even failed ones, with the orphans the stacks job found (the allowances file is read by default), posts the one comment, uploads the plans it reviewed and fails when blocked", () => {
     const review = JOBS.review;
     expect(review.needs).toEqual(["stacks", ...PLAN_JOBS]);
     expect(review.if).toBe("always() && needs.stacks.result == 'success'");
     const steps = review.steps as any[];
     expect(steps.find((s) => s.with?.pattern === "plan-*").with).toEqual({ pattern: "plan-*", path: "reviews", "merge-multiple": true });
-    expect(runs("review")).toContain("npm run -s merge-reviews -- reviews --expect expected.json --out plans --allowances deploy-allowances.json\n");
-    expect(runs("review")).toContain("--allowances deploy-allowances.json --drift-summary");
+    expect(runs("review")).toContain("npm run -s merge-reviews -- reviews --expect expected.json --out plans --orphans orphans.json\n");
+    expect(runs("review")).toContain("--out plans --orphans orphans.json --drift-summary\n");
+    expect(runs("stacks")).toContain("npm run -s stacks -- --orphans --json > orphans.json");
     const comment = steps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
     expect(comment.with).toEqual({ header: "terraform-plan", path: "plans/summary.md" });
     expect(steps.find((s) => s.uses?.startsWith("actions/upload-artifact")).with).toEqual({ name: "plans", path: "plans/", "if-no-files-found": "ignore" });
