@@ -61,8 +61,6 @@ function run(clone: string, args: string[], log: string, env: Record<string, str
     TERRAFORM_CALLS: log,
     AWS_ENDPOINT_URL: aws.endpoint,
     CONFIG_FILE: config,
-    // Each job is a runner of its own: its own records.
-    STATE_RECORD_DIR: path.join(clone, ".tmp", "records"),
     ...env,
   };
   for (const k of ["ENVIRONMENTS", "CDKTF_OUTDIR", "PARALLELISM", "FAIL_STACK", "FAIL_COMMAND", "ALLOW_DESTROY", "ALLOW_EMPTY_STATE", "ALLOW_LOCAL_ENDPOINT", "GITHUB_SHA", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"]) {

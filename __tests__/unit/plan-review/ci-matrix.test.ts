@@ -37,7 +37,7 @@ describe("the deploy wave rows", () => {
   test("one row per environment while they fit", () => {
     const rows = JSON.parse(matrixFor(stacks(256), 3, {}, [], []).wave0);
     expect(rows).toHaveLength(256);
-    expect(rows[0]).toEqual({ environment: "e0000", github_environment: "e0000", stacks: "e0000-eu-west-1", allow_destroy: "", allow_empty_state: "" });
+    expect(rows[0]).toEqual({ environment: "e0000", github_environment: "e0000", stacks: "e0000-eu-west-1", allow_destroy: "", allow_empty_state: "", deploy_role: "" });
   });
 
   test("more environments than a matrix takes: one row per GitHub environment (one approval each)", () => {
