@@ -1,4 +1,5 @@
 import { driftMarkdown, missingNote } from "../../../scripts/plan-review/merge";
+import { pendingSection } from "../../../scripts/plan-review/merge-records";
 import { GITHUB_COMMENT_LIMIT, LIST_ITEMS, SUMMARY_MAX_CHARS, guard, reviewPlan, runContext, stackMarkdown, summaryMarkdown, type StackReview } from "../../../scripts/plan-review/review";
 
 /**
@@ -142,10 +143,12 @@ describe("the merged comment's own lists are bounded too", () => {
     expect(note.length).toBeLessThan(2000);
   });
 
-  test("the nightly report names at most 500 stacks with pending changes", () => {
+  test("the nightly report names at most 200 stacks with pending changes", () => {
     const reviews = Array.from({ length: 600 }, (_, i) => blockedStack(i));
-    const md = driftMarkdown(reviews, []);
-    expect(md).toContain("… and 100 more (see the plans artifact).");
+    const md = `${driftMarkdown(reviews, [])}\n${pendingSection(reviews)}`;
+    expect(md).toContain("Pending changes not deployed** in 600 stacks");
+    expect(md.match(/^- `/gm)).toHaveLength(200);
+    expect(md).toContain("- … and 400 more");
     expect(md.length).toBeLessThan(1024 * 1024);
   });
 });
