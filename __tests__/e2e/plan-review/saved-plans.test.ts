@@ -6,6 +6,9 @@ import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
 import { ROOT, tempDir } from "../../support/app";
 import { withoutNodeWarnings, type Run } from "../../support/e2e-run";
 import { singleAccountLocal } from "../../support/environments";
+import { normalizeTerraformJson } from "../../../scripts/stacks/changed";
+import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
+import { clientConfig } from "../../../scripts/local-aws/clients";
 import { terraformCalls, writeTerraformWrapper, type TerraformCall } from "../../support/terraform-calls";
 
 /**
@@ -110,11 +113,12 @@ describe("npm run deploy -- --plans DIR: the reviewed plans, applied in another 
     expectSuccess(r);
     const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: planJob, encoding: "utf8" }).stdout.trim();
     for (const stack of [CONSUMER, OWNER]) {
-      const cdkTf = fs.readFileSync(path.join(planJob, "cdktf.out", "stacks", stack, "cdk.tf.json"));
+      // The digest the state records hold too: the stack's Terraform JSON without cdktf's comments, keys sorted.
+      const cdkTf = readJson(path.join(planJob, "cdktf.out", "stacks", stack, "cdk.tf.json"));
       expect(readJson(path.join(dir, "plans", `${stack}.binding.json`))).toEqual({
         stack,
         commit: head,
-        digest: createHash("sha256").update(cdkTf).digest("hex"),
+        digest: createHash("sha256").update(JSON.stringify(normalizeTerraformJson(cdkTf))).digest("hex"),
         lineage: null,
         serial: null,
       });
@@ -179,5 +183,31 @@ describe("npm run deploy -- --plans DIR: the reviewed plans, applied in another 
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^error: [^\\n]*plans-renamed/summary.json: the reviewed decision was not ok \\(blocked: ${OWNER}:aws_ecr_repository\\.[^)]*\\): nothing applied`));
     expect(calls(log)).toEqual([]);
+  });
+
+  test("the same rename allowed in the pull request (deploy-allowances.json of the change) is reviewed as allowed by the merge, and the deploy applies it", async () => {
+    // GIVEN the change names the replaced repository in the reviewed allowances file (the PR's commit holds it)
+    const blocked = readJson(path.join(dir, "plans-renamed", "summary.json")).blocked as string[];
+    const allowances = { allowDestroy: blocked, reason: "the repository is renamed on purpose" };
+    for (const clone of [planJob, applyJob]) fs.writeFileSync(path.join(clone, "deploy-allowances.json"), `${JSON.stringify(allowances, null, 2)}\n`);
+    // WHEN the review job merges the plan job's reviews (merge-reviews reads the file by default)
+    const merged = path.join(dir, "plans-allowed");
+    const merge = spawnSync(process.execPath, [path.join(planJob, "dist", "scripts", "plan-review", "merge.js"), path.join(dir, "plans-renamed"), "--out", merged], {
+      cwd: planJob,
+      env: { ...process.env, GITHUB_SHA: "", GITHUB_STEP_SUMMARY: "", ALLOWANCES_FILE: "" },
+      encoding: "utf8",
+    });
+    expect({ code: merge.status, stderr: withoutNodeWarnings(merge.stderr) }).toEqual({ code: 0, stderr: "" });
+    const summary = readJson(path.join(merged, "summary.json"));
+    expect(summary).toMatchObject({ ok: true, blocked: [], allowances: { file: { allowDestroy: blocked } } });
+    expect(fs.readFileSync(path.join(merged, "summary.md"), "utf8")).toContain("the repository is renamed on purpose");
+    // THEN the apply job applies the reviewed plans: the renamed repository exists, the old one is gone
+    const log = path.join(dir, "allowed.log");
+    const r = await run(applyJob, ["--apply", "--plans", merged], log, { CONFIG_FILE: renamed });
+    expectSuccess(r);
+    expect(calls(log).filter((c) => c.startsWith("apply ")).sort()).toEqual([`apply ${CONSUMER}`, `apply ${OWNER}`]);
+    const ecr = new ECRClient(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
+    const names = ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((x) => x.repositoryName);
+    expect(names).toEqual(["codebuild-sample/renamed"]);
   });
 });
