@@ -337,7 +337,7 @@ describe("npm run plan of a real environment against the local AWS, on purpose",
     expect(summary.split("\n").slice(0, 3)).toEqual(["# Terraform plan review", "", notice]);
     // Only moto takes the test credentials: the plan ran against the local AWS, and all of it is new there.
     expect(summary).toContain(`| ${STAGING} | 123456789012 | 10 | 0 | 0 | 0 |`);
-    expect(fs.readFileSync(path.join(r.out, `${STAGING}.md`), "utf8").split("\n").slice(0, 3)).toEqual([`## ${STAGING}`, "", notice]);
+    expect(fs.readFileSync(path.join(r.out, `${STAGING}.md`), "utf8").split("\n").slice(0, 3)).toEqual([`## ${STAGING} (account 123456789012)`, "", notice]);
     const json = JSON.parse(fs.readFileSync(path.join(r.out, "summary.json"), "utf8"));
     expect(Object.keys(json)[0]).toBe("localEndpoint");
     expect(json.localEndpoint).toEqual({ notice, environments: ["staging"], variables: { AWS_ENDPOINT_URL: endpoint }, stacks: [STAGING] });
