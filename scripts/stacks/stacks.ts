@@ -1,8 +1,9 @@
 import { ConfigError } from "../../config/environments";
 import { select } from "../plan-review/select";
 import { runCli } from "../shared/cli";
+import { keptServers } from "../shared/endpoint-records";
 import { changedSince } from "./changed";
-import { listStacks, type StackInfo } from "./list";
+import { listStacks, selectStacks, type StackInfo } from "./list";
 import { findOrphans, orphanLine } from "./orphans";
 import { pendingLine, pendingStacks } from "./pending";
 
@@ -108,6 +109,15 @@ async function main(args: Args): Promise<number> {
 
 /** `--orphans`: the orphaned states of the selected environments' state buckets. */
 async function orphansMain(json: boolean): Promise<number> {
+  // Local environments keep their states in a running local AWS: with none running there is no
+  // local state, so none is orphaned (real environments are still searched).
+  const env = { ...process.env };
+  const localOnly = selectStacks({ env }).environments.every((e) => e.local);
+  if (localOnly && env.AWS_ENDPOINT_URL === undefined && !keptServers(env).some((k) => k.running)) {
+    stderrLine("warning: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none): the local environments hold no state, so none is orphaned");
+    process.stdout.write(json ? "[]\n" : "no orphaned stacks\n");
+    return 0;
+  }
   const selected = select(process.env, (s) => process.stderr.write(s), {
     allowLocalEndpoint: true,
     command: "stacks -- --orphans",

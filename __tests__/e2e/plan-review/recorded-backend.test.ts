@@ -125,6 +125,6 @@ describe("the plan review compares with what the last apply left", () => {
     const allowed = await plan(["--out", path.join(dir, "plans-moved-allowed"), "--allow-empty-state", STACK], { CONFIG_FILE: movedConfig });
     expect({ code: allowed.code, stderr: withoutNodeWarnings(allowed.stderr) }).toEqual({ code: 0, stderr: "" });
     expect(allowed.stdout).toContain("**state-empty**");
-    expect(allowed.stdout).toContain(":warning: **Empty state allowed** (`--allow-empty-state`): `local-eu-central-1` will be created again from nothing.");
+    expect(allowed.stdout).toContain(":warning: **Empty state allowed**: `local-eu-central-1` will be created again from nothing.");
   });
 });
