@@ -261,7 +261,7 @@ for n in "${SIZES[@]}"; do
   # Everything one measurement writes stays in its own folders.
   # The AWS variables: what npm run plan gives terraform for a local stack (localAwsEnv in
   # scripts/local-aws/clients.ts), so the cdktf CLI's terraform gets the same.
-  common=(env "CONFIG_FILE=$config" "STATE_RECORD_DIR=$work/records" "LOCAL_AWS_STATE_DIR=$work/local-aws"
+  common=(env "CONFIG_FILE=$config" "LOCAL_AWS_STATE_DIR=$work/local-aws"
     AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-central-1 AWS_DEFAULT_REGION=eu-central-1)
   ours ours-plan
   cdktf="$SRC/node_modules/.bin/cdktf"

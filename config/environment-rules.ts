@@ -31,6 +31,7 @@ export function crossFieldProblems(env: unknown, schemaProblems: readonly Schema
     const m = ROLE_ARN_PATTERN.exec(env.assumeRoleArn);
     if (m && m[1] !== accountId) out.push({ path: "assumeRoleArn", value: env.assumeRoleArn, rule: `must be a role in the environment's account ${accountId}` });
   }
+  out.push(...ciProblems(env, accountId, valid));
   const build = isObject(env.build) ? env.build : undefined;
   for (const project of ["privilegedProject", "dindProject"]) {
     const triggers = isObject(build?.[project]) ? build?.[project].triggers : undefined;
@@ -96,3 +97,30 @@ export function crossFieldProblems(env: unknown, schemaProblems: readonly Schema
   return out;
 }
 
+
+/**
+ * The CI roles: both in the environment's account, distinct, and never beside assumeRoleArn. A
+ * provider that assumes a role would let the code a pull request controls hop from the plan role
+ * to that role; with `ci`, CI authenticates straight into the account and the provider assumes nothing.
+ */
+function ciProblems(env: Record<string, any>, accountId: unknown, valid: (...fields: string[]) => boolean): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  if (!isObject(env.ci)) return out;
+  if (env.assumeRoleArn !== undefined && valid("ci")) {
+    out.push({
+      path: "ci",
+      value: env.ci,
+      rule: "must not be set with assumeRoleArn: CI jobs authenticate straight into the account with OIDC (plan or deploy role), and a provider-assumed role would be reachable from pull-request plans; drop assumeRoleArn and use a profile for local deploys",
+    });
+  }
+  for (const field of ["planRoleArn", "deployRoleArn"]) {
+    const arn = env.ci[field];
+    if (typeof arn !== "string" || typeof accountId !== "string" || !valid(`ci.${field}`, "accountId")) continue;
+    const m = ROLE_ARN_PATTERN.exec(arn);
+    if (m && m[1] !== accountId) out.push({ path: `ci.${field}`, value: arn, rule: `must be a role in the environment's account ${accountId}` });
+  }
+  if (typeof env.ci.planRoleArn === "string" && env.ci.planRoleArn === env.ci.deployRoleArn && valid("ci.planRoleArn", "ci.deployRoleArn")) {
+    out.push({ path: "ci.deployRoleArn", value: env.ci.deployRoleArn, rule: "must differ from ci.planRoleArn (pull requests plan with the plan role and must not hold deploy rights)" });
+  }
+  return out;
+}

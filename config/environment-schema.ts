@@ -204,6 +204,19 @@ const build = obj({
   pullThroughCache: pullThroughCache.optional(),
 }).describe("The image pipeline this environment owns: the repository and both projects.");
 
+/** The GitHub environment name rule (letters, digits, space, '-', '_', '.'; at most 255). */
+export const GITHUB_ENVIRONMENT_PATTERN = /^[A-Za-z0-9 _.-]{1,255}$/;
+
+const ci = obj({
+  planRoleArn: roleArn.describe(
+    "The read-only role CI plans with (pull requests and the nightly run), in accountId; trusted by GitHub's OIDC provider for pull_request and refs/heads/main.",
+  ),
+  deployRoleArn: roleArn.describe("The role CI deploys with, in accountId; trusted by GitHub's OIDC provider for environment:<githubEnvironment> only."),
+  githubEnvironment: pattern(GITHUB_ENVIRONMENT_PATTERN, "must be a GitHub environment name: 1-255 letters, digits, space, '-', '_' or '.'")
+    .optional()
+    .describe("The GitHub environment whose required reviewers approve this environment's deploys. Default: the environment's name."),
+}).describe("The roles GitHub Actions assumes in this account with OIDC (docs/ci.md). Not with assumeRoleArn: CI authenticates straight into the account.");
+
 const registryScanning = obj({
   scanType: z.enum(RegistryScanType),
   rules: z
@@ -223,7 +236,8 @@ export const ENVIRONMENT_SCHEMA = obj({
   local: z.boolean().optional().describe("true: the endpoint and credentials come from the local AWS; real accounts leave it unset."),
   accountId: accountId.describe("The environment's AWS account (12 digits)."),
   regions: unique(z.array(region).min(1), "region").describe("The regions it deploys to: one stack <env>-<region> each."),
-  assumeRoleArn: roleArn.optional().describe("A role in accountId that the provider assumes."),
+  assumeRoleArn: roleArn.optional().describe("A role in accountId that the provider assumes (local and profile deploys; not with ci)."),
+  ci: ci.optional(),
   state: obj({
     bucket: bucket.describe("The S3 bucket of the Terraform state (created beforehand)."),
     region: region.optional().describe("The bucket's region. Default: the environment's first region."),
@@ -270,5 +284,7 @@ export type FilterGroupConfig = NonNullable<TriggersConfig["push"]>[number];
 export type PullThroughCacheConfig = NonNullable<BuildConfig["pullThroughCache"]>;
 /** The registry scanning configuration of an environment's account. */
 export type RegistryScanningConfig = NonNullable<EnvironmentConfig["registryScanning"]>;
+/** The roles GitHub Actions assumes in an environment's account. */
+export type CiConfig = NonNullable<EnvironmentConfig["ci"]>;
 /** Where an environment keeps its Terraform state. */
 export type StateConfig = EnvironmentConfig["state"];

@@ -22,3 +22,4 @@ export { AwsContext } from "./shared/aws-context";
 export { LibraryCopyError } from "./shared/one-copy";
 export { PropProblems, PropValidationError } from "./shared/validation";
 export * from "./policy-pack";
+export * from "./github-oidc";

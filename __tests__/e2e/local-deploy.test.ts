@@ -264,7 +264,7 @@ describe("npm run plan against the deployed local stack", () => {
   test("the unchanged config plans no changes and passes", async () => {
     const r = await plan(writeConfig("same"));
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`| ${STACK} | 0 | 0 | 0 | 0 | none |`);
+    expect(r.stdout).toContain(`| ${STACK} | 123456789012 | 0 | 0 | 0 | 0 | none |`);
   });
 
   test("a change that replaces the ECR repository is flagged and exits non-zero without the flag", async () => {
@@ -274,7 +274,7 @@ describe("npm run plan against the deployed local stack", () => {
     expect(summary).toContain("**repository-lost**: ECR repository codebuild-sample/dckr-push-ecr is replaced: its images are lost");
     expect(summary).toContain(`:no_entry: **Blocked**: the plan deletes or replaces \`${REPO}\``);
     // The repository and its lifecycle policy are replaced; the role policies that name its ARN change.
-    expect(summary).toContain(`| ${STACK} | 0 | 4 | 0 | 2 | repository-lost, iam-change |`);
+    expect(summary).toContain(`| ${STACK} | 123456789012 | 0 | 4 | 0 | 2 | repository-lost, iam-change |`);
     // The plan, its JSON and the per-stack review are kept.
     for (const f of [`${STACK}.tfplan`, `${STACK}.json`, `${STACK}.md`]) expect(fs.existsSync(path.join(r.out, f))).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(r.out, `${STACK}.json`), "utf8")).resource_changes.length).toBeGreaterThan(0);
@@ -336,8 +336,8 @@ describe("npm run plan of a real environment against the local AWS, on purpose",
     const summary = fs.readFileSync(path.join(r.out, "summary.md"), "utf8");
     expect(summary.split("\n").slice(0, 3)).toEqual(["# Terraform plan review", "", notice]);
     // Only moto takes the test credentials: the plan ran against the local AWS, and all of it is new there.
-    expect(summary).toContain(`| ${STAGING} | 10 | 0 | 0 | 0 |`);
-    expect(fs.readFileSync(path.join(r.out, `${STAGING}.md`), "utf8").split("\n").slice(0, 3)).toEqual([`## ${STAGING}`, "", notice]);
+    expect(summary).toContain(`| ${STAGING} | 123456789012 | 10 | 0 | 0 | 0 |`);
+    expect(fs.readFileSync(path.join(r.out, `${STAGING}.md`), "utf8").split("\n").slice(0, 3)).toEqual([`## ${STAGING} (account 123456789012)`, "", notice]);
     const json = JSON.parse(fs.readFileSync(path.join(r.out, "summary.json"), "utf8"));
     expect(Object.keys(json)[0]).toBe("localEndpoint");
     expect(json.localEndpoint).toEqual({ notice, environments: ["staging"], variables: { AWS_ENDPOINT_URL: endpoint }, stacks: [STAGING] });

@@ -278,7 +278,7 @@ describe("npm start --parallelism 2 on the organization's five stacks", () => {
       expect(deploy.stdout).toMatch(new RegExp(`^\\[[1-5]/5\\] ${s}: planning\\n`, "m"));
       expect(deploy.stdout).toMatch(new RegExp(`^\\[[1-5]/5\\] ${s}: planned \\(\\d+\\.\\d s\\)\\n`, "m"));
       const review = JSON.parse(fs.readFileSync(path.join(plans, `${s}.review.json`), "utf8"));
-      expect(Object.keys(review).sort()).toEqual(["changes", "counts", "destructive", "drift", "risks", "stack", "suppressions"]);
+      expect(Object.keys(review).sort()).toEqual(["account", "changes", "counts", "destructive", "drift", "risks", "stack", "suppressions"]);
       expect(review.stack).toBe(s);
     }
     // Each per-stack file is the review the summary holds.
@@ -647,8 +647,9 @@ describe(`npm run plan of a topology change: a new consumer ${QA_NAME} (${QA})`,
 
   test("the Markdown review shows the IAM change on both sides", () => {
     const md = fs.readFileSync(path.join(out, "summary.md"), "utf8");
-    expect(md).toContain(`| ${QA_STACK} | 4 | 0 | 0 | 0 | iam-change |`);
-    for (const stack of OWNER_STACKS) expect(md).toContain(`| ${stack} | 0 | 1 | 0 | 0 | iam-change |`);
+    // Each row names the stack's account.
+    expect(md).toMatch(new RegExp(`^\\| ${QA_STACK} \\| \\d{12} \\| 4 \\| 0 \\| 0 \\| 0 \\| iam-change \\|$`, "m"));
+    for (const stack of OWNER_STACKS) expect(md).toMatch(new RegExp(`^\\| ${stack} \\| \\d{12} \\| 0 \\| 1 \\| 0 \\| 0 \\| iam-change \\|$`, "m"));
   });
 
   test("a plan changes nothing: the deployed repository policy still names the four pull roles", async () => {

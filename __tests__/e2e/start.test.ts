@@ -47,7 +47,7 @@ describe("npm start", () => {
     // The reviewed plan, its JSON and the review stay where the run says they are: beside the stacks.
     expect(run.stdout).toContain(`plans, their JSON and the reviews are in ${path.relative(ROOT, path.join(dir, "plans"))}/`);
     expect(fs.readdirSync(path.join(dir, "plans")).filter((f) => f.startsWith("local-eu-central-1.")).sort()).toEqual(
-      ["local-eu-central-1.json", "local-eu-central-1.md", "local-eu-central-1.review.json", "local-eu-central-1.tfplan", "local-eu-central-1.txt"],
+      ["local-eu-central-1.binding.json", "local-eu-central-1.json", "local-eu-central-1.md", "local-eu-central-1.review.json", "local-eu-central-1.tfplan", "local-eu-central-1.txt"],
     );
     expect(run.stdout).toContain("repository_url = 123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr");
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);

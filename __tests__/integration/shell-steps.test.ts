@@ -85,14 +85,23 @@ describe("CI without ENVIRONMENTS", () => {
   const runStep = (script: string, environments: string | undefined) =>
     spawnSync("bash", ["--norc", "--noprofile", "-e", "-c", script], { env: { PATH: process.env.PATH, ...(environments === undefined ? {} : { ENVIRONMENTS: environments }) }, encoding: "utf8" });
 
-  test.each([undefined, "", "  "])("the workflow refuses ENVIRONMENTS=%j in one line naming the variable", (value) => {
-    const r = runStep(workflow.jobs.stacks.steps[0].run, value);
-    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 1, stdout: WORKFLOW_REFUSAL, stderr: "" });
+  /** Runs the stacks job's guard step of a push to main, with the files a runner gives a step; returns what it wrote to them too. */
+  const runGuard = (environments: string | undefined) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-guard-"));
+    const files = { GITHUB_OUTPUT: path.join(dir, "output"), GITHUB_STEP_SUMMARY: path.join(dir, "summary") };
+    const env = { PATH: process.env.PATH, EVENT: "push", GITHUB_REF: "refs/heads/main", GITHUB_REPOSITORY: "o/r", ...files, ...(environments === undefined ? {} : { ENVIRONMENTS: environments }) };
+    const r = spawnSync("bash", ["--norc", "--noprofile", "-e", "-c", workflow.jobs.stacks.steps[0].run], { env, encoding: "utf8" });
+    const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "");
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: read(files.GITHUB_OUTPUT), summary: read(files.GITHUB_STEP_SUMMARY) };
+  };
+
+  test.each([undefined, "", "  "])("the workflow refuses ENVIRONMENTS=%j in one line naming the variable, also as the job's reason and in the run summary", (value) => {
+    const reason = WORKFLOW_REFUSAL.replace("::error::", "");
+    expect(runGuard(value)).toEqual({ status: 1, stdout: WORKFLOW_REFUSAL, stderr: "", output: `reason=${reason}`, summary: reason });
   });
 
   test("the workflow goes on when ENVIRONMENTS names environments", () => {
-    const r = runStep(workflow.jobs.stacks.steps[0].run, "staging,prod");
-    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: "", stderr: "" });
+    expect(runGuard("staging,prod")).toEqual({ status: 0, stdout: "", stderr: "", output: "", summary: "" });
   });
 
   test.each([undefined, "", " "])("the plan-review buildspec refuses ENVIRONMENTS=%j first, in one line naming the variable", (value) => {

@@ -62,10 +62,10 @@ test("the plan-review buildspec and the GitHub workflow run the same npm scripts
   const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
   const runs = (job: string): string[] => workflow.jobs[job].steps.map((s: { run?: string }) => s.run ?? "");
   expect(buildspec).toContain("npm run plan -- --out plans");
-  // The workflow plans one stack per matrix job and deploys one environment per wave job.
-  expect(runs("plan")).toContain('npm run plan -- --stack "$STACK" --out "plans/$STACK"');
+  // The workflow plans one stack per matrix job and deploys one environment's saved plans per wave job.
+  for (const job of Object.keys(workflow.jobs).filter((j) => /^plan-\d+$/.test(j))) expect(runs(job)).toContain('npm run plan -- --stack "$STACK" --out "plans/$STACK"');
   for (const job of Object.keys(workflow.jobs).filter((j) => j.startsWith("deploy-wave-"))) {
-    expect(runs(job)).toContain('npm run deploy -- --stack "$STACKS" --parallelism "$PARALLELISM" --out "plans/$TARGET"');
+    expect(runs(job)).toContain('npm run deploy -- --plans plans --stack "$STACKS" --parallelism "$PARALLELISM"');
   }
   expect(scripts.plan).toBe("node scripts/app/build.mjs && node dist/scripts/plan-review/plan.js");
   expect(scripts.deploy).toBe("node scripts/app/build.mjs && node dist/scripts/plan-review/plan.js --apply");
@@ -80,8 +80,9 @@ describe("CI without ENVIRONMENTS", () => {
   const workflow = parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "terraform.yml"), "utf8"));
   test("the stacks job, which every other job needs, checks ENVIRONMENTS in its first step, before checkout", () => {
     const steps = workflow.jobs.stacks.steps;
-    expect(steps[0].id).toBe("environments");
-    expect(steps[1].uses).toBe("actions/checkout@v4");
+    expect(steps[0].id).toBe("guard");
+    expect(steps[0].run).toContain("the repository variable ENVIRONMENTS is not set");
+    expect(steps[1].uses).toMatch(/^actions\/checkout@[0-9a-f]{40}$/);
     expect(workflow.env.ENVIRONMENTS).toBe("${{ vars.ENVIRONMENTS }}");
     const needsStacks = (job: string): boolean => {
       const needs = [workflow.jobs[job].needs ?? []].flat() as string[];

@@ -215,7 +215,7 @@ describe("validateConfig", () => {
 
     // THEN
     expect(problems).toEqual([
-      `${FILE}: environment "prod": region "eu-west-1" is an unknown key (known: description, local, accountId, regions, assumeRoleArn, state, tags, pullFrom, registryScanning, build)`,
+      `${FILE}: environment "prod": region "eu-west-1" is an unknown key (known: description, local, accountId, regions, assumeRoleArn, ci, state, tags, pullFrom, registryScanning, build)`,
     ]);
   });
 

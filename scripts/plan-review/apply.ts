@@ -132,7 +132,7 @@ export async function applyPlans(
     // What the state holds now, for the next review (backend-change, state-empty).
     if (s.known) {
       try {
-        await recordAppliedState(s.name, s.dir, s.tfEnv, opts.destroy ? "destroy" : "apply", env);
+        await recordAppliedState({ name: s.name, dir: s.dir, tfEnv: s.tfEnv, local: s.environment.local === true }, opts.destroy ? "destroy" : "apply", s.known.commit, env);
       } catch (e) {
         process.stderr.write(`warning: ${s.name} was applied, but its state record was not written: ${(e as Error).message.split("\n")[0]}\n`);
       }

@@ -10,9 +10,13 @@ import * as fs from "fs";
 export const MATRIX_USAGE = `Usage: npm run -s merge-reviews -- --matrix FILE --waves N [--classes JSON]
 
 Writes the matrices of .github/workflows/terraform.yml to the file GITHUB_OUTPUT names (else
-stdout): stacks (JSON array of the names, for the plan matrix), count, and wave0 … wave<N-1>: one
-entry per environment of each wave, in apply order (consumers before their registry owner), with
-its stacks, its GitHub environment (the approval) and the allowances (ALLOW_DESTROY,
+stdout): stacks (JSON array of the names), count, plan0 … plan3 (the names in chunks of at most 256,
+GitHub's matrix limit, one per plan job), plan_roles (stack -> its environment's ci.planRoleArn),
+and wave0 … wave<N-1>: one
+entry per environment of each wave (per GitHub environment when a wave has more than 256
+environments; more than 1,024 stacks is an error), in apply order (consumers before their registry owner), with
+its stacks, its GitHub environment (the approval: ci.githubEnvironment, --classes, else its name),
+its deploy role (ci.deployRoleArn) and the allowances (ALLOW_DESTROY,
 ALLOW_EMPTY_STATE) that name its stacks. Waves without stacks are skipped, so a list with only
 later waves starts at wave0. Fails when the list needs more than N waves.
 
@@ -27,6 +31,12 @@ export interface ListedStack {
   readonly name: string;
   readonly environment: string;
   readonly wave: number;
+  /** The environment's CI plan role (`ci.planRoleArn`), when it has one. */
+  readonly planRoleArn?: string;
+  /** The environment's CI deploy role (`ci.deployRoleArn`), when it has one. */
+  readonly deployRoleArn?: string;
+  /** The environment's `ci.githubEnvironment`, which wins over --classes. */
+  readonly githubEnvironment?: string;
 }
 
 /** One job of a deploy wave: the stacks of one environment. */
@@ -40,6 +50,8 @@ export interface DeployTarget {
   readonly allow_destroy: string;
   /** The `--allow-empty-state` allowances that name these stacks, comma separated. */
   readonly allow_empty_state: string;
+  /** The role the job assumes with OIDC (the environment's `ci.deployRoleArn`; empty without `ci`). */
+  readonly deploy_role: string;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;
@@ -63,7 +75,14 @@ export function parseStackList(text: string, source: string): ListedStack[] {
   const names = v.map((s: any) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new Error(`${source} lists stack ${dup} twice`);
-  return v.map((s: any) => ({ name: s.name, environment: s.environment, wave: s.wave }));
+  return v.map((s: any) => ({
+    name: s.name,
+    environment: s.environment,
+    wave: s.wave,
+    ...(typeof s.planRoleArn === "string" ? { planRoleArn: s.planRoleArn } : {}),
+    ...(typeof s.deployRoleArn === "string" ? { deployRoleArn: s.deployRoleArn } : {}),
+    ...(typeof s.githubEnvironment === "string" ? { githubEnvironment: s.githubEnvironment } : {}),
+  }));
 }
 
 /** The `--classes` map; throws one line when it is not a JSON object of environment -> GitHub environment. */
@@ -103,24 +122,63 @@ export function matrixFor(stacks: readonly ListedStack[], waves: number, classes
   if (strayDestroy.length) throw new Error(`ALLOW_DESTROY / --allow-destroy names ${strayDestroy.join(", ")}, of stacks this run does not plan or deploy (${names.join(", ") || "none"})`);
   const strayEmpty = allowEmptyState.filter((s) => !names.includes(s));
   if (strayEmpty.length) throw new Error(`ALLOW_EMPTY_STATE / --allow-empty-state names ${strayEmpty.join(", ")}, which this run does not plan or deploy (${names.join(", ") || "none"})`);
+  if (names.length > MATRIX_LIMIT * PLAN_MATRICES) {
+    throw new Error(
+      `the stack list has ${names.length} stacks, but the plan jobs take at most ${(MATRIX_LIMIT * PLAN_MATRICES).toLocaleString("en-US")} ` +
+        `(${PLAN_MATRICES} matrices plan0 … plan${PLAN_MATRICES - 1} of ${MATRIX_LIMIT}, GitHub's limit per matrix): select fewer environments per run (ENVIRONMENTS)`,
+    );
+  }
   const out: Record<string, string> = { stacks: JSON.stringify(names), count: String(names.length) };
+  for (let i = 0; i < PLAN_MATRICES; i++) out[`plan${i}`] = JSON.stringify(names.slice(i * MATRIX_LIMIT, (i + 1) * MATRIX_LIMIT));
+  // The plan job of a stack assumes this role (an empty one is refused by the job, saying to set ci).
+  out.plan_roles = JSON.stringify(Object.fromEntries(stacks.map((s) => [s.name, s.planRoleArn ?? ""])));
   for (let i = 0; i < waves; i++) {
     const inWave = stacks.filter((s) => s.wave === slots[i]);
-    const envs = [...new Set(inWave.map((s) => s.environment))];
-    const targets: DeployTarget[] = envs.map((environment) => {
-      const own = inWave.filter((s) => s.environment === environment).map((s) => s.name);
+    const target = (environments: string[], githubEnvironment: string): DeployTarget => {
+      const own = inWave.filter((s) => environments.includes(s.environment)).map((s) => s.name);
       return {
-        environment,
-        github_environment: classes[environment] ?? environment,
+        environment: environments.join(","),
+        github_environment: githubEnvironment,
         stacks: own.join(","),
         allow_destroy: allowDestroy.filter((a) => own.includes(stackOf(a))).join(","),
         allow_empty_state: allowEmptyState.filter((s) => own.includes(s)).join(","),
+        deploy_role: deployRole(environments, githubEnvironment),
       };
-    });
+    };
+    /** One job assumes one role: the deploy role its environments share. */
+    const deployRole = (environments: string[], githubEnvironment: string): string => {
+      const roles = [...new Set(environments.map((e) => inWave.find((s) => s.environment === e)?.deployRoleArn ?? ""))];
+      if (roles.length > 1) {
+        throw new Error(
+          `wave ${i}: the job of GitHub environment ${githubEnvironment} deploys ${environments.join(", ")}, whose ci.deployRoleArn differ (${roles.map((r) => r || "(none)").join(", ")}): ` +
+            "one job assumes one role; give them one GitHub environment each in --classes (DEPLOY_ENVIRONMENTS) or ci.githubEnvironment",
+        );
+      }
+      return roles[0];
+    };
+    const githubEnvironmentOf = (e: string) => inWave.find((s) => s.environment === e)?.githubEnvironment ?? classes[e] ?? e;
+    const envs = [...new Set(inWave.map((s) => s.environment))];
+    let targets = envs.map((e) => target([e], githubEnvironmentOf(e)));
+    if (targets.length > MATRIX_LIMIT) {
+      // One job per GitHub environment (one approval each) instead of one per config environment.
+      const byClass = [...new Set(envs.map(githubEnvironmentOf))];
+      if (byClass.length > MATRIX_LIMIT) {
+        throw new Error(
+          `wave ${i} deploys ${envs.length} environments behind ${byClass.length} GitHub environments, more than the ${MATRIX_LIMIT} jobs a matrix may have: ` +
+            `group them into fewer GitHub environments with --classes (DEPLOY_ENVIRONMENTS), e.g. {"prod-eu":"production","prod-us":"production"}`,
+        );
+      }
+      targets = byClass.map((g) => target(envs.filter((e) => githubEnvironmentOf(e) === g), g));
+    }
     out[`wave${i}`] = JSON.stringify(targets);
   }
   return out;
 }
+
+/** The most jobs GitHub Actions starts from one matrix. */
+export const MATRIX_LIMIT = 256;
+/** The plan matrices the workflow has (plan0 … plan3). */
+export const PLAN_MATRICES = 4;
 
 /** The outputs for `--matrix` flags: reads the list, checks it, lays it out. */
 export function matrixOutputs(flags: { stacks: string; waves: number; classes?: string; allowDestroy: string[]; allowEmptyState: string[] }): Record<string, string> {

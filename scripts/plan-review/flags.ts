@@ -21,6 +21,10 @@ export interface PlanFlags {
   readonly parallelism?: GivenParallelism;
   /** Only these stacks of the selected environments. @default - every stack */
   readonly stacks: string[];
+  /** `npm run deploy -- --plans DIR`: apply the saved plans of DIR instead of planning. @default - plan, then apply */
+  readonly plans?: string;
+  /** With `plans`: check every saved plan against the checkout and its state, apply nothing. @default false */
+  readonly checkOnly?: boolean;
 }
 
 /** What `npm run destroy` was asked. */
@@ -115,10 +119,16 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
   let out = "plans";
   let baseline: string | undefined;
   let apply = false;
+  let plans: string | undefined;
+  let checkOnly = false;
+  const given = new Set<string>();
   let parallelism = readParallelism(env[PARALLELISM_VARIABLE], PARALLELISM_VARIABLE, problems);
   const stacks: string[] = [];
   const walked = walkFlags(argv, problems, (a, value) => {
+    given.add(a);
     if (a === "--apply") apply = true;
+    else if (a === "--plans") plans = value() ?? plans;
+    else if (a === "--check-only") checkOnly = true;
     else if (a === "--parallelism") parallelism = readParallelism(value(), "--parallelism", problems) ?? parallelism;
     else if (a === "--stack") addStacks(value() ?? "", stacks, problems);
     else if (a === ALLOW_LOCAL_ENDPOINT_FLAG) allowLocalEndpoint = true;
@@ -129,9 +139,26 @@ export function parsePlanFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Pla
       const v = value();
       if (v !== undefined && !fs.existsSync(path.join(v, "stacks"))) problems.push(`--baseline ${JSON.stringify(v)} is not a synth output folder (no stacks/ inside)`);
       baseline = v;
-    } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --parallelism, --stack, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
+    } else problems.push(`unknown flag ${JSON.stringify(a)} (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --plans, --check-only, --parallelism, --stack, ${ALLOW_LOCAL_ENDPOINT_FLAG}, --help)`);
   });
   if (walked === "help") return "help";
+  problems.push(...savedPlanProblems({ plans, checkOnly, apply, given, env }));
   if (problems.length) throw new Error(problems.join("\n"));
-  return { allowDestroy, allowEmptyState, out, baseline, apply, allowLocalEndpoint, parallelism, stacks };
+  return { allowDestroy, allowEmptyState, out, baseline, apply, allowLocalEndpoint, parallelism, stacks, ...(plans !== undefined ? { plans, checkOnly } : {}) };
+}
+
+/**
+ * The problems of `--plans` / `--check-only`: a deploy of saved plans applies the decision its
+ * review recorded, so it takes no allowance, baseline or output folder of its own.
+ */
+function savedPlanProblems(f: { plans?: string; checkOnly: boolean; apply: boolean; given: Set<string>; env: NodeJS.ProcessEnv }): string[] {
+  if (f.plans === undefined) return f.checkOnly ? ["--check-only goes with --plans DIR (it checks saved plans)"] : [];
+  const out: string[] = [];
+  if (!f.apply) out.push(`--plans ${JSON.stringify(f.plans)} goes with npm run deploy (it applies the saved plans of that folder)`);
+  if (!fs.existsSync(f.plans) || !fs.statSync(f.plans).isDirectory()) out.push(`--plans ${JSON.stringify(f.plans)}: no such folder (the plans folder of npm run plan -- --out DIR, or the downloaded plans artifact)`);
+  const recorded = "the deploy of saved plans honours the allowances their review recorded in summary.json";
+  for (const flag of ["--allow-destroy", "--allow-empty-state"]) if (f.given.has(flag)) out.push(`${flag} is not taken with --plans: ${recorded} (allow in deploy-allowances.json, then plan again)`);
+  for (const v of ["ALLOW_DESTROY", "ALLOW_EMPTY_STATE"]) if ((f.env[v] ?? "").trim() !== "") out.push(`${v} ${JSON.stringify(f.env[v])} is not taken with --plans: ${recorded} (unset it)`);
+  for (const flag of ["--baseline", "--out"]) if (f.given.has(flag)) out.push(`${flag} is not taken with --plans: nothing is planned`);
+  return out;
 }

@@ -9,9 +9,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runCli, walkFlags } from "../shared/cli";
-import { guard, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type StackReview } from "./review";
+import { projectRoot } from "../../config/environments";
+import { readAllowances, type AllowancesFile } from "./allowances";
+import { BINDING_SUFFIX, currentCommit } from "./binding";
+import { contextLine } from "./summary-markdown";
+import { boundedList, guard, runContext, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type RunContext, type StackReview } from "./review";
 import { matrixOutputs, writeGithubOutputs, MATRIX_USAGE } from "./ci-matrix";
 import { parsePlanFlags } from "./flags";
+import { orphansFromFile, orphansSection, pendingReviews, pendingSection } from "./merge-records";
 
 export const USAGE = `Usage: npm run -s merge-reviews -- <dir or file>... --out DIR [options]
 
@@ -22,16 +27,28 @@ guard and the comment size limit of npm run plan. Exits 1 when the guard blocks 
 does) or a stack of --expect has no review.
 
   --out DIR                      where summary.md and summary.json go (required; each stack's
-                                 <stack>.md and <stack>.review.json are copied there too)
+                                 files beside its review are copied there too: <stack>.md,
+                                 .review.json, .tfplan, .binding.json, .txt, so DIR is
+                                 what npm run deploy -- --plans DIR applies); the summary is
+                                 also appended to the file GITHUB_STEP_SUMMARY names
   --expect FILE                  the stacks that were planned: a JSON array of stack names, or the
                                  output of npm run -s stacks -- --json; a stack without a review
                                  blocks (its plan failed), a review of a stack not listed is an
                                  error. An empty list writes a "no stack changes" review.
   --allow-destroy STACK:ADDRESS  as for npm run plan (repeatable, or ALLOW_DESTROY)
   --allow-empty-state STACK      as for npm run plan (repeatable, or ALLOW_EMPTY_STATE)
+  --allowances FILE              the reviewed allowances file (default: ALLOWANCES_FILE, else
+                                 deploy-allowances.json at the project root when it exists):
+                                 { "allowDestroy": ["<stack>:<address>"], "allowEmptyState":
+                                 ["<stack>"], "reason": "why" }; shown in the comment, recorded in
+                                 summary.json for npm run deploy -- --plans; an entry that matches
+                                 nothing is shown as stale and does not block
+  --orphans FILE                 the orphaned stacks (npm run -s stacks -- --orphans --json):
+                                 named under "Orphaned stacks" in summary.md and the drift report
   --drift-summary                also write the drift of every stack as Markdown to the file
                                  GITHUB_STEP_SUMMARY names (else to stdout); then the exit code
-                                 says whether anything drifted or a review is missing (1), not
+                                 says whether anything drifted, a change is pending (not
+                                 deployed), a stack is orphaned or a review is missing (1), not
                                  what the guard decided
   --help                         this text
 
@@ -46,6 +63,10 @@ export interface MergeFlags {
   readonly allowDestroy: string[];
   readonly allowEmptyState: string[];
   readonly driftSummary: boolean;
+  /** The reviewed allowances file (`--allowances FILE`, else ALLOWANCES_FILE, else deploy-allowances.json at the project root), read and checked. */
+  readonly allowancesFile?: AllowancesFile;
+  /** The orphaned stacks' file (`npm run -s stacks -- --orphans --json`). */
+  readonly orphans?: string;
 }
 
 /** What `merge-reviews --matrix` was asked. */
@@ -71,10 +92,14 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
   let waves: number | undefined;
   let classes: string | undefined;
   let driftSummary = false;
+  let allowancesFile: string | undefined;
+  let orphans: string | undefined;
   const walked = walkFlags(argv, problems, (a, value) => {
     if (a === "--out") out = value();
     else if (a === "--expect") expect = value();
     else if (a === "--drift-summary") driftSummary = true;
+    else if (a === "--allowances") allowancesFile = value();
+    else if (a === "--orphans") orphans = value();
     else if (a === "--matrix") matrix = value();
     else if (a === "--classes") classes = value() ?? "";
     else if (a === "--waves") {
@@ -85,7 +110,7 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
       const v = value();
       if (v !== undefined) guardArgs.push(a, v);
     } else if (a.startsWith("--")) {
-      problems.push(`unknown flag ${JSON.stringify(a)} (known: --out, --expect, --allow-destroy, --allow-empty-state, --drift-summary, --matrix, --waves, --classes, --help)`);
+      problems.push(`unknown flag ${JSON.stringify(a)} (known: --out, --expect, --allow-destroy, --allow-empty-state, --allowances, --orphans, --drift-summary, --matrix, --waves, --classes, --help)`);
     } else inputs.push(a);
   });
   if (walked === "help") return "help";
@@ -100,14 +125,20 @@ export function parseMergeFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Me
   if (matrix !== undefined || waves !== undefined || classes !== undefined) {
     if (matrix === undefined) problems.push("--waves and --classes go with --matrix FILE");
     if (waves === undefined) problems.push("--matrix needs --waves N (how many deploy-wave-N jobs the workflow has)");
-    if (inputs.length || out !== undefined || expect !== undefined || driftSummary) problems.push("--matrix takes only --waves, --classes and the allowances (it reads no reviews)");
+    if (inputs.length || out !== undefined || expect !== undefined || driftSummary || allowancesFile !== undefined) problems.push("--matrix takes only --waves, --classes and the allowances (it reads no reviews)");
     if (problems.length) throw new Error(problems.join("\n"));
     return { mode: "matrix", stacks: matrix!, waves: waves!, classes: classes || undefined, ...allowances };
   }
   if (out === undefined) problems.push("--out DIR is required (where summary.md and summary.json go)");
+  let read: AllowancesFile | undefined;
+  try {
+    read = readAllowances(projectRoot(), env, allowancesFile);
+  } catch (e) {
+    problems.push(...(e as Error).message.split("\n"));
+  }
   if (!inputs.length && expect === undefined) problems.push("name the folders or files of the reviews (<stack>.review.json), or --expect FILE");
   if (problems.length) throw new Error(problems.join("\n"));
-  return { mode: "merge", inputs, out: out!, expect, driftSummary, ...allowances };
+  return { mode: "merge", inputs, out: out!, expect, driftSummary, ...(orphans !== undefined ? { orphans } : {}), ...allowances, ...(read ? { allowancesFile: read } : {}) };
 }
 
 /** A review file found, and its stack. */
@@ -213,7 +244,7 @@ function localEndpointOf(files: readonly ReviewFile[]): LocalEndpointPlan | unde
 /** The line a merged review opens with when stacks that were to be planned have no review. */
 export function missingNote(missing: readonly string[]): string {
   return (
-    `:no_entry: **Blocked: no review** for ${missing.map((s) => `\`${s}\``).join(", ")}: ${missing.length > 1 ? "their plan jobs" : "its plan job"} ` +
+    `:no_entry: **Blocked: no review** for ${boundedList(missing)}: ${missing.length > 1 ? "their plan jobs" : "its plan job"} ` +
     "failed or did not run (see the job's log; re-run the failed jobs). A stack without a review is not a pass."
   );
 }
@@ -221,6 +252,14 @@ export function missingNote(missing: readonly string[]): string {
 /** The review of a change that touches no stack. */
 export const NO_CHANGES =
   "# Terraform plan review\n\nNo stack changes: the synthesized Terraform of every stack of `ENVIRONMENTS` is the same as at the base of this pull request, so nothing was planned.";
+
+/** {@link NO_CHANGES} with the commit and the run's links under its title, when known. */
+export function noChanges(context?: RunContext): string {
+  const line = contextLine(context);
+  if (!line.length) return NO_CHANGES;
+  const [title, blank, ...rest] = NO_CHANGES.split("\n");
+  return [title, blank, ...line, ...rest].join("\n");
+}
 
 /** What a merge produced. */
 export interface Merged {
@@ -235,7 +274,14 @@ export interface Merged {
  * Merges the reviews: the guard over all of them, the summary of `npm run plan` (a stack of
  * `expected` without a review blocks, said at the top), the stacks in `expected`'s order, else by name.
  */
-export function mergeReviews(files: readonly ReviewFile[], expected: readonly string[] | undefined, allowDestroy: string[], allowEmptyState: string[], maxChars = SUMMARY_MAX_CHARS): Merged {
+export function mergeReviews(
+  files: readonly ReviewFile[],
+  expected: readonly string[] | undefined,
+  allowDestroy: string[],
+  allowEmptyState: string[],
+  maxChars = SUMMARY_MAX_CHARS,
+  extra: { readonly allowances?: AllowancesFile; readonly context?: RunContext } = {},
+): Merged {
   if (expected) {
     const stray = files.filter((f) => !expected.includes(f.review.stack));
     if (stray.length) throw new Error(`${stray.map((f) => `${f.file} reviews stack ${f.review.stack}`).join("; ")}, which --expect does not list (a review of another run?)`);
@@ -243,25 +289,26 @@ export function mergeReviews(files: readonly ReviewFile[], expected: readonly st
   const order = (s: string) => (expected ? expected.indexOf(s) : 0);
   const reviews = files.map((f) => f.review).sort((a, b) => order(a.stack) - order(b.stack) || (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
   const missing = (expected ?? []).filter((s) => !reviews.some((r) => r.stack === s));
-  const decision0 = guard(reviews, allowDestroy, allowEmptyState);
+  const decision0 = guard(reviews, allowDestroy, allowEmptyState, extra.allowances);
   const decision: GuardDecision = { ...decision0, ok: decision0.ok && missing.length === 0 };
   const localEndpoint = localEndpointOf(files);
-  const json = { ...summaryJson(reviews, decision, localEndpoint), missing };
-  if (expected && expected.length === 0) return { markdown: NO_CHANGES, json, reviews, decision, missing };
-  if (!missing.length) return { markdown: summaryMarkdown(reviews, decision, localEndpoint, { maxChars }), json, reviews, decision, missing };
+  const recorded = { flags: { allowDestroy, allowEmptyState }, file: extra.allowances ?? null };
+  const json = { ...summaryJson(reviews, decision, localEndpoint, recorded), missing };
+  if (expected && expected.length === 0) return { markdown: noChanges(extra.context), json, reviews, decision, missing };
+  const options = { context: extra.context, allowances: extra.allowances };
+  if (!missing.length) return { markdown: summaryMarkdown(reviews, decision, localEndpoint, { maxChars, ...options }), json, reviews, decision, missing };
   // The note goes right under the title, and counts against the same limit.
   const note = missingNote(missing);
-  const body = summaryMarkdown(reviews, decision, localEndpoint, { maxChars: maxChars - note.length - 2 }).split("\n");
+  const body = summaryMarkdown(reviews, decision, localEndpoint, { maxChars: maxChars - note.length - 2, ...options }).split("\n");
   return { markdown: [...body.slice(0, 2), note, "", ...body.slice(2)].join("\n"), json, reviews, decision, missing };
 }
 
 /** The most drifted resources the drift summary lists (a job summary holds at most 1 MiB). */
 const DRIFT_ROWS = 500;
 
-/** Markdown for the nightly job summary: what drifted in which stack, pending changes, missing reviews. */
+/** Markdown for the nightly job summary: what drifted in which stack, missing reviews (pending changes: merge-records.ts). */
 export function driftMarkdown(reviews: readonly StackReview[], missing: readonly string[]): string {
   const drifted = reviews.flatMap((r) => (r.drift ?? []).map((d) => ({ stack: r.stack, ...d })));
-  const pending = reviews.filter((r) => r.changes.length > 0);
   const lines = ["# Drift report", ""];
   if (missing.length) lines.push(missingNote(missing), "");
   if (!drifted.length) {
@@ -280,12 +327,6 @@ export function driftMarkdown(reviews: readonly StackReview[], missing: readonly
       "",
     );
   }
-  if (pending.length) {
-    lines.push(
-      `Pending changes (the code differs from what is applied): ${pending.map((r) => `${r.stack} (${r.counts.add} add, ${r.counts.change} change, ${r.counts.destroy} destroy, ${r.counts.replace} replace)`).join(", ")}.`,
-      "",
-    );
-  }
   lines.push("Each stack's review is in the `plans` artifact of this run.");
   return lines.join("\n");
 }
@@ -295,25 +336,37 @@ export function runMerge(flags: MergeFlags, env: NodeJS.ProcessEnv = process.env
   const expected = flags.expect === undefined ? undefined : readExpected(flags.expect);
   const files = readReviews(findReviewFiles(flags.inputs));
   if (!files.length && !expected) throw new Error(`no <stack>.review.json in ${flags.inputs.join(", ")}`);
-  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState);
+  const root = projectRoot();
+  // The records' verdicts (merge-records.ts): orphaned stacks, and since when a change is pending.
+  const orphans = flags.orphans === undefined ? [] : orphansFromFile(flags.orphans);
+  const orphanText = orphansSection(orphans);
+  // The orphans' section (itself bounded) comes out of the comment's size limit.
+  const maxChars = SUMMARY_MAX_CHARS - (orphanText ? orphanText.length + 2 : 0);
+  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, maxChars, { allowances: flags.allowancesFile, context: runContext(env, currentCommit(root, env)) });
+  const markdown = orphanText ? `${merged.markdown}\n\n${orphanText}` : merged.markdown;
   fs.mkdirSync(flags.out, { recursive: true });
   for (const f of files) {
-    const md = path.join(path.dirname(f.file), `${f.review.stack}.md`);
-    const to = (name: string) => path.join(flags.out, name);
-    if (path.resolve(f.file) !== path.resolve(to(path.basename(f.file)))) fs.copyFileSync(f.file, to(path.basename(f.file)));
-    if (fs.existsSync(md) && path.resolve(md) !== path.resolve(to(path.basename(md)))) fs.copyFileSync(md, to(path.basename(md)));
+    // The saved plan and its binding go with the review (the plan's JSON, which holds values, stays behind).
+    for (const suffix of [".review.json", ".md", ".tfplan", BINDING_SUFFIX, ".txt"]) {
+      const from = path.join(path.dirname(f.file), `${f.review.stack}${suffix}`);
+      const to = path.join(flags.out, path.basename(from));
+      if (fs.existsSync(from) && path.resolve(from) !== path.resolve(to)) fs.copyFileSync(from, to);
+    }
   }
-  fs.writeFileSync(path.join(flags.out, "summary.md"), `${merged.markdown}\n`);
+  fs.writeFileSync(path.join(flags.out, "summary.md"), `${markdown}\n`);
   fs.writeFileSync(path.join(flags.out, "summary.json"), `${JSON.stringify(merged.json, null, 2)}\n`);
   if (flags.driftSummary) {
-    const drift = `${driftMarkdown(merged.reviews, merged.missing)}\n`;
+    const pending = pendingSection(merged.reviews);
+    const drift = `${driftMarkdown(merged.reviews, merged.missing)}\n${pending ? `\n${pending}\n` : ""}${orphanText ? `\n${orphanText}\n` : ""}`;
     if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, drift);
     else log(drift);
     const drifted = merged.reviews.some((r) => (r.drift ?? []).length > 0);
-    log(`merged ${merged.reviews.length} reviews into ${flags.out}/summary.md${drifted ? "; drift found" : ""}${merged.missing.length ? `; no review for ${merged.missing.join(", ")}` : ""}\n`);
-    return drifted || merged.missing.length ? 1 : 0;
+    const stale = pendingReviews(merged.reviews).map((r) => r.stack);
+    log(`merged ${merged.reviews.length} reviews into ${flags.out}/summary.md${drifted ? "; drift found" : ""}${stale.length ? `; pending changes in ${stale.join(", ")}` : ""}${orphans.length ? `; orphaned: ${orphans.map((o) => o.name).join(", ")}` : ""}${merged.missing.length ? `; no review for ${merged.missing.join(", ")}` : ""}\n`);
+    return drifted || stale.length || orphans.length || merged.missing.length ? 1 : 0;
   }
-  log(`${merged.markdown}\n\nmerged ${merged.reviews.length} reviews into ${flags.out}/summary.md and summary.json\n`);
+  if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
+  log(`${markdown}\n\nmerged ${merged.reviews.length} reviews into ${flags.out}/summary.md and summary.json\n`);
   return merged.decision.ok ? 0 : 1;
 }
 

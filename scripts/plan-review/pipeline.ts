@@ -14,10 +14,13 @@ import { TerraformSession } from "../terraform/session";
 import { applyPlans, printOutputs, readOutputs, type AppliedStack } from "./apply";
 import { confirmOnTerminal, confirmProblem, destroySummaryMarkdown, unconfirmed } from "./destroy";
 import type { DestroyFlags, PlanFlags } from "./flags";
+import { orphansOfRun } from "./merge-records";
 import { planStacks, type PlannedStack } from "./plan-stacks";
-import { guard, summaryJson, summaryMarkdown, type LocalEndpointPlan } from "./review";
+import { currentCommit } from "./binding";
+import { guard, runContext, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type LocalEndpointPlan } from "./review";
 import { select, type Selected } from "./select";
 import type { StackSelection } from "../stacks/list";
+import { deploySavedPlans } from "./saved-plans";
 import { synthesize } from "./synth";
 
 /** What a deploy (`--apply`) left: the plans applied, wave by wave, and each stack's outputs. */
@@ -48,6 +51,7 @@ export async function runPlan(
   log = (s: string) => process.stdout.write(s),
   options: PipelineOptions = {},
 ): Promise<number> {
+  if ("plans" in flags && flags.plans !== undefined) return deploySavedPlans({ ...flags, plans: flags.plans }, env, log, options);
   const destroy = "destroy" in flags;
   const root = projectRoot();
   let confirmation: string | undefined;
@@ -70,7 +74,7 @@ export async function runPlan(
     return 2;
   }
   const out = path.resolve(root, flags.out);
-  const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read" });
+  const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read", baseline: "baseline" in flags ? flags.baseline : undefined });
   const localEndpoint: LocalEndpointPlan | undefined = selected.onLocalEndpoint && {
     ...selected.onLocalEndpoint,
     stacks: stacks.filter((s) => selected.onLocalEndpoint!.environments.includes(s.environment.name)).map((s) => s.name),
@@ -79,7 +83,8 @@ export async function runPlan(
   // and so does each apply.
   const parallelism = resolveParallelism(flags.parallelism);
   const session = new TerraformSession(log);
-  const planned = await planStacks(stacks, session, { out, destroy, baseline: "baseline" in flags ? flags.baseline : undefined, parallelism, localEndpoint }, env, log);
+  const commit = currentCommit(root, env);
+  const planned = await planStacks(stacks, session, { out, destroy, baseline: "baseline" in flags ? flags.baseline : undefined, parallelism, localEndpoint, commit }, env, log);
   const reviews = planned.map((p) => p.review);
   const waves = applyWaves(
     planned.map((p) => ({ ...p, environment: p.stack.environment })),
@@ -108,9 +113,16 @@ export async function runPlan(
   }
 
   const decision = guard(reviews, flags.allowDestroy, flags.allowEmptyState);
-  const summary = summaryMarkdown(reviews, decision, localEndpoint);
+  // The states no stack of the config manages (merge-records.ts); a run of named stacks leaves them to the merge.
+  const orphans = flags.stacks.length ? "" : await orphansOfRun(selected, env);
+  // The orphans' section (itself bounded) comes out of the summary's size limit.
+  const maxChars = SUMMARY_MAX_CHARS - (orphans ? orphans.length + 2 : 0);
+  const summary = `${summaryMarkdown(reviews, decision, localEndpoint, { context: runContext(env, commit), maxChars })}${orphans ? `\n\n${orphans}` : ""}`;
   fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n`);
-  fs.writeFileSync(path.join(out, "summary.json"), `${JSON.stringify(summaryJson(reviews, decision, localEndpoint), null, 2)}\n`);
+  const allowances = { flags: { allowDestroy: flags.allowDestroy, allowEmptyState: flags.allowEmptyState }, file: null };
+  fs.writeFileSync(path.join(out, "summary.json"), `${JSON.stringify(summaryJson(reviews, decision, localEndpoint, allowances), null, 2)}\n`);
+  // The job's page shows the review too (GitHub Actions; pull requests included).
+  if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, `${summary}\n`);
   log(`${summary}\n\nplans, their JSON and the reviews are in ${shownOut}/\n`);
   if (!decision.ok) return 1;
 

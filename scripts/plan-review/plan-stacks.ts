@@ -6,8 +6,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { doneValues, runPool, secondsSince, type Parallelism } from "../shared/pool";
 import type { TerraformSession } from "../terraform/session";
+import { plannedStateVersion, synthDigest, writeBinding } from "./binding";
 import { reviewPlan, stackMarkdown, type LocalEndpointPlan, type StackReview } from "./review";
-import { priorStateContents, sameLocalAws, writeStateRecord } from "./state-record";
+import { sameLocalAws } from "./state-record";
 import { readJson, type SynthesizedStack } from "./synth";
 
 /** A stack planned and reviewed: what the review and apply stages take. */
@@ -27,6 +28,8 @@ export interface PlanOptions {
   readonly baseline?: string;
   readonly parallelism: Parallelism;
   readonly localEndpoint?: LocalEndpointPlan;
+  /** The commit planned, written into each plan's binding (binding.ts). @default null */
+  readonly commit?: string | null;
 }
 
 /** "1 stack" / "5 stacks". */
@@ -49,13 +52,18 @@ async function planStack(s: SynthesizedStack, session: TerraformSession, opts: P
   const backendNow: Record<string, unknown> | undefined = synthesized.terraform?.backend?.s3;
   const k = s.known;
   // A local stack's record of another local AWS (stopped since, or another run's) says nothing about this one.
-  const record = k?.record && sameLocalAws(k.record.backend, backendNow) ? k.record : undefined;
+  const record = k?.found && sameLocalAws(k.found.record.backend, backendNow) ? k.found.record : undefined;
   const initialized = k?.initialized && sameLocalAws(k.initialized, backendNow) ? k.initialized : undefined;
-  // The first successful init of a stack without a record is its baseline from now on.
-  if (k && !k.record && backendNow) writeStateRecord(s.name, { backend: backendNow, ...priorStateContents(planJson), after: "init", at: new Date().toISOString() }, env);
   const baselineFile = !opts.destroy && opts.baseline ? path.join(opts.baseline, "stacks", s.name, "cdk.tf.json") : undefined;
   const baselineBackend = baselineFile && fs.existsSync(baselineFile) ? readJson(baselineFile).terraform?.backend?.s3 : undefined;
-  const review = reviewPlan(s.name, planJson, synthesized, baselineBackend ?? record?.backend ?? initialized, opts.destroy ? undefined : record);
+  const reviewed = reviewPlan(s.name, planJson, synthesized, baselineBackend ?? record?.backend ?? initialized, opts.destroy ? undefined : record, {
+    account: s.environment.accountId,
+    ci: env.GITHUB_ACTIONS === "true",
+  });
+  // The commit its state was last deployed from (the nightly report says since when a change is pending).
+  const review: StackReview = record && record.after !== "init" ? { ...reviewed, deployed: { commit: record.commit, at: record.at } } : reviewed;
+  // What the plan was made from, so that `npm run deploy -- --plans` applies it only while that holds.
+  writeBinding(opts.out, { stack: s.name, commit: opts.commit ?? null, digest: synthDigest(s.dir), ...plannedStateVersion(planFile) });
   fs.writeFileSync(path.join(opts.out, `${s.name}.md`), `${stackMarkdown(review, opts.localEndpoint)}\n`);
   // The review as data, for a merge of per-stack jobs (the same renderer and guard).
   fs.writeFileSync(path.join(opts.out, `${s.name}.review.json`), `${JSON.stringify(review, null, 2)}\n`);

@@ -4,6 +4,7 @@
  * plan-stacks.ts, review.ts (review and guard) and apply.ts.
  */
 import { runCli } from "../shared/cli";
+import { destroyOrphan, ORPHAN_USAGE, parseOrphanFlags, type OrphanFlags } from "./destroy-orphan";
 import { parseDestroyFlags, parsePlanFlags, type DestroyFlags, type PlanFlags } from "./flags";
 import { runPlan } from "./pipeline";
 import { usageFor } from "./usage";
@@ -18,7 +19,10 @@ export { runPlan } from "./pipeline";
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  runCli<PlanFlags | DestroyFlags>({
+  // The destruction of an orphaned state: a stack the config no longer has (destroy-orphan.ts).
+  if (argv[0] === "--destroy" && argv.slice(1).some((a) => a === "--orphan")) {
+    runCli<OrphanFlags>({ parse: () => parseOrphanFlags(argv.slice(1)), usage: ORPHAN_USAGE, run: (flags) => destroyOrphan(flags) });
+  } else runCli<PlanFlags | DestroyFlags>({
     parse: () => (argv[0] === "--destroy" ? parseDestroyFlags(argv.slice(1), process.env) : parsePlanFlags(argv, process.env)),
     usage: usageFor(argv),
     run: (flags) => runPlan(flags),

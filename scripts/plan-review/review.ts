@@ -3,7 +3,10 @@
  * policy-pack suppressions, and the destructive-change guard's decision. Pure functions, so the
  * same code serves `npm run plan`, CI and the tests.
  */
+import { scanningDowngrades } from "./scanning";
 import type { StateRecord } from "./state-record";
+
+export { scanningDowngrades } from "./scanning";
 
 /** What Terraform will do to one resource. */
 export type Action = "create" | "update" | "delete" | "replace" | "read" | "no-op";
@@ -13,6 +16,10 @@ export interface ResourceChange {
   readonly address: string;
   readonly type: string;
   readonly action: Action;
+  /** Of an update or replacement: the names of the top-level attributes that change (never values; sensitive ones are only counted). */
+  readonly attributes?: string[];
+  /** How many sensitive attributes change (their names are not shown either). */
+  readonly sensitive?: number;
 }
 
 /** A flagged risk. */
@@ -40,6 +47,8 @@ export type LastKnownState = Pick<StateRecord, "outputs" | "resources" | "after"
 /** The review of one stack's plan. */
 export interface StackReview {
   readonly stack: string;
+  /** The AWS account the stack deploys to. @default - not known (a review written before accounts were recorded) */
+  readonly account?: string;
   readonly counts: Record<"add" | "change" | "destroy" | "replace", number>;
   readonly changes: ResourceChange[];
   readonly risks: Risk[];
@@ -48,6 +57,8 @@ export interface StackReview {
   readonly suppressions: { address: string; rule: string; reason: string }[];
   /** `<stack>:<address>` of repositories and roles the plan deletes or replaces. */
   readonly destructive: string[];
+  /** The last deploy its state record names (the commit, null when unknown), if it has one. */
+  readonly deployed?: { readonly commit: string | null; readonly at: string };
 }
 
 /** Resource types whose deletion or replacement is blocked unless allowed by name. */
@@ -102,7 +113,14 @@ const first = (v: any) => (Array.isArray(v) ? v[0] : v);
  * @param lastKnown what the state held after the last apply, if known: a plan that creates
  *   everything although it held resources or outputs is a `state-empty` risk (the guard blocks it)
  */
-export function reviewPlan(stack: string, plan: any, synthesized: any, backendBefore?: Record<string, unknown>, lastKnown?: LastKnownState): StackReview {
+export function reviewPlan(
+  stack: string,
+  plan: any,
+  synthesized: any,
+  backendBefore?: Record<string, unknown>,
+  lastKnown?: LastKnownState,
+  options: ReviewOptions = {},
+): StackReview {
   const changes: ResourceChange[] = [];
   const risks: Risk[] = [];
   const drift = driftOf(plan);
@@ -120,7 +138,7 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
     if (rc.mode === "data") continue;
     const action = actionOf(rc.change?.actions ?? []);
     if (action === "no-op" || action === "read") continue;
-    changes.push({ address: rc.address, type: rc.type, action });
+    changes.push({ address: rc.address, type: rc.type, action, ...(action === "update" || action === "replace" ? changedAttributes(rc.change) : {}) });
     const before = rc.change.before ?? {};
     const after = rc.change.after ?? {};
     const unknown = rc.change.after_unknown ?? {};
@@ -186,7 +204,9 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
         `the state at ${where} is empty (the plan creates all ${managed.length} resources) but ${recorded} ${lastKnown.resources} resource${lastKnown.resources === 1 ? "" : "s"}${outputs} ` +
         `(${lastKnown.at}): check state.keyPrefix, state.bucket and state.region of the environment, or restore the state (docs/recovery.md); ` +
         `after an interrupted apply, adopt what it created with npm run recover -- --stack ${stack}; ` +
-        `if the stack is meant to start empty, re-run with --allow-empty-state ${stack}`,
+        (options.ci
+          ? `if the stack is meant to start empty, add "${stack}" to allowEmptyState in deploy-allowances.json in this pull request`
+          : `if the stack is meant to start empty, re-run with --allow-empty-state ${stack}`),
     });
   }
 
@@ -199,6 +219,7 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
   const count = (a: Action) => changes.filter((c) => c.action === a).length;
   return {
     stack,
+    ...(options.account ? { account: options.account } : {}),
     counts: { add: count("create"), change: count("update"), destroy: count("delete"), replace: count("replace") },
     changes,
     risks,
@@ -210,52 +231,24 @@ export function reviewPlan(stack: string, plan: any, synthesized: any, backendBe
   };
 }
 
-/** How much a scan frequency scans: continuously, on push, only by hand. */
-const SCAN_RANK: Record<string, number> = { CONTINUOUS_SCAN: 2, SCAN_ON_PUSH: 1, MANUAL: 0 };
-
-/** The rules of an `aws_ecr_registry_scanning_configuration` as plan JSON holds them: frequency and sorted filters. */
-function scanningRules(v: any): { frequency: string; filters: string[] }[] {
-  return (Array.isArray(v?.rule) ? v.rule : []).map((r: any) => ({
-    frequency: String(r?.scan_frequency),
-    filters: (Array.isArray(r?.repository_filter) ? r.repository_filter : []).map((f: any) => String(f?.filter)).sort(),
-  }));
+/** How a plan is reviewed beyond the plan itself. */
+export interface ReviewOptions {
+  /** The stack's AWS account, shown in the summary. @default - not shown */
+  readonly account?: string;
+  /** Planned in CI (GITHUB_ACTIONS=true): advice names deploy-allowances.json, not flags. @default false */
+  readonly ci?: boolean;
 }
 
-/**
- * What lowers the scanning of a registry, one message each: the configuration deleted (the
- * registry goes back to BASIC without rules), ENHANCED -> BASIC, a rule removed, or a rule's
- * frequency lowered (CONTINUOUS_SCAN -> SCAN_ON_PUSH or MANUAL, SCAN_ON_PUSH -> MANUAL). A rule
- * is matched by its frequency, else by its filters; a MANUAL rule scans nothing by itself, so
- * removing one lowers nothing. Changes of a kept rule's filters are not judged (a filter can widen).
- */
-export function scanningDowngrades(address: string, action: Action, before: any, after: any): string[] {
-  if (action === "create" || action === "read" || action === "no-op") return [];
-  const was = describeScanningState(before);
-  if (action === "delete") {
-    return [`registry scanning configuration ${address} is deleted: the registry goes back to BASIC scanning without rules (was ${was})`];
-  }
-  const out: string[] = [];
-  if (before?.scan_type === "ENHANCED" && after?.scan_type === "BASIC") {
-    out.push(`registry scanning goes from ENHANCED (Amazon Inspector) to BASIC in ${address}`);
-  }
-  const beforeRules = scanningRules(before);
-  const afterRules = scanningRules(after);
-  for (const b of beforeRules) {
-    if ((SCAN_RANK[b.frequency] ?? 0) === 0) continue;
-    if (afterRules.some((a) => a.frequency === b.frequency)) continue;
-    const moved = afterRules.find((a) => JSON.stringify(a.filters) === JSON.stringify(b.filters));
-    if (moved === undefined) {
-      out.push(`registry scanning rule ${b.frequency} [${b.filters.join(", ")}] is removed in ${address}`);
-    } else if ((SCAN_RANK[moved.frequency] ?? 0) < SCAN_RANK[b.frequency]) {
-      out.push(`registry scanning of [${b.filters.join(", ")}] goes from ${b.frequency} to ${moved.frequency} in ${address}`);
-    }
-  }
-  return out;
-}
-
-function describeScanningState(v: any): string {
-  const rules = scanningRules(v).map((r) => `${r.frequency} [${r.filters.join(", ")}]`);
-  return `${v?.scan_type ?? "unknown"}${rules.length ? `: ${rules.join("; ")}` : ", no rules"}`;
+/** The names of the top-level attributes an update changes (or leaves unknown until apply); sensitive ones only counted. */
+export function changedAttributes(change: any): { attributes: string[]; sensitive: number } {
+  const before = change?.before ?? {};
+  const after = change?.after ?? {};
+  const unknown = change?.after_unknown ?? {};
+  const isSensitive = (k: string) => Boolean(change?.before_sensitive?.[k]) || Boolean(change?.after_sensitive?.[k]);
+  const changed = [...new Set([...Object.keys(before), ...Object.keys(after), ...Object.keys(unknown)])]
+    .filter((k) => unknown[k] === true || !same(emptyAsNull(before[k]), emptyAsNull(after[k])))
+    .sort();
+  return { attributes: changed.filter((k) => !isSensitive(k)), sensitive: changed.filter(isSensitive).length };
 }
 
 /** `<role name>:<policy name>` of every aws_iam_role_policy the plan's state or configuration holds. */
@@ -318,36 +311,44 @@ export interface GuardDecision {
   readonly emptyState: string[];
   /** `--allow-empty-state` names of stacks without a `state-empty` risk. */
   readonly unusedEmptyStateAllowances: string[];
+  /** Entries of the allowances file that match nothing in these plans: shown (remove them), never blocking. */
+  readonly stale?: Allowances;
   readonly ok: boolean;
 }
 
+/** Allowed destructions (`<stack>:<address>`) and stacks allowed to start on an empty state. */
+export interface Allowances {
+  readonly allowDestroy: string[];
+  readonly allowEmptyState: string[];
+}
+
 /**
- * Blocks every guarded deletion/replacement not named in `allowed`, and every stack with a
- * `state-empty` risk not named in `allowedEmptyState`; an allowance must name one.
+ * Blocks every guarded deletion/replacement not named in `allowed` (or `file`), and every stack
+ * with a `state-empty` risk not named in `allowedEmptyState` (or `file`). An allowance given as a
+ * flag must name one (so a stale one fails the run that gave it); an entry of the reviewed
+ * allowances file that names none is only reported as stale.
  */
-export function guard(reviews: StackReview[], allowed: string[], allowedEmptyState: string[] = []): GuardDecision {
+export function guard(reviews: StackReview[], allowed: string[], allowedEmptyState: string[] = [], file?: Allowances): GuardDecision {
   const destructive = reviews.flatMap((r) => r.destructive);
-  const blocked = destructive.filter((d) => !allowed.includes(d));
+  const allowedAll = [...allowed, ...(file?.allowDestroy ?? [])];
+  const blocked = destructive.filter((d) => !allowedAll.includes(d));
   const unusedAllowances = allowed.filter((a) => !destructive.includes(a));
   const empty = reviews.filter((r) => r.risks.some((k) => k.kind === "state-empty")).map((r) => r.stack);
-  const emptyState = empty.filter((s) => !allowedEmptyState.includes(s));
+  const emptyState = empty.filter((s) => !allowedEmptyState.includes(s) && !(file?.allowEmptyState ?? []).includes(s));
   const unusedEmptyStateAllowances = allowedEmptyState.filter((s) => !empty.includes(s));
+  const stale = file && {
+    allowDestroy: file.allowDestroy.filter((a) => !destructive.includes(a)),
+    allowEmptyState: file.allowEmptyState.filter((s) => !empty.includes(s)),
+  };
   return {
     blocked,
     unusedAllowances,
     emptyState,
     unusedEmptyStateAllowances,
+    ...(stale ? { stale } : {}),
     ok: blocked.length === 0 && unusedAllowances.length === 0 && emptyState.length === 0 && unusedEmptyStateAllowances.length === 0,
   };
 }
 
-export {
-  GITHUB_COMMENT_LIMIT,
-  localEndpointNotice,
-  stackMarkdown,
-  SUMMARY_MAX_CHARS,
-  summaryJson,
-  summaryMarkdown,
-  type LocalEndpointPlan,
-  type SummaryOptions,
-} from "./render";
+export { attributeNames, GITHUB_COMMENT_LIMIT, localEndpointNotice, stackMarkdown, SUMMARY_MAX_CHARS, summaryJson, type LocalEndpointPlan } from "./render";
+export { boundedList, LIST_ITEMS, runContext, summaryMarkdown, type RunContext, type SummaryOptions } from "./summary-markdown";

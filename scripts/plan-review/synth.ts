@@ -14,15 +14,26 @@ import type { EnvironmentConfig } from "../../config/environments";
 import { clientConfig, endpointEnv } from "../shared/aws-clients";
 import { ensureLockTable, ensureStateBucket } from "../recovery/state-bucket";
 import { synthesizedStacks, type Stack } from "../stacks/list";
+import { stateKey } from "../../stacks/regional-stack";
 import { terraformEnv } from "../terraform/env";
 import type { TerraformStack } from "../terraform/session";
-import { readStateRecord, type StateRecord } from "./state-record";
+import { deployedCommit, findRecord, stateBuckets, synthesizedBackend, type FoundRecord } from "./state-record";
 import type { Selected } from "./select";
+
+/** What is known of a stack's state before its plan (see state-record.ts). */
+export interface KnownState {
+  /** The record of its last apply, and where it was found (at a previous backend when it moved). */
+  readonly found?: FoundRecord;
+  /** The backend its folder was last initialized with on this machine. */
+  readonly initialized?: Record<string, unknown>;
+  /** The commit an apply of this run records. */
+  readonly commit: string | null;
+}
 
 /** A stack as synthesized, ready for terraform. */
 export interface SynthesizedStack extends Stack, TerraformStack {
-  /** What its state held after its last apply here (undefined: a real environment rehearsed on a local endpoint). */
-  readonly known?: { readonly record?: StateRecord; readonly initialized?: Record<string, unknown> };
+  /** What is known of its state (undefined: a real environment rehearsed on a local endpoint, which neither reads nor writes records). */
+  readonly known?: KnownState;
 }
 
 export function readJson(file: string): any {
@@ -61,6 +72,10 @@ export interface SynthOptions {
    * so only write; `none`: neither. @default "read"
    */
   readonly records?: "read" | "write" | "none";
+  /** Create the local environments' state buckets first (a command that only reads, such as `stacks --pending`, does not). @default true */
+  readonly ensureState?: boolean;
+  /** A previous synth output (`--baseline`): a stack's backend there is where its record is looked for when its backend moved. */
+  readonly baseline?: string;
 }
 
 /**
@@ -71,13 +86,13 @@ export interface SynthOptions {
 export async function synthesize(root: string, selected: Selected, env: NodeJS.ProcessEnv, options: SynthOptions = {}): Promise<SynthesizedStack[]> {
   const { selection, endpoint, onLocalEndpoint } = selected;
   const records = options.records ?? "read";
+  // Checked before anything runs: the commit the applies record.
+  const commit = records === "none" ? null : deployedCommit(env, root);
   // A real environment rehearsed on a local endpoint neither reads nor writes the records of its account.
-  const known = (s: Stack) =>
-    records === "none" || onLocalEndpoint?.environments.includes(s.environment.name)
-      ? undefined
-      : records === "write" ? {} : { record: readStateRecord(s.name, env), initialized: initializedBackend(s.dir) };
-  const before = selected.stacks.map((s) => ({ ...s, known: known(s) }));
-  if (endpoint !== undefined) await ensureLocalState([...new Set(before.map((s) => s.environment))], endpoint);
+  const rehearsed = (s: Stack) => records === "none" || onLocalEndpoint?.environments.includes(s.environment.name) === true;
+  // Read before the synth replaces the folders (.terraform included).
+  const initialized = new Map(selected.stacks.map((s) => [s.name, initializedBackend(s.dir)]));
+  if (endpoint !== undefined && options.ensureState !== false) await ensureLocalState([...new Set(selected.stacks.map((s) => s.environment))], endpoint);
   const synth = spawnSync(process.execPath, [path.join(root, "dist", "main.js")], {
     cwd: root,
     // The guard of the selection has decided for the terraform runs; in the synth the endpoint
@@ -95,8 +110,31 @@ export async function synthesize(root: string, selected: Selected, env: NodeJS.P
   // The constructs' warnings (one line each): shown by every command that synthesizes.
   if (synth.stderr) process.stderr.write(synth.stderr);
   const tfBase = terraformEnv(path.join(root, ".tmp", "terraform"), env);
-  return synthesizedStacks(before, selection.outdir).map((s) => ({
-    ...s,
-    tfEnv: s.environment.local && endpoint ? { ...tfBase, ...endpointEnv(endpoint, s.region) } : tfBase,
-  }));
+  const synthesized = synthesizedStacks(selected.stacks, selection.outdir);
+  const stacks: SynthesizedStack[] = [];
+  for (const s of synthesized) {
+    const tfEnv = s.environment.local && endpoint ? { ...tfBase, ...endpointEnv(endpoint, s.region) } : tfBase;
+    let known: KnownState | undefined;
+    if (!rehearsed(s)) {
+      const found = records === "read" ? await recordOf(s, selection.organization, endpoint, env, options.baseline) : undefined;
+      known = { found, initialized: records === "read" ? initialized.get(s.name) : undefined, commit };
+    }
+    stacks.push({ ...s, tfEnv, known });
+  }
+  return stacks;
+}
+
+/** The record of a synthesized stack: at its backend, else at its baseline's, else elsewhere in the state buckets of its kind. */
+async function recordOf(s: Stack, organization: readonly EnvironmentConfig[], endpoint: string | undefined, env: NodeJS.ProcessEnv, baseline?: string): Promise<FoundRecord | undefined> {
+  const backendNow = synthesizedBackend(s.dir);
+  if (!backendNow) return undefined;
+  const local = s.environment.local === true;
+  const baselineBackend = baseline ? synthesizedBackend(path.join(baseline, "stacks", s.name)) : undefined;
+  return findRecord(s.name, backendNow, {
+    env,
+    local,
+    keyTail: stateKey({ ...s.environment, state: { ...s.environment.state, keyPrefix: undefined } }, s.region),
+    buckets: stateBuckets(organization.filter((e) => (e.local === true) === local), endpoint, env),
+    previous: baselineBackend ? [baselineBackend] : [],
+  });
 }

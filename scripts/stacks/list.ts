@@ -11,7 +11,7 @@ import { organizationWaves } from "../../stacks/topology";
 /**
  * One stack of the app (one environment × one region), as data: what `npm run -s stacks -- --json`
  * prints, what the plan runner, the GitHub workflow and `npm run atlantis-config` work from.
- * The shape is stable: other tools code against these seven fields.
+ * The shape is stable: other tools code against these seven fields, and the CI roles when the environment has `ci`.
  */
 export interface StackInfo {
   /** `<environment>-<region>`, the cdktf stack name. */
@@ -30,6 +30,12 @@ export interface StackInfo {
    * environments of the file), so it does not change with the selection; a selection may skip a wave.
    */
   readonly wave: number;
+  /** The environment's `ci.planRoleArn`: the read-only role CI plans with (absent without `ci`). */
+  readonly planRoleArn?: string;
+  /** The environment's `ci.deployRoleArn`: the role CI deploys with (absent without `ci`). */
+  readonly deployRoleArn?: string;
+  /** The environment's `ci.githubEnvironment`, the GitHub environment that approves its deploys (absent: the environment's name). */
+  readonly githubEnvironment?: string;
 }
 
 /** Where listStacks reads its settings. */
@@ -144,6 +150,8 @@ export function listStacks(options: StackListOptions = {}): StackInfo[] {
     dir: shownDir(root, s.dir),
     local: s.environment.local === true,
     wave: s.wave,
+    ...(s.environment.ci ? { planRoleArn: s.environment.ci.planRoleArn, deployRoleArn: s.environment.ci.deployRoleArn } : {}),
+    ...(s.environment.ci?.githubEnvironment ? { githubEnvironment: s.environment.ci.githubEnvironment } : {}),
   }));
 }
 

@@ -20,7 +20,7 @@ let aws: LocalAws;
 let dir: string;
 let config: string;
 
-/** `fresh`: the folder for the synth output and the state records: each matrix job runs on a fresh runner, without either. */
+/** `fresh`: the folder for the synth output: each matrix job runs on a fresh runner, without one. */
 function plan(args: string[], fresh: string): Promise<Run> {
   fs.mkdirSync(path.join(dir, fresh), { recursive: true });
   return runScript("plan-review/plan", args, {
@@ -28,7 +28,6 @@ function plan(args: string[], fresh: string): Promise<Run> {
     CONFIG_FILE: config,
     ENVIRONMENTS: "local",
     CDKTF_OUTDIR: path.join(dir, fresh, "cdktf.out"),
-    STATE_RECORD_DIR: path.join(dir, fresh, "state-records"),
     ALLOW_DESTROY: undefined,
     ALLOW_EMPTY_STATE: undefined,
     ALLOW_LOCAL_ENDPOINT: undefined,

@@ -159,6 +159,11 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     "npm run -s atlantis-config\nnpm run -s atlantis-config -- --check",
     { kind: "by", test: "__tests__/integration/stacks/atlantis-config.test.ts", marker: "run(script, [], {}, dir)", also: { test: "__tests__/integration/stacks/stacks-command.test.ts", marker: 'run(ATLANTIS_JS, ["--check"])' } },
   ],
+  // docs/plan-review.md: the destroy of an orphaned stack, run job by job in fresh clones.
+  [
+    "npm run destroy -- --orphan <stack>\nnpm run destroy -- --orphan <stack> --confirm <stack>",
+    { kind: "by", test: "__tests__/e2e/plan-review/records-in-ci.test.ts", marker: '["--destroy", "--orphan", CONSUMER]', also: { test: "__tests__/e2e/plan-review/records-in-ci.test.ts", marker: '"--confirm", CONSUMER]' } },
+  ],
   // docs/recovery.md: the state bucket standard, and the runbook (followed step by step by its test).
   ["ENVIRONMENTS=prod npm run bootstrap-state -- --check", { kind: "by", test: "__tests__/e2e/recovery/state-bucket.test.ts", marker: 'run(["--check", "--allow-local-endpoint"])' }],
   ["ENVIRONMENTS=prod npm run bootstrap-state", { kind: "by", test: "__tests__/e2e/recovery/state-bucket.test.ts", marker: 'run(["--allow-local-endpoint"])' }],
@@ -166,7 +171,7 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
   ["npm run recover -- --stack <stack> --unlock <lock-id>", { kind: "by", test: "__tests__/e2e/docs/recovery-runbook.test.ts", marker: 'step("npm run recover -- --stack <stack> --unlock <lock-id>"' }],
   ["npm run recover -- --stack <stack> --apply", { kind: "by", test: "__tests__/e2e/docs/recovery-runbook.test.ts", marker: 'step("npm run recover -- --stack <stack> --apply")' }],
   [
-    "aws s3api list-object-versions --bucket <bucket> --prefix <key> --query 'Versions[].[LastModified,VersionId,Size,IsLatest]' --output text",
+    "aws s3api list-object-versions --bucket <bucket> --prefix <key> --query \"Versions[?Key=='<key>'].[LastModified,VersionId,Size,IsLatest]\" --output text",
     { kind: "by", test: "__tests__/e2e/docs/recovery-runbook.test.ts", marker: 'step("aws s3api list-object-versions")' },
   ],
   [

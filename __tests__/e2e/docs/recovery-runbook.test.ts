@@ -219,12 +219,12 @@ describe("a stale lock and an interrupted apply", () => {
 
   test("then a deploy succeeds, a plan shows no changes, and nothing is duplicated", async () => {
     const deployed = step("npm run deploy");
-    expect(deployed).toMatch(/\| local-eu-central-1 \| 0 \| 0 \| 0 \| 0 \|/);
+    expect(deployed).toMatch(/\| local-eu-central-1 \| 123456789012 \| 0 \| 0 \| 0 \| 0 \|/);
     expect(deployed).toContain("\nOutputs\n");
     expect(sh("aws ecr describe-repositories --query 'length(repositories)' --output text").output.trim()).toBe("1");
     const replanned = sh("npm run -s plan");
     expect(replanned.code).toBe(0);
-    expect(replanned.output).toContain(`| ${STACK} | 0 | 0 | 0 | 0 |`);
+    expect(replanned.output).toContain(`| ${STACK} | 123456789012 | 0 | 0 | 0 | 0 |`);
     expect(replanned.output).toContain("No changes.");
     expect(await repositories()).toEqual([REPOSITORY]);
     expect(await projects()).toEqual(PROJECTS);

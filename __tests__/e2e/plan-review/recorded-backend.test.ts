@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CloudWatchLogsClient, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { clientConfig } from "../../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
 import { tempDir } from "../../support/app";
@@ -10,7 +11,7 @@ import { writeSingleAccountConfig } from "../../support/environments";
 /**
  * The plan review against what the last apply left, on a local AWS: one
  * environment, one region. `npm run deploy` records the stack's backend, outputs and resources
- * outside the synth output; then a change made outside Terraform is listed as drift, and a moved
+ * beside its state, in its bucket; then a change made outside Terraform is listed as drift, and a moved
  * `state.keyPrefix` (a plan against an empty new state) is a backend change that blocks the
  * review as `state-empty` unless `--allow-empty-state` names the stack.
  */
@@ -21,7 +22,6 @@ const LOG_GROUP = "/aws/codebuild/codebuild-sample-dckr-push-ecr";
 let aws: LocalAws;
 let dir: string;
 let config: string;
-let records: string;
 
 function plan(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   return runScript("plan-review/plan", args, {
@@ -29,7 +29,6 @@ function plan(args: string[], env: Record<string, string | undefined> = {}): Pro
     CONFIG_FILE: config,
     ENVIRONMENTS: "local",
     CDKTF_OUTDIR: path.join(dir, "cdktf.out"),
-    STATE_RECORD_DIR: records,
     ALLOW_DESTROY: undefined,
     ALLOW_EMPTY_STATE: undefined,
     ALLOW_LOCAL_ENDPOINT: undefined,
@@ -38,11 +37,17 @@ function plan(args: string[], env: Record<string, string | undefined> = {}): Pro
 }
 const read = (...p: string[]) => fs.readFileSync(path.join(...p), "utf8");
 
+/** The stack's state record, from beside its state. */
+async function record(): Promise<any> {
+  const s3 = new S3Client(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
+  const r = await s3.send(new GetObjectCommand({ Bucket: "codebuild-docker-tfstate-local", Key: "local/eu-central-1/terraform.tfstate.record.json" }));
+  return JSON.parse(await r.Body!.transformToString());
+}
+
 beforeAll(async () => {
   aws = await startLocalAws();
   dir = tempDir("recorded-backend");
   config = writeSingleAccountConfig(dir, ["eu-central-1"]);
-  records = path.join(dir, "state-records");
 });
 
 afterAll(async () => {
@@ -50,13 +55,13 @@ afterAll(async () => {
 });
 
 describe("the plan review compares with what the last apply left", () => {
-  test("npm run deploy records the stack's backend, outputs and resources outside the synth output", async () => {
+  test("npm run deploy records the stack's backend, outputs and resources beside its state, not on the machine", async () => {
     const r = await plan(["--apply", "--out", path.join(dir, "plans-deploy")]);
     expect({ code: r.code, stderr: withoutNodeWarnings(r.stderr) }).toEqual({ code: 0, stderr: "" });
-    const record = JSON.parse(read(records, `${STACK}.json`));
-    expect(record).toMatchObject({ after: "apply", backend: { bucket: "codebuild-docker-tfstate-local", key: "local/eu-central-1/terraform.tfstate" } });
-    expect(record.outputs).toContain("repository_url");
-    expect(record.resources).toBeGreaterThan(5);
+    const recorded = await record();
+    expect(recorded).toMatchObject({ after: "apply", backend: { bucket: "codebuild-docker-tfstate-local", key: "local/eu-central-1/terraform.tfstate" } });
+    expect(recorded.outputs).toContain("repository_url");
+    expect(recorded.resources).toBeGreaterThan(5);
   });
 
   test("a change made outside Terraform is listed as drift, with the attributes' names only; the review passes", async () => {
@@ -114,12 +119,12 @@ describe("the plan review compares with what the last apply left", () => {
     ]);
     expect(r.stdout).toContain(":no_entry: **Blocked: empty state**: `local-eu-central-1` plans to create everything again");
     // The record still holds the backend of the last apply.
-    expect(JSON.parse(read(records, `${STACK}.json`)).backend.key).toBe("local/eu-central-1/terraform.tfstate");
+    expect((await record()).backend.key).toBe("local/eu-central-1/terraform.tfstate");
 
     // AND allowed by name, the review passes
     const allowed = await plan(["--out", path.join(dir, "plans-moved-allowed"), "--allow-empty-state", STACK], { CONFIG_FILE: movedConfig });
     expect({ code: allowed.code, stderr: withoutNodeWarnings(allowed.stderr) }).toEqual({ code: 0, stderr: "" });
     expect(allowed.stdout).toContain("**state-empty**");
-    expect(allowed.stdout).toContain(":warning: **Empty state allowed** (`--allow-empty-state`): `local-eu-central-1` will be created again from nothing.");
+    expect(allowed.stdout).toContain(":warning: **Empty state allowed**: `local-eu-central-1` will be created again from nothing.");
   });
 });

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type StackReview } from "../../../scripts/plan-review/review";
-import { missingNote, NO_CHANGES } from "../../../scripts/plan-review/merge";
+import { missingNote, NO_CHANGES, noChanges } from "../../../scripts/plan-review/merge";
 import { parsePlanFlags } from "../../../scripts/plan-review/plan";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -59,7 +59,7 @@ function merge(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [MERGE, ...args], {
     cwd: tmp,
     encoding: "utf8",
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, GITHUB_SHA: SHA, ...env },
   });
   const out = path.join(tmp, "plans");
   const read = (f: string) => (fs.existsSync(path.join(out, f)) ? fs.readFileSync(path.join(out, f), "utf8") : undefined);
@@ -67,6 +67,9 @@ function merge(args: string[], env: Record<string, string> = {}) {
 }
 
 const ORDER = ["staging-eu-west-1", "prod-eu-west-1", "prod-us-east-1"];
+/** The commit the merge job runs at (GITHUB_SHA), shown under the title. */
+const SHA = "a".repeat(40);
+const CTX = { context: { commit: SHA, ci: false } };
 
 describe("merge-reviews", () => {
   test("writes the summary npm run plan writes for the same reviews: same renderer, same order, same JSON", () => {
@@ -77,7 +80,7 @@ describe("merge-reviews", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const decision = guard(reviews, []);
-    expect(r.md).toBe(`${summaryMarkdown(reviews, decision)}\n`);
+    expect(r.md).toBe(`${summaryMarkdown(reviews, decision, undefined, CTX)}\n`);
     expect(r.json).toEqual({ ...JSON.parse(JSON.stringify(summaryJson(reviews, decision))), missing: [] });
     // Every stack's own review goes into the merged artifact too.
     for (const s of ORDER) expect(fs.readFileSync(path.join(tmp, "plans", `${s}.md`), "utf8")).toBe(`${stackMarkdown(reviews[ORDER.indexOf(s)])}\n`);
@@ -91,7 +94,7 @@ describe("merge-reviews", () => {
     const r = merge([...files, "--out", "plans"]);
     expect(r.code).toBe(0);
     const byName = [...reviews].sort((a, b) => a.stack.localeCompare(b.stack));
-    expect(r.md).toBe(`${summaryMarkdown(byName, guard(byName, []))}\n`);
+    expect(r.md).toBe(`${summaryMarkdown(byName, guard(byName, []), undefined, CTX)}\n`);
   });
 
   test("the guard blocks the replacement of a repository (exit 1), as npm run plan does", () => {
@@ -99,7 +102,7 @@ describe("merge-reviews", () => {
     reviews.forEach((x) => artifact(x));
     const r = merge(["reviews", "--expect", expectFile(reviews.map((x) => x.stack)), "--out", "plans"]);
     expect(r.code).toBe(1);
-    expect(r.md).toBe(`${summaryMarkdown(reviews, guard(reviews, []))}\n`);
+    expect(r.md).toBe(`${summaryMarkdown(reviews, guard(reviews, []), undefined, CTX)}\n`);
     expect(r.md).toContain(`:no_entry: **Blocked**: the plan deletes or replaces \`prod-eu-west-1:${REPLACED}\``);
     expect(r.json.ok).toBe(false);
     expect(r.json.blocked).toEqual([`prod-eu-west-1:${REPLACED}`]);
@@ -111,7 +114,7 @@ describe("merge-reviews", () => {
     const args = ["reviews", "--expect", expectFile(reviews.map((x) => x.stack)), "--out", "plans"];
     const viaEnv = merge(args, { ALLOW_DESTROY: `prod-eu-west-1:${REPLACED}` });
     expect(viaEnv.code).toBe(0);
-    expect(viaEnv.md).toBe(`${summaryMarkdown(reviews, guard(reviews, [`prod-eu-west-1:${REPLACED}`]))}\n`);
+    expect(viaEnv.md).toBe(`${summaryMarkdown(reviews, guard(reviews, [`prod-eu-west-1:${REPLACED}`]), undefined, CTX)}\n`);
     expect(merge([...args, "--allow-destroy", `prod-eu-west-1:${REPLACED}`]).code).toBe(0);
     // An allowance that matches nothing fails, as in npm run plan.
     const stale = merge(args, { ALLOW_DESTROY: `prod-eu-west-1:${REPLACED} staging-eu-west-1:aws_iam_role.Gone` });
@@ -147,7 +150,7 @@ describe("merge-reviews", () => {
     expect(lines.slice(0, 3)).toEqual(["# Terraform plan review", "", missingNote(["prod-eu-west-1"])]);
     expect(lines[2]).toContain("`prod-eu-west-1`");
     const decision = { ...guard(reviews, []), ok: false };
-    expect([...lines.slice(0, 2), ...lines.slice(4)].join("\n")).toBe(`${summaryMarkdown(reviews, decision)}\n`);
+    expect([...lines.slice(0, 2), ...lines.slice(4)].join("\n")).toBe(`${summaryMarkdown(reviews, decision, undefined, CTX)}\n`);
     expect(r.md).not.toContain(":white_check_mark:");
     expect(r.json.ok).toBe(false);
     expect(r.json.missing).toEqual(["prod-eu-west-1"]);
@@ -157,7 +160,8 @@ describe("merge-reviews", () => {
     fs.mkdirSync(path.join(tmp, "reviews"));
     const r = merge(["reviews", "--expect", expectFile([]), "--out", "plans"]);
     expect(r.code).toBe(0);
-    expect(r.md).toBe(`${NO_CHANGES}\n`);
+    expect(r.md).toBe(`${noChanges({ commit: SHA })}\n`);
+    expect(r.md).toBe(`${NO_CHANGES.replace("\n\n", `\n\nCommit \`${SHA.slice(0, 12)}\`\n\n`)}\n`);
     expect(r.json.ok).toBe(true);
   });
 
@@ -168,7 +172,7 @@ describe("merge-reviews", () => {
     fs.writeFileSync(f, JSON.stringify(ORDER.map((name, i) => ({ name, environment: name.split("-")[0], accountId: "123456789012", region: "eu-west-1", dir: `cdktf.out/stacks/${name}`, local: false, wave: i }))));
     const r = merge(["reviews", "--expect", f, "--out", "plans"]);
     expect(r.code).toBe(0);
-    expect(r.md).toBe(`${summaryMarkdown(reviews, guard(reviews, []))}\n`);
+    expect(r.md).toBe(`${summaryMarkdown(reviews, guard(reviews, []), undefined, CTX)}\n`);
   });
 
   describe("bad inputs: one clear line, non-zero exit", () => {
@@ -231,9 +235,9 @@ describe("merge-reviews", () => {
     reviews.forEach((x) => artifact(x));
     const full = merge(["reviews", "--expect", expectFile(many), "--out", "plans"]);
     expect(full.code).toBe(0);
-    const unlimited = summaryMarkdown(reviews, guard(reviews, []), undefined, { maxChars: Number.MAX_SAFE_INTEGER });
+    const unlimited = summaryMarkdown(reviews, guard(reviews, []), undefined, { ...CTX, maxChars: Number.MAX_SAFE_INTEGER });
     expect(unlimited.length).toBeGreaterThan(SUMMARY_MAX_CHARS);
-    expect(full.md).toBe(`${summaryMarkdown(reviews, guard(reviews, []))}\n`);
+    expect(full.md).toBe(`${summaryMarkdown(reviews, guard(reviews, []), undefined, CTX)}\n`);
     expect(full.md!.length).toBeLessThanOrEqual(SUMMARY_MAX_CHARS + 1);
     expect(full.md).toContain(":scissors: **Truncated to fit a pull-request comment**");
 
@@ -241,6 +245,83 @@ describe("merge-reviews", () => {
     expect(missing.code).toBe(1);
     expect(missing.md!.length).toBeLessThanOrEqual(SUMMARY_MAX_CHARS + 1);
     expect(missing.md).toContain(missingNote(["prod99-eu-west-1"]));
+  });
+
+  describe("the reviewed allowances file (deploy-allowances.json)", () => {
+    const allowancesFile = (v: unknown) => {
+      const f = path.join(tmp, "deploy-allowances.json");
+      fs.writeFileSync(f, typeof v === "string" ? v : JSON.stringify(v, null, 2));
+      return f;
+    };
+
+    test("allows exactly the destruction it names, is shown in the comment with its reason, and is recorded in summary.json for the deploy", () => {
+      const reviews = [review("staging-eu-west-1"), destroying()];
+      reviews.forEach((x) => artifact(x));
+      const file = allowancesFile({ allowDestroy: [`prod-eu-west-1:${REPLACED}`, "staging-eu-west-1:aws_iam_role.Gone"], reason: "the repository is renamed" });
+      const r = merge(["reviews", "--expect", expectFile(reviews.map((x) => x.stack)), "--out", "plans", "--allowances", file]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.md).toContain(`**Allowed in \`${file}\`** (reviewed with this pull request): the repository is renamed`);
+      expect(r.md).toContain(`- may be deleted or replaced: \`prod-eu-west-1:${REPLACED}\``);
+      // The entry that matches nothing is stale: shown, not blocking.
+      expect(r.md).toContain("- :warning: **stale** (matches nothing in these plans; remove it): `staging-eu-west-1:aws_iam_role.Gone`");
+      expect(r.json).toMatchObject({
+        ok: true,
+        blocked: [],
+        staleAllowances: { allowDestroy: ["staging-eu-west-1:aws_iam_role.Gone"], allowEmptyState: [] },
+        allowances: { flags: { allowDestroy: [], allowEmptyState: [] }, file: { file, allowDestroy: [`prod-eu-west-1:${REPLACED}`, "staging-eu-west-1:aws_iam_role.Gone"], reason: "the repository is renamed" } },
+      });
+      // ALLOWANCES_FILE names it too.
+      expect(merge(["reviews", "--expect", expectFile(reviews.map((x) => x.stack)), "--out", "plans"], { ALLOWANCES_FILE: file }).code).toBe(0);
+    });
+
+    test("a bad file is one line per problem with file, line and column, exit 2", () => {
+      artifact(review("prod-us-east-1"));
+      const file = allowancesFile('{\n  "allowDestroy": ["prod"],\n  "reason": ""\n}');
+      const r = merge(["reviews", "--out", "plans", "--allowances", file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `error: ${file}:2:20: allowDestroy[0] "prod" must be <stack>:<resource address>, e.g. prod-eu-west-1:aws_ecr_repository.Repository_22E53BBD\n`,
+      );
+      const r2 = merge(["reviews", "--out", "plans", "--allowances", allowancesFile({ allowEmptyState: ["prod-us-east-1"] })]);
+      expect(r2.stderr).toBe(`error: ${file}:1:1: reason must say why (a non-empty string) when anything is allowed\n`);
+    });
+
+    test("in CI the blocked line advises the file, never --allow-destroy; the comment links the run and its artifacts and names the commit; the step summary gets it too", () => {
+      const reviews = [review("staging-eu-west-1"), destroying()];
+      reviews.forEach((x) => artifact(x));
+      const summary = path.join(tmp, "step-summary.md");
+      const r = merge(["reviews", "--expect", expectFile(reviews.map((x) => x.stack)), "--out", "plans"], {
+        GITHUB_ACTIONS: "true",
+        GITHUB_SERVER_URL: "https://github.com",
+        GITHUB_REPOSITORY: "acme/infra",
+        GITHUB_RUN_ID: "42",
+        GITHUB_STEP_SUMMARY: summary,
+      });
+      expect(r.code).toBe(1);
+      expect(r.md).not.toContain("--allow-destroy");
+      expect(r.md).toContain("add each `<stack>:<address>` to `allowDestroy` in `deploy-allowances.json` (with a `reason`) in this pull request");
+      expect(r.md).toContain(`Commit \`${SHA.slice(0, 12)}\` · [run](https://github.com/acme/infra/actions/runs/42) · [plans artifact](https://github.com/acme/infra/actions/runs/42#artifacts)`);
+      expect(fs.readFileSync(summary, "utf8")).toBe(r.md);
+    });
+  });
+
+  test("copies each stack's saved plan and binding beside its review into --out: the folder npm run deploy -- --plans applies", () => {
+    const r0 = review("prod-us-east-1");
+    const d = artifact(r0);
+    fs.writeFileSync(path.join(d, "prod-us-east-1.tfplan"), "plan");
+    fs.writeFileSync(path.join(d, "prod-us-east-1.binding.json"), "{}");
+    fs.writeFileSync(path.join(d, "prod-us-east-1.json"), "{}");
+    expect(merge(["reviews", "--out", "plans"]).code).toBe(0);
+    // The plan's JSON (values) is not copied: the review, the saved plan and its binding are what the deploy needs.
+    expect(fs.readdirSync(path.join(tmp, "plans")).sort()).toEqual([
+      "prod-us-east-1.binding.json",
+      "prod-us-east-1.md",
+      "prod-us-east-1.review.json",
+      "prod-us-east-1.tfplan",
+      "summary.json",
+      "summary.md",
+    ]);
   });
 
   describe("--drift-summary (the nightly run)", () => {
@@ -303,17 +384,17 @@ describe("merge-reviews --matrix: the workflow's matrices from the stack list", 
     expect(JSON.parse(r.out.stacks)).toEqual(["staging-eu-west-1", "staging-us-east-1", "prod-eu-west-1", "tools-eu-west-1"]);
     expect(r.out.count).toBe("4");
     expect(JSON.parse(r.out.wave0)).toEqual([
-      { environment: "staging", github_environment: "staging", stacks: "staging-eu-west-1,staging-us-east-1", allow_destroy: "", allow_empty_state: "" },
-      { environment: "prod", github_environment: "production", stacks: "prod-eu-west-1", allow_destroy: "", allow_empty_state: "" },
+      { environment: "staging", github_environment: "staging", stacks: "staging-eu-west-1,staging-us-east-1", allow_destroy: "", allow_empty_state: "", deploy_role: "" },
+      { environment: "prod", github_environment: "production", stacks: "prod-eu-west-1", allow_destroy: "", allow_empty_state: "", deploy_role: "" },
     ]);
-    expect(JSON.parse(r.out.wave1)).toEqual([{ environment: "tools", github_environment: "tools", stacks: "tools-eu-west-1", allow_destroy: "tools-eu-west-1:aws_ecr_repository.R", allow_empty_state: "" }]);
+    expect(JSON.parse(r.out.wave1)).toEqual([{ environment: "tools", github_environment: "tools", stacks: "tools-eu-west-1", allow_destroy: "tools-eu-west-1:aws_ecr_repository.R", allow_empty_state: "", deploy_role: "" }]);
     expect(r.out.wave2).toBe("[]");
   });
 
   test("an empty list: count 0, every wave empty (and --classes empty, as the workflow passes an unset variable)", () => {
     const r = outputs(["--matrix", list([]), "--waves", "3", "--classes", ""]);
     expect(r.code).toBe(0);
-    expect(r.out).toEqual({ stacks: "[]", count: "0", wave0: "[]", wave1: "[]", wave2: "[]" });
+    expect(r.out).toEqual({ stacks: "[]", count: "0", plan0: "[]", plan1: "[]", plan2: "[]", plan3: "[]", plan_roles: "{}", wave0: "[]", wave1: "[]", wave2: "[]" });
   });
 
   test("more waves than the workflow has jobs for: one line naming the job to add", () => {

@@ -103,7 +103,7 @@ describe("npm run -s stacks -- --json", () => {
   });
 
   it.each([
-    [["--bogus"], {}, 2, 'error: unknown argument "--bogus" (options: --json, --changed-since GIT_REF, --help)'],
+    [["--bogus"], {}, 2, 'error: unknown argument "--bogus" (options: --json, --changed-since GIT_REF, --pending, --orphans, --help)'],
     [["--json", "--changed-since"], {}, 2, "error: --changed-since needs a git ref, e.g. --changed-since origin/main"],
     [["--json"], { ENVIRONMENTS: "nope" }, 1, 'error: ENVIRONMENTS: "nope" is not an environment of config/environments.json (known: local, local-staging, local-prod, or all)'],
     [["--json"], { CONFIG_FILE: "missing.json" }, 1, "error: missing.json: cannot read the environments file (ENOENT)"],

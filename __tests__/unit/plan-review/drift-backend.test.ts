@@ -1,17 +1,6 @@
-import * as fs from "fs";
-import * as path from "path";
 import { guard, reviewPlan, stackMarkdown, summaryJson, summaryMarkdown } from "../../../scripts/plan-review/review";
 import { parsePlanFlags } from "../../../scripts/plan-review/plan";
-import {
-  priorStateContents,
-  readStateRecord,
-  sameLocalAws,
-  stateContents,
-  stateRecordDir,
-  writeStateRecord,
-  type StateRecord,
-} from "../../../scripts/plan-review/state-record";
-import { ROOT, tempDir } from "../../support/app";
+import { sameLocalAws, stateContents } from "../../../scripts/plan-review/state-record";
 import { messageOf } from "../../support/synth";
 
 /** Fixtures shaped as `terraform show -json <planfile>` writes them (Terraform 1.11). */
@@ -128,7 +117,7 @@ describe("drift: resources changed outside Terraform (the plan's resource_drift)
     );
     const summary = summaryMarkdown([many], guard([many], []));
     expect(summary.split("\n").filter((l) => l.startsWith("- `prod-eu-west-1`: "))).toHaveLength(20);
-    expect(summary).toContain("- … and 5 more (each stack's review lists them)\n");
+    expect(summary).toContain("- … and 5 more (see the plans artifact)\n");
   });
 });
 
@@ -171,7 +160,7 @@ describe("state-empty: a plan that creates everything although the last apply le
     expect(guard([empty, fine], [], [STACK]).ok).toBe(true);
     expect(summaryMarkdown([empty, fine], guard([empty, fine], [], [STACK]))).toContain(
       ":white_check_mark: No unallowed deletion or replacement of a repository or role.\n\n" +
-        ":warning: **Empty state allowed** (`--allow-empty-state`): `prod-eu-west-1` will be created again from nothing.\n",
+        ":warning: **Empty state allowed**: `prod-eu-west-1` will be created again from nothing.\n",
     );
     expect(guard([empty, fine], [], [STACK, "prod-us-west-2"])).toEqual({
       blocked: [],
@@ -241,29 +230,6 @@ describe("backend-change against the record of the last apply", () => {
 });
 
 describe("state records", () => {
-  const record: StateRecord = { backend: BACKEND, outputs: ["repository_url"], resources: 2, after: "apply", at: "2026-11-20T10:00:00.000Z" };
-
-  test("live under .tmp/state-records of the project, STATE_RECORD_DIR elsewhere", () => {
-    expect(stateRecordDir({})).toBe(path.join(ROOT, ".tmp", "state-records"));
-    expect(stateRecordDir({ STATE_RECORD_DIR: "/x/y" })).toBe("/x/y");
-  });
-
-  test("are written whole and read back; a missing one is undefined, an unreadable one is ignored", () => {
-    const env = { STATE_RECORD_DIR: path.join(tempDir("state-records"), "nested") };
-    expect(readStateRecord(STACK, env)).toBeUndefined();
-    writeStateRecord(STACK, record, env);
-    expect(readStateRecord(STACK, env)).toEqual(record);
-    expect(fs.readdirSync(env.STATE_RECORD_DIR)).toEqual([`${STACK}.json`]);
-    fs.writeFileSync(path.join(env.STATE_RECORD_DIR, `${STACK}.json`), "{");
-    const write = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
-    try {
-      expect(readStateRecord(STACK, env)).toBeUndefined();
-      expect(String(write.mock.calls[0][0])).toMatch(/^warning: ignoring the state record .*prod-eu-west-1\.json/);
-    } finally {
-      write.mockRestore();
-    }
-  });
-
   test("count managed resource instances and name the outputs of a pulled state", () => {
     const state = {
       version: 4,
@@ -276,27 +242,6 @@ describe("state records", () => {
     };
     expect(stateContents(state)).toEqual({ outputs: ["repository_url", "dind_project_name"], resources: 3 });
     expect(stateContents({})).toEqual({ outputs: [], resources: 0 });
-  });
-
-  test("count the managed resources and name the outputs of a plan's prior state", () => {
-    const plan = {
-      prior_state: {
-        values: {
-          outputs: { repository_url: { value: "u" } },
-          root_module: {
-            resources: [{ mode: "managed", address: "aws_ecr_repository.R" }, { mode: "data", address: "data.aws_region.r" }],
-            child_modules: [{ resources: [{ mode: "managed", address: "module.m.aws_iam_role.R" }] }],
-          },
-        },
-      },
-    };
-    expect(priorStateContents(plan)).toEqual({ outputs: ["repository_url"], resources: 2 });
-    expect(priorStateContents({})).toEqual({ outputs: [], resources: 0 });
-  });
-
-  test("of an empty state count no outputs (a plan shows the outputs known at plan time in its prior state)", () => {
-    const plan = { prior_state: { values: { outputs: { dind_project_name: { value: "p" } }, root_module: {} } } };
-    expect(priorStateContents(plan)).toEqual({ outputs: [], resources: 0 });
   });
 
   test("of a local stack apply only to the same local AWS (its backend's endpoints); terraform init's nulls are no endpoints", () => {

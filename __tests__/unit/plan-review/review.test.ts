@@ -194,8 +194,8 @@ describe("npm run plan flags", () => {
     [["--allow-destroy", "aws_ecr_repository.R"], '--allow-destroy "aws_ecr_repository.R" must be <stack>:<resource address>, e.g. local-eu-central-1:aws_ecr_repository.Repository_22E53BBD'],
     [["--out"], "option --out needs a value"],
     [["--baseline", "/nonexistent"], '--baseline "/nonexistent" is not a synth output folder (no stacks/ inside)'],
-    [["--force"], 'unknown flag "--force" (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --parallelism, --stack, --allow-local-endpoint, --help)'],
-    [["--allow-local-endpoint=1"], 'unknown flag "--allow-local-endpoint=1" (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --parallelism, --stack, --allow-local-endpoint, --help)'],
+    [["--force"], 'unknown flag "--force" (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --plans, --check-only, --parallelism, --stack, --allow-local-endpoint, --help)'],
+    [["--allow-local-endpoint=1"], 'unknown flag "--allow-local-endpoint=1" (known: --allow-destroy, --allow-empty-state, --out, --baseline, --apply, --plans, --check-only, --parallelism, --stack, --allow-local-endpoint, --help)'],
   ])("%j is refused", (argv, message) => {
     expect(messageOf(() => parsePlanFlags(argv))).toBe(message);
   });

@@ -27,14 +27,18 @@ describe("the arguments of npm run -s stacks", () => {
     [["--changed-since", "--json"], "--changed-since needs a git ref, e.g. --changed-since origin/main (got the flag --json)"],
     [["--changed-since=a", "--changed-since=b"], '--changed-since is given twice ("a" and "b"): give one git ref'],
     [["--changed-since="], "--changed-since needs a git ref, e.g. --changed-since origin/main"],
-    [["json"], 'unknown argument "json" (options: --json, --changed-since GIT_REF, --help)'],
+    [["json"], 'unknown argument "json" (options: --json, --changed-since GIT_REF, --pending, --orphans, --help)'],
+    [["--pending", "--changed-since", "main"], "--changed-since and --pending do not go together: give one"],
+    [["--pending", "--orphans"], "--pending and --orphans do not go together: give one"],
   ])("refuses %j in one line", (args, line) => {
     expect(() => parseArgs(args)).toThrow(new Error(line));
   });
 
   it("takes the ref as the next argument or after =", () => {
-    expect(parseArgs(["--changed-since", "origin/main", "--json"])).toEqual({ json: true, changedSince: "origin/main" });
-    expect(parseArgs(["--changed-since=HEAD~1"])).toEqual({ json: false, changedSince: "HEAD~1" });
+    expect(parseArgs(["--changed-since", "origin/main", "--json"])).toEqual({ json: true, changedSince: "origin/main", pending: false, orphans: false });
+    expect(parseArgs(["--changed-since=HEAD~1"])).toEqual({ json: false, changedSince: "HEAD~1", pending: false, orphans: false });
+    expect(parseArgs(["--json", "--pending"])).toEqual({ json: true, changedSince: undefined, pending: true, orphans: false });
+    expect(parseArgs(["--orphans"])).toEqual({ json: false, changedSince: undefined, pending: false, orphans: true });
     expect(parseArgs(["--json", "--help"])).toBe("help");
   });
 });

@@ -1,0 +1,1 @@
+export * from "./github-actions-oidc-roles";
