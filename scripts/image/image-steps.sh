@@ -70,7 +70,10 @@ report_image() {
     CLEANUP_FILES+=("$smoke_log")
     # Run the image's entrypoint once (chroot isolation, host network, image's USER),
     # check /healthz and /version, then SIGTERM it and expect a clean exit.
-    port="$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')"
+    # A port the kernel says is free (a time-seeded random one collided when two builds smoke-tested
+    # in the same second); $RANDOM only where python3 is missing.
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+      echo $((20000 + (RANDOM * 32768 + RANDOM) % 20000)))"
     log "smoke test: running $ref on 127.0.0.1:$port"
     "${BUILDAH[@]}" run --isolation chroot --env ADDR="127.0.0.1:$port" "$ctr" -- /app \
       >"$smoke_log" 2>&1 &
