@@ -121,3 +121,13 @@ describe("npm run -s atlantis-config", () => {
     expect(r.status).toBe(0);
   });
 });
+
+test("--orphans of local environments with no local AWS running: they hold no state, so none is orphaned (one warning line, exit 0)", () => {
+  const r = run(STACKS_JS, ["--orphans", "--json"], { ENVIRONMENTS: "local", LOCAL_AWS_STATE_DIR: tempDir("no-kept-orphans") });
+  expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+    status: 0,
+    stdout: "[]\n",
+    stderr:
+      "warning: no local AWS is running (AWS_ENDPOINT_URL is unset and npm run status shows none): the local environments hold no state, so none is orphaned\n",
+  });
+});

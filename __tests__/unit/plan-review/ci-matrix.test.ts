@@ -54,4 +54,18 @@ describe("the deploy wave rows", () => {
       /^wave 0 deploys 257 environments behind 257 GitHub environments, more than the 256 jobs a matrix may have: group them into fewer GitHub environments with --classes/,
     );
   });
+
+  test("a grouped row whose environments have different deploy roles: one line, since one job assumes one role", () => {
+    const list = stacks(300).map((s, i) => ({ ...s, deployRoleArn: `arn:aws:iam::${String(100000000000 + (i % 2)).padStart(12, "0")}:role/deploy` }));
+    const classes = Object.fromEntries(list.map((s) => [s.environment, "production"]));
+    expect(() => matrixFor(list, 3, classes, [], [])).toThrow(
+      /^wave 0: the job of GitHub environment production deploys e0000, e0001, .*, whose ci\.deployRoleArn differ \(arn:aws:iam::100000000000:role\/deploy, arn:aws:iam::100000000001:role\/deploy\): one job assumes one role; give them one GitHub environment each/,
+    );
+  });
+
+  test("a grouped row whose environments share one deploy role carries it", () => {
+    const list = stacks(300).map((s) => ({ ...s, deployRoleArn: "arn:aws:iam::100000000000:role/deploy" }));
+    const classes = Object.fromEntries(list.map((s) => [s.environment, "production"]));
+    expect(JSON.parse(matrixFor(list, 3, classes, [], []).wave0)).toEqual([expect.objectContaining({ github_environment: "production", deploy_role: "arn:aws:iam::100000000000:role/deploy" })]);
+  });
 });
