@@ -7,7 +7,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import { inflateRawSync } from "zlib";
-import { deployedCommit, stackDigest } from "./state-record";
 
 /** The binding of one saved plan. */
 export interface PlanBinding {
@@ -27,16 +26,6 @@ export type StateVersion = Pick<PlanBinding, "lineage" | "serial">;
 
 /** The suffix of a binding file. */
 export const BINDING_SUFFIX = ".binding.json";
-
-/** The commit a run works on: GITHUB_SHA (40 hexadecimal digits, else one error line), else `git rev-parse HEAD` in `root`, else null. */
-export function currentCommit(root: string, env: NodeJS.ProcessEnv): string | null {
-  return deployedCommit(env, root);
-}
-
-/** The digest of a synthesized stack's cdk.tf.json: the one the state records hold (state-record.ts), so a binding and a record compare. */
-export function synthDigest(stackDir: string): string {
-  return stackDigest(stackDir);
-}
 
 /** Lineage and serial of a state file's JSON text (`terraform state pull`); an empty text or a state never written is none. */
 export function stateVersion(text: string): StateVersion {

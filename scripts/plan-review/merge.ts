@@ -11,7 +11,8 @@ import * as path from "path";
 import { runCli, walkFlags } from "../shared/cli";
 import { projectRoot } from "../../config/environments";
 import { readAllowances, type AllowancesFile } from "./allowances";
-import { BINDING_SUFFIX, currentCommit } from "./binding";
+import { BINDING_SUFFIX } from "./binding";
+import { deployedCommit } from "./state-record";
 import { contextLine } from "./summary-markdown";
 import { boundedList, guard, runContext, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type GuardDecision, type LocalEndpointPlan, type RunContext, type StackReview } from "./review";
 import { matrixOutputs, writeGithubOutputs, MATRIX_USAGE } from "./ci-matrix";
@@ -342,7 +343,7 @@ export function runMerge(flags: MergeFlags, env: NodeJS.ProcessEnv = process.env
   const orphanText = orphansSection(orphans);
   // The orphans' section (itself bounded) comes out of the comment's size limit.
   const maxChars = SUMMARY_MAX_CHARS - (orphanText ? orphanText.length + 2 : 0);
-  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, maxChars, { allowances: flags.allowancesFile, context: runContext(env, currentCommit(root, env)) });
+  const merged = mergeReviews(files, expected, flags.allowDestroy, flags.allowEmptyState, maxChars, { allowances: flags.allowancesFile, context: runContext(env, deployedCommit(env, root)) });
   const markdown = orphanText ? `${merged.markdown}\n\n${orphanText}` : merged.markdown;
   fs.mkdirSync(flags.out, { recursive: true });
   for (const f of files) {

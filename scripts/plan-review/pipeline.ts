@@ -16,7 +16,7 @@ import { confirmOnTerminal, confirmProblem, destroySummaryMarkdown, unconfirmed 
 import type { DestroyFlags, PlanFlags } from "./flags";
 import { orphansOfRun } from "./merge-records";
 import { planStacks, type PlannedStack } from "./plan-stacks";
-import { currentCommit } from "./binding";
+import { deployedCommit } from "./state-record";
 import { guard, runContext, summaryJson, summaryMarkdown, SUMMARY_MAX_CHARS, type LocalEndpointPlan } from "./review";
 import { select, type Selected } from "./select";
 import type { StackSelection } from "../stacks/list";
@@ -83,7 +83,7 @@ export async function runPlan(
   // and so does each apply.
   const parallelism = resolveParallelism(flags.parallelism);
   const session = new TerraformSession(log);
-  const commit = currentCommit(root, env);
+  const commit = deployedCommit(env, root);
   const planned = await planStacks(stacks, session, { out, destroy, baseline: "baseline" in flags ? flags.baseline : undefined, parallelism, localEndpoint, commit }, env, log);
   const reviews = planned.map((p) => p.review);
   const waves = applyWaves(

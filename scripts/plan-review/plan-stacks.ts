@@ -6,9 +6,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { doneValues, runPool, secondsSince, type Parallelism } from "../shared/pool";
 import type { TerraformSession } from "../terraform/session";
-import { plannedStateVersion, synthDigest, writeBinding } from "./binding";
+import { plannedStateVersion, writeBinding } from "./binding";
 import { reviewPlan, stackMarkdown, type LocalEndpointPlan, type StackReview } from "./review";
-import { sameLocalAws } from "./state-record";
+import { sameLocalAws, stackDigest } from "./state-record";
 import { readJson, type SynthesizedStack } from "./synth";
 
 /** A stack planned and reviewed: what the review and apply stages take. */
@@ -63,7 +63,7 @@ async function planStack(s: SynthesizedStack, session: TerraformSession, opts: P
   // The commit its state was last deployed from (the nightly report says since when a change is pending).
   const review: StackReview = record && record.after !== "init" ? { ...reviewed, deployed: { commit: record.commit, at: record.at } } : reviewed;
   // What the plan was made from, so that `npm run deploy -- --plans` applies it only while that holds.
-  writeBinding(opts.out, { stack: s.name, commit: opts.commit ?? null, digest: synthDigest(s.dir), ...plannedStateVersion(planFile) });
+  writeBinding(opts.out, { stack: s.name, commit: opts.commit ?? null, digest: stackDigest(s.dir), ...plannedStateVersion(planFile) });
   fs.writeFileSync(path.join(opts.out, `${s.name}.md`), `${stackMarkdown(review, opts.localEndpoint)}\n`);
   // The review as data, for a merge of per-stack jobs (the same renderer and guard).
   fs.writeFileSync(path.join(opts.out, `${s.name}.review.json`), `${JSON.stringify(review, null, 2)}\n`);

@@ -13,7 +13,8 @@ import { applyWaves } from "../../stacks/topology";
 import { doneValues, resolveParallelism, runPool } from "../shared/pool";
 import { TerraformSession } from "../terraform/session";
 import { applyPlans, printOutputs, readOutputs } from "./apply";
-import { BINDING_SUFFIX, bindingProblem, currentCommit, stateMismatch, stateVersion, synthDigest, type PlanBinding, type StateVersion } from "./binding";
+import { deployedCommit, stackDigest } from "./state-record";
+import { BINDING_SUFFIX, bindingProblem, stateMismatch, stateVersion, type PlanBinding, type StateVersion } from "./binding";
 import type { PlanFlags } from "./flags";
 import type { PipelineOptions } from "./pipeline";
 import type { PlannedStack } from "./plan-stacks";
@@ -157,14 +158,14 @@ export async function deploySavedPlans(flags: PlanFlags & { readonly plans: stri
   if (problems.length) return refuse([...problems, `nothing applied: ${problems.length} of ${selected.stacks.length} stacks cannot be checked against their reviewed plans`]);
 
   const stacks = await synthesize(root, selected, env, { records: options.freshEndpoint ? "write" : "read" });
-  const commit = currentCommit(root, env);
+  const commit = deployedCommit(env, root);
   const parallelism = resolveParallelism(flags.parallelism);
   const session = new TerraformSession(log);
   log(`checking ${stacks.length} saved plan${stacks.length === 1 ? "" : "s"} of ${shown} against this checkout (commit ${commit ?? "unknown"}) and their states\n`);
   // Every stack is checked before any applies; the states are read at most `limit` at once.
   const checked = await runPool(stacks, parallelism.limit, async (s) => {
     const binding = bindings.get(s.name)!;
-    const mismatch = checkoutMismatch(s.name, binding, { commit, digest: synthDigest(s.dir) });
+    const mismatch = checkoutMismatch(s.name, binding, { commit, digest: stackDigest(s.dir) });
     if (mismatch) return mismatch;
     await session.init(s);
     const now: StateVersion = stateVersion((await session.run(s, ["state", "pull"])).stdout);

@@ -1,7 +1,9 @@
+import { createHash } from "crypto";
+import { stackDigest } from "../../../scripts/plan-review/state-record";
 import * as fs from "fs";
 import * as path from "path";
 import { deflateRawSync } from "zlib";
-import { bindingProblem, plannedStateVersion, stateMismatch, stateVersion, synthDigest, zipEntry } from "../../../scripts/plan-review/binding";
+import { bindingProblem, plannedStateVersion, stateMismatch, stateVersion, zipEntry } from "../../../scripts/plan-review/binding";
 import { parsePlanFlags } from "../../../scripts/plan-review/plan";
 import { checkoutMismatch, decisionRefusal, readSavedSummary, type SavedSummary } from "../../../scripts/plan-review/saved-plans";
 import { guard, reviewPlan, summaryJson } from "../../../scripts/plan-review/review";
@@ -72,10 +74,13 @@ describe("the binding of a saved plan", () => {
     expect(stateVersion(JSON.stringify({ serial: 3, lineage: LINEAGE }))).toEqual({ lineage: LINEAGE, serial: 3 });
   });
 
-  test("the digest is sha256 of the synthesized cdk.tf.json", () => {
+  test("the digest a binding holds is the state records': sha256 of the Terraform JSON without cdktf's comments, keys sorted", () => {
     const dir = tempDir("digest");
-    fs.writeFileSync(path.join(dir, "cdk.tf.json"), "{}");
-    expect(synthDigest(dir)).toBe("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify({ resource: { b: 1, a: 2 }, "//": { metadata: "cdktf" } }));
+    // sha256 of {"resource":{"a":2,"b":1}}
+    expect(stackDigest(dir)).toBe(createHash("sha256").update('{"resource":{"a":2,"b":1}}').digest("hex"));
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify({ resource: { a: 3 } }));
+    expect(stackDigest(dir)).not.toBe(createHash("sha256").update('{"resource":{"a":2,"b":1}}').digest("hex"));
   });
 
   test("a binding file that is not one is named with the field and the rule", () => {
