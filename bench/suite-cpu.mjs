@@ -23,6 +23,15 @@ for (const list of byPid.values()) {
     rows.push({ file: s.file, cpu: next.user + next.system - s.user - s.system, user: next.user - s.user, system: next.system - s.system, wall: (next.time - s.time) / 1000 });
   });
 }
+// A file can show up twice in one worker (its setup evaluated again): its rows are added up.
+const merged = new Map();
+for (const r of rows) {
+  const m = merged.get(r.file);
+  if (m) for (const k of ["cpu", "user", "system", "wall"]) m[k] += r[k];
+  else merged.set(r.file, { ...r });
+}
+rows.length = 0;
+rows.push(...merged.values());
 rows.sort((a, b) => b.cpu - a.cpu);
 const fmt = (n) => n.toFixed(1).padStart(7);
 console.log("   CPU-s    user  system    wall  file");

@@ -27,9 +27,10 @@ import { singleAccountLocal, writeSingleAccountConfig } from "../support/environ
  * replication, so both regions build) against an embedded local AWS, with real Terraform, the
  * real hashicorp/aws provider and S3 remote state with native locking, deployed once by
  * `npm start -- --keep-running` as a user runs it: read everything back through the AWS SDK,
- * re-plan, review changed configs with `npm run plan` against the deployed state, then lock,
- * drift, a deploy of a changed project and `npm run destroy` (the tests that change what is
- * deployed come last). The shipped organization
+ * re-plan, check the state records the deploy left beside each state, review changed configs
+ * (a moved state prefix among them) with `npm run plan` against the deployed state, then lock,
+ * drift (raw and as the review lists it), a deploy of a changed project and `npm run destroy`
+ * (the tests that change what is deployed come last). The shipped organization
  * of several accounts is deployed by organization.test.ts.
  */
 jest.setTimeout(300_000);
@@ -203,6 +204,18 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
     );
   });
 
+  test("the deploy recorded each stack's backend, outputs and resources beside its state, in its bucket, not on the machine", async () => {
+    const s3 = new S3Client(clientConfig({ region: "eu-central-1", endpoint: endpoint }));
+    for (const d of deployed) {
+      const key = `local/${d.stack.region}/terraform.tfstate`;
+      const r = await s3.send(new GetObjectCommand({ Bucket: "codebuild-docker-tfstate-local", Key: `${key}.record.json` }));
+      const recorded = JSON.parse(await r.Body!.transformToString());
+      expect(recorded).toMatchObject({ after: "apply", backend: { bucket: "codebuild-docker-tfstate-local", key } });
+      expect(recorded.outputs).toContain("repository_url");
+      expect(recorded.resources).toBe(10);
+    }
+  });
+
   test("a re-plan finds no changes", async () => {
     const plan = await tf(stack(), ["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
     expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 0, stderr: "" });
@@ -293,6 +306,40 @@ describe("npm run plan against the deployed local stack", () => {
     expect(r.stdout).toContain(`**--allow-destroy names resources the plan does not destroy**: \`${REPO}\``);
   });
 
+  test("a moved state.keyPrefix is a backend change and an empty state: blocked (exit 1) until --allow-empty-state names the stack", async () => {
+    // GIVEN the state key moved: the plan runs against an empty new state
+    const moved = writeConfig("moved", (e) => (e.state = { ...e.state, keyPrefix: "moved" }));
+
+    // WHEN reviewed
+    const r = await plan(moved);
+
+    // THEN
+    expect({ code: r.code, stderr: withoutNodeWarnings(r.stderr) }).toEqual({ code: 1, stderr: "" });
+    const json = JSON.parse(fs.readFileSync(path.join(r.out, "summary.json"), "utf8"));
+    expect(json).toMatchObject({ ok: false, blocked: [], emptyState: [STACK] });
+    const risks = json.stacks[0].risks.filter((k: any) => k.kind === "backend-change" || k.kind === "state-empty");
+    expect(risks.map((k: any) => [k.kind, k.message.replace(/\(\d{4}-[\d-]+T[\d:.]+Z\)/, "(TIME)")])).toEqual([
+      ["backend-change", 'state backend changes: key "local/eu-central-1/terraform.tfstate" -> "moved/local/eu-central-1/terraform.tfstate"'],
+      [
+        "state-empty",
+        expect.stringMatching(
+          /^the state at s3:\/\/codebuild-docker-tfstate-local\/moved\/local\/eu-central-1\/terraform\.tfstate is empty \(the plan creates all \d+ resources\) but the last apply recorded \d+ resources and \d+ outputs \([a-z_, …]+\) \(TIME\): check state\.keyPrefix, state\.bucket and state\.region of the environment, or restore the state \(docs\/recovery\.md\); after an interrupted apply, adopt what it created with npm run recover -- --stack local-eu-central-1; if the stack is meant to start empty, re-run with --allow-empty-state local-eu-central-1$/,
+        ),
+      ],
+    ]);
+    expect(r.stdout).toContain(":no_entry: **Blocked: empty state**: `local-eu-central-1` plans to create everything again");
+    // The record still holds the backend of the last apply.
+    const s3 = new S3Client(clientConfig({ region: "eu-central-1", endpoint: endpoint }));
+    const record = await s3.send(new GetObjectCommand({ Bucket: "codebuild-docker-tfstate-local", Key: "local/eu-central-1/terraform.tfstate.record.json" }));
+    expect(JSON.parse(await record.Body!.transformToString()).backend.key).toBe("local/eu-central-1/terraform.tfstate");
+
+    // AND allowed by name, the review passes
+    const allowed = await plan(moved, ["--allow-empty-state", STACK]);
+    expect({ code: allowed.code, stderr: withoutNodeWarnings(allowed.stderr) }).toEqual({ code: 0, stderr: "" });
+    expect(allowed.stdout).toContain("**state-empty**");
+    expect(allowed.stdout).toContain(":warning: **Empty state allowed**: `local-eu-central-1` will be created again from nothing.");
+  });
+
   test("adding a tag is a plain change: exit zero, no risk flagged, suppressions listed", async () => {
     const r = await plan(writeConfig("tagged", (e) => (e.tags = { ...e.tags, CostCenter: "42" })));
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
@@ -366,6 +413,23 @@ describe("locking and drift on local-eu-central-1", () => {
     // Only the repository changes: no IAM policy is re-read or shown as changing.
     expect(plan.stdout.match(/# \S+ (will|must) be/g)).toEqual(["# aws_ecr_repository.Repository_22E53BBD will be"]);
     expect(plan.stdout).toContain("Plan: 0 to add, 1 to change, 0 to destroy.");
+  });
+
+  test("npm run plan lists it as drift, with the attributes' names only, and the review passes", async () => {
+    const r = await plan(writeConfig("drift"));
+    expect({ code: r.code, stderr: withoutNodeWarnings(r.stderr) }).toEqual({ code: 0, stderr: "" });
+    const json = JSON.parse(fs.readFileSync(path.join(r.out, "summary.json"), "utf8"));
+    // (The roles' inline_policy, read back once their policies exist, is drift the plan keeps.)
+    const drifted = json.drift.filter((d: any) => d.corrected);
+    const address = "aws_ecr_repository.Repository_22E53BBD";
+    expect(drifted).toEqual([{ stack: STACK, address, type: "aws_ecr_repository", action: "update", attributes: ["image_scanning_configuration"], corrected: true }]);
+    const md = fs.readFileSync(path.join(r.out, `${STACK}.md`), "utf8");
+    expect(md).toContain("Drift (changed outside Terraform):\n\n| resource | outside Terraform | attributes | this plan |\n|---|---|---|---|\n");
+    expect(md).toContain(`| \`${address}\` | changed | image_scanning_configuration | changes it back |\n`);
+    expect(md).toContain(`- :warning: **drift**: ${address} was changed outside Terraform: image_scanning_configuration (the plan changes it back)\n`);
+    expect(fs.readFileSync(path.join(r.out, "summary.md"), "utf8")).toContain(`- \`${STACK}\`: \`${address}\` changed (image_scanning_configuration): this plan changes it back\n`);
+    expect(json.ok).toBe(true);
+    expect(json.stacks[0].risks.map((k: any) => k.kind)).not.toContain("state-empty");
   });
 
   test("while one apply holds the lock, a second apply of the same stack fails with a lock error, and the state stays intact", async () => {

@@ -197,6 +197,8 @@ describe("a shared provider process serves terraform plan and show", () => {
     } finally {
       await trimmed?.stop();
     }
+    // Both ways to the whole schema give terraform every type; the plan through it (made once: both
+    // ways start the same unproxied provider) is the trimmed one.
     for (const whole of [{ wholeSchema: true }, undefined]) {
       const provider = await startSharedProvider(stack, whole ? env : { ...env, TRIM_SCHEMA: "0" }, PLAN, () => undefined, "stack", whole);
       try {
@@ -204,7 +206,7 @@ describe("a shared provider process serves terraform plan and show", () => {
         const seen = await typesSeen(stack, provider!);
         expect(seen.resources.length).toBeGreaterThan(1000);
         expect(seen.dataSources.length).toBeGreaterThan(400);
-        expect(await planThrough(stack, provider!)).toEqual(planTrimmed);
+        if (whole) expect(await planThrough(stack, provider!)).toEqual(planTrimmed);
       } finally {
         await provider?.stop();
       }
@@ -249,23 +251,16 @@ describe("a shared provider process serves terraform plan and show", () => {
     } finally {
       await trimmed?.stop();
     }
-    const whole = await startSharedProvider(orphan, env, PLAN, () => undefined, "orphan", { wholeSchema: true });
-    try {
-      const plan = await planThrough(orphan, whole!, ["-refresh=false"]);
-      expect((plan.resource_changes as { address: string; change: { actions: string[] } }[]).map((c) => [c.address, c.change.actions])).toEqual([
-        ["aws_ecr_lifecycle_policy.gone", ["delete"]],
-        ["aws_ecr_repository.r", ["create"]],
-      ]);
-    } finally {
-      await whole?.stop();
-    }
-    // terraformWithSharedProvider plans it once more with the whole schema, in one line, and says so for the apply.
+    // terraformWithSharedProvider plans it again with the whole schema, in one line, and says so for
+    // the apply; the whole schema plans the removal of what the configuration no longer names.
     const lines: string[] = [];
     const retried = await terraformWithSharedProvider(["plan", "-input=false", "-no-color", "-refresh=false", "-out=retried.tfplan"], orphan, env, (l) => lines.push(l), "orphan");
     expect(lines).toEqual([wholeSchemaRetryLine("orphan")]);
     expect(wholeSchemaRetryLine("orphan")).toBe("  orphan: its state holds a resource type the configuration no longer names; planning again with the provider's whole schema\n");
     expect(retried.wholeSchema).toBe(true);
     expect(retried.result.stdout).toContain("aws_ecr_lifecycle_policy.gone will be destroyed");
+    expect(retried.result.stdout).toContain("aws_ecr_repository.r will be created");
+    expect(retried.result.stdout).toContain("Plan: 1 to add, 0 to change, 1 to destroy.");
     // The apply of a plan made with the whole schema, through a trimmed one: terraform stops while
     // it reads the saved plan (before it applies anything), and the apply runs again with the whole
     // schema (here it then fails at the AWS call: nothing answers at the stack's ECR endpoint).
