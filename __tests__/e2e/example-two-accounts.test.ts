@@ -5,7 +5,8 @@ import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetRep
 import { CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { LOCAL_CREDENTIALS } from "../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../scripts/local-aws/server";
-import { terraform, terraformOk } from "../../scripts/terraform/run";
+import { terraformOk } from "../../scripts/terraform/run";
+import { terraformTrimmed } from "../support/trimmed-terraform";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { tempDir } from "../support/app";
 import { requireTool } from "../support/containers";
@@ -49,7 +50,7 @@ let tfEnv: NodeJS.ProcessEnv;
 const sessions: Record<string, Credentials> = {};
 const outputs: Record<string, Record<string, string>> = {};
 /** The re-plan of each stack after both applied, started in beforeAll. */
-const replans: Partial<Record<(typeof STACKS)[number], ReturnType<typeof terraform>>> = {};
+const replans: Partial<Record<(typeof STACKS)[number], ReturnType<typeof terraformTrimmed>>> = {};
 
 /**
  * Test credentials and the example's LOCAL_AWS_ENDPOINT, and no other AWS_* setting of the
@@ -160,7 +161,8 @@ beforeAll(async () => {
   // The re-plans read only: both start now, each test awaits its own.
   for (const stack of STACKS) {
     progress(TAG, `terraform plan -detailed-exitcode (${stack})`);
-    replans[stack] = settleLater(terraform(["plan", "-detailed-exitcode", "-input=false", "-no-color", PARALLELISM], stackDir(example.appDir, stack), tfEnv));
+    // Through a provider that serves only the stack's types, as the planner plans (support/trimmed-terraform.ts).
+    replans[stack] = settleLater(terraformTrimmed(["plan", "-detailed-exitcode", "-input=false", "-no-color", PARALLELISM], stackDir(example.appDir, stack), tfEnv));
   }
 }, 900_000);
 

@@ -14,7 +14,7 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } fr
 import { clientConfig } from "../../scripts/local-aws/clients";
 import { execute, parseArgs } from "../../scripts/local-aws/aws";
 import { localStacks, localTerraformEnv, readOutputs, selectLocalEnvironments, type LocalDeployOptions, type LocalStack } from "../../scripts/local-aws/deploy";
-import { terraform } from "../../scripts/terraform/run";
+import { terraformTrimmed } from "../support/trimmed-terraform";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { BuildSpec } from "../../modules/shared/buildspec";
 import { ROOT, tempDir } from "../support/app";
@@ -86,7 +86,8 @@ describe("npm start --keep-running", () => {
 });
 
 const target = (r: Deployed) => clientConfig({ region: r.stack.region, endpoint });
-const tf = (r: Deployed, args: string[], input?: string) => terraform(args, r.stack.dir, localTerraformEnv(opts, r.stack.region), input);
+/** terraform in a deployed stack's folder; its plans through a provider that serves only the stack's types (support/trimmed-terraform.ts). */
+const tf = (r: Deployed, args: string[], input?: string) => terraformTrimmed(args, r.stack.dir, localTerraformEnv(opts, r.stack.region), input);
 
 describe("deploy of every local stack", () => {
   test("covers at least two regions, each with its outputs", () => {
