@@ -19,7 +19,6 @@ import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { BuildSpec } from "../../modules/shared/buildspec";
 import { ROOT, tempDir } from "../support/app";
 import { alive, motoPid, runScript, start, stopKept, withoutNodeWarnings, type Run } from "../support/e2e-run";
-import { unsupportedCallLine } from "../../scripts/plan-review/apply";
 import { singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
 /**
@@ -489,20 +488,27 @@ describe("npm run deploy of a change to a deployed project, then npm run destroy
     }
   });
 
-  test("a change to a deployed project fails at once with the plain message (the local AWS has no UpdateProject), instead of retrying for 20 minutes", async () => {
+  test("a change to a deployed project is applied in place (the local AWS serves CodeBuild UpdateProject), and a re-plan then finds nothing", async () => {
     // GIVEN the deployed project's build timeout changed in the config (one region)
     const changed = writeConfig("changed-timeout", (e) => (e.build.privilegedProject.buildTimeoutMinutes = 33));
+    const changedOut = path.join(dir, "changed.out");
     // WHEN deployed again
-    const r = await planJs(["--apply", "--out", path.join(dir, "plans-changed")], { CONFIG_FILE: changed, CDKTF_OUTDIR: path.join(dir, "changed.out") });
-    // THEN the run's summary line, then the stack's cause: the plain message, not the provider's
-    // retries (a hang would end in the test's timeout instead)
-    expect(r.code).toBe(1);
-    expect(withoutNodeWarnings(r.stderr).split("\n").slice(0, 2)).toEqual([
-      `error: apply failed for ${STACK} (wave 1 of 1); applied: none; not applied: ${STACK}`,
-      `${STACK}: ${unsupportedCallLine("CodeBuild", "UpdateProject")}`,
-    ]);
-    expect(r.stderr).toContain("operation error CodeBuild: UpdateProject");
-    expect(r.stdout).toMatch(new RegExp(`${STACK}: terraform apply failed after \\d+\\.\\d s`));
+    const r = await planJs(["--apply", "--out", path.join(dir, "plans-changed")], { CONFIG_FILE: changed, CDKTF_OUTDIR: changedOut });
+    // THEN it is an update of that one project, applied
+    expect({ code: r.code, stderr: withoutNodeWarnings(r.stderr) }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout).toContain(`| ${STACK} | 123456789012 | 0 | 1 | 0 | 0 |`);
+    expect(r.stdout).toMatch(new RegExp(`\\[1/1\\] ${STACK}: applied \\(\\d+\\.\\d s\\)`));
+    const cb = new CodeBuildClient(target(deployed.find((d) => d.stack.name === STACK)!));
+    const [project] = (await cb.send(new BatchGetProjectsCommand({ names: ["codebuild-sample-dckr-push-ecr"] }))).projects ?? [];
+    expect(project?.timeoutInMinutes).toBe(33);
+    // and the rest of the project is what it was: the same image, privileged mode, service role and variables
+    const before = deployed.find((d) => d.stack.name === STACK)!;
+    expect(project?.environment).toMatchObject({ image: "aws/codebuild/amazonlinux2-x86_64-standard:5.0", privilegedMode: true, type: "LINUX_CONTAINER" });
+    expect(project?.environment?.environmentVariables?.map((v) => v.name)).toEqual(["AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "IMAGE_REPO_NAME", "DOCKERFILE", "DOCKER_CONTEXT"]);
+    expect(project?.serviceRole).toBe(before.outputs.privileged_role_arn);
+    expect(project?.source).toMatchObject({ type: "S3", location: "codebuild-docker-sources-local/app/source.zip" });
+    const replan = await terraformTrimmed(["plan", "-detailed-exitcode", "-input=false", "-no-color"], path.join(changedOut, "stacks", STACK), localTerraformEnv(opts, "eu-central-1"));
+    expect({ code: replan.code, stderr: replan.stderr }).toEqual({ code: 0, stderr: "" });
   });
 
   test("npm run destroy shows what goes, destroys it (local: no confirmation), and leaves nothing of the project", async () => {

@@ -81,12 +81,24 @@ describe("npm start", () => {
 
   test("without moto it says how to install it, and writes nothing", async () => {
     const outdir = path.join(tempDir("start-nomoto"), "cdktf.out");
-    const run = await start([], { AWS_ENDPOINT_URL: undefined, MOTO_SERVER: "/nonexistent/moto_server", CDKTF_OUTDIR: outdir });
+    const run = await start([], { AWS_ENDPOINT_URL: undefined, LOCAL_AWS_PYTHON: "/nonexistent/python3", CDKTF_OUTDIR: outdir });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `error: moto_server not found (looked for "/nonexistent/moto_server"): install it with \`pip install 'moto[server]'\` (Python 3), or set MOTO_SERVER to its path\n` +
+      `error: moto's server not found ("/nonexistent/python3" was not found, from LOCAL_AWS_PYTHON): install it with \`pip install 'moto[server]'\` (Python 3), or set LOCAL_AWS_PYTHON to a Python 3 that has it\n` +
         "npm start failed; it started no local AWS.\n",
     );
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  test("MOTO_SERVER, which named a plain moto_server before, is refused with what to set instead", async () => {
+    const outdir = path.join(tempDir("start-moto-server"), "cdktf.out");
+    const run = await start([], { AWS_ENDPOINT_URL: undefined, MOTO_SERVER: "moto_server", CDKTF_OUTDIR: outdir });
+    expect({ code: run.code, stderr: withoutNodeWarnings(run.stderr) }).toEqual({
+      code: 1,
+      stderr:
+        'error: MOTO_SERVER="moto_server" is no longer read: the local AWS is moto\'s server with this project\'s additions (scripts/local-aws/local_aws.py); set LOCAL_AWS_PYTHON to a Python 3 that has moto[server] instead\n' +
+        "npm start failed; it started no local AWS.\n",
+    });
     expect(fs.existsSync(outdir)).toBe(false);
   });
 

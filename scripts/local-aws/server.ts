@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -23,17 +23,35 @@ export interface LocalAws {
 }
 
 /** How to install moto's server, for error messages. */
-export const MOTO_INSTALL_HINT = "install it with `pip install 'moto[server]'` (Python 3), or set MOTO_SERVER to its path";
+export const MOTO_INSTALL_HINT = "install it with `pip install 'moto[server]'` (Python 3), or set LOCAL_AWS_PYTHON to a Python 3 that has it";
 
-/** The moto_server command: `MOTO_SERVER`, else `moto_server` on PATH; a clear error when missing. */
-export function motoServerCommand(env: NodeJS.ProcessEnv = process.env): string {
-  const cmd = env.MOTO_SERVER ?? "moto_server";
-  try {
-    execFileSync(cmd, ["--help"], { stdio: "ignore", env, timeout: 30_000 });
-    return cmd;
-  } catch {
-    throw new Error(`moto_server not found (looked for ${JSON.stringify(cmd)}): ${MOTO_INSTALL_HINT}`);
+/**
+ * The server program: moto's server with this project's additions (local_aws.py beside this
+ * file in the sources; from dist/, the one in scripts/local-aws/).
+ */
+export function localAwsProgram(): string {
+  const beside = path.join(__dirname, "local_aws.py");
+  return fs.existsSync(beside) ? beside : path.resolve(__dirname, "..", "..", "..", "scripts", "local-aws", "local_aws.py");
+}
+
+/**
+ * The command that runs the local AWS: `LOCAL_AWS_PYTHON` (else `python3`) with local_aws.py, once
+ * that Python is found to import moto's server; a clear error when it cannot. MOTO_SERVER, which
+ * named a plain moto_server before the additions, is refused with what to set instead.
+ */
+export function localAwsCommand(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.MOTO_SERVER !== undefined) {
+    throw new Error(
+      `MOTO_SERVER=${JSON.stringify(env.MOTO_SERVER)} is no longer read: the local AWS is moto's server with this project's additions (scripts/local-aws/local_aws.py); set LOCAL_AWS_PYTHON to a Python 3 that has moto[server] instead`,
+    );
   }
+  const python = env.LOCAL_AWS_PYTHON ?? "python3";
+  const check = spawnSync(python, ["-c", "import moto.server"], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", env, timeout: 60_000 });
+  if (check.status !== 0) {
+    const why = check.error ? `${JSON.stringify(python)} was not found` : `${JSON.stringify(python)} cannot import moto.server`;
+    throw new Error(`moto's server not found (${why}${env.LOCAL_AWS_PYTHON === undefined ? "" : ", from LOCAL_AWS_PYTHON"}): ${MOTO_INSTALL_HINT}`);
+  }
+  return [python, localAwsProgram()];
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -122,14 +140,14 @@ const started = new Set<ChildProcess>();
 // exit at once; on SIGKILL through the watchdog).
 process.once("exit", () => started.forEach((c) => killGroup(c, "SIGKILL")));
 
-async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Promise<LocalAws | "port-taken"> {
+async function tryStart(cmd: readonly string[], port: number, env: NodeJS.ProcessEnv): Promise<LocalAws | "port-taken"> {
   if (await portInUse(port)) return "port-taken";
   // moto logs every request to stderr. It goes to a file, not a pipe: a pipe is drained only while
   // this process's event loop runs, so a caller blocked in spawnSync (a long terraform run) would
   // fill it and moto would stop answering mid-run.
   const log = path.join(os.tmpdir(), `moto-${port}-${process.pid}.log`);
   const logFd = fs.openSync(log, "w");
-  const child = spawn("sh", ["-c", WATCHDOG, "moto-watchdog", String(process.pid), cmd, "-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn("sh", ["-c", WATCHDOG, "moto-watchdog", String(process.pid), ...cmd, "-H", "127.0.0.1", "-p", String(port)], {
     env,
     detached: true, // its own process group, so stop() also ends anything it forked
     stdio: ["ignore", "ignore", logFd],
@@ -161,7 +179,7 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
       const stderr = tail();
       removeLog();
       if (/address already in use/i.test(stderr)) return "port-taken";
-      throw new Error(`moto_server exited during start-up (code ${child.exitCode}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+      throw new Error(`the local AWS (moto) exited during start-up (code ${child.exitCode}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
     }
     try {
       const res = await fetch(`${endpoint}/moto-api/data.json`);
@@ -197,7 +215,7 @@ async function tryStart(cmd: string, port: number, env: NodeJS.ProcessEnv): Prom
  */
 export async function startLocalAws(opts: { port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<LocalAws> {
   const env = { ...(opts.env ?? process.env) };
-  const cmd = motoServerCommand(env);
+  const cmd = localAwsCommand(env);
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = attempt === 0 && opts.port !== undefined ? opts.port : await freePort();
     const result = await tryStart(cmd, port, env);

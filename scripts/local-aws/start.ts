@@ -8,7 +8,7 @@ import { LocalAws, startLocalAws } from "./server";
 import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
 import { stateDirProblem, writeRecord } from "./kept";
-import { explainLocalAwsFailure, START_BUILD_RUNS_NOTHING } from "./limits";
+import { START_BUILD_RUNS_NOTHING } from "./limits";
 import { PARALLELISM_VARIABLE, readParallelism, type GivenParallelism } from "../shared/pool";
 import { runPlan, type Deployed } from "../plan-review/pipeline";
 
@@ -29,7 +29,8 @@ consumers before the owner they pull from), then reads the result back in each a
 While Terraform runs, each stack prints its phase and a line every 10 s with the time elapsed.
 
 Environment: AWS_ENDPOINT_URL (deploy to that endpoint, start nothing), ENVIRONMENTS (local
-environments to deploy, default every local one), CONFIG_FILE, CDKTF_OUTDIR, MOTO_SERVER,
+environments to deploy, default every local one), CONFIG_FILE, CDKTF_OUTDIR, LOCAL_AWS_PYTHON
+(the Python 3 that has moto[server], default python3),
 TF_PROVIDER_MIRROR, LOCK_TIMEOUT (how long apply waits for a state lock, default 5m),
 PARALLELISM (same as --parallelism),
 LOCAL_AWS_STATE_DIR (where --keep-running records the server, default .local-aws/).`;
@@ -123,7 +124,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
         { apply: true, out: plans, allowDestroy: [], allowEmptyState: [], allowLocalEndpoint: false, parallelism: flags.parallelism, stacks: [] },
         { ...process.env, AWS_ENDPOINT_URL: endpoint, ENVIRONMENTS: opts.environments, CDKTF_OUTDIR: base.outdir },
         (line) => process.stdout.write(line),
-        { selection, explainLocalFailure: explainLocalAwsFailure, freshEndpoint: started.server !== undefined, onDeployed: (d) => void (deployed = d) },
+        { selection, freshEndpoint: started.server !== undefined, onDeployed: (d) => void (deployed = d) },
       ),
     );
     if (code !== 0 || deployed === undefined) throw new Error("the review of the plans blocked the deploy (see the review above)");

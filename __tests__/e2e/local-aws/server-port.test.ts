@@ -12,14 +12,14 @@ import { tempDir } from "../../support/app";
 jest.setTimeout(120_000);
 
 test("a server another process starts on the port meanwhile is not taken for ours: ours moves to another port", async () => {
-  // GIVEN a moto_server that, on the port asked for first, loses the race: another process (not
+  // GIVEN a local AWS (LOCAL_AWS_PYTHON stands in for its Python) that, on the port asked for first, loses the race: another process (not
   // ours: its own session) starts answering there, and ours fails to bind, as moto does
   const port = await freePort();
   const dir = tempDir("moto-port-race");
   fs.mkdirSync(path.join(dir, "www", "moto-api"), { recursive: true });
   fs.writeFileSync(path.join(dir, "www", "moto-api", "data.json"), "{}");
   const foreignPid = path.join(dir, "foreign.pid");
-  const fake = path.join(dir, "moto_server");
+  const fake = path.join(dir, "python3");
   fs.writeFileSync(
     fake,
     [
@@ -32,7 +32,7 @@ test("a server another process starts on the port meanwhile is not taken for our
       "    exit 1",
       "  fi",
       "done",
-      `exec moto_server "$@"`,
+      `exec python3 "$@"`,
       "",
     ].join("\n"),
     { mode: 0o755 },
@@ -41,7 +41,7 @@ test("a server another process starts on the port meanwhile is not taken for our
   let aws: LocalAws | undefined;
   try {
     // WHEN
-    aws = await startLocalAws({ port, env: { ...process.env, MOTO_SERVER: fake } });
+    aws = await startLocalAws({ port, env: { ...process.env, LOCAL_AWS_PYTHON: fake } });
 
     // THEN ours runs on another port, and the server there is ours (its listener is our moto)
     expect(fs.existsSync(foreignPid)).toBe(true);

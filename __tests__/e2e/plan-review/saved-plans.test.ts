@@ -185,7 +185,7 @@ describe("npm run deploy -- --plans DIR: the reviewed plans, applied in another 
     expect(calls(log)).toEqual([]);
   });
 
-  test("the same rename allowed in the pull request (deploy-allowances.json of the change) is reviewed as allowed by the merge, and the deploy accepts its saved plans", async () => {
+  test("the same rename allowed in the pull request (deploy-allowances.json of the change) is reviewed as allowed by the merge, and the deploy applies exactly its saved plans", async () => {
     // GIVEN the change names the replaced repository in the reviewed allowances file (the PR's commit holds it)
     const blocked = readJson(path.join(dir, "plans-renamed", "summary.json")).blocked as string[];
     const allowances = { allowDestroy: blocked, reason: "the repository is renamed on purpose" };
@@ -201,15 +201,21 @@ describe("npm run deploy -- --plans DIR: the reviewed plans, applied in another 
     const summary = readJson(path.join(merged, "summary.json"));
     expect(summary).toMatchObject({ ok: true, blocked: [], allowances: { file: { allowDestroy: blocked } } });
     expect(fs.readFileSync(path.join(merged, "summary.md"), "utf8")).toContain("the repository is renamed on purpose");
-    // THEN the apply job accepts the reviewed plans: every check before an apply passes (the same
-    // plans were refused above without the allowance). It stops there (--check-only): applying the
-    // rename updates both CodeBuild projects, and the local AWS has no UpdateProject yet.
+    // THEN the apply job applies the reviewed plans (the same plans were refused above without the
+    // allowance), the consumer's wave first, and plans nothing itself. The rename replaces the
+    // repository and updates both CodeBuild projects in place (the local AWS serves UpdateProject).
     const log = path.join(dir, "allowed.log");
-    const r = await run(applyJob, ["--apply", "--plans", merged, "--check-only"], log, { CONFIG_FILE: renamed });
+    const r = await run(applyJob, ["--apply", "--plans", merged], log, { CONFIG_FILE: renamed });
     expectSuccess(r);
-    expect(calls(log).filter((c) => c.startsWith("apply "))).toEqual([]);
+    const commands = calls(log);
+    expect(commands.filter((c) => c.startsWith("apply ")).sort()).toEqual([`apply ${CONSUMER}`, `apply ${OWNER}`]);
+    expect(commands.filter((c) => c.startsWith("plan ") || c.startsWith("show "))).toEqual([]);
+    const applies = processes(log).filter((c) => c.command === "apply");
+    expect(applies.find((c) => c.stack === OWNER)!.start).toBeGreaterThanOrEqual(applies.find((c) => c.stack === CONSUMER)!.end);
     const ecr = new ECRClient(clientConfig({ region: "eu-central-1", endpoint: aws.endpoint }));
     const names = ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((x) => x.repositoryName);
-    expect(names).toEqual(["codebuild-sample/dckr-push-ecr"]);
+    expect(names).toEqual(["codebuild-sample/renamed"]);
+    expect(r.stdout).toMatch(/repository_url = 123456789012\.dkr\.ecr\.eu-central-1\.[^\n]*codebuild-sample\/renamed/);
   });
+
 });
