@@ -76,6 +76,12 @@ export interface RunBuildspecOptions {
    * @default - not in a batch: the variable is unset
    */
   readonly batchBuildIdentifier?: string;
+  /**
+   * Who the build is (CODEBUILD_BUILD_ID, _ARN, _NUMBER, _INITIATOR, _BUILD_IMAGE), as the service
+   * running it gave it: the local AWS's builds.
+   * @default - a random `local:<uuid>` ID, number 1, initiator `local-runner`, image `local`
+   */
+  readonly build?: { readonly id: string; readonly arn: string; readonly number: number; readonly initiator: string; readonly image: string };
 }
 
 /** How one build phase ended. */
@@ -105,17 +111,17 @@ export interface BuildResult {
 }
 
 /** The CodeBuild variables of a build (build-env-ref-env-vars). */
-function codebuildVariables(srcDir: string, region: string | undefined, sourceVersion: string | undefined): Record<string, string> {
-  const buildId = `local:${randomUUID()}`;
+function codebuildVariables(srcDir: string, region: string | undefined, sourceVersion: string | undefined, build: RunBuildspecOptions["build"]): Record<string, string> {
+  const buildId = build?.id ?? `local:${randomUUID()}`;
   const vars: Record<string, string> = {
     CODEBUILD_SRC_DIR: srcDir,
     CODEBUILD_BUILD_ID: buildId,
-    CODEBUILD_BUILD_NUMBER: "1",
-    CODEBUILD_BUILD_ARN: `arn:aws:codebuild:${region ?? "local"}:${LOCAL_ACCOUNT_ID}:build/${buildId}`,
-    CODEBUILD_INITIATOR: LOCAL_INITIATOR,
+    CODEBUILD_BUILD_NUMBER: String(build?.number ?? 1),
+    CODEBUILD_BUILD_ARN: build?.arn ?? `arn:aws:codebuild:${region ?? "local"}:${LOCAL_ACCOUNT_ID}:build/${buildId}`,
+    CODEBUILD_INITIATOR: build?.initiator ?? LOCAL_INITIATOR,
     CODEBUILD_START_TIME: String(Date.now()),
     CODEBUILD_BUILD_SUCCEEDING: "1",
-    CODEBUILD_BUILD_IMAGE: LOCAL_BUILD_IMAGE,
+    CODEBUILD_BUILD_IMAGE: build?.image ?? LOCAL_BUILD_IMAGE,
   };
   if (sourceVersion !== undefined) {
     vars.CODEBUILD_SOURCE_VERSION = sourceVersion;
@@ -156,7 +162,7 @@ function buildEnvironment(
   env.AWS_DEFAULT_REGION ??= env.AWS_REGION;
   const sourceVersion = opts.sourceVersion ?? gitHead(srcDir);
   const batch = opts.batchBuildIdentifier === undefined ? {} : { CODEBUILD_BATCH_BUILD_IDENTIFIER: opts.batchBuildIdentifier };
-  return { ...env, ...codebuildVariables(srcDir, env.AWS_REGION, sourceVersion), ...batch };
+  return { ...env, ...codebuildVariables(srcDir, env.AWS_REGION, sourceVersion, opts.build), ...batch };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { spawn } from "child_process";
 import { AwsTarget, localAwsEnv } from "./clients";
 import { runCli } from "../shared/cli";
-import { START_BUILD_RUNS_NOTHING } from "./limits";
+import { START_BUILD_NOTE } from "./limits";
 
 /** The image create-project uses when --image is not given: CodeBuild's standard Linux image. */
 export const DEFAULT_PROJECT_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0";
@@ -34,8 +34,7 @@ Options:
 Target: the local AWS when AWS_ENDPOINT_URL is set (test credentials), else real AWS.
 -s keeps npm's banner out of the output (it matters when the output is piped).
 
-On the local AWS, start-build runs nothing: ${START_BUILD_RUNS_NOTHING}. start-build and
-batch-get-builds say so on stderr there.`;
+Note: ${START_BUILD_NOTE}. start-build and batch-get-builds say so on stderr there.`;
 
 const COMMANDS = [
   "list-projects",
@@ -164,7 +163,7 @@ export function cliArgs(inv: Invocation): string[] {
 /** The line printed on stderr with the answer of a command, when there is something to know about it. */
 export function noteFor(inv: Invocation): string | undefined {
   const local = inv.target.endpoint !== undefined;
-  if (local && (inv.command === "start-build" || inv.command === "batch-get-builds")) return `note: ${START_BUILD_RUNS_NOTHING}`;
+  if (local && (inv.command === "start-build" || inv.command === "batch-get-builds")) return `note: ${START_BUILD_NOTE}`;
   return undefined;
 }
 

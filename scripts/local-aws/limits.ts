@@ -4,9 +4,10 @@
  */
 
 /**
- * Printed wherever the tools show `start-build` on the local AWS: moto accepts the call and
- * reports the build SUCCEEDED with every phase, but runs nothing.
+ * Printed wherever the tools show `start-build` on the local AWS: what a build there does, and where
+ * the sample projects' builds stop.
  */
-export const START_BUILD_RUNS_NOTHING =
-  "the local AWS (moto) runs no build: start-build returns a build ID and batch-get-builds then reports it SUCCEEDED " +
-  "with every phase, although no container ran, no image was built and nothing was pushed";
+export const START_BUILD_NOTE =
+  "on the local AWS start-build runs the project's buildspec for real (batch-get-builds shows its real status and phases, " +
+  "its output is in CloudWatch Logs under the project's log group); the sample projects' builds stop at docker login in " +
+  "PRE_BUILD, because the local AWS serves no Docker engine and no ECR registry";

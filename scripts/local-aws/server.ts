@@ -54,6 +54,11 @@ export function localAwsCommand(env: NodeJS.ProcessEnv = process.env): string[] 
   return [python, localAwsProgram()];
 }
 
+/** The compiled build runner the local AWS starts for each StartBuild (dist/scripts/local-aws/build.js). */
+export function localBuildRunner(): string {
+  return path.basename(path.resolve(__dirname, "..", "..")) === "dist" ? path.join(__dirname, "build.js") : path.resolve(__dirname, "..", "..", "dist", "scripts", "local-aws", "build.js");
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -216,6 +221,9 @@ async function tryStart(cmd: readonly string[], port: number, env: NodeJS.Proces
 export async function startLocalAws(opts: { port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<LocalAws> {
   const env = { ...(opts.env ?? process.env) };
   const cmd = localAwsCommand(env);
+  // What StartBuild runs: this Node and the compiled build runner (scripts/local-aws/build.ts).
+  env.LOCAL_AWS_NODE = process.execPath;
+  env.LOCAL_AWS_BUILD_RUNNER = localBuildRunner();
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = attempt === 0 && opts.port !== undefined ? opts.port : await freePort();
     const result = await tryStart(cmd, port, env);

@@ -8,7 +8,7 @@ import { LocalAws, startLocalAws } from "./server";
 import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
 import { stateDirProblem, writeRecord } from "./kept";
-import { START_BUILD_RUNS_NOTHING } from "./limits";
+import { START_BUILD_NOTE } from "./limits";
 import { PARALLELISM_VARIABLE, readParallelism, type GivenParallelism } from "../shared/pool";
 import { runPlan, type Deployed } from "../plan-review/pipeline";
 
@@ -163,7 +163,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
         `\nThe local AWS keeps running (pid ${server.pid}, recorded in ${path.relative(root, record) || record}). Point the AWS CLI at it with:\n` +
           `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${stacks[0].region}\n` +
           `  aws codebuild list-projects        # or: npm run -s aws -- list-projects\n` +
-          `Note: ${START_BUILD_RUNS_NOTHING}.\n` +
+          `Note: ${START_BUILD_NOTE}.\n` +
           `Is it up: npm run status\n` +
           `Stop it with: npm stop\n`,
       );

@@ -4,7 +4,7 @@ import * as path from "path";
 import { keptServers, since, writeRecord } from "../../../scripts/local-aws/kept";
 import { parseStatusFlags, status } from "../../../scripts/local-aws/status";
 import { parseStopFlags, stop } from "../../../scripts/local-aws/stop";
-import { START_BUILD_RUNS_NOTHING } from "../../../scripts/local-aws/limits";
+import { START_BUILD_NOTE } from "../../../scripts/local-aws/limits";
 import { requireBuiltApp, tempDir } from "../../support/app";
 import { messageOf } from "../../support/synth";
 
@@ -69,7 +69,7 @@ describe("npm run status and npm stop", () => {
     expect(rest).toEqual([
       "  deployed: local-eu-central-1",
       "  use it:   export AWS_ENDPOINT_URL=http://127.0.0.1:45678 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1",
-      `  note:     ${START_BUILD_RUNS_NOTHING}`,
+      `  note:     ${START_BUILD_NOTE}`,
       "  stop it:  npm stop",
       "",
     ]);

@@ -1,5 +1,5 @@
 import { cliArgs, DEFAULT_PROJECT_IMAGE, noteFor, parseArgs, USAGE, type Invocation } from "../../../scripts/local-aws/aws";
-import { START_BUILD_RUNS_NOTHING } from "../../../scripts/local-aws/limits";
+import { START_BUILD_NOTE } from "../../../scripts/local-aws/limits";
 import { messageOf } from "../../support/synth";
 
 const env = { AWS_REGION: "eu-central-1" };
@@ -45,17 +45,17 @@ describe("npm run aws: describe-repositories, describe-images, create-project", 
 describe("start-build on the local AWS", () => {
   const local = { ...env, AWS_ENDPOINT_URL: "http://127.0.0.1:5000" };
 
-  test("start-build and batch-get-builds say plainly that the local AWS runs no build; real AWS gets no such note", () => {
-    expect(noteFor(parsed(["start-build", "--project", "p"], local))).toBe(`note: ${START_BUILD_RUNS_NOTHING}`);
-    expect(noteFor(parsed(["batch-get-builds", "--ids", "p:1"], local))).toBe(`note: ${START_BUILD_RUNS_NOTHING}`);
+  test("start-build and batch-get-builds say what a build on the local AWS does and where the samples' builds stop; real AWS gets no such note", () => {
+    expect(noteFor(parsed(["start-build", "--project", "p"], local))).toBe(`note: ${START_BUILD_NOTE}`);
+    expect(noteFor(parsed(["batch-get-builds", "--ids", "p:1"], local))).toBe(`note: ${START_BUILD_NOTE}`);
     expect(noteFor(parsed(["start-build", "--project", "p"]))).toBeUndefined();
     expect(noteFor(parsed(["list-projects"], local))).toBeUndefined();
-    expect(START_BUILD_RUNS_NOTHING).toMatch(/runs no build: start-build .* SUCCEEDED with every phase, although no container ran/);
+    expect(START_BUILD_NOTE).toMatch(/start-build runs the project's buildspec for real .* stop at docker login in PRE_BUILD/);
   });
 
   test("the usage says it next to start-build, shows -s and lists the new commands", () => {
     expect(USAGE).toMatch(/^Usage: npm run -s aws -- <command>/);
-    expect(USAGE).toContain(`On the local AWS, start-build runs nothing: ${START_BUILD_RUNS_NOTHING}`);
+    expect(USAGE).toContain(`Note: ${START_BUILD_NOTE}.`);
     for (const c of ["describe-repositories", "describe-images --repository-name NAME", "create-project --name NAME"]) expect(USAGE).toContain(c);
   });
 });

@@ -1,0 +1,211 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { BatchGetBuildsCommand, CodeBuildClient, CreateProjectCommand, ListBuildsForProjectCommand, StartBuildCommand, StopBuildCommand, type Build } from "@aws-sdk/client-codebuild";
+import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { clientConfig } from "../../../scripts/local-aws/clients";
+import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
+import { tempDir } from "../../support/app";
+
+/**
+ * CodeBuild builds that run on the local AWS: StartBuild runs the project as the local AWS holds it
+ * (its buildspec, source, variables of each type, service role, logs, timeout) with the build
+ * runner, and the plain CodeBuild and CloudWatch Logs APIs, the AWS CLI among them, show the real
+ * status, phases and output. (The sample projects' builds, which push to ECR, are checked where
+ * the organization is deployed.)
+ */
+jest.setTimeout(300_000);
+
+const REGION = "eu-central-1";
+const ACCOUNT = "123456789012";
+let aws: LocalAws;
+let cb: CodeBuildClient;
+let roleArn: string;
+
+/** The AWS CLI against the local AWS (test credentials); its stdout. */
+function cli(args: string[]): string {
+  const r = spawnSync("aws", [...args, "--endpoint-url", aws.endpoint, "--region", REGION, "--output", "json"], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_PROFILE: undefined, AWS_CONFIG_FILE: "/dev/null" },
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`aws ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A project of `buildspec` (inline) on the S3 source, with `variables`. */
+async function project(name: string, buildspec: string, opts: { variables?: { name: string; value: string; type?: "PLAINTEXT" | "PARAMETER_STORE" | "SECRETS_MANAGER" }[]; source?: { type: "S3" | "GITHUB"; location: string }; timeoutInMinutes?: number } = {}): Promise<void> {
+  await cb.send(
+    new CreateProjectCommand({
+      name,
+      source: { ...(opts.source ?? { type: "S3", location: "build-sources/app.zip" }), buildspec },
+      artifacts: { type: "NO_ARTIFACTS" },
+      environment: { type: "LINUX_CONTAINER", image: "aws/codebuild/standard:7.0", computeType: "BUILD_GENERAL1_SMALL", environmentVariables: opts.variables ?? [] },
+      serviceRole: roleArn,
+      timeoutInMinutes: opts.timeoutInMinutes ?? 10,
+      logsConfig: { cloudWatchLogs: { status: "ENABLED", groupName: `/aws/codebuild/${name}` } },
+    }),
+  );
+}
+
+/** BatchGetBuilds until the build has ended (or 120 s). */
+async function ended(id: string): Promise<Build> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const [build] = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds ?? [];
+    if (build?.buildComplete || Date.now() > deadline) return build;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const phaseStatuses = (b: Build) => (b.phases ?? []).map((p) => `${p.phaseType}:${p.phaseStatus ?? "-"}`);
+
+async function logLines(b: Build): Promise<string[]> {
+  const logs = new CloudWatchLogsClient(clientConfig({ region: REGION, endpoint: aws.endpoint }));
+  const events = await logs.send(new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true }));
+  return (events.events ?? []).map((e) => e.message ?? "");
+}
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  const config = clientConfig({ region: REGION, endpoint: aws.endpoint });
+  cb = new CodeBuildClient(config);
+  const role = await new IAMClient(config).send(
+    new CreateRoleCommand({
+      RoleName: "build-role",
+      AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "codebuild.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+    }),
+  );
+  roleArn = role.Role!.Arn!;
+  // The source: a zip of one file, in S3 (as the local projects of the app read theirs).
+  const dir = tempDir("local-builds");
+  fs.mkdirSync(path.join(dir, "src"));
+  fs.writeFileSync(path.join(dir, "src", "app.txt"), "the app's source\n");
+  spawnSync("python3", ["-m", "zipfile", "-c", path.join(dir, "app.zip"), "app.txt"], { cwd: path.join(dir, "src") });
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: "build-sources", CreateBucketConfiguration: { LocationConstraint: REGION } }));
+  await s3.send(new PutObjectCommand({ Bucket: "build-sources", Key: "app.zip", Body: fs.readFileSync(path.join(dir, "app.zip")) }));
+  cli(["ssm", "put-parameter", "--name", "/app/greeting", "--type", "String", "--value", "from-parameter-store"]);
+  cli(["secretsmanager", "create-secret", "--name", "app/secret", "--secret-string", JSON.stringify({ token: "from-secrets-manager" })]);
+});
+
+afterAll(async () => {
+  await aws?.stop();
+});
+
+describe("StartBuild runs the project as the local AWS holds it", () => {
+  let build: Build;
+  beforeAll(async () => {
+    await project(
+      "runs",
+      [
+        "version: 0.2",
+        "env:",
+        "  variables:",
+        "    FROM_BUILDSPEC: buildspec",
+        "phases:",
+        "  pre_build:",
+        "    commands:",
+        '      - echo "plain=$PLAIN parameter=$FROM_PARAMETER secret=$FROM_SECRET buildspec=$FROM_BUILDSPEC"',
+        "  build:",
+        "    commands:",
+        "      - cat app.txt",
+        '      - echo "id=$CODEBUILD_BUILD_ID number=$CODEBUILD_BUILD_NUMBER"',
+        "      - aws sts get-caller-identity --query Arn --output text",
+        "",
+      ].join("\n"),
+      {
+        variables: [
+          { name: "PLAIN", value: "plain-value" },
+          { name: "FROM_PARAMETER", value: "/app/greeting", type: "PARAMETER_STORE" },
+          { name: "FROM_SECRET", value: "app/secret:token", type: "SECRETS_MANAGER" },
+        ],
+      },
+    );
+    const started = (await cb.send(new StartBuildCommand({ projectName: "runs" }))).build!;
+    expect(started).toMatchObject({ buildStatus: "IN_PROGRESS", projectName: "runs", buildNumber: 1 });
+    build = await ended(started.id!);
+  });
+
+  test("it succeeds, with every phase CodeBuild reports, in order", () => {
+    expect({ status: build.buildStatus, current: build.currentPhase }).toEqual({ status: "SUCCEEDED", current: "COMPLETED" });
+    expect(phaseStatuses(build)).toEqual([
+      "SUBMITTED:SUCCEEDED",
+      "QUEUED:SUCCEEDED",
+      "PROVISIONING:SUCCEEDED",
+      "DOWNLOAD_SOURCE:SUCCEEDED",
+      "INSTALL:SUCCEEDED",
+      "PRE_BUILD:SUCCEEDED",
+      "BUILD:SUCCEEDED",
+      "POST_BUILD:SUCCEEDED",
+      "UPLOAD_ARTIFACTS:SUCCEEDED",
+      "FINALIZING:SUCCEEDED",
+      "COMPLETED:-",
+    ]);
+    expect(build.endTime!.getTime()).toBeGreaterThanOrEqual(build.startTime!.getTime());
+  });
+
+  test("its output is in CloudWatch Logs, in the project's group and the build's stream: the source, each variable type, its identity, the service role's credentials", async () => {
+    expect(build.logs).toMatchObject({ groupName: "/aws/codebuild/runs", streamName: build.id!.split(":")[1] });
+    const lines = await logLines(build);
+    expect(lines).toContain("plain=plain-value parameter=from-parameter-store secret=from-secrets-manager buildspec=buildspec");
+    expect(lines).toContain("the app's source");
+    expect(lines).toContain(`id=${build.id} number=1`);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/build-role/`)));
+    expect(lines).toContain("[Container] Entering phase BUILD");
+  });
+
+  test("the plain AWS CLI sees the same build and log", () => {
+    const [seen] = JSON.parse(cli(["codebuild", "batch-get-builds", "--ids", build.id!])).builds;
+    expect({ status: seen.buildStatus, phase: seen.currentPhase }).toEqual({ status: "SUCCEEDED", phase: "COMPLETED" });
+    const events = JSON.parse(cli(["logs", "get-log-events", "--log-group-name", "/aws/codebuild/runs", "--log-stream-name", build.logs!.streamName!, "--start-from-head"])).events;
+    expect(events.map((e: { message: string }) => e.message)).toContain("the app's source");
+  });
+
+  test("ListBuildsForProject lists its builds, newest first; the second build is number 2", async () => {
+    const second = (await cb.send(new StartBuildCommand({ projectName: "runs" }))).build!;
+    expect(second.buildNumber).toBe(2);
+    expect((await cb.send(new ListBuildsForProjectCommand({ projectName: "runs" }))).ids).toEqual([second.id, build.id]);
+    expect((await ended(second.id!)).buildStatus).toBe("SUCCEEDED");
+  });
+});
+
+describe("a build that fails says where and why", () => {
+  test("a failing command: FAILED in BUILD with the command and its status; post_build still runs", async () => {
+    await project("fails", ["version: 0.2", "phases:", "  build:", "    commands:", "      - exit 3", "  post_build:", "    commands:", "      - echo post-build-ran", ""].join("\n"));
+    const build = await ended((await cb.send(new StartBuildCommand({ projectName: "fails" }))).build!.id!);
+    expect(build.buildStatus).toBe("FAILED");
+    const failed = build.phases!.find((p) => p.phaseType === "BUILD")!;
+    expect(failed).toMatchObject({ phaseStatus: "FAILED", contexts: [{ statusCode: "COMMAND_EXECUTION_ERROR", message: "Error while executing command: exit 3. Reason: exit status 3" }] });
+    expect(build.phases!.find((p) => p.phaseType === "POST_BUILD")?.phaseStatus).toBe("SUCCEEDED");
+    expect(await logLines(build)).toContain("post-build-ran");
+  });
+
+  test("a source the local AWS cannot fetch: FAILED in DOWNLOAD_SOURCE, nothing run", async () => {
+    await project("github", ["version: 0.2", "phases:", "  build:", "    commands:", "      - echo never", ""].join("\n"), { source: { type: "GITHUB", location: "https://github.com/example/app.git" } });
+    const build = await ended((await cb.send(new StartBuildCommand({ projectName: "github" }))).build!.id!);
+    expect(build.buildStatus).toBe("FAILED");
+    expect(phaseStatuses(build).slice(-3)).toEqual(["DOWNLOAD_SOURCE:FAILED", "FINALIZING:SUCCEEDED", "COMPLETED:-"]);
+    expect(build.phases!.find((p) => p.phaseType === "DOWNLOAD_SOURCE")!.contexts).toEqual([
+      { statusCode: "CLIENT_ERROR", message: "the local AWS cannot fetch a GITHUB source (it has no network): give the project an S3 source (a zip at bucket/key)" },
+    ]);
+    expect(await logLines(build)).not.toContain("never");
+  });
+
+  test("StopBuild stops a running build: STOPPED, and its processes are gone", async () => {
+    // A sleep whose command line no other process has.
+    const marker = `sleep ${3000 + (process.pid % 997)}`;
+    await project("stops", ["version: 0.2", "phases:", "  build:", "    commands:", `      - ${marker}`, ""].join("\n"));
+    const started = (await cb.send(new StartBuildCommand({ projectName: "stops" }))).build!;
+    const running = async () => spawnSync("pgrep", ["-fx", marker]).status === 0;
+    for (let i = 0; i < 200 && !(await running()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await running()).toBe(true);
+    const stopped = (await cb.send(new StopBuildCommand({ id: started.id }))).build!;
+    expect(stopped.buildStatus).toBe("STOPPED");
+    const build = await ended(started.id!);
+    expect({ status: build.buildStatus, phase: build.currentPhase }).toEqual({ status: "STOPPED", phase: "COMPLETED" });
+    for (let i = 0; i < 50 && (await running()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await running()).toBe(false);
+  });
+});
