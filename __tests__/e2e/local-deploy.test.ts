@@ -131,11 +131,11 @@ describe.each(["local-eu-central-1", "local-us-east-1"])("stack %s, read back th
       AWS_ACCOUNT_ID: ACCOUNT,
       IMAGE_REPO_NAME: "codebuild-sample/dckr-push-ecr",
       DOCKERFILE: "docker/Dockerfile",
-      DOCKER_CONTEXT: "docker",
+      DOCKER_BUILD_CONTEXT: "docker",
     });
     // No fixed tag: each build pushes a tag of its own, which the IMMUTABLE repository accepts.
     expect([vars(priv).IMAGE_TAG, vars(dind).IMAGE_TAG]).toEqual([undefined, undefined]);
-    expect([vars(dind).DOCKERFILE, vars(dind).DOCKER_CONTEXT]).toEqual(["docker/Dockerfile", "docker"]);
+    expect([vars(dind).DOCKERFILE, vars(dind).DOCKER_BUILD_CONTEXT]).toEqual(["docker/Dockerfile", "docker"]);
     expect(priv.logsConfig?.cloudWatchLogs).toMatchObject({ status: "ENABLED", groupName: "/aws/codebuild/codebuild-sample-dckr-push-ecr" });
     expect(priv.cache).toMatchObject({ type: "LOCAL", modes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] });
     expect(priv.source).toMatchObject({ type: "S3", location: "codebuild-docker-sources-local/app/source.zip" });
@@ -515,7 +515,7 @@ describe("npm run deploy of a change to a deployed project, then npm run destroy
     // and the rest of the project is what it was: the same image, privileged mode, service role and variables
     const before = deployed.find((d) => d.stack.name === STACK)!;
     expect(project?.environment).toMatchObject({ image: "aws/codebuild/amazonlinux2-x86_64-standard:5.0", privilegedMode: true, type: "LINUX_CONTAINER" });
-    expect(project?.environment?.environmentVariables?.map((v) => v.name)).toEqual(["AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "IMAGE_REPO_NAME", "DOCKERFILE", "DOCKER_CONTEXT"]);
+    expect(project?.environment?.environmentVariables?.map((v) => v.name)).toEqual(["AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "IMAGE_REPO_NAME", "DOCKERFILE", "DOCKER_BUILD_CONTEXT"]);
     expect(project?.serviceRole).toBe(before.outputs.privileged_role_arn);
     expect(project?.source).toMatchObject({ type: "S3", location: "codebuild-docker-sources-local/app/source.zip" });
     const replan = await terraformTrimmed(["plan", "-detailed-exitcode", "-input=false", "-no-color"], path.join(changedOut, "stacks", STACK), localTerraformEnv(opts, "eu-central-1"));

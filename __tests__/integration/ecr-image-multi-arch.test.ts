@@ -43,13 +43,13 @@ describe("ecr-image.sh's multi-arch steps (buildspecs/scripts/ecr-image.sh)", ()
   });
 
   test("an architecture's build of a batch tags <short commit>-<8 characters of the batch ID>-<arch>", () => {
-    const r = step("check", { CODEBUILD_BATCH_BUILD_IDENTIFIER: "build_arm64", CODEBUILD_BUILD_ID: "build-app:1", TARGET_PLATFORM: "linux/arm64", BATCH_BUILD_ARN: BATCH, DOCKERFILE: SCRIPT, DOCKER_CONTEXT: "/" });
+    const r = step("check", { CODEBUILD_BATCH_BUILD_IDENTIFIER: "build_arm64", CODEBUILD_BUILD_ID: "build-app:1", TARGET_PLATFORM: "linux/arm64", BATCH_BUILD_ARN: BATCH, DOCKERFILE: SCRIPT, DOCKER_BUILD_CONTEXT: "/" });
     expect(r.stdout).toContain(`building ${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com/team/app for linux/arm64 with the tag abcdef1-0f1e2d3c-arm64, from ${SCRIPT} in the context /`);
     expect(r.calls).toEqual([]); // BATCH_BUILD_ARN was given: no lookup
   });
 
   test("the manifest build of the same batch names the same tag", () => {
-    const r = step("check", { CODEBUILD_BATCH_BUILD_IDENTIFIER: "manifest", CODEBUILD_BUILD_ID: "build-app:2", MANIFEST_PLATFORMS: "linux/amd64 linux/arm64", DOCKERFILE: SCRIPT, DOCKER_CONTEXT: "/" }, BATCH);
+    const r = step("check", { CODEBUILD_BATCH_BUILD_IDENTIFIER: "manifest", CODEBUILD_BUILD_ID: "build-app:2", MANIFEST_PLATFORMS: "linux/amd64 linux/arm64", DOCKERFILE: SCRIPT, DOCKER_BUILD_CONTEXT: "/" }, BATCH);
     expect(r.stdout).toContain(`pushing the manifest list ${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com/team/app:abcdef1-0f1e2d3c of linux/amd64 linux/arm64`);
     expect(r.calls).toHaveLength(1); // BATCH_BUILD_ARN not given: looked up
   });
@@ -62,7 +62,7 @@ describe("ecr-image.sh's multi-arch steps (buildspecs/scripts/ecr-image.sh)", ()
       `error: TARGET_PLATFORM "linux/amd64" and MANIFEST_PLATFORMS "linux/amd64 linux/arm64" are both set: a build of the multi-arch graph builds one platform or the manifest list, not both`,
     ],
   ])("%s fails the step in one line", (_name, env, line) => {
-    const r = step("check", { ...env, DOCKERFILE: SCRIPT, DOCKER_CONTEXT: "/" });
+    const r = step("check", { ...env, DOCKERFILE: SCRIPT, DOCKER_BUILD_CONTEXT: "/" });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: `${line}\n` });
   });
 

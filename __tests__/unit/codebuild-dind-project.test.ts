@@ -47,13 +47,13 @@ describe("CodeBuildDindProject", () => {
       expect(build().cb.source).toEqual({ type: "NO_SOURCE", buildspec: terraformEscaped(BUILDSPEC) });
     });
 
-    test("the sample variables, DOCKERFILE and DOCKER_CONTEXT are set like the privileged project's (no IMAGE_TAG by default)", () => {
+    test("the sample variables, DOCKERFILE and DOCKER_BUILD_CONTEXT are set like the privileged project's (no IMAGE_TAG by default)", () => {
       expect(build().cb.environment.environment_variable.map((v: any) => v.name)).toEqual([
         "AWS_DEFAULT_REGION",
         "AWS_ACCOUNT_ID",
         "IMAGE_REPO_NAME",
         "DOCKERFILE",
-        "DOCKER_CONTEXT",
+        "DOCKER_BUILD_CONTEXT",
       ]);
     });
 
@@ -61,8 +61,8 @@ describe("CodeBuildDindProject", () => {
       expect(envVar(build(), "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" });
     });
 
-    test("the build context is the source root (DOCKER_CONTEXT is .)", () => {
-      expect(envVar(build(), "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" });
+    test("the build context is the source root (DOCKER_BUILD_CONTEXT is .)", () => {
+      expect(envVar(build(), "DOCKER_BUILD_CONTEXT")).toEqual({ name: "DOCKER_BUILD_CONTEXT", value: ".", type: "PLAINTEXT" });
     });
 
     test("its role may read no secret", () => {
@@ -78,10 +78,10 @@ describe("CodeBuildDindProject", () => {
       );
     });
 
-    test("dockerfile sets DOCKERFILE and buildContext sets DOCKER_CONTEXT", () => {
+    test("dockerfile sets DOCKERFILE and buildContext sets DOCKER_BUILD_CONTEXT", () => {
       const b = build({ dockerfile: "ci/Dockerfile", buildContext: "app" });
       expect(envVar(b, "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "ci/Dockerfile", type: "PLAINTEXT" });
-      expect(envVar(b, "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: "app", type: "PLAINTEXT" });
+      expect(envVar(b, "DOCKER_BUILD_CONTEXT")).toEqual({ name: "DOCKER_BUILD_CONTEXT", value: "app", type: "PLAINTEXT" });
     });
 
     test("an image pinned by digest is accepted", () => {
@@ -124,7 +124,12 @@ describe("CodeBuildDindProject", () => {
       ["a buildContext outside the source", { buildContext: "app/.." }, `buildContext "app/.." must be a path relative to the source root, without ".." segments (the build sees only its source)`],
       ["a buildContext read as an option", { buildContext: "-" }, `buildContext "-" must be a path relative to the source root, not starting with "-" (docker would read it as an option)`],
       ["a DOCKERFILE variable", { environmentVariables: { DOCKERFILE: { value: "x" } } }, `environmentVariables name "DOCKERFILE" is set by the construct (use the dockerfile prop)`],
-      ["a DOCKER_CONTEXT variable", { environmentVariables: { DOCKER_CONTEXT: { value: "x" } } }, `environmentVariables name "DOCKER_CONTEXT" is set by the construct (use the buildContext prop)`],
+      ["a DOCKER_BUILD_CONTEXT variable", { environmentVariables: { DOCKER_BUILD_CONTEXT: { value: "x" } } }, `environmentVariables name "DOCKER_BUILD_CONTEXT" is set by the construct (use the buildContext prop)`],
+      [
+        "a DOCKER_CONTEXT variable",
+        { environmentVariables: { DOCKER_CONTEXT: { value: "app" } } },
+        `environmentVariables name "DOCKER_CONTEXT" is read by the docker CLI as the name of a Docker context, so docker login, build and push would fail with "context not found" (the build context is the buildContext prop)`,
+      ],
     ])("%s is refused with a clear message", (_what, props, message) => {
       expect(errorOf(props)).toBe(`CodeBuildDindProject 'Dind': ${message}`);
     });

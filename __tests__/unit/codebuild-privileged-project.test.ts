@@ -84,7 +84,7 @@ describe("CodeBuildPrivilegedProject", () => {
         { name: "AWS_ACCOUNT_ID", value: ref(b.stack, b.repo.registryId), type: "PLAINTEXT" },
         { name: "IMAGE_REPO_NAME", value: ref(b.stack, b.repo.repositoryName), type: "PLAINTEXT" },
         { name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" },
-        { name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" },
+        { name: "DOCKER_BUILD_CONTEXT", value: ".", type: "PLAINTEXT" },
       ]);
     });
 
@@ -102,8 +102,8 @@ describe("CodeBuildPrivilegedProject", () => {
       expect(envVar(build(), "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" });
     });
 
-    test("the build context is the source root (DOCKER_CONTEXT is .)", () => {
-      expect(envVar(build(), "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" });
+    test("the build context is the source root (DOCKER_BUILD_CONTEXT is .)", () => {
+      expect(envVar(build(), "DOCKER_BUILD_CONTEXT")).toEqual({ name: "DOCKER_BUILD_CONTEXT", value: ".", type: "PLAINTEXT" });
     });
 
     test("the source is NO_SOURCE with the bundled docker-push-ecr.yml inlined, ecr-image.sh embedded in it (template sequences escaped)", () => {
@@ -231,22 +231,22 @@ describe("CodeBuildPrivilegedProject", () => {
       expect(envVar(build({ imageTag: "v1.2.3" }), "IMAGE_TAG").value).toBe("v1.2.3");
     });
 
-    test("dockerfile sets DOCKERFILE and buildContext sets DOCKER_CONTEXT", () => {
+    test("dockerfile sets DOCKERFILE and buildContext sets DOCKER_BUILD_CONTEXT", () => {
       const b = build({ dockerfile: "images/app/Dockerfile.prod", buildContext: "services/app" });
       expect(envVar(b, "DOCKERFILE")).toEqual({ name: "DOCKERFILE", value: "images/app/Dockerfile.prod", type: "PLAINTEXT" });
-      expect(envVar(b, "DOCKER_CONTEXT")).toEqual({ name: "DOCKER_CONTEXT", value: "services/app", type: "PLAINTEXT" });
+      expect(envVar(b, "DOCKER_BUILD_CONTEXT")).toEqual({ name: "DOCKER_BUILD_CONTEXT", value: "services/app", type: "PLAINTEXT" });
     });
 
     test("dockerfile and buildContext reach the build with template sequences escaped", () => {
       const b = build({ dockerfile: "${x}/Dockerfile", buildContext: "${x}" });
       expect(envVar(b, "DOCKERFILE").value).toBe("$${x}/Dockerfile");
-      expect(envVar(b, "DOCKER_CONTEXT").value).toBe("$${x}");
+      expect(envVar(b, "DOCKER_BUILD_CONTEXT").value).toBe("$${x}");
     });
 
     test("dockerfile and buildContext that are tokens are not checked at synth", () => {
       const b = build({ dockerfile: Lazy.stringValue({ produce: () => "../Dockerfile" }), buildContext: Lazy.stringValue({ produce: () => "" }) });
       expect(envVar(b, "DOCKERFILE").value).toBe("../Dockerfile");
-      expect(envVar(b, "DOCKER_CONTEXT").value).toBe("");
+      expect(envVar(b, "DOCKER_BUILD_CONTEXT").value).toBe("");
     });
 
     test("logRetentionDays and logKmsKeyArn configure the log group", () => {
@@ -381,7 +381,12 @@ describe("CodeBuildPrivilegedProject", () => {
       ["a secret-like PLAINTEXT variable", { environmentVariables: { DB_PASSWORD: { value: "hunter2" } } }, `environmentVariables.DB_PASSWORD (value not shown: the name looks like a secret) is PLAINTEXT but its name looks like a secret: store it in SSM Parameter Store or Secrets Manager and set type PARAMETER_STORE or SECRETS_MANAGER`],
       ["a sample variable", { environmentVariables: { IMAGE_TAG: { value: "x" } } }, `environmentVariables name "IMAGE_TAG" is set by the construct (from the stack and the repository; use imageTag for IMAGE_TAG)`],
       ["a DOCKERFILE variable", { environmentVariables: { DOCKERFILE: { value: "x" } } }, `environmentVariables name "DOCKERFILE" is set by the construct (use the dockerfile prop)`],
-      ["a DOCKER_CONTEXT variable", { environmentVariables: { DOCKER_CONTEXT: { value: "x" } } }, `environmentVariables name "DOCKER_CONTEXT" is set by the construct (use the buildContext prop)`],
+      ["a DOCKER_BUILD_CONTEXT variable", { environmentVariables: { DOCKER_BUILD_CONTEXT: { value: "x" } } }, `environmentVariables name "DOCKER_BUILD_CONTEXT" is set by the construct (use the buildContext prop)`],
+      [
+        "a DOCKER_CONTEXT variable",
+        { environmentVariables: { DOCKER_CONTEXT: { value: "app" } } },
+        `environmentVariables name "DOCKER_CONTEXT" is read by the docker CLI as the name of a Docker context, so docker login, build and push would fail with "context not found" (the build context is the buildContext prop)`,
+      ],
       ["an empty dockerfile", { dockerfile: "" }, `dockerfile "" must be a path relative to the source root, not empty`],
       ["an absolute dockerfile", { dockerfile: "/src/Dockerfile" }, `dockerfile "/src/Dockerfile" must be a path relative to the source root, not absolute`],
       ["a dockerfile outside the source", { dockerfile: "app/../../Dockerfile" }, `dockerfile "app/../../Dockerfile" must be a path relative to the source root, without ".." segments (the build sees only its source)`],

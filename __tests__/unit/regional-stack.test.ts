@@ -188,7 +188,7 @@ describe("RegionalStack", () => {
       const { json } = synth(localEnvironment());
       for (const project of resources(json, "aws_codebuild_project")) {
         expect(project.environment.environment_variable).toContainEqual({ name: "DOCKERFILE", value: "docker/Dockerfile", type: "PLAINTEXT" });
-        expect(project.environment.environment_variable).toContainEqual({ name: "DOCKER_CONTEXT", value: "docker", type: "PLAINTEXT" });
+        expect(project.environment.environment_variable).toContainEqual({ name: "DOCKER_BUILD_CONTEXT", value: "docker", type: "PLAINTEXT" });
       }
     });
 
@@ -196,7 +196,7 @@ describe("RegionalStack", () => {
       const { json } = synth(prodEnvironment());
       const priv = resources(json, "aws_codebuild_project").find((p) => p.name === "acme-app");
       expect(priv.environment.environment_variable).toContainEqual({ name: "DOCKERFILE", value: "Dockerfile", type: "PLAINTEXT" });
-      expect(priv.environment.environment_variable).toContainEqual({ name: "DOCKER_CONTEXT", value: ".", type: "PLAINTEXT" });
+      expect(priv.environment.environment_variable).toContainEqual({ name: "DOCKER_BUILD_CONTEXT", value: ".", type: "PLAINTEXT" });
     });
 
     test("config options reach the constructs", () => {

@@ -34,13 +34,13 @@
 # every build of the batch: <short commit>-<8 characters of the batch build's ID> (BATCH_BUILD_ARN,
 # looked up with batch-arn when not set).
 #
-# Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_REPO_NAME, DOCKERFILE and DOCKER_CONTEXT
+# Variables: AWS_DEFAULT_REGION, AWS_ACCOUNT_ID, IMAGE_REPO_NAME, DOCKERFILE and DOCKER_BUILD_CONTEXT
 # (set by the CodeBuild project), CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_BUILD_NUMBER and
 # CODEBUILD_BUILD_ID (set by CodeBuild), and optionally
 #   IMAGE_TAG            a fixed tag pushed besides BUILD_TAG (set by the project's imageTag)
 #   DOCKERFILE           the Dockerfile, relative to the source root (default: Dockerfile)
-#   DOCKER_CONTEXT       the build context, relative to the source root (default: .); as in
-#                        `docker build -f "$DOCKERFILE" "$DOCKER_CONTEXT"`
+#   DOCKER_BUILD_CONTEXT       the build context, relative to the source root (default: .); as in
+#                        `docker build -f "$DOCKERFILE" "$DOCKER_BUILD_CONTEXT"`
 #   REGISTRY_HOST        registry host (default: <account>.dkr.ecr.<region>.amazonaws.com)
 #   BUILDER_IMAGE, RUNTIME_IMAGE   base images passed to the Dockerfile (mirrors)
 #   IMAGE_DEFINITIONS_NAME       name in imagedefinitions.json (default: app)
@@ -101,7 +101,7 @@ setup() {
   # The tag this build pushes: an architecture's build pushes <BUILD_TAG>-<arch> only.
   PUSH_TAG="${BUILD_TAG}${ARCH:+-${ARCH}}"
   DOCKERFILE="${DOCKERFILE:-Dockerfile}"
-  DOCKER_CONTEXT="${DOCKER_CONTEXT:-.}"
+  DOCKER_BUILD_CONTEXT="${DOCKER_BUILD_CONTEXT:-.}"
   case "${PUSH_IMAGE:-true}" in
     true | false) ;;
     *) die "PUSH_IMAGE \"${PUSH_IMAGE}\" must be true or false" ;;
@@ -161,15 +161,15 @@ start_dockerd() {
 check() {
   setup
   [ -f "$DOCKERFILE" ] ||
-    die "the source ($(pwd)) has no Dockerfile at DOCKERFILE=\"${DOCKERFILE}\" (DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\"): set the project's dockerfile and buildContext to where the source holds them"
-  [ -d "$DOCKER_CONTEXT" ] ||
-    die "the source ($(pwd)) has no folder at DOCKER_CONTEXT=\"${DOCKER_CONTEXT}\" (DOCKERFILE=\"${DOCKERFILE}\"): set the project's buildContext to a folder of the source"
+    die "the source ($(pwd)) has no Dockerfile at DOCKERFILE=\"${DOCKERFILE}\" (DOCKER_BUILD_CONTEXT=\"${DOCKER_BUILD_CONTEXT}\"): set the project's dockerfile and buildContext to where the source holds them"
+  [ -d "$DOCKER_BUILD_CONTEXT" ] ||
+    die "the source ($(pwd)) has no folder at DOCKER_BUILD_CONTEXT=\"${DOCKER_BUILD_CONTEXT}\" (DOCKERFILE=\"${DOCKERFILE}\"): set the project's buildContext to a folder of the source"
   if [ -n "$MANIFEST_PLATFORMS" ]; then
     echo "pushing the manifest list ${REPOSITORY_URI}:${BUILD_TAG}${IMAGE_TAG:+ and ${IMAGE_TAG}} of ${MANIFEST_PLATFORMS}"
   elif [ -n "$TARGET_PLATFORM" ]; then
-    echo "building ${REPOSITORY_URI} for ${TARGET_PLATFORM} with the tag ${PUSH_TAG}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
+    echo "building ${REPOSITORY_URI} for ${TARGET_PLATFORM} with the tag ${PUSH_TAG}, from ${DOCKERFILE} in the context ${DOCKER_BUILD_CONTEXT}"
   else
-    echo "building ${REPOSITORY_URI} with the tag ${BUILD_TAG}${IMAGE_TAG:+ and ${IMAGE_TAG}}, from ${DOCKERFILE} in the context ${DOCKER_CONTEXT}"
+    echo "building ${REPOSITORY_URI} with the tag ${BUILD_TAG}${IMAGE_TAG:+ and ${IMAGE_TAG}}, from ${DOCKERFILE} in the context ${DOCKER_BUILD_CONTEXT}"
   fi
 }
 
@@ -211,7 +211,7 @@ build() {
   fi
   [ -z "${BUILDER_IMAGE:-}" ] || set -- "$@" --build-arg "BUILDER_IMAGE=${BUILDER_IMAGE}"
   [ -z "${RUNTIME_IMAGE:-}" ] || set -- "$@" --build-arg "RUNTIME_IMAGE=${RUNTIME_IMAGE}"
-  docker build "$@" "$DOCKER_CONTEXT"
+  docker build "$@" "$DOCKER_BUILD_CONTEXT"
 }
 
 push() {

@@ -85,6 +85,7 @@ export function dockerProjectPropProblems(
       const prop = DOCKER_BUILD_ENVIRONMENT_VARIABLES[name as keyof typeof DOCKER_BUILD_ENVIRONMENT_VARIABLES];
       p.add("environmentVariables name", name, `is set by the construct (use the ${prop} prop)`);
     }
+    p.check(name !== "DOCKER_CONTEXT", "environmentVariables name", name, "is read by the docker CLI as the name of a Docker context, so docker login, build and push would fail with \"context not found\" (the build context is the buildContext prop)");
     const type = v.type ?? EnvironmentVariableType.PLAINTEXT;
     p.check(Object.values(EnvironmentVariableType).includes(type), `${where}.type`, type, "must be PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER");
     // A value is never printed when its name looks like a secret, nor where a secret lives.

@@ -141,15 +141,16 @@ export interface CodeBuildDockerProjectProps {
 
   /**
    * The build context folder, relative to the source root (`.` is the root itself). Passed to
-   * the build as `DOCKER_CONTEXT`.
+   * the build as `DOCKER_BUILD_CONTEXT` (not `DOCKER_CONTEXT`, which the docker CLI reads as the
+   * name of a Docker context).
    * @default "."
    */
   readonly buildContext?: string;
 
   /**
    * Extra environment variables. `AWS_DEFAULT_REGION`, `AWS_ACCOUNT_ID`, `IMAGE_TAG`,
-   * `IMAGE_REPO_NAME`, `DOCKERFILE` and `DOCKER_CONTEXT` are set by the construct and cannot be
-   * given here.
+   * `IMAGE_REPO_NAME`, `DOCKERFILE` and `DOCKER_BUILD_CONTEXT` are set by the construct and cannot be
+   * given here; nor can `DOCKER_CONTEXT`, which the docker CLI reads as the name of a Docker context.
    * @default - none
    */
   readonly environmentVariables?: Record<string, BuildEnvironmentVariable>;
@@ -261,7 +262,7 @@ export interface DockerBuildEnvironment {
 export const SAMPLE_ENVIRONMENT_VARIABLES = ["AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "IMAGE_TAG", "IMAGE_REPO_NAME"] as const;
 
 /** What the bundled buildspecs build, set by the construct from its props (the prop each comes from). */
-export const DOCKER_BUILD_ENVIRONMENT_VARIABLES = { DOCKERFILE: "dockerfile", DOCKER_CONTEXT: "buildContext" } as const;
+export const DOCKER_BUILD_ENVIRONMENT_VARIABLES = { DOCKERFILE: "dockerfile", DOCKER_BUILD_CONTEXT: "buildContext" } as const;
 
 /** The `dockerfile` default: a Dockerfile at the source root. */
 export const DEFAULT_DOCKERFILE = "Dockerfile";

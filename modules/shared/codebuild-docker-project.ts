@@ -237,7 +237,7 @@ export abstract class CodeBuildDockerProject extends Construct {
           ...(imageTag === undefined ? [] : [{ name: "IMAGE_TAG", value: imageTag, type: "PLAINTEXT" }]),
           { name: "IMAGE_REPO_NAME", value: props.repository.repositoryName, type: "PLAINTEXT" },
           { name: "DOCKERFILE", value: literal(props.dockerfile ?? DEFAULT_DOCKERFILE), type: "PLAINTEXT" },
-          { name: "DOCKER_CONTEXT", value: literal(props.buildContext ?? DEFAULT_BUILD_CONTEXT), type: "PLAINTEXT" },
+          { name: "DOCKER_BUILD_CONTEXT", value: literal(props.buildContext ?? DEFAULT_BUILD_CONTEXT), type: "PLAINTEXT" },
           ...Object.entries(props.environmentVariables ?? {}).map(([name, v]) => ({
             name,
             value: literal(v.value),

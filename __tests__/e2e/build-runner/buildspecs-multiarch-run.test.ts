@@ -105,7 +105,7 @@ function synthesizedProject(): { buildspec: string; env: Record<string, string> 
   const cb = only(synthJson(stack), "aws_codebuild_project");
   const value = (name: string): string => terraformUnescaped(cb.environment.environment_variable.find((v: any) => v.name === name).value);
   // The region, account and repository name are Terraform expressions until apply: their local stand-ins.
-  const env = { AWS_DEFAULT_REGION: "eu-central-1", AWS_ACCOUNT_ID: "123456789012", IMAGE_REPO_NAME: REPO, IMAGE_TAG: value("IMAGE_TAG"), DOCKERFILE: value("DOCKERFILE"), DOCKER_CONTEXT: value("DOCKER_CONTEXT") };
+  const env = { AWS_DEFAULT_REGION: "eu-central-1", AWS_ACCOUNT_ID: "123456789012", IMAGE_REPO_NAME: REPO, IMAGE_TAG: value("IMAGE_TAG"), DOCKERFILE: value("DOCKERFILE"), DOCKER_BUILD_CONTEXT: value("DOCKER_BUILD_CONTEXT") };
   return { buildspec: terraformUnescaped(cb.source.buildspec), env };
 }
 

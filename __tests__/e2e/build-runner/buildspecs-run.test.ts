@@ -135,7 +135,7 @@ const topLevel = (dir: string) => fs.readdirSync(dir).filter((f) => f !== ".git"
 
 /**
  * What a project synthesizes for CodeBuild, as AWS receives it (Terraform's `$${` escapes undone):
- * its inline buildspec, and the DOCKERFILE and DOCKER_CONTEXT it sets from its props.
+ * its inline buildspec, and the DOCKERFILE and DOCKER_BUILD_CONTEXT it sets from its props.
  */
 function synthesizedProject(
   kind: "privileged" | "dind",
@@ -147,7 +147,7 @@ function synthesizedProject(
   new Project(stack, "Build", { projectName: "build-app", repository, ...props });
   const cb = only(synthJson(stack), "aws_codebuild_project");
   const value = (name: string): string => terraformUnescaped(cb.environment.environment_variable.find((v: any) => v.name === name).value);
-  return { buildspec: terraformUnescaped(cb.source.buildspec), env: { DOCKERFILE: value("DOCKERFILE"), DOCKER_CONTEXT: value("DOCKER_CONTEXT") } };
+  return { buildspec: terraformUnescaped(cb.source.buildspec), env: { DOCKERFILE: value("DOCKERFILE"), DOCKER_BUILD_CONTEXT: value("DOCKER_BUILD_CONTEXT") } };
 }
 
 /** Runs what a project synthesizes on `srcDir`, with the project's variables and the local stand-ins. */
@@ -302,7 +302,7 @@ describe("dockerfile and buildContext", () => {
     const dir = path.join(work, "split-src");
     const splitCommit = makeSource(dir, "split");
     const project = synthesizedProject("privileged", { dockerfile: "ci/Dockerfile", buildContext: "app" });
-    expect(project.env).toEqual({ DOCKERFILE: "ci/Dockerfile", DOCKER_CONTEXT: "app" });
+    expect(project.env).toEqual({ DOCKERFILE: "ci/Dockerfile", DOCKER_BUILD_CONTEXT: "app" });
     const result = await runProject(project, dir, "split");
     expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
       succeeded: true,
@@ -335,7 +335,7 @@ describe("PUSH_IMAGE=false, as the pull request project of triggers sets it", ()
     const dir = path.join(work, "pr-src");
     const prCommit = makeSource(dir, "root");
     const result = await runProject(
-      { buildspec: terraformUnescaped(pr.source.buildspec), env: { DOCKERFILE: variables.DOCKERFILE, DOCKER_CONTEXT: variables.DOCKER_CONTEXT, PUSH_IMAGE: "false" } },
+      { buildspec: terraformUnescaped(pr.source.buildspec), env: { DOCKERFILE: variables.DOCKERFILE, DOCKER_BUILD_CONTEXT: variables.DOCKER_BUILD_CONTEXT, PUSH_IMAGE: "false" } },
       dir,
       "pr-latest",
       { env: { SCAN_FAIL_SEVERITY: "HIGH" } },
@@ -364,14 +364,14 @@ describe("PUSH_IMAGE=false, as the pull request project of triggers sets it", ()
 });
 
 describe("failures fail the build", () => {
-  test("a source whose Dockerfile is not where the project says fails pre_build naming DOCKERFILE and DOCKER_CONTEXT, and nothing is built", async () => {
+  test("a source whose Dockerfile is not where the project says fails pre_build naming DOCKERFILE and DOCKER_BUILD_CONTEXT, and nothing is built", async () => {
     // This repository's own layout (docker/) with the defaults (Dockerfile, .).
     const dir = path.join(work, "repository-src");
     makeSource(dir, "repository");
     const result = await runProject(synthesizedProject("privileged"), dir, "x");
     expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "FAILED", build: "SKIPPED", post_build: "SKIPPED" });
     expect(result.output).toContain(
-      `error: the source (${dir}) has no Dockerfile at DOCKERFILE="Dockerfile" (DOCKER_CONTEXT="."): set the project's dockerfile and buildContext to where the source holds them`,
+      `error: the source (${dir}) has no Dockerfile at DOCKERFILE="Dockerfile" (DOCKER_BUILD_CONTEXT="."): set the project's dockerfile and buildContext to where the source holds them`,
     );
     expect(await digestOf("x")).toBeNull();
   });
@@ -384,7 +384,7 @@ describe("failures fail the build", () => {
     const result = await runProject(project, srcDir, "y", { path: [fake] });
     expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "FAILED", build: "SKIPPED", post_build: "SKIPPED" });
     expect(result.output).toContain(
-      `error: the source (${srcDir}) has no folder at DOCKER_CONTEXT="app" (DOCKERFILE="Dockerfile"): set the project's buildContext to a folder of the source`,
+      `error: the source (${srcDir}) has no folder at DOCKER_BUILD_CONTEXT="app" (DOCKERFILE="Dockerfile"): set the project's buildContext to a folder of the source`,
     );
     expect(await digestOf("y")).toBeNull();
   });
