@@ -213,6 +213,7 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "local-aws-build-"));
   const srcDir = path.join(work, "src");
   fs.mkdirSync(srcDir);
+  fs.mkdirSync(path.join(work, "tmp"));
   let sink: CloudWatchSink | undefined;
   try {
     await phases.enter("PROVISIONING");
@@ -222,6 +223,8 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
     const awsEnv: NodeJS.ProcessEnv = {
       ...process.env,
       HOME: work,
+      // The build's own temporary folder, gone with it (a container's /tmp on CodeBuild).
+      TMPDIR: path.join(work, "tmp"),
       AWS_ENDPOINT_URL: endpoint,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,

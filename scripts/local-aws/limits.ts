@@ -10,4 +10,4 @@
 export const START_BUILD_NOTE =
   "on the local AWS start-build runs the project's buildspec for real (batch-get-builds shows its real status and phases, " +
   "its output is in CloudWatch Logs under the project's log group); the sample projects' builds stop at docker login in " +
-  "PRE_BUILD, because the local AWS serves no Docker engine and no ECR registry";
+  "PRE_BUILD: the local AWS serves ECR's registry (docs/local-aws.md) but gives its builds no Docker engine";

@@ -7,6 +7,11 @@
  * contain where it runs it.
  */
 
+import { OCI_LAYOUT_PY } from "../../support/oci-layout";
+
+/** A shell word holding `s` as it is. */
+const shQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
 /** Run by the docs test. */
 export interface RunHere {
   readonly kind: "here";
@@ -114,6 +119,24 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     },
   ],
   ["npm run -s aws -- list-projects", { kind: "here", output: /codebuild-sample-dckr-push-ecr/ }],
+  [
+    [
+      'curl -s "$AWS_ENDPOINT_URL/_local_aws/registries.conf" > /tmp/registries.conf',
+      "export HTTP_PROXY=$AWS_ENDPOINT_URL NO_PROXY=127.0.0.1,localhost",
+      'skopeo --registries-conf /tmp/registries.conf copy --dest-creds "AWS:$(aws ecr get-login-password)" oci:image:latest docker://123456789012.dkr.ecr.eu-central-1.amazonaws.com/codebuild-sample/dckr-push-ecr:v1',
+      "aws ecr describe-images --repository-name codebuild-sample/dckr-push-ecr",
+    ].join("\n"),
+    {
+      kind: "here",
+      // A one-layer image layout named "image" (support/oci-layout.ts), as a build would leave one.
+      before: `python3 -c ${shQuote(OCI_LAYOUT_PY)} image latest hello >/dev/null`,
+      after: "rm -f /tmp/registries.conf",
+      // The AWS CLI v1 reads the region from AWS_DEFAULT_REGION, which the export line npm start prints sets.
+      env: { AWS_DEFAULT_REGION: "eu-central-1" },
+      output: /"imageTags": \[\s*"v1"\s*\][\s\S]*"imageSizeInBytes": \d+/,
+    },
+  ],
+
   [
     "npm run plan\nnpm run plan -- --allow-destroy local-eu-central-1:aws_ecr_repository.Repository_22E53BBD",
     { kind: "by", test: "__tests__/e2e/local-deploy.test.ts", marker: '["--allow-destroy", REPO]' },

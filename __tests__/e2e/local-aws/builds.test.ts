@@ -8,8 +8,14 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { clientConfig } from "../../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
 import { tempDir } from "../../support/app";
+import { requireTools } from "../../support/containers";
+import { writeOciLayout } from "../../support/oci-layout";
 
 /**
+ * ECR's registry on the local AWS: images pushed by their ECR names with a token from
+ * GetAuthorizationToken appear in the local ECR; logins without one, other accounts' tokens,
+ * unknown repositories and a second push of an immutable tag are refused as ECR refuses them.
+ *
  * CodeBuild builds that run on the local AWS: StartBuild runs the project as the local AWS holds it
  * (its buildspec, source, variables of each type, service role, logs, timeout) with the build
  * runner, and the plain CodeBuild and CloudWatch Logs APIs, the AWS CLI among them, show the real
@@ -17,6 +23,8 @@ import { tempDir } from "../../support/app";
  * the organization is deployed.)
  */
 jest.setTimeout(300_000);
+
+requireTools(["skopeo", "docker-registry", "aws"]);
 
 const REGION = "eu-central-1";
 const ACCOUNT = "123456789012";
@@ -207,5 +215,76 @@ describe("a build that fails says where and why", () => {
     expect({ status: build.buildStatus, phase: build.currentPhase }).toEqual({ status: "STOPPED", phase: "COMPLETED" });
     for (let i = 0; i < 50 && (await running()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await running()).toBe(false);
+  });
+});
+
+describe("ECR's registry on the local AWS", () => {
+  const host = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
+  let work: string;
+  let conf: string;
+  let image: { digest: string; layerSize: number };
+  let other: { digest: string; layerSize: number };
+
+  /** skopeo with the local AWS as its HTTP proxy and the registries.conf it serves; its exit status and last line. */
+  function skopeo(args: string[]): { code: number; last: string } {
+    const r = spawnSync("skopeo", ["--registries-conf", conf, ...args], {
+      env: { ...process.env, HTTP_PROXY: aws.endpoint, HTTPS_PROXY: aws.endpoint, NO_PROXY: "127.0.0.1,localhost" },
+      encoding: "utf8",
+    });
+    return { code: r.status ?? 1, last: `${r.stdout}${r.stderr}`.trim().split("\n").pop() ?? "" };
+  }
+  const push = (layout: string, target: string, password: string, extra: string[] = []) =>
+    skopeo(["copy", ...extra, "--dest-creds", `AWS:${password}`, `oci:${layout}:v1`, `docker://${target}`]);
+  const password = () => cli(["ecr", "get-login-password"]).trim();
+
+  beforeAll(async () => {
+    work = tempDir("local-registry");
+    cli(["ecr", "create-repository", "--repository-name", "team/app", "--image-tag-mutability", "IMMUTABLE"]);
+    conf = path.join(work, "registries.conf");
+    fs.writeFileSync(conf, await (await fetch(`${aws.endpoint}/_local_aws/registries.conf`)).text());
+    image = writeOciLayout(path.join(work, "one"), "v1", "one\n");
+    other = writeOciLayout(path.join(work, "two"), "v1", "two\n");
+  });
+
+  test("the registries.conf it serves makes each account's ECR host with a repository an HTTP registry", () => {
+    expect(fs.readFileSync(conf, "utf8")).toBe(`[[registry]]\nlocation = "${host}"\ninsecure = true\n`);
+  });
+
+  test("a push by the ECR name with the token of get-login-password is in the local ECR: tag, digest, size, push time; batch-get-image returns its manifest", async () => {
+    const before = Date.now() / 1000;
+    expect(push(path.join(work, "one"), `${host}/team/app:v1`, password())).toMatchObject({ code: 0 });
+    const [detail] = JSON.parse(cli(["ecr", "describe-images", "--repository-name", "team/app"])).imageDetails;
+    expect(detail).toMatchObject({ registryId: ACCOUNT, repositoryName: "team/app", imageTags: ["v1"], imageDigest: image.digest, imageSizeInBytes: image.layerSize });
+    expect(detail.imagePushedAt).toBeGreaterThanOrEqual(Math.floor(before));
+    const [got] = JSON.parse(cli(["ecr", "batch-get-image", "--repository-name", "team/app", "--image-ids", "imageTag=v1"])).images;
+    const manifest = fs.readFileSync(path.join(work, "one", "blobs", "sha256", image.digest.slice(7)), "utf8");
+    expect(got.imageManifest).toBe(manifest);
+    // and it pulls back by that name
+    const inspected = skopeo(["inspect", "--creds", `AWS:${password()}`, "--raw", `docker://${host}/team/app:v1`]);
+    expect(inspected).toEqual({ code: 0, last: manifest });
+  });
+
+  test("IMMUTABLE: another image under the same tag is refused with ECR's message; the same image again is accepted", () => {
+    expect(push(path.join(work, "two"), `${host}/team/app:v1`, password())).toEqual({
+      code: 1,
+      last: expect.stringContaining("tag invalid: The image tag 'v1' already exists in the 'team/app' repository and cannot be overwritten because the repository is immutable."),
+    });
+    expect(push(path.join(work, "one"), `${host}/team/app:v1`, password()).code).toBe(0);
+    const details = JSON.parse(cli(["ecr", "describe-images", "--repository-name", "team/app"])).imageDetails;
+    expect(details.map((d: { imageDigest: string }) => d.imageDigest)).toEqual([image.digest]);
+    expect(other.digest).not.toBe(image.digest);
+  });
+
+  test("refused: a login without a token of the local AWS, a repository the account lacks, another account's registry", () => {
+    expect(push(path.join(work, "one"), `${host}/team/app:v2`, "not-a-token").last).toContain("unauthorized: authentication required");
+    expect(push(path.join(work, "one"), `${host}/team/none:v1`, password()).last).toContain(
+      "name unknown: The repository with name 'team/none' does not exist in the registry with id '123456789012'",
+    );
+    // A token of account 123456789012 for account 222222222222's registry (not in the registries.conf:
+    // told to skip TLS instead). skopeo's HEAD shows only the status; curl's GET shows the reason.
+    const foreign = `222222222222.dkr.ecr.${REGION}.amazonaws.com`;
+    expect(push(path.join(work, "one"), `${foreign}/team/app:v1`, password(), ["--dest-tls-verify=false"]).last).toContain("403 (Forbidden)");
+    const r = spawnSync("curl", ["-s", "-x", aws.endpoint, "-u", `AWS:${password()}`, `http://${foreign}/v2/team/app/manifests/v1`], { encoding: "utf8" });
+    expect(JSON.parse(r.stdout)).toEqual({ errors: [{ code: "DENIED", message: "a token of account 123456789012 does not grant access to the registry of account 222222222222" }] });
   });
 });
