@@ -189,6 +189,27 @@ export class CloudWatchSink {
   }
 }
 
+/**
+ * What a build's `docker` is on the local AWS: podman (daemonless; `STORAGE_DRIVER` and the
+ * containers tools' variables of the local AWS's environment choose its storage), with a
+ * `dockerd` that starts nothing (the dind buildspec starts one and waits for `docker info`, which
+ * podman answers). Its registries are the local AWS's ECR registry: the local AWS as HTTP proxy,
+ * each ECR host of the accounts an HTTP registry (GET /_local_aws/registries.conf). Without
+ * podman on PATH a build has no docker, as an image without it.
+ */
+async function containerEngine(work: string, endpoint: string, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const podman = (env.PATH ?? "").split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, "podman")));
+  if (!podman) return {};
+  const bin = path.join(work, "bin");
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, "docker"), '#!/bin/sh\nexec podman ${STORAGE_DRIVER:+--storage-driver "$STORAGE_DRIVER"} "$@"\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "dockerd"), "#!/bin/sh\n# The local AWS's builds are daemonless: podman answers for docker.\nexit 0\n", { mode: 0o755 });
+  const conf = path.join(work, "registries.conf");
+  fs.writeFileSync(conf, await (await fetch(`${endpoint}/_local_aws/registries.conf`)).text());
+  const noProxy = ["127.0.0.1", "localhost", env.NO_PROXY].filter(Boolean).join(",");
+  return { PATH: `${bin}${path.delimiter}${env.PATH}`, CONTAINERS_REGISTRIES_CONF: conf, HTTP_PROXY: endpoint, HTTPS_PROXY: endpoint, NO_PROXY: noProxy, no_proxy: noProxy };
+}
+
 /** The processes this one started (their process groups: the build runner's shells lead their own). */
 function stopChildren(): void {
   for (const entry of fs.readdirSync("/proc")) {
@@ -233,6 +254,7 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
       AWS_DEFAULT_REGION: region,
     };
     for (const k of ["AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"]) delete awsEnv[k];
+    Object.assign(awsEnv, await containerEngine(work, endpoint, awsEnv));
     sink = new CloudWatchSink(new CloudWatchLogsClient({ ...client, credentials }), build.logs.groupName, build.logs.streamName);
     const variables = resolveVariables(build.environment.environmentVariables, awsEnv);
     await phases.enter("DOWNLOAD_SOURCE");

@@ -9,5 +9,6 @@
  */
 export const START_BUILD_NOTE =
   "on the local AWS start-build runs the project's buildspec for real (batch-get-builds shows its real status and phases, " +
-  "its output is in CloudWatch Logs under the project's log group); the sample projects' builds stop at docker login in " +
-  "PRE_BUILD: the local AWS serves ECR's registry (docs/local-aws.md) but gives its builds no Docker engine";
+  "its output is in CloudWatch Logs under the project's log group, and docker is podman, logged in to the account's ECR " +
+  "registry on the local AWS); the sample projects' builds stop in BUILD when the Dockerfile's base images are not on this " +
+  "machine: the local AWS reaches no network, so Docker Hub's images cannot be pulled";

@@ -512,9 +512,15 @@ class _LocalAwsRoutes:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") == "CONNECT":
-            # A client's HTTPS to an ECR host through this server as proxy: refused, so it falls back to HTTP (the host is an insecure registry).
-            start_response("405 Method Not Allowed", [("Content-Type", "text/plain")])
-            return [b"the local AWS serves the ECR registry over HTTP: make the host an insecure registry (GET /_local_aws/registries.conf)"]
+            # A client's HTTPS through this server as its proxy. To an ECR host: refused, so the client
+            # falls back to HTTP (the host is an insecure registry). Anywhere else: there is no network
+            # here. The reason phrase is what the client prints.
+            target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("HTTP_HOST", "")
+            if _ECR_HOST.match(target.rsplit(":", 1)[0]):
+                start_response("405 the local AWS serves ECR registries over HTTP (insecure in its registries.conf)", [("Content-Type", "text/plain")])
+            else:
+                start_response(f"502 the local AWS reaches no network: only its accounts' ECR registries answer, not {target}", [("Content-Type", "text/plain")])
+            return [b""]
         if is_registry_request(environ):
             try:
                 return _registry_request(environ, start_response)

@@ -8,7 +8,8 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { clientConfig } from "../../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
 import { tempDir } from "../../support/app";
-import { requireTools } from "../../support/containers";
+import { BUILDER_IMAGE, containerEnv, ensureBuilderImage, IMAGE_BUILD_TOOLS, podman, requireTools } from "../../support/containers";
+import { BuildSpec } from "../../../modules/shared/buildspec";
 import { writeOciLayout } from "../../support/oci-layout";
 
 /**
@@ -24,7 +25,7 @@ import { writeOciLayout } from "../../support/oci-layout";
  */
 jest.setTimeout(300_000);
 
-requireTools(["skopeo", "docker-registry", "aws"]);
+requireTools(["skopeo", "docker-registry", "aws", ...IMAGE_BUILD_TOOLS]);
 
 const REGION = "eu-central-1";
 const ACCOUNT = "123456789012";
@@ -57,9 +58,9 @@ async function project(name: string, buildspec: string, opts: { variables?: { na
   );
 }
 
-/** BatchGetBuilds until the build has ended (or 120 s). */
-async function ended(id: string): Promise<Build> {
-  const deadline = Date.now() + 120_000;
+/** BatchGetBuilds until the build has ended (or `seconds`). */
+async function ended(id: string, seconds = 120): Promise<Build> {
+  const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const [build] = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds ?? [];
     if (build?.buildComplete || Date.now() > deadline) return build;
@@ -76,7 +77,10 @@ async function logLines(b: Build): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  aws = await startLocalAws();
+  // The machine's container tools for the builds' docker (podman): the tests' shared storage with
+  // its layer cache, and the builder base for the Dockerfile's build stage (no image pulls here).
+  ensureBuilderImage();
+  aws = await startLocalAws({ env: { ...process.env, ...containerEnv(), BUILDER_IMAGE, RUNTIME_IMAGE: "scratch" } });
   const config = clientConfig({ region: REGION, endpoint: aws.endpoint });
   cb = new CodeBuildClient(config);
   const role = await new IAMClient(config).send(
@@ -98,8 +102,12 @@ beforeAll(async () => {
   cli(["secretsmanager", "create-secret", "--name", "app/secret", "--secret-string", JSON.stringify({ token: "from-secrets-manager" })]);
 });
 
+/** The image names the sample builds of this run tagged in the shared storage, untagged at the end. */
+const builtTags = new Set<string>();
+
 afterAll(async () => {
   await aws?.stop();
+  if (builtTags.size > 0) podman(["rmi", "--ignore", ...builtTags]);
 });
 
 describe("StartBuild runs the project as the local AWS holds it", () => {
@@ -286,5 +294,46 @@ describe("ECR's registry on the local AWS", () => {
     expect(push(path.join(work, "one"), `${foreign}/team/app:v1`, password(), ["--dest-tls-verify=false"]).last).toContain("403 (Forbidden)");
     const r = spawnSync("curl", ["-s", "-x", aws.endpoint, "-u", `AWS:${password()}`, `http://${foreign}/v2/team/app/manifests/v1`], { encoding: "utf8" });
     expect(JSON.parse(r.stdout)).toEqual({ errors: [{ code: "DENIED", message: "a token of account 123456789012 does not grant access to the registry of account 222222222222" }] });
+  });
+});
+
+describe("the sample buildspecs, as the constructs inline them, build the image and push it to the account's ECR", () => {
+  const REPO = "codebuild-sample/dckr-push-ecr";
+
+  beforeAll(async () => {
+    cli(["ecr", "create-repository", "--repository-name", REPO, "--image-tag-mutability", "IMMUTABLE"]);
+    // The source: the app of docker/ at the root of an S3 zip (a team's repository: Dockerfile and app at its root).
+    const docker = path.join(__dirname, "..", "..", "..", "docker");
+    const zip = path.join(tempDir("sample-source"), "sample.zip");
+    spawnSync("python3", ["-m", "zipfile", "-c", zip, ...fs.readdirSync(docker)], { cwd: docker });
+    const s3 = new S3Client({ ...clientConfig({ region: REGION, endpoint: aws.endpoint }), forcePathStyle: true });
+    await s3.send(new PutObjectCommand({ Bucket: "build-sources", Key: "sample.zip", Body: fs.readFileSync(zip) }));
+  });
+
+  test.each([
+    ["docker-push-ecr.yml", "privileged"],
+    ["docker-dind.yml", "dind"],
+  ] as const)("%s (the %s project) succeeds, and the image it pushed by its own tag is in the local ECR", async (buildspec, kind) => {
+    const name = `sample-${kind}`;
+    await project(name, BuildSpec.bundled(buildspec).value, {
+      source: { type: "S3", location: "build-sources/sample.zip" },
+      variables: [
+        { name: "AWS_DEFAULT_REGION", value: REGION },
+        { name: "AWS_ACCOUNT_ID", value: ACCOUNT },
+        { name: "IMAGE_REPO_NAME", value: REPO },
+        { name: "DOCKERFILE", value: "Dockerfile" },
+        { name: "DOCKER_BUILD_CONTEXT", value: "." },
+      ],
+    });
+    const build = await ended((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!, 600);
+    const lines = await logLines(build);
+    for (const l of lines) for (const m of l.matchAll(/\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com\/[\w./-]+:[\w.-]+/g)) builtTags.add(m[0]);
+    expect({ status: build.buildStatus, failed: build.phases!.filter((p) => p.phaseStatus === "FAILED").map((p) => p.contexts), end: lines.slice(-5) }).toMatchObject({ status: "SUCCEEDED", failed: [] });
+    // Its own tag: build-<build number>-<8 characters of the build ID> (no Git source: no commit).
+    const tag = `build-1-${build.id!.split(":")[1].slice(0, 8)}`;
+    expect(lines).toContain(`wrote imagedefinitions.json for ${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${REPO}:${tag}`);
+    const [detail] = JSON.parse(cli(["ecr", "describe-images", "--repository-name", REPO, "--image-ids", `imageTag=${tag}`])).imageDetails;
+    expect(detail).toMatchObject({ registryId: ACCOUNT, repositoryName: REPO, imageTags: [tag], imageDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(detail.imageSizeInBytes).toBeGreaterThan(1000);
   });
 });

@@ -50,7 +50,7 @@ describe("start-build on the local AWS", () => {
     expect(noteFor(parsed(["batch-get-builds", "--ids", "p:1"], local))).toBe(`note: ${START_BUILD_NOTE}`);
     expect(noteFor(parsed(["start-build", "--project", "p"]))).toBeUndefined();
     expect(noteFor(parsed(["list-projects"], local))).toBeUndefined();
-    expect(START_BUILD_NOTE).toMatch(/start-build runs the project's buildspec for real .* stop at docker login in PRE_BUILD/);
+    expect(START_BUILD_NOTE).toMatch(/start-build runs the project's buildspec for real .* stop in BUILD when the Dockerfile's base images are not on this machine/);
   });
 
   test("the usage says it next to start-build, shows -s and lists the new commands", () => {
