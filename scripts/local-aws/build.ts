@@ -35,6 +35,7 @@ interface Phase {
 }
 interface Environment {
   image?: string;
+  privilegedMode?: boolean;
   environmentVariables?: { name: string; value: string; type?: string }[];
 }
 interface Source {
@@ -194,8 +195,8 @@ export class CloudWatchSink {
  * containers tools' variables of the local AWS's environment choose its storage), with a
  * `dockerd` that starts nothing (the dind buildspec starts one and waits for `docker info`, which
  * podman answers). Its registries are the local AWS's ECR registry: the local AWS as HTTP proxy,
- * each ECR host of the accounts an HTTP registry (GET /_local_aws/registries.conf). Without
- * podman on PATH a build has no docker, as an image without it.
+ * each ECR host of the accounts an HTTP registry (GET /_local_aws/registries.conf). Only in
+ * privileged mode, as on CodeBuild; without podman on PATH a build has no docker, as an image without it.
  */
 async function containerEngine(work: string, endpoint: string, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
   const podman = (env.PATH ?? "").split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, "podman")));
@@ -254,7 +255,8 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
       AWS_DEFAULT_REGION: region,
     };
     for (const k of ["AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"]) delete awsEnv[k];
-    Object.assign(awsEnv, await containerEngine(work, endpoint, awsEnv));
+    // Docker needs privileged mode on CodeBuild: without it a build has no docker.
+    if (build.environment.privilegedMode === true) Object.assign(awsEnv, await containerEngine(work, endpoint, awsEnv));
     sink = new CloudWatchSink(new CloudWatchLogsClient({ ...client, credentials }), build.logs.groupName, build.logs.streamName);
     const variables = resolveVariables(build.environment.environmentVariables, awsEnv);
     await phases.enter("DOWNLOAD_SOURCE");

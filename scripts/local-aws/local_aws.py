@@ -21,7 +21,10 @@ moto's JSON dispatcher finds by the action's name), so every other call is moto'
   registry, answers NAME_UNKNOWN for a repository the account does not have, records each pushed
   manifest in the local ECR (describe-images, batch-get-image), refuses a second push of a tag to
   an IMMUTABLE repository as ECR does, and keeps the blobs in Debian's docker-registry (started on
-  first use, each account and region under a name prefix of its own).
+  first use, each account and region under a name prefix of its own). A pushed tag is replicated as
+  the registry's replication configuration says: to each destination region and account whose
+  repository filter matches (another account only when its registry policy allows this account
+  ecr:ReplicateImage), the repository created there if missing.
 """
 import atexit
 import json
@@ -490,7 +493,65 @@ def _registry_request(environ, start_response):
                 backend.put_image(name, body.decode(), ref, media_type, digest)
             except ImageAlreadyExistsException:
                 pass  # the same image under the same tag again: nothing changes
+            status = []
+            result = _forward(environ, lambda s, h: status.append(s) or start_response(s, h), body, f"{registry_id}/{region}/")
+            if status and status[0].startswith("201"):
+                _replicate(backend, registry_id, region, name, ref, body, media_type, digest)
+            return result
     return _forward(environ, start_response, body, f"{registry_id}/{region}/")
+
+
+def _registry_call(method: str, path: str, body: bytes = b"", headers: dict | None = None) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", _registry.ensure(), timeout=600)
+    conn.request(method, path, body=body, headers={"Content-Length": str(len(body)), **(headers or {})})
+    res = conn.getresponse()
+    res.read()
+    conn.close()
+    return res.status
+
+
+def _allows_replication(destination: ECRBackend, source_account: str) -> bool:
+    """A destination account's registry policy lets the source account replicate into it (ecr:ReplicateImage)."""
+    if destination.account_id == source_account:
+        return True
+    try:
+        policy = json.loads(destination.registry_policy or "{}")
+    except ValueError:
+        return False
+    for st in policy.get("Statement", []):
+        actions = st.get("Action", [])
+        principals = (st.get("Principal") or {}).get("AWS", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        principals = [principals] if isinstance(principals, str) else principals
+        if st.get("Effect") == "Allow" and any(a in ("ecr:ReplicateImage", "ecr:*") for a in actions) and any(source_account in p for p in principals):
+            return True
+    return False
+
+
+def _replicate(backend: ECRBackend, account: str, region: str, name: str, tag: str, manifest: bytes, media_type: str, digest: str) -> None:
+    """The pushed tag, to every destination of the registry's replication rules that match the repository."""
+    blobs = [d["digest"] for d in [json.loads(manifest).get("config") or {}, *json.loads(manifest).get("layers", [])] if d.get("digest")]
+    for rule in (backend.replication_config or {}).get("rules", []):
+        filters = rule.get("repositoryFilters") or []
+        if filters and not any(name.startswith(f.get("filter", "")) for f in filters if f.get("filterType", "PREFIX_MATCH") == "PREFIX_MATCH"):
+            continue
+        for dest in rule.get("destinations", []):
+            dest_account, dest_region = dest["registryId"], dest["region"]
+            if (dest_account, dest_region) == (account, region):
+                continue
+            target: ECRBackend = ecr_backends[dest_account][dest_region]
+            if not _allows_replication(target, account):
+                print(f"local AWS: not replicated to {dest_account}/{dest_region}: its registry policy does not allow {account} ecr:ReplicateImage", file=sys.stderr)
+                continue
+            if name not in target.repositories:
+                target.create_repository(name, None, {"encryptionType": "AES256"}, {"scanOnPush": False}, "MUTABLE", [])
+            for blob in blobs:
+                _registry_call("POST", f"/v2/{dest_account}/{dest_region}/{name}/blobs/uploads/?mount={blob}&from={account}/{region}/{name}")
+            _registry_call("PUT", f"/v2/{dest_account}/{dest_region}/{name}/manifests/{tag}", manifest, {"Content-Type": media_type})
+            try:
+                target.put_image(name, manifest.decode(), tag, media_type, digest)
+            except ImageAlreadyExistsException:
+                pass
 
 
 def _registries_conf() -> str:

@@ -33,10 +33,10 @@ let aws: LocalAws;
 let cb: CodeBuildClient;
 let roleArn: string;
 
-/** The AWS CLI against the local AWS (test credentials); its stdout. */
-function cli(args: string[]): string {
-  const r = spawnSync("aws", [...args, "--endpoint-url", aws.endpoint, "--region", REGION, "--output", "json"], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_PROFILE: undefined, AWS_CONFIG_FILE: "/dev/null" },
+/** The AWS CLI against the local AWS (test credentials unless others are given); its stdout. */
+function cli(args: string[], credentials: Record<string, string> = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" }, region = REGION): string {
+  const r = spawnSync("aws", [...args, "--endpoint-url", aws.endpoint, "--region", region, "--output", "json"], {
+    env: { ...process.env, ...credentials, AWS_PROFILE: undefined, AWS_CONFIG_FILE: "/dev/null" },
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`aws ${args.join(" ")} failed: ${r.stderr}`);
@@ -44,13 +44,17 @@ function cli(args: string[]): string {
 }
 
 /** A project of `buildspec` (inline) on the S3 source, with `variables`. */
-async function project(name: string, buildspec: string, opts: { variables?: { name: string; value: string; type?: "PLAINTEXT" | "PARAMETER_STORE" | "SECRETS_MANAGER" }[]; source?: { type: "S3" | "GITHUB"; location: string }; timeoutInMinutes?: number } = {}): Promise<void> {
+async function project(
+  name: string,
+  buildspec: string,
+  opts: { variables?: { name: string; value: string; type?: "PLAINTEXT" | "PARAMETER_STORE" | "SECRETS_MANAGER" }[]; source?: { type: "S3" | "GITHUB"; location: string }; timeoutInMinutes?: number; privileged?: boolean } = {},
+): Promise<void> {
   await cb.send(
     new CreateProjectCommand({
       name,
       source: { ...(opts.source ?? { type: "S3", location: "build-sources/app.zip" }), buildspec },
       artifacts: { type: "NO_ARTIFACTS" },
-      environment: { type: "LINUX_CONTAINER", image: "aws/codebuild/standard:7.0", computeType: "BUILD_GENERAL1_SMALL", environmentVariables: opts.variables ?? [] },
+      environment: { type: "LINUX_CONTAINER", image: "aws/codebuild/standard:7.0", computeType: "BUILD_GENERAL1_SMALL", environmentVariables: opts.variables ?? [], privilegedMode: opts.privileged ?? false },
       serviceRole: roleArn,
       timeoutInMinutes: opts.timeoutInMinutes ?? 10,
       logsConfig: { cloudWatchLogs: { status: "ENABLED", groupName: `/aws/codebuild/${name}` } },
@@ -209,6 +213,16 @@ describe("a build that fails says where and why", () => {
     expect(await logLines(build)).not.toContain("never");
   });
 
+  test("docker is there in privileged mode only, as on CodeBuild (podman answers for it)", async () => {
+    const spec = ["version: 0.2", "phases:", "  build:", "    commands:", '      - echo "docker=$(docker --version 2>&1 || true)"', ""].join("\n");
+    await project("unprivileged", spec);
+    await project("privileged", spec, { privileged: true });
+    const [plain, privileged] = await Promise.all(["unprivileged", "privileged"].map(async (projectName) => ended((await cb.send(new StartBuildCommand({ projectName }))).build!.id!)));
+    const versionLine = async (b: Build) => (await logLines(b)).find((l) => l.startsWith("docker="));
+    expect(await versionLine(privileged)).toMatch(/^docker=podman version \d/);
+    expect(await versionLine(plain)).not.toMatch(/podman/);
+  });
+
   test("StopBuild stops a running build: STOPPED, and its processes are gone", async () => {
     // A sleep whose command line no other process has.
     const marker = `sleep ${3000 + (process.pid % 997)}`;
@@ -283,6 +297,30 @@ describe("ECR's registry on the local AWS", () => {
     expect(other.digest).not.toBe(image.digest);
   });
 
+  test("a pushed tag is replicated as the registry's replication configuration says: another region, another account that allows it (its pull role pulls it from its own registry), not one that does not", () => {
+    const assumed = (account: string) => {
+      const c = JSON.parse(cli(["sts", "assume-role", "--role-arn", `arn:aws:iam::${account}:role/app-pull`, "--role-session-name", "replication-test"])).Credentials;
+      return { AWS_ACCESS_KEY_ID: c.AccessKeyId, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey, AWS_SESSION_TOKEN: c.SessionToken };
+    };
+    const workload = assumed("222222222222");
+    cli(["ecr", "put-registry-policy", "--policy-text", JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "Replication", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ["ecr:CreateRepository", "ecr:ReplicateImage"], Resource: `arn:aws:ecr:${REGION}:222222222222:repository/*` }] })], workload);
+    const destinations = [{ region: "us-east-1", registryId: ACCOUNT }, { region: REGION, registryId: "222222222222" }, { region: REGION, registryId: "333333333333" }];
+    cli(["ecr", "put-replication-configuration", "--replication-configuration", JSON.stringify({ rules: [{ destinations, repositoryFilters: [{ filter: "team/", filterType: "PREFIX_MATCH" }] }] })]);
+
+    expect(push(path.join(work, "two"), `${host}/team/app:v2`, password()).code).toBe(0);
+
+    const tags = (credentials: Record<string, string> | undefined, region: string) =>
+      JSON.parse(cli(["ecr", "describe-images", "--repository-name", "team/app"], credentials, region)).imageDetails.flatMap((d: { imageTags: string[]; imageDigest: string }) => d.imageTags.map((t) => `${t} ${d.imageDigest}`));
+    expect(tags(undefined, "us-east-1")).toEqual([`v2 ${other.digest}`]);
+    expect(tags(workload, REGION)).toEqual([`v2 ${other.digest}`]);
+    expect(() => cli(["ecr", "describe-repositories", "--repository-names", "team/app"], assumed("333333333333"))).toThrow(/RepositoryNotFoundException/);
+    // The workload account pulls it from its own registry, with its own token.
+    fs.writeFileSync(conf, spawnSync("curl", ["-s", `${aws.endpoint}/_local_aws/registries.conf`], { encoding: "utf8" }).stdout);
+    const workloadPassword = cli(["ecr", "get-login-password"], workload).trim();
+    const pulled = skopeo(["inspect", "--raw", "--creds", `AWS:${workloadPassword}`, `docker://222222222222.dkr.ecr.${REGION}.amazonaws.com/team/app:v2`]);
+    expect(pulled).toEqual({ code: 0, last: fs.readFileSync(path.join(work, "two", "blobs", "sha256", other.digest.slice(7)), "utf8") });
+  });
+
   test("refused: a login without a token of the local AWS, a repository the account lacks, another account's registry", () => {
     expect(push(path.join(work, "one"), `${host}/team/app:v2`, "not-a-token").last).toContain("unauthorized: authentication required");
     expect(push(path.join(work, "one"), `${host}/team/none:v1`, password()).last).toContain(
@@ -324,6 +362,7 @@ describe("the sample buildspecs, as the constructs inline them, build the image 
         { name: "DOCKERFILE", value: "Dockerfile" },
         { name: "DOCKER_BUILD_CONTEXT", value: "." },
       ],
+      privileged: true,
     });
     const build = await ended((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!, 600);
     const lines = await logLines(build);
