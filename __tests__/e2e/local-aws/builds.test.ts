@@ -375,4 +375,39 @@ describe("the sample buildspecs, as the constructs inline them, build the image 
     expect(detail).toMatchObject({ registryId: ACCOUNT, repositoryName: REPO, imageTags: [tag], imageDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
     expect(detail.imageSizeInBytes).toBeGreaterThan(1000);
   });
+
+  test("a source whose app does not compile: FAILED in BUILD with the build step's command and status, the compiler's error in the log, and nothing pushed", async () => {
+    // GIVEN the same source with a syntax error in the app
+    const broken = tempDir("broken-source");
+    const docker = path.join(__dirname, "..", "..", "..", "docker");
+    fs.cpSync(docker, broken, { recursive: true });
+    const main = fs.readdirSync(broken, { recursive: true }).map(String).find((f) => f.endsWith(".go"))!;
+    fs.appendFileSync(path.join(broken, main), "\nfunc broken( {\n");
+    const zip = path.join(tempDir("broken-zip"), "broken.zip");
+    spawnSync("python3", ["-m", "zipfile", "-c", zip, ...fs.readdirSync(broken)], { cwd: broken });
+    const s3 = new S3Client({ ...clientConfig({ region: REGION, endpoint: aws.endpoint }), forcePathStyle: true });
+    await s3.send(new PutObjectCommand({ Bucket: "build-sources", Key: "broken.zip", Body: fs.readFileSync(zip) }));
+    const before = JSON.parse(cli(["ecr", "describe-images", "--repository-name", REPO])).imageDetails.length;
+    await project("sample-broken", BuildSpec.bundled("docker-push-ecr.yml").value, {
+      source: { type: "S3", location: "build-sources/broken.zip" },
+      variables: [
+        { name: "AWS_DEFAULT_REGION", value: REGION },
+        { name: "AWS_ACCOUNT_ID", value: ACCOUNT },
+        { name: "IMAGE_REPO_NAME", value: REPO },
+        { name: "DOCKERFILE", value: "Dockerfile" },
+        { name: "DOCKER_BUILD_CONTEXT", value: "." },
+      ],
+      privileged: true,
+    });
+    // WHEN built
+    const build = await ended((await cb.send(new StartBuildCommand({ projectName: "sample-broken" }))).build!.id!, 600);
+    // THEN
+    expect(build.buildStatus).toBe("FAILED");
+    expect(build.phases!.find((p) => p.phaseType === "BUILD")).toMatchObject({
+      phaseStatus: "FAILED",
+      contexts: [{ statusCode: "COMMAND_EXECUTION_ERROR", message: expect.stringMatching(/^Error while executing command: sh "\$ECR_IMAGE_SH" build\. Reason: exit status \d+$/) }],
+    });
+    expect((await logLines(build)).join("\n")).toMatch(/syntax error/);
+    expect(JSON.parse(cli(["ecr", "describe-images", "--repository-name", REPO])).imageDetails.length).toBe(before);
+  });
 });
