@@ -14,6 +14,8 @@ import { newStack, only, synthJson } from "../../support/synth";
 
 /**
  * The two buildspecs executed for real as the constructs inline them (ecr-image.sh embedded),
+ * by the build runner alone (the dind buildspec's full run and a source that does not compile run
+ * through the local AWS's builds, e2e/local-aws/builds.test.ts, as a deployed project runs them):
  * phase by phase as CodeBuild runs them (one shell per build), on sources that hold only a
  * Dockerfile and its app, with `docker` served by podman, the ECR API (get-login-password) by
  * moto, and the image registry by a local distribution registry standing in for the ECR host.
@@ -263,22 +265,6 @@ describe("docker-dind.yml as CodeBuildDindProject inlines it (docker:dind), on t
     expect(result.output).toContain('error: dockerd did not answer "docker info" within 2 s; its log:');
     expect(Date.now() - started).toBeLessThan(60_000);
   });
-
-  test("with a daemon that answers, the rest of its phases build and push both tags", async () => {
-    // The daemon start is the one step that cannot run here: dockerd is a stand-in process,
-    // `docker` is podman, so `docker info` answers and the loop ends at once.
-    const fake = path.join(work, "daemon");
-    fs.mkdirSync(fake, { recursive: true });
-    writeExecutable(path.join(fake, "dockerd"), "sleep 600");
-    const result = await runProject(synthesizedProject("dind"), srcDir, "dind-latest", { path: [fake] });
-    expect({ succeeded: result.succeeded, phases: statuses(result), tail: result.succeeded ? "" : result.output.slice(-3000) }).toEqual({
-      succeeded: true,
-      phases: { install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "SUCCEEDED", post_build: "SUCCEEDED" },
-      tail: "",
-    });
-    expect(result.output).toMatch(/dockerd is up after 0 s/);
-    expect(await digestOf("dind-latest")).toBe(await digestOf(buildTagOf(result, commit)));
-  });
 });
 
 describe("without imageTag (the default), as on a repository with IMMUTABLE tags", () => {
@@ -387,16 +373,6 @@ describe("failures fail the build", () => {
       `error: the source (${srcDir}) has no folder at DOCKER_BUILD_CONTEXT="app" (DOCKERFILE="Dockerfile"): set the project's buildContext to a folder of the source`,
     );
     expect(await digestOf("y")).toBeNull();
-  });
-
-  test("a compile error fails the build phase; post_build then refuses to push", async () => {
-    const dir = path.join(work, "broken-src");
-    makeSource(dir, "root", (d) => fs.appendFileSync(path.join(d, "main.go"), "\nthis is not Go\n"));
-    const result = await runProject(synthesizedProject("privileged"), dir, "broken");
-    expect(result.succeeded).toBe(false);
-    expect(statuses(result)).toEqual({ install: "SUCCEEDED", pre_build: "SUCCEEDED", build: "FAILED", post_build: "FAILED" });
-    expect(result.output).toContain("error: the build failed: nothing to push");
-    expect(await digestOf("broken")).toBeNull();
   });
 });
 
