@@ -48,10 +48,9 @@ interface Logs {
   streamName?: string;
 }
 
-/** A phase that failed the build, and why (CodeBuild's statusCode and message). */
+/** Why the phase under way failed the build (CodeBuild's statusCode and message). */
 export class PhaseFailure extends Error {
   constructor(
-    readonly phase: string,
     readonly statusCode: string,
     message: string,
   ) {
@@ -104,7 +103,7 @@ export function buildspecOf(source: Source, srcDir: string): { text: string } | 
   const spec = source.buildspec?.trim();
   if (spec && (spec.includes("\n") || /^version\s*:/.test(spec))) return { text: source.buildspec! };
   const file = path.join(srcDir, spec || "buildspec.yml");
-  if (!fs.existsSync(file)) throw new PhaseFailure("DOWNLOAD_SOURCE", "YAML_FILE_ERROR", `YAML file does not exist: the source has no ${spec || "buildspec.yml"}`);
+  if (!fs.existsSync(file)) throw new PhaseFailure("YAML_FILE_ERROR", `YAML file does not exist: the source has no ${spec || "buildspec.yml"}`);
   return { file };
 }
 
@@ -119,14 +118,14 @@ export function resolveVariables(vars: Environment["environmentVariables"], awsE
       const [secretId, jsonKey] = v.value.split(":");
       const secret = awsCli(["secretsmanager", "get-secret-value", "--secret-id", secretId, "--query", "SecretString", "--output", "text"], awsEnv, v.name);
       resolved[v.name] = jsonKey ? String(JSON.parse(secret)[jsonKey] ?? "") : secret;
-    } else throw new PhaseFailure("PROVISIONING", "CLIENT_ERROR", `environment variable ${v.name}: unknown type ${JSON.stringify(type)}`);
+    } else throw new PhaseFailure("CLIENT_ERROR", `environment variable ${v.name}: unknown type ${JSON.stringify(type)}`);
   }
   return resolved;
 }
 
 function awsCli(args: string[], env: NodeJS.ProcessEnv, variable: string): string {
   const r = spawnSync("aws", [...args, "--endpoint-url", env.AWS_ENDPOINT_URL!], { env, encoding: "utf8" });
-  if (r.status !== 0) throw new PhaseFailure("PROVISIONING", "CLIENT_ERROR", `environment variable ${variable}: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`);
+  if (r.status !== 0) throw new PhaseFailure("CLIENT_ERROR", `environment variable ${variable}: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`);
   return r.stdout.replace(/\n$/, "");
 }
 
@@ -134,7 +133,7 @@ function awsCli(args: string[], env: NodeJS.ProcessEnv, variable: string): strin
 async function downloadSource(source: Source, dir: string, s3: S3Client): Promise<void> {
   if (source.type === "NO_SOURCE") return;
   if (source.type !== "S3") {
-    throw new PhaseFailure("DOWNLOAD_SOURCE", "CLIENT_ERROR", `the local AWS cannot fetch a ${source.type} source (it has no network): give the project an S3 source (a zip at bucket/key)`);
+    throw new PhaseFailure("CLIENT_ERROR", `the local AWS cannot fetch a ${source.type} source (it has no network): give the project an S3 source (a zip at bucket/key)`);
   }
   const location = source.location ?? "";
   const slash = location.indexOf("/");
@@ -143,13 +142,13 @@ async function downloadSource(source: Source, dir: string, s3: S3Client): Promis
   try {
     body = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray();
   } catch (e) {
-    throw new PhaseFailure("DOWNLOAD_SOURCE", "CLIENT_ERROR", `the source s3://${location} could not be read: ${(e as Error).message}`);
+    throw new PhaseFailure("CLIENT_ERROR", `the source s3://${location} could not be read: ${(e as Error).message}`);
   }
   const zip = path.join(dir, "..", "source.zip");
   fs.writeFileSync(zip, body);
   const unzip = spawnSync("python3", ["-m", "zipfile", "-e", zip, dir], { encoding: "utf8" });
   fs.rmSync(zip, { force: true });
-  if (unzip.status !== 0) throw new PhaseFailure("DOWNLOAD_SOURCE", "CLIENT_ERROR", `the source s3://${location} is not a zip file: ${unzip.stderr.trim().split("\n").pop()}`);
+  if (unzip.status !== 0) throw new PhaseFailure("CLIENT_ERROR", `the source s3://${location} is not a zip file: ${unzip.stderr.trim().split("\n").pop()}`);
 }
 
 /** The build's log lines, sent to its CloudWatch Logs stream about once a second (the group is made if missing, as CodeBuild does). */
@@ -292,7 +291,7 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
     await sink.flush();
     await phases.complete(result.succeeded ? "SUCCEEDED" : result.timedOut ? "TIMED_OUT" : "FAILED");
   } catch (e) {
-    const failure = e instanceof PhaseFailure ? e : new PhaseFailure("PROVISIONING", "CLIENT_ERROR", (e as Error).message);
+    const failure = e instanceof PhaseFailure ? e : new PhaseFailure("CLIENT_ERROR", (e as Error).message);
     sink?.line(`[Container] Phase context status code: ${failure.statusCode} Message: ${failure.message}`);
     await sink?.flush().catch(() => undefined);
     phases.fail(failure.statusCode, failure.message);

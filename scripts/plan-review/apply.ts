@@ -12,11 +12,6 @@ import { parallelismLine, type PlannedStack } from "./plan-stacks";
 export interface ApplyOptions {
   readonly destroy: boolean;
   readonly parallelism: Parallelism;
-  /**
-   * What a failed apply of a local stack becomes, e.g. an explanation of a known gap of the
-   * local AWS. @default - {@link explainUnsupportedCall}
-   */
-  readonly explainLocalFailure?: (e: unknown) => unknown;
 }
 
 /** What applying one stack gave. */
@@ -119,14 +114,13 @@ export async function applyPlans(
   log: (line: string) => void,
 ): Promise<AppliedStack[]> {
   const applied: AppliedStack[] = [];
-  const explain = opts.explainLocalFailure ?? explainUnsupportedCall;
   const apply = async (p: PlannedStack & { readonly name: string }) => {
     const s = p.stack;
     const start = Date.now();
     try {
       await session.apply(s, p.planFile);
     } catch (e) {
-      throw alreadyExistsHint((s.environment.local ? explain(e) : e) as Error, s.name, opts.destroy);
+      throw alreadyExistsHint((s.environment.local ? explainUnsupportedCall(e) : e) as Error, s.name, opts.destroy);
     }
     applied.push({ stack: p, seconds: (Date.now() - start) / 1000 });
     // What the state holds now, for the next review (backend-change, state-empty).

@@ -34,8 +34,6 @@ export interface Deployed {
 
 /** How a command runs the pipeline beyond its flags. */
 export interface PipelineOptions {
-  /** What a failed apply of a local stack becomes (see apply.ts). @default - explainUnsupportedCall */
-  readonly explainLocalFailure?: (e: unknown) => unknown;
   /** The stack list, when the command already built it (from the same config and ENVIRONMENTS). @default - built here */
   readonly selection?: StackSelection;
   /** The local endpoint was started for this run: it holds nothing the state records describe. @default false */
@@ -107,7 +105,7 @@ export async function runPlan(
     }
     // Owners before the consumers that pull from them; a stack with nothing to destroy is skipped.
     const reversed = waves.reverse().map((w) => w.filter((p) => p.review.changes.length));
-    await applyPlans(reversed, session, { destroy, parallelism, explainLocalFailure: options.explainLocalFailure }, env, log);
+    await applyPlans(reversed, session, { destroy, parallelism }, env, log);
     log("destroyed everything reviewed above\n");
     return 0;
   }
@@ -127,7 +125,7 @@ export async function runPlan(
   if (!decision.ok) return 1;
 
   if (flags.apply) {
-    const applied = await applyPlans(waves, session, { destroy, parallelism, explainLocalFailure: options.explainLocalFailure }, env, log);
+    const applied = await applyPlans(waves, session, { destroy, parallelism }, env, log);
     const outputs = await readOutputs(waves.flat(), session);
     printOutputs(outputs, log);
     await options.onDeployed?.({ waves, applied, outputs, organization: selected.selection.organization }, selected);

@@ -185,7 +185,7 @@ export async function deploySavedPlans(flags: PlanFlags & { readonly plans: stri
     planned.map((p) => ({ ...p, environment: p.stack.environment })),
     selected.selection.organization,
   );
-  const applied = await applyPlans(waves, session, { destroy: false, parallelism, explainLocalFailure: options.explainLocalFailure }, env, log);
+  const applied = await applyPlans(waves, session, { destroy: false, parallelism }, env, log);
   const outputs = await readOutputs(waves.flat(), session);
   printOutputs(outputs, log);
   await options.onDeployed?.({ waves, applied, outputs, organization: selected.selection.organization }, selected);

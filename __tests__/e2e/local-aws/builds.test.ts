@@ -268,6 +268,19 @@ describe("ECR's registry on the local AWS", () => {
     other = writeOciLayout(path.join(work, "two"), "v1", "two\n");
   });
 
+  test("GetAuthorizationToken: a fresh password per call, for the caller's account's registry, valid 12 hours", () => {
+    const tokens = [0, 1].map(() => JSON.parse(cli(["ecr", "get-authorization-token"])).authorizationData[0]);
+    for (const t of tokens) {
+      expect(t.proxyEndpoint).toBe(`https://${host}`);
+      expect(Buffer.from(t.authorizationToken, "base64").toString()).toMatch(/^AWS:[\w-]{20,}$/);
+      const expires = typeof t.expiresAt === "number" ? t.expiresAt * 1000 : new Date(t.expiresAt).getTime();
+      const hours = (expires - Date.now()) / 3_600_000;
+      expect(hours).toBeGreaterThan(11.9);
+      expect(hours).toBeLessThanOrEqual(12);
+    }
+    expect(tokens[0].authorizationToken).not.toBe(tokens[1].authorizationToken);
+  });
+
   test("the registries.conf it serves makes each account's ECR host with a repository an HTTP registry", () => {
     expect(fs.readFileSync(conf, "utf8")).toBe(`[[registry]]\nlocation = "${host}"\ninsecure = true\n`);
   });
@@ -337,6 +350,14 @@ describe("ECR's registry on the local AWS", () => {
 
 describe("the sample buildspecs, as the constructs inline them, build the image and push it to the account's ECR", () => {
   const REPO = "codebuild-sample/dckr-push-ecr";
+  /** The variables a sample project sets (the construct's, with its account and region as literals). */
+  const SAMPLE_VARIABLES = [
+    { name: "AWS_DEFAULT_REGION", value: REGION },
+    { name: "AWS_ACCOUNT_ID", value: ACCOUNT },
+    { name: "IMAGE_REPO_NAME", value: REPO },
+    { name: "DOCKERFILE", value: "Dockerfile" },
+    { name: "DOCKER_BUILD_CONTEXT", value: "." },
+  ];
 
   beforeAll(async () => {
     cli(["ecr", "create-repository", "--repository-name", REPO, "--image-tag-mutability", "IMMUTABLE"]);
@@ -355,13 +376,7 @@ describe("the sample buildspecs, as the constructs inline them, build the image 
     const name = `sample-${kind}`;
     await project(name, BuildSpec.bundled(buildspec).value, {
       source: { type: "S3", location: "build-sources/sample.zip" },
-      variables: [
-        { name: "AWS_DEFAULT_REGION", value: REGION },
-        { name: "AWS_ACCOUNT_ID", value: ACCOUNT },
-        { name: "IMAGE_REPO_NAME", value: REPO },
-        { name: "DOCKERFILE", value: "Dockerfile" },
-        { name: "DOCKER_BUILD_CONTEXT", value: "." },
-      ],
+      variables: SAMPLE_VARIABLES,
       privileged: true,
     });
     const build = await ended((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!, 600);
@@ -392,13 +407,7 @@ describe("the sample buildspecs, as the constructs inline them, build the image 
     const before = JSON.parse(cli(["ecr", "describe-images", "--repository-name", REPO])).imageDetails.length;
     await project("sample-broken", BuildSpec.bundled("docker-push-ecr.yml").value, {
       source: { type: "S3", location: "build-sources/broken.zip" },
-      variables: [
-        { name: "AWS_DEFAULT_REGION", value: REGION },
-        { name: "AWS_ACCOUNT_ID", value: ACCOUNT },
-        { name: "IMAGE_REPO_NAME", value: REPO },
-        { name: "DOCKERFILE", value: "Dockerfile" },
-        { name: "DOCKER_BUILD_CONTEXT", value: "." },
-      ],
+      variables: SAMPLE_VARIABLES,
       privileged: true,
     });
     // WHEN built
