@@ -18,7 +18,8 @@ import { terraformTrimmed } from "../support/trimmed-terraform";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../modules/shared/iam";
 import { BuildSpec } from "../../modules/shared/buildspec";
 import { ROOT, tempDir } from "../support/app";
-import { alive, motoPid, runScript, start, stopKept, withoutNodeWarnings, type Run } from "../support/e2e-run";
+import { alive, runScript, start, startedServer, stopKept, withoutNodeWarnings, type Run } from "../support/e2e-run";
+import { listeningPids } from "../../scripts/shared/listeners";
 import { singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
 /**
@@ -43,6 +44,7 @@ interface Deployed {
 let keep: Run;
 /** The local AWS `npm start --keep-running` left running. */
 let pid: number;
+let group: number;
 let endpoint: string;
 let dir: string;
 /** Where this run's kept-running record goes (not the project's .local-aws/). */
@@ -55,8 +57,8 @@ beforeAll(async () => {
   const outdir = path.join(dir, "cdktf.out");
   const configFile = writeSingleAccountConfig(dir);
   stateDir = path.join(dir, "kept");
-  keep = await start(["--keep-running"], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, CONFIG_FILE: configFile, ENVIRONMENTS: "local", LOCAL_AWS_STATE_DIR: stateDir });
-  pid = motoPid(keep.stdout);
+  keep = await start(["--keep-running", "--no-build"], { AWS_ENDPOINT_URL: undefined, CDKTF_OUTDIR: outdir, CONFIG_FILE: configFile, ENVIRONMENTS: "local", LOCAL_AWS_STATE_DIR: stateDir });
+  ({ pid, group } = startedServer(keep.stdout));
   if (keep.code !== 0) throw new Error(`npm start -- --keep-running failed (exit ${keep.code}):\n${keep.stderr}\n${keep.stdout}`);
   endpoint = /export AWS_ENDPOINT_URL=(\S+)/.exec(keep.stdout)![1];
   opts = { endpoint, root: ROOT, outdir, configFile, environments: "local" };
@@ -67,7 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // As a user stops it; the process-group kill is only the fallback when npm stop failed.
   await runScript("local-aws/stop", [], { LOCAL_AWS_STATE_DIR: stateDir });
-  stopKept(pid);
+  stopKept(group);
 });
 
 describe("npm start --keep-running", () => {
@@ -75,6 +77,9 @@ describe("npm start --keep-running", () => {
     expect(keep.code).toBe(0);
     expect(keep.stdout).toContain("\nwave 1/1: local-eu-central-1, local-us-east-1\n");
     expect(alive(pid)).toBe(true);
+    // The pid it prints is the server's own, the process that answers on the endpoint's port (not its watchdog's).
+    expect(listeningPids(Number(new URL(endpoint).port))).toEqual([pid]);
+    expect(group).not.toBe(pid);
     expect(keep.stdout).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1`);
     expect(keep.stdout).toContain("Is it up: npm run status\nStop it with: npm stop\n");
     // The server still answers, and holds what was deployed. (moto's own /moto-api/data.json

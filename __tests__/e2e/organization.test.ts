@@ -1,6 +1,7 @@
 import { applyWaves } from "../../stacks/topology";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as path from "path";
 import { CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
 import {
@@ -30,6 +31,7 @@ import { terraformTrimmed } from "../support/trimmed-terraform";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import type { EnvironmentConfig } from "../../config/environments";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
+import { containerEnv, ensureBuilderImage, IMAGE_BUILD_TOOLS, podman, requireTools } from "../support/containers";
 import { runScript, start, withoutNodeWarnings, type Run } from "../support/e2e-run";
 import { peak, terraformCalls, writeTerraformWrapper } from "../support/terraform-calls";
 import { shippedConfig, shippedLocalStacks } from "../support/environments";
@@ -158,8 +160,11 @@ beforeAll(async () => {
   // The repository's cdktf.out is never touched: the synth goes to a temporary folder.
   const outdir = path.join(workDir, "cdktf.out");
 
-  aws = await phase("start the local AWS (moto_server)", () => startLocalAws());
-  progress(`moto_server pid ${aws.pid} on ${aws.endpoint}`);
+  // The builds' docker (podman) on the tests' container storage, where the Go builder base is made once.
+  requireTools(["podman", "docker-registry", "aws", ...IMAGE_BUILD_TOOLS]);
+  await phase("the Go builder base (build-image.sh --builder-only: made once, then reused)", () => ensureBuilderImage());
+  aws = await phase("start the local AWS (moto_server)", () => startLocalAws({ env: { ...process.env, ...containerEnv() } }));
+  progress(`local AWS server pid ${aws.pid} on ${aws.endpoint}`);
   opts = { endpoint: aws.endpoint, root: ROOT, outdir, configFile: CONFIG_FILE };
   envs = selectLocalEnvironments(opts);
   organization = organizationOf(opts);
@@ -192,6 +197,7 @@ beforeAll(async () => {
       PARALLELISM: undefined,
       PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}`,
       TERRAFORM_CALLS: path.join(path.dirname(outdir), "start-calls.log"),
+      ...containerEnv(),
     }),
   );
   // With the local AWS's request log: a failure seen rarely ("Project already exists" on this
@@ -201,6 +207,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await aws?.stop();
+  // The images the first builds tagged in the tests' shared storage.
+  const tags = [...(deploy?.stdout ?? "").matchAll(/^ {4}image {6}(\S+)$/gm)].map((m) => m[1]);
+  if (tags.length) podman(["rmi", "--ignore", ...tags]);
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   if (timings.length) {
     const total = (Date.now() - started) / 1000;
@@ -212,7 +221,7 @@ describe("npm start with AWS_ENDPOINT_URL set, on the shipped config", () => {
   test("deploys to that endpoint and starts nothing", () => {
     expect({ code: deploy.code, stderr: withoutNodeWarnings(deploy.stderr) }).toEqual({ code: 0, stderr: "" });
     expect(deploy.stdout).toContain(`using the local AWS at AWS_ENDPOINT_URL=${aws!.endpoint} (nothing started)`);
-    expect(deploy.stdout).not.toContain("moto_server pid");
+    expect(deploy.stdout).not.toContain("server pid");
     expect(deploy.stdout).not.toContain("keeps running");
   });
 
@@ -758,3 +767,74 @@ describe("the planner's selection and failures, on the deployed organization (th
     expect(terraformCalls(log).filter((p) => p.command === "apply").map((p) => p.stack)).toEqual([prodEu]);
   });
 });
+
+describe("the first build of each project, run by npm start, seen with the AWS CLI alone", () => {
+  const REGION = "eu-central-1";
+  /** The blocks npm start printed under Images: project, image, digest, replicas, log group and stream. */
+  const printed = () =>
+    [...deploy.stdout.matchAll(/^ {2}(codebuild-sample-[\w-]+) \(123456789012 eu-central-1\): SUCCEEDED in [\d.]+ s\n {4}image {6}(\S+)\n {4}digest {5}(sha256:[0-9a-f]{64})\n {4}replicas {3}(.*)\n {4}log {8}aws logs get-log-events --log-group-name (\S+) --log-stream-name (\S+)$/gm)].map(
+      (m) => ({ project: m[1], image: m[2], digest: m[3], replicas: m[4], group: m[5], stream: m[6], tag: m[2].split(":").pop()! }),
+    );
+  /** The AWS CLI against the local AWS in `account` (its session), parsed. */
+  const cli = (args: string[], account = OWNER, region = REGION) => {
+    const c = sessions[account]!;
+    const r = spawnSync("aws", [...args, "--endpoint-url", aws!.endpoint, "--region", region, "--output", "json"], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken, AWS_PROFILE: undefined, AWS_CONFIG_FILE: "/dev/null" },
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`aws ${args.join(" ")} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+
+  test("npm start printed, for each project, the image by account, region, repository and its own tag, its digest, its replicas and its log", () => {
+    expect(deploy.stdout).toContain("▸ build each of the 2 projects once on the local AWS (StartBuild: buildspec, podman, push to ECR) …");
+    const builds = printed();
+    expect(builds.map((b) => b.project).sort()).toEqual(["codebuild-sample-dckr-dind", "codebuild-sample-dckr-push-ecr"]);
+    for (const b of builds) {
+      expect(b.image).toMatch(new RegExp(`^${OWNER}\\.dkr\\.ecr\\.${REGION}\\.amazonaws\\.com/${REPOSITORY}:build-1-[0-9a-f]{8}$`));
+      // Replicated as the config says: the owner's other region, and every region of local-prod (not local-staging).
+      expect(b.replicas.split(", ").sort()).toEqual([`${OWNER} us-east-1`, `${PROD} eu-central-1`, `${PROD} us-east-1`]);
+    }
+  });
+
+  test("describe-images in the owner account lists each image with the digest its registry serves", async () => {
+    const token = cli(["ecr", "get-authorization-token"]).authorizationData[0].authorizationToken as string;
+    for (const b of printed()) {
+      const [detail] = cli(["ecr", "describe-images", "--repository-name", REPOSITORY, "--image-ids", `imageTag=${b.tag}`]).imageDetails;
+      expect(detail).toMatchObject({ registryId: OWNER, repositoryName: REPOSITORY, imageTags: [b.tag], imageDigest: b.digest });
+      expect(detail.imageSizeInBytes).toBeGreaterThan(1000);
+      expect(await servedDigest(aws!.port, `http://${OWNER}.dkr.ecr.${REGION}.amazonaws.com/v2/${REPOSITORY}/manifests/${b.tag}`, token)).toBe(b.digest);
+    }
+  });
+
+  test("the replicated image is listed in the destination account, read with that account's own credentials", () => {
+    for (const b of printed()) {
+      const [detail] = cli(["ecr", "describe-images", "--repository-name", REPOSITORY, "--image-ids", `imageTag=${b.tag}`], PROD).imageDetails;
+      expect(detail).toMatchObject({ registryId: PROD, imageDigest: b.digest });
+    }
+  });
+
+  test("batch-get-builds says SUCCEEDED, every phase succeeded; the build's log events are readable", () => {
+    for (const b of printed()) {
+      const id = new RegExp(`^ {2}${b.project} \\(${OWNER} ${REGION}\\): build 1 started, (\\S+)$`, "m").exec(deploy.stdout)![1];
+      const [build] = cli(["codebuild", "batch-get-builds", "--ids", id]).builds;
+      expect(build).toMatchObject({ buildStatus: "SUCCEEDED", currentPhase: "COMPLETED", logs: { groupName: b.group, streamName: b.stream } });
+      expect(build.phases.filter((p: { phaseStatus?: string }) => p.phaseStatus !== undefined && p.phaseStatus !== "SUCCEEDED")).toEqual([]);
+      const events = cli(["logs", "get-log-events", "--log-group-name", b.group, "--log-stream-name", b.stream, "--start-from-head"]).events.map((e: { message: string }) => e.message);
+      expect(events).toContain(`wrote imagedefinitions.json for ${b.image}`);
+    }
+  });
+});
+
+/** The digest the registry serves for a manifest (Docker-Content-Digest), asked through the local AWS as HTTP proxy with an ECR token. */
+function servedDigest(port: number, url: string, token: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const accept = ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.index.v1+json"].join(", ");
+    const req = http.request({ host: "127.0.0.1", port, method: "HEAD", path: url, headers: { Host: new URL(url).host, Authorization: `Basic ${token}`, Accept: accept } }, (res) => {
+      res.resume();
+      resolve(res.headers["docker-content-digest"] as string | undefined);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}

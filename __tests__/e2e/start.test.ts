@@ -3,7 +3,7 @@ import * as net from "net";
 import * as path from "path";
 import { freePort, startLocalAws } from "../../scripts/local-aws/server";
 import { ROOT, tempDir } from "../support/app";
-import { alive, motoPid, start, withoutNodeWarnings } from "../support/e2e-run";
+import { alive, startedServer, start, withoutNodeWarnings } from "../support/e2e-run";
 import { prodEnvironment, singleAccountLocal, writeSingleAccountConfig } from "../support/environments";
 
 /**
@@ -24,7 +24,7 @@ describe("npm start", () => {
     fs.mkdirSync(tmp);
 
     // WHEN
-    const run = await start([], {
+    const run = await start(["--no-build"], {
       AWS_ENDPOINT_URL: undefined,
       TMPDIR: tmp,
       CDKTF_OUTDIR: outdir,
@@ -34,7 +34,7 @@ describe("npm start", () => {
 
     // THEN
     expect({ code: run.code, stderr: withoutNodeWarnings(run.stderr) }).toEqual({ code: 0, stderr: "" });
-    expect(run.stdout).toMatch(/▸ start the local AWS \(moto_server\) …\n {2}moto_server pid \d+ listening on http:\/\/127\.0\.0\.1:\d+\n/);
+    expect(run.stdout).toMatch(/▸ start the local AWS \(moto_server\) …\n {2}server pid \d+ \(process group \d+\) listening on http:\/\/127\.0\.0\.1:\d+\n/);
     expect(run.stdout).toContain("▸ synthesize, plan and deploy 1 stacks of 1 environments in 1 accounts (npm run deploy) …");
     expect(run.stdout).toContain("\nwave 1/1: local-eu-central-1\n");
     // init, a saved plan, the apply of that plan (each against a provider process of its own): no
@@ -53,7 +53,7 @@ describe("npm start", () => {
     expect(run.stdout).toMatch(/Timings\n[\s\S]*s {2}total/);
     expect(run.stdout).not.toContain("keeps running");
     expect(fs.readdirSync(path.join(outdir, "stacks"))).toEqual(["local-eu-central-1"]);
-    expect(alive(motoPid(run.stdout))).toBe(false);
+    expect(alive(startedServer(run.stdout).pid)).toBe(false);
     // Nothing left in its TMPDIR (the provider processes' plugin sockets went with them).
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
@@ -65,7 +65,7 @@ describe("npm start", () => {
     const dir = tempDir("start-fail");
     const env = { ...singleAccountLocal(), regions: ["eu-central-1"] };
     fs.writeFileSync(path.join(dir, "environments.json"), JSON.stringify({ environments: { local: env, twin: env } }));
-    const run = await start(["--parallelism", "1"], {
+    const run = await start(["--no-build", "--parallelism", "1"], {
       AWS_ENDPOINT_URL: undefined,
       CONFIG_FILE: path.join(dir, "environments.json"),
       ENVIRONMENTS: "local,twin",
@@ -76,7 +76,7 @@ describe("npm start", () => {
     expect(run.stderr).toMatch(/error: apply failed for (local|twin)-eu-central-1 \(wave 1 of 1\); applied: (local|twin)-eu-central-1; not applied: \1-eu-central-1\n\1-eu-central-1: terraform apply failed in .*stacks\/\1-eu-central-1/);
     expect(run.stderr).toMatch(/already exists/i);
     expect(run.stderr).toContain("npm start failed; the local AWS it started was stopped.");
-    expect(alive(motoPid(run.stdout))).toBe(false);
+    expect(alive(startedServer(run.stdout).pid)).toBe(false);
   });
 
   test("without moto it says how to install it, and writes nothing", async () => {
@@ -140,17 +140,17 @@ describe("npm start", () => {
   test("a failure with AWS_ENDPOINT_URL given says it started nothing and names the endpoint", async () => {
     // Nothing listens there: the deploy fails when it first calls the endpoint.
     const endpoint = `http://127.0.0.1:${await freePort()}`;
-    const run = await start([], { AWS_ENDPOINT_URL: endpoint, CDKTF_OUTDIR: path.join(tempDir("start-external"), "cdktf.out"), ENVIRONMENTS: undefined, CONFIG_FILE: undefined });
+    const run = await start(["--no-build"], { AWS_ENDPOINT_URL: endpoint, CDKTF_OUTDIR: path.join(tempDir("start-external"), "cdktf.out"), ENVIRONMENTS: undefined, CONFIG_FILE: undefined });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`using the local AWS at AWS_ENDPOINT_URL=${endpoint} (nothing started)`);
-    expect(run.stdout).not.toContain("moto_server pid");
+    expect(run.stdout).not.toContain("server pid");
     expect(run.stderr).toMatch(/^error: .*ECONNREFUSED/m);
     expect(run.stderr.endsWith(`\nnpm start failed; it started no local AWS (it was given AWS_ENDPOINT_URL=${endpoint}).\n`)).toBe(true);
   });
 
   test("an unknown flag is one clear line and exit code 2", async () => {
     const run = await start(["--keep"], {});
-    expect(run).toEqual({ code: 2, stdout: "", stderr: 'error: unknown flag "--keep" (known: --keep-running, --parallelism, --help)\n' });
+    expect(run).toEqual({ code: 2, stdout: "", stderr: 'error: unknown flag "--keep" (known: --keep-running, --no-build, --parallelism, --help)\n' });
   });
 });
 

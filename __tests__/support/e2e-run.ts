@@ -48,17 +48,18 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** The pid of the moto_server a run of `npm start` says it started. */
-export function motoPid(stdout: string): number {
-  return Number(/moto_server pid (\d+)/.exec(stdout)?.[1]);
+/** The server process and its process group that a run of `npm start` says it started (NaN when it says none). */
+export function startedServer(stdout: string): { pid: number; group: number } {
+  const m = /server pid (\d+) \(process group (\d+)\)/.exec(stdout);
+  return { pid: Number(m?.[1]), group: Number(m?.[2]) };
 }
 
 /** Stops a local AWS that `npm start --keep-running` left running (its whole process group). */
-export function stopKept(pid: number): void {
-  if (!Number.isFinite(pid) || !alive(pid)) return;
+export function stopKept(group: number): void {
+  if (!Number.isFinite(group)) return;
   try {
-    process.kill(-pid, "SIGTERM");
+    process.kill(-group, "SIGTERM");
   } catch {
-    process.kill(pid, "SIGTERM");
+    // already gone
   }
 }

@@ -2,8 +2,12 @@
 // Compiles the TypeScript to dist/ as CommonJS with esbuild (no type check: `npm run typecheck`
 // does that): one file per source for the scripts and tests, plus the single-file app bundle
 // dist/main.bundle.js that cdktf.json runs through scripts/app/synth.js.
+// Every `npm run <command>` runs it first, so it does nothing when dist/ was built from the same
+// inputs (each source's path, size and modification time, this file, package-lock.json: a stamp in
+// dist/.build-stamp), as make would; BUILD_FORCE=1 builds anyway.
 import { build } from "esbuild";
-import { readdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,6 +23,17 @@ function tsFiles(dir) {
 }
 
 const entryPoints = [join(root, "main.ts"), ...SOURCE_DIRS.flatMap((d) => tsFiles(join(root, d)))];
+
+const stampFile = join(root, "dist", ".build-stamp");
+const inputs = [...entryPoints, fileURLToPath(import.meta.url), join(root, "package-lock.json")].filter((f) => existsSync(f));
+const stamp = createHash("sha256")
+  .update(inputs.map((f) => `${f}\0${statSync(f).size}\0${statSync(f).mtimeMs}`).join("\n"))
+  .digest("hex");
+const upToDate = () => process.env.BUILD_FORCE !== "1" && existsSync(join(root, "dist", "main.bundle.js")) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp;
+if (upToDate()) process.exit(0);
+// A build that fails or is interrupted leaves no stamp: the next command builds again.
+rmSync(stampFile, { force: true });
+
 await build({
   entryPoints,
   outdir: join(root, "dist"),
@@ -41,3 +56,4 @@ await build({
   alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   logLevel: "warning",
 });
+writeFileSync(stampFile, stamp);

@@ -14,8 +14,10 @@ import * as path from "path";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { parseBuildspec } from "../build-runner/buildspec";
 import { runBuildspec, type BuildResult } from "../build-runner/runner";
 import { LOCAL_CREDENTIALS } from "./clients";
+import { secondsPerMinute } from "./limits";
 
 /** What local_aws.py hands the build (its JSON field names are CodeBuild's). */
 export interface BuildSpecInput {
@@ -89,6 +91,11 @@ export class Phases {
     this.close("FAILED", [{ statusCode, message }]);
   }
 
+  /** Ends the open phase as TIMED_OUT, as CodeBuild ends the phase its timeout cut short. */
+  timeOut(minutes: number): void {
+    this.close("TIMED_OUT", [{ statusCode: "BUILD_TIMED_OUT", message: `Build has timed out after ${minutes} minutes` }]);
+  }
+
   /** The build's end: FINALIZING, then COMPLETED. */
   async complete(status: "SUCCEEDED" | "FAILED" | "TIMED_OUT"): Promise<void> {
     await this.enter("FINALIZING");
@@ -105,6 +112,41 @@ export function buildspecOf(source: Source, srcDir: string): { text: string } | 
   const file = path.join(srcDir, spec || "buildspec.yml");
   if (!fs.existsSync(file)) throw new PhaseFailure("YAML_FILE_ERROR", `YAML file does not exist: the source has no ${spec || "buildspec.yml"}`);
   return { file };
+}
+
+/**
+ * The buildspec as CodeBuild reads it when the source is in: YAML that is not a buildspec fails the
+ * build in DOWNLOAD_SOURCE with YAML_FILE_ERROR and the reason, before any command runs.
+ */
+export function checkBuildspec(buildspec: { text: string } | { file: string }): void {
+  const text = "text" in buildspec ? buildspec.text : fs.readFileSync(buildspec.file, "utf8");
+  try {
+    parseBuildspec(text, "text" in buildspec ? "buildspec" : `buildspec ${path.basename(buildspec.file)}`);
+  } catch (e) {
+    throw new PhaseFailure("YAML_FILE_ERROR", (e as Error).message);
+  }
+}
+
+/** The tools of this machine a build runs with, each with why and the Debian package that has it. */
+const BUILD_TOOLS: readonly { tool: string; why: string; pkg: string; when: (b: { privileged: boolean; source: string }) => boolean }[] = [
+  { tool: "bash", why: "the buildspec's shell", pkg: "bash", when: () => true },
+  { tool: "aws", why: "the AWS CLI a CodeBuild image has", pkg: "awscli", when: () => true },
+  { tool: "python3", why: "unpacks an S3 source", pkg: "python3", when: (b) => b.source === "S3" },
+  { tool: "podman", why: "docker of a privileged build", pkg: "podman", when: (b) => b.privileged },
+];
+
+/**
+ * What a build needs that this machine lacks (the local AWS runs builds on it, not in the project's
+ * image): one line naming each missing tool and the install command, or undefined when all are there.
+ */
+export function missingTools(build: { privileged: boolean; source: string }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = (env.PATH ?? "").split(path.delimiter).filter(Boolean);
+  const missing = BUILD_TOOLS.filter((t) => t.when(build) && !dirs.some((d) => fs.existsSync(path.join(d, t.tool))));
+  if (missing.length === 0) return undefined;
+  return (
+    `the local AWS runs builds on this machine, which lacks ${missing.map((t) => `${t.tool} (${t.why})`).join(", ")}: ` +
+    `install with: sudo apt-get install -y ${[...new Set(missing.map((t) => t.pkg))].join(" ")}, then start the build again`
+  );
 }
 
 /** The project's variables, resolved: PLAINTEXT as it is, Parameter Store and Secrets Manager read with the build's credentials. */
@@ -195,11 +237,9 @@ export class CloudWatchSink {
  * `dockerd` that starts nothing (the dind buildspec starts one and waits for `docker info`, which
  * podman answers). Its registries are the local AWS's ECR registry: the local AWS as HTTP proxy,
  * each ECR host of the accounts an HTTP registry (GET /_local_aws/registries.conf). Only in
- * privileged mode, as on CodeBuild; without podman on PATH a build has no docker, as an image without it.
+ * privileged mode, as on CodeBuild (without podman the build fails in PROVISIONING: missingTools).
  */
 async function containerEngine(work: string, endpoint: string, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
-  const podman = (env.PATH ?? "").split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, "podman")));
-  if (!podman) return {};
   const bin = path.join(work, "bin");
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, "docker"), '#!/bin/sh\nexec podman ${STORAGE_DRIVER:+--storage-driver "$STORAGE_DRIVER"} "$@"\n', { mode: 0o755 });
@@ -232,12 +272,15 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
   const phases = new Phases(build.phases, send);
   const client = { region, endpoint, credentials: LOCAL_CREDENTIALS };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "local-aws-build-"));
+  workDir = work;
   const srcDir = path.join(work, "src");
   fs.mkdirSync(srcDir);
   fs.mkdirSync(path.join(work, "tmp"));
   let sink: CloudWatchSink | undefined;
   try {
     await phases.enter("PROVISIONING");
+    const lacking = missingTools({ privileged: build.environment.privilegedMode === true, source: build.source.type });
+    if (lacking) throw new PhaseFailure("CLIENT_ERROR", lacking);
     const assumed = await new STSClient(client).send(new AssumeRoleCommand({ RoleArn: build.serviceRole, RoleSessionName: build.id.replace(/[^\w+=,.@-]/g, "-").slice(0, 64) }));
     const c = assumed.Credentials!;
     const credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
@@ -261,6 +304,7 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
     await phases.enter("DOWNLOAD_SOURCE");
     await downloadSource(build.source, srcDir, new S3Client({ ...client, credentials, forcePathStyle: true }));
     const buildspec = buildspecOf(build.source, srcDir);
+    checkBuildspec(buildspec);
     const flusher = setInterval(() => void sink?.flush().catch(() => undefined), 1000);
     let result: BuildResult;
     let running = Promise.resolve();
@@ -271,7 +315,7 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
         env: variables,
         baseEnv: awsEnv,
         sourceVersion: build.sourceVersion || undefined,
-        timeoutSeconds: build.timeoutInMinutes * 60,
+        timeoutSeconds: build.timeoutInMinutes * secondsPerMinute(),
         build: { id: build.id, arn: build.arn, number: build.buildNumber, initiator: build.initiator, image: build.environment.image ?? "local" },
         log: (line) => {
           sink!.line(line);
@@ -287,7 +331,7 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
     }
     await running;
     if (result.succeeded) await phases.enter("UPLOAD_ARTIFACTS");
-    else if (result.timedOut) phases.fail("BUILD_TIMED_OUT", `Build has timed out after ${build.timeoutInMinutes} minutes`);
+    else if (result.timedOut) phases.timeOut(build.timeoutInMinutes);
     await sink.flush();
     await phases.complete(result.succeeded ? "SUCCEEDED" : result.timedOut ? "TIMED_OUT" : "FAILED");
   } catch (e) {
@@ -298,21 +342,24 @@ export async function runLocalBuild(spec: BuildSpecInput): Promise<void> {
     await phases.complete("FAILED");
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+    workDir = undefined;
   }
 }
+
+/** The running build's folder (its source, HOME and TMPDIR): removed when the build ends, however. */
+let workDir: string | undefined;
 
 if (require.main === module) {
   // A StopBuild (SIGTERM to this process) or the local AWS gone: the build's shells go with it.
   const parent = process.ppid;
-  process.on("SIGTERM", () => {
+  const end = (code: number): never => {
     stopChildren();
-    process.exit(143);
-  });
+    if (workDir !== undefined) fs.rmSync(workDir, { recursive: true, force: true });
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => end(143));
   setInterval(() => {
-    if (process.ppid !== parent) {
-      stopChildren();
-      process.exit(1);
-    }
+    if (process.ppid !== parent) end(1);
   }, 1000).unref();
   let input = "";
   process.stdin.on("data", (d: Buffer) => (input += d.toString()));

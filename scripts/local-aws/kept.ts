@@ -4,7 +4,7 @@
  * `npm stop`.
  */
 import * as fs from "fs";
-import { processCommand, recordFile, stateDir, stateDirProblem, type KeptRecord, type KeptServer } from "../shared/endpoint-records";
+import { groupListens, processCommand, recordFile, stateDir, stateDirProblem, type KeptRecord, type KeptServer } from "../shared/endpoint-records";
 
 export { deployedLocalEndpoint, keptServers, processCommand, stateDir, stateDirProblem, STATE_DIR_VARIABLE, type KeptRecord, type KeptServer } from "../shared/endpoint-records";
 export { since } from "../shared/durations";
@@ -29,22 +29,26 @@ export async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
-/** Ends a recorded server's process group (SIGTERM, then SIGKILL after 5 s) and waits for it. */
+/**
+ * Ends a recorded server (SIGTERM, then SIGKILL after 5 s) and waits for it: its process group
+ * (led by its watchdog, started detached: anything it forked goes too, and the server goes even
+ * when the watchdog was killed before), and the server's own process.
+ */
 export async function stopServer(server: KeptServer): Promise<void> {
-  const { pid } = server.record;
-  const signal = (s: NodeJS.Signals) => {
+  const { pid, group, port } = server.record;
+  const kill = (target: number, s: NodeJS.Signals) => {
     try {
-      process.kill(-pid, s); // its own process group (started detached): anything it forked goes too
+      process.kill(target, s);
     } catch {
-      try {
-        process.kill(pid, s);
-      } catch {
-        // already gone
-      }
+      // already gone
     }
   };
+  const signal = (s: NodeJS.Signals) => {
+    kill(-(group ?? pid), s); // a record without a group names the watchdog, which led it
+    if (processCommand(pid) === server.record.command) kill(pid, s);
+  };
   // A zombie (ended, not yet reaped by its parent) has an empty command line: it is gone.
-  const alive = () => !!processCommand(pid);
+  const alive = () => processCommand(pid) === server.record.command || groupListens(group, port);
   if (server.running) {
     signal("SIGTERM");
     const deadline = Date.now() + 5000;

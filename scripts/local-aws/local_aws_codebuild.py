@@ -144,7 +144,7 @@ def _finish(build: dict, status: str, phase: str, message: str) -> None:
     build.update(phases=phases, buildStatus=status, currentPhase="COMPLETED", buildComplete=True, endTime=now)
 
 
-def _start_build(self: CodeBuildBackend, project_name: str, source_version, env_override) -> dict:
+def _start_build(self: CodeBuildBackend, project_name: str, source_version, env_override, timeout_override=None) -> dict:
     project = self.codebuild_projects[project_name].project_metadata
     build_uuid = str(uuid.uuid4())
     build_id = f"{project_name}:{build_uuid}"
@@ -175,7 +175,7 @@ def _start_build(self: CodeBuildBackend, project_name: str, source_version, env_
         "environment": environment,
         "serviceRole": project.get("serviceRole"),
         "logs": _log_target(project, build_uuid, self.region_name, self.account_id),
-        "timeoutInMinutes": project.get("timeoutInMinutes") or 60,
+        "timeoutInMinutes": timeout_override or project.get("timeoutInMinutes") or 60,
         "queuedTimeoutInMinutes": project.get("queuedTimeoutInMinutes") or 480,
         "buildComplete": False,
         "initiator": "local-aws",
@@ -260,7 +260,10 @@ def _start_build_response(self: CodeBuildResponse) -> str:
     _validate_required_params_project_name(name)
     if name not in self.codebuild_backend.codebuild_projects:
         raise ResourceNotFoundException(f"Project cannot be found: {_arn(self.region, self.current_account, 'project', name)}")
-    build = self.codebuild_backend.start_build(name, self._get_param("sourceVersion"), self._get_param("environmentVariablesOverride"))
+    timeout = self._get_param("timeoutInMinutesOverride")
+    if timeout is not None and (not isinstance(timeout, int) or not 5 <= timeout <= 2160):
+        raise InvalidInputException(f"timeoutInMinutesOverride {timeout!r}: must be a whole number of minutes from 5 to 2160")
+    build = self.codebuild_backend.start_build(name, self._get_param("sourceVersion"), self._get_param("environmentVariablesOverride"), timeout)
     return json.dumps({"build": build})
 
 

@@ -71,7 +71,15 @@ class _Registry:
             config = os.path.join(self.dir, "config.yml")
             with open(config, "w") as f:
                 f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {self.dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{self.port}\n")
-            self.proc = subprocess.Popen([binary, "serve", config], stdout=sys.stderr, stderr=subprocess.STDOUT, start_new_session=True)
+            # Under a watchdog shell in a group of its own: when this server ends in any way (kill -9
+            # included, which atexit does not see), the registry stops within a second and its
+            # folder goes, so nothing of it outlives the local AWS.
+            self.proc = subprocess.Popen(
+                ["sh", "-c", _REGISTRY_WATCHDOG, "registry-watchdog", str(os.getpid()), self.dir, binary, "serve", config],
+                stdout=sys.stderr,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             for _ in range(100):
                 try:
                     socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
@@ -86,6 +94,16 @@ class _Registry:
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+
+_REGISTRY_WATCHDOG = "\n".join(
+    [
+        'parent="$1"; dir="$2"; shift 2',
+        '"$@" & child=$!',
+        "trap 'kill -TERM \"$child\" 2>/dev/null; wait \"$child\"; rm -rf \"$dir\"; exit' TERM INT",
+        'while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done',
+        'kill -TERM "$child" 2>/dev/null; wait "$child"; rm -rf "$dir"',
+    ]
+)
 
 _registry = _Registry()
 atexit.register(_registry.stop)

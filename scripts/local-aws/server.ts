@@ -3,20 +3,29 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { listeningPids, processGroup } from "../shared/listeners";
+import { secondsPerMinute } from "./limits";
 import { WATCHDOG, killGroup, stopGroup } from "../shared/watchdog";
+
+export { listeningPids } from "../shared/listeners";
 
 /** A running embedded local AWS (moto's server). */
 export interface LocalAws {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
   readonly port: number;
-  /** The server's process ID. */
+  /** The server's own process ID (the Python process that listens on the port). */
   readonly pid: number;
+  /**
+   * Its process group: the watchdog that started it leads it, and it outlives the watchdog (a
+   * `kill -9` of the watchdog leaves the server in it), so stopping the group stops the server.
+   */
+  readonly group: number;
   /** The file the server logs to (in TMPDIR): removed by stop(); a detached server's is removed by `npm stop`. */
   readonly logFile: string;
   /** Stops the server (SIGTERM, then SIGKILL after 3 s) and waits for it to exit. */
   stop(): Promise<void>;
-  /** Lets the server outlive this process (it is then stopped with `kill <pid>`). */
+  /** Lets the server outlive this process (it is then stopped with `kill -- -<group>`, as `npm stop` does). */
   detach(): void;
   /** The last ~4,000 characters of the server's log (one line per request with its HTTP status), for a failure's message; empty once stopped. */
   logTail(): string;
@@ -84,61 +93,6 @@ export function portInUse(port: number): Promise<boolean> {
   });
 }
 
-/**
- * The IDs of the processes listening on 127.0.0.1:`port` (read from Linux's /proc), or undefined
- * where /proc/net/tcp cannot be read or lists no such listener (then nothing can be said).
- */
-export function listeningPids(port: number): number[] | undefined {
-  let table: string;
-  try {
-    table = fs.readFileSync("/proc/net/tcp", "utf8");
-  } catch {
-    return undefined;
-  }
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  // Columns: sl local_address rem_address st … inode (10th); st 0A is LISTEN.
-  const inodes = new Set(
-    table
-      .split("\n")
-      .slice(1)
-      .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f.length > 9 && f[1] === local && f[3] === "0A")
-      .map((f) => `socket:[${f[9]}]`),
-  );
-  if (inodes.size === 0) return undefined; // no IPv4 listener found: nothing to attribute
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(`/proc/${entry}/fd`);
-    } catch {
-      continue; // gone, or another user's
-    }
-    if (fds.some((fd) => inodes.has(readLink(`/proc/${entry}/fd/${fd}`)))) pids.push(Number(entry));
-  }
-  return pids;
-}
-
-function readLink(file: string): string {
-  try {
-    return fs.readlinkSync(file);
-  } catch {
-    return "";
-  }
-}
-
-/** The process group of `pid` (from /proc/<pid>/stat), or undefined when it is gone. */
-function processGroup(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    // After "pid (comm) ": state, ppid, pgrp, …; comm may hold spaces and parentheses.
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-  } catch {
-    return undefined;
-  }
-}
-
 const started = new Set<ChildProcess>();
 
 // Whatever happens to this process, the servers it started go with it: no orphans (on a normal
@@ -202,7 +156,9 @@ async function tryStart(cmd: readonly string[], port: number, env: NodeJS.Proces
           child.kill("SIGUSR1"); // the watchdog keeps moto running once this process ends
           child.unref();
         };
-        return { endpoint, port, pid: child.pid as number, logFile: log, stop, detach, logTail: tail };
+        // The server's own pid, not the watchdog's: the process that answers on the port.
+        const pid = owners?.find((p) => processGroup(p) === child.pid) ?? (child.pid as number);
+        return { endpoint, port, pid, group: child.pid as number, logFile: log, stop, detach, logTail: tail };
       }
     } catch {
       // not listening yet
@@ -220,6 +176,7 @@ async function tryStart(cmd: readonly string[], port: number, env: NodeJS.Proces
  */
 export async function startLocalAws(opts: { port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<LocalAws> {
   const env = { ...(opts.env ?? process.env) };
+  secondsPerMinute(env); // a bad LOCAL_AWS_SECONDS_PER_MINUTE is refused before anything starts
   const cmd = localAwsCommand(env);
   // What StartBuild runs: this Node and the compiled build runner (scripts/local-aws/build.ts).
   env.LOCAL_AWS_NODE = process.execPath;

@@ -4,7 +4,8 @@ import { bootstrap, refuseRealEnvironments, verify, verifyTopology, type LocalDe
 import { selectStacks } from "../stacks/list";
 import { localConfigLines } from "./config-rules";
 import type { StackResult } from "./read-back";
-import { LocalAws, startLocalAws } from "./server";
+import { LocalAws, localAwsCommand, startLocalAws } from "./server";
+import { describeBuilds, prepareBuilds, runFirstBuilds, type FirstBuild, type ProjectToBuild } from "./first-builds";
 import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
 import { stateDirProblem, writeRecord } from "./kept";
@@ -12,16 +13,24 @@ import { START_BUILD_NOTE } from "./limits";
 import { PARALLELISM_VARIABLE, readParallelism, type GivenParallelism } from "../shared/pool";
 import { runPlan, type Deployed } from "../plan-review/pipeline";
 
-const USAGE = `Usage: npm start [-- --keep-running] [--parallelism N]
+const USAGE = `Usage: npm start [-- --keep-running] [--no-build] [--parallelism N]
 
 Deploys every stack of the local environments (an organization of several accounts) to an
 embedded local AWS (moto), with real Terraform, the real AWS provider and S3 remote state with
 locking: it starts the local AWS, creates the state bucket and the source bundle, runs the deploy
 path of \`npm run deploy\` against it (synth, plan, the review and its guard, apply in waves:
-consumers before the owner they pull from), then reads the result back in each account.
+consumers before the owner they pull from), then reads the result back in each account. Then it
+runs the first build of each deployed project on the local AWS, for real (the project's buildspec
+builds the image with podman and pushes it to the account's ECR there), and prints where the
+image is: account, region, repository, tag, digest, and the replicas. The local AWS reaches no
+network: the builds' base images are this machine's (the Go builder that \`npm run image\`
+makes once with debootstrap, and scratch), and the builds' tools are installed with apt-get
+when missing (as root; otherwise the install line is printed).
 
   --keep-running   leave the local AWS running afterwards, record it under .local-aws/ and print
-                   how to use it; \`npm run status\` shows it, \`npm stop\` stops it
+                   how to use it (and how to pull the images); \`npm run status\` shows it,
+                   \`npm stop\` stops it
+  --no-build       deploy and read back only: no build, none of the builds' tools needed
   --parallelism N  at most N stacks deploy at once within a wave (1 to 64; default from the
                    machine: min(cores, available memory / 700 MiB))
   --help           this text
@@ -37,13 +46,15 @@ LOCAL_AWS_STATE_DIR (where --keep-running records the server, default .local-aws
 
 interface Flags {
   readonly keepRunning: boolean;
+  /** Run the first build of each project after the deploy. */
+  readonly build: boolean;
   /** At most this many stacks deploy at once. @default - from the machine */
   readonly parallelism?: GivenParallelism;
 }
 
 /** Parses the flags and this command's own variables; throws one line per problem. */
 export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Flags | "help" {
-  const known = ["--keep-running", "--help", "-h"];
+  const known = ["--keep-running", "--no-build", "--help", "-h"];
   const problems: string[] = [];
   let parallelism = readParallelism(env[PARALLELISM_VARIABLE], PARALLELISM_VARIABLE, problems);
   for (let i = 0; i < argv.length; i++) {
@@ -51,7 +62,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Flags |
       const v = argv[i + 1];
       if (v === undefined || v.startsWith("--")) problems.push("option --parallelism needs a value");
       else parallelism = readParallelism(argv[++i], "--parallelism", problems) ?? parallelism;
-    } else if (!known.includes(argv[i])) problems.push(`unknown flag ${JSON.stringify(argv[i])} (known: --keep-running, --parallelism, --help)`);
+    } else if (!known.includes(argv[i])) problems.push(`unknown flag ${JSON.stringify(argv[i])} (known: --keep-running, --no-build, --parallelism, --help)`);
   }
   const lock = lockTimeoutProblem(env[LOCK_TIMEOUT_VARIABLE]);
   if (lock) problems.push(lock);
@@ -59,8 +70,10 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Flags |
   if (dir) problems.push(dir);
   if (problems.length) throw new Error(problems.join("\n"));
   if (argv.includes("--help") || argv.includes("-h")) return "help";
-  return { keepRunning: argv.includes("--keep-running"), parallelism };
+  return { keepRunning: argv.includes("--keep-running"), build: !argv.includes("--no-build"), parallelism };
 }
+
+const write = (line: string): void => void process.stdout.write(line);
 
 const timings: [string, number][] = [];
 async function step<T>(label: string, run: () => Promise<T> | T): Promise<T> {
@@ -102,11 +115,16 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     const unsupported = localConfigLines(envs, selection.configFile, root);
     if (unsupported.length > 0) throw new ConfigError(unsupported);
     const base = { root, outdir: selection.outdir, configFile: process.env.CONFIG_FILE };
+    if (flags.build) {
+      if (!external) localAwsCommand(process.env); // moto missing: said before the builds' tools are made ready
+      await step("prepare the builds: their tools and the Go builder base (made once with debootstrap, then reused)", () => prepareBuilds(root, process.env, write));
+    }
     const endpoint =
       external ??
       (await step("start the local AWS (moto_server)", async () => {
-        started.server = await startLocalAws();
-        process.stdout.write(`  moto_server pid ${started.server.pid} listening on ${started.server.endpoint}\n`);
+        // The builds' docker (podman) uses the storage npm run image and the builder base use: vfs unless STORAGE_DRIVER says otherwise.
+        started.server = await startLocalAws({ env: { ...process.env, STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? "vfs" } });
+        process.stdout.write(`  server pid ${started.server.pid} (process group ${started.server.group}) listening on ${started.server.endpoint}\n`);
         return started.server.endpoint;
       }));
     if (external) process.stdout.write(`▸ using the local AWS at AWS_ENDPOINT_URL=${external} (nothing started)\n`);
@@ -130,6 +148,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     if (code !== 0 || deployed === undefined) throw new Error("the review of the plans blocked the deploy (see the review above)");
     const results: StackResult[] = deployed.waves.flat().map((p) => ({ stack: p.stack, outputs: deployed!.outputs.get(p.stack.name)! }));
     const stacks = results.map((r) => r.stack);
+    let images: NonNullable<FirstBuild["image"]>[] = [];
     const organization = deployed.organization;
     const checks = await step("verify through the CodeBuild and ECR APIs", () => Promise.all(results.map((r) => verify(endpoint, r))));
     const reports = await step("verify the topology in each account (ECR, IAM, replication, scanning)", () => verifyTopology(endpoint, envs, organization));
@@ -150,19 +169,35 @@ async function run(flags: Flags, started: Started, external: string | undefined)
       process.stdout.write(`  ${r.accountId} ${r.environment}\n`);
       for (const l of r.lines) process.stdout.write(`    ${l}\n`);
     }
+    if (flags.build) {
+      const projects: ProjectToBuild[] = checks.flatMap((c, i) => c.projects.map((p) => ({ name: p.name, environment: results[i].stack.environment, region: results[i].stack.region })));
+      const builds = await step(`build each of the ${projects.length} projects once on the local AWS (StartBuild: buildspec, podman, push to ECR)`, () => runFirstBuilds(endpoint, projects, envs, write));
+      process.stdout.write("\nImages (the first build of each project, read back through ECR)\n");
+      for (const l of describeBuilds(builds)) process.stdout.write(`${l}\n`);
+      images = builds.flatMap((b) => (b.image ? [b.image] : []));
+      const failed = builds.filter((b) => b.image === undefined);
+      if (failed.length) throw new Error(`the first build of ${failed.map((b) => `${b.project.name} (${b.status}${b.failure ? `: ${b.failure}` : ""})`).join(", ")} did not push an image (see Images above)`);
+    }
     process.stdout.write("\nTimings\n");
     for (const [label, s] of timings) process.stdout.write(`  ${s.toFixed(1).padStart(6)} s  ${label}\n`);
     process.stdout.write(`  ${timings.reduce((a, [, s]) => a + s, 0).toFixed(1).padStart(6)} s  total\n`);
 
     const server = started.server;
     if (server && flags.keepRunning) {
-      const record = writeRecord({ pid: server.pid, port: server.port, endpoint: server.endpoint, stacks: stacks.map((s) => s.name), region: stacks[0].region, log: server.logFile });
+      const record = writeRecord({ pid: server.pid, group: server.group, port: server.port, endpoint: server.endpoint, stacks: stacks.map((s) => s.name), region: stacks[0].region, log: server.logFile });
       server.detach();
       started.server = undefined;
       process.stdout.write(
-        `\nThe local AWS keeps running (pid ${server.pid}, recorded in ${path.relative(root, record) || record}). Point the AWS CLI at it with:\n` +
+        `\nThe local AWS keeps running (server pid ${server.pid}, recorded in ${path.relative(root, record) || record}). Point the AWS CLI at it with:\n` +
           `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${stacks[0].region}\n` +
           `  aws codebuild list-projects        # or: npm run -s aws -- list-projects\n` +
+          (images.length
+            ? `Pull an image it built (podman, through the local AWS, which stands for each account's registry):\n` +
+              `  curl -s ${server.endpoint}/_local_aws/registries.conf > registries.conf\n` +
+              `  export CONTAINERS_REGISTRIES_CONF=$PWD/registries.conf HTTP_PROXY=${server.endpoint}\n` +
+              `  aws ecr get-login-password --region ${images[0].region} | podman login --username AWS --password-stdin ${images[0].uri.split("/")[0]}\n` +
+              `  podman pull ${images[0].uri}\n`
+            : "") +
           `Note: ${START_BUILD_NOTE}.\n` +
           `Is it up: npm run status\n` +
           `Stop it with: npm stop\n`,

@@ -34,7 +34,7 @@ export async function status(env: NodeJS.ProcessEnv = process.env, log: (s: stri
     }
     const up = await answers(r.endpoint);
     log(
-      `local AWS running at ${r.endpoint}: moto_server pid ${r.pid}, started ${r.startedAt} (${since(r.startedAt)} ago), ` +
+      `local AWS running at ${r.endpoint}: server pid ${r.pid}${r.group === undefined ? "" : ` (process group ${r.group})`}, started ${r.startedAt} (${since(r.startedAt)} ago), ` +
         `${up ? "answering" : "NOT answering"}; record ${path.relative(projectRoot(), s.file) || s.file}\n` +
         `  deployed: ${r.stacks.length ? r.stacks.join(", ") : "nothing"}\n` +
         `  use it:   export AWS_ENDPOINT_URL=${r.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${r.region}\n` +

@@ -7,13 +7,20 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
+import { listeningPids, processGroup } from "./listeners";
 
 /** The variable that moves the records elsewhere (tests use it). */
 export const STATE_DIR_VARIABLE = "LOCAL_AWS_STATE_DIR";
 
 /** What a command that leaves a local endpoint running records about it. */
 export interface KeptRecord {
+  /** The server's own process (the one listening on the port). */
   readonly pid: number;
+  /**
+   * The server's process group (led by the watchdog that started it; records written before it
+   * was recorded lack it): a server whose watchdog was killed still runs in it and is found by it.
+   */
+  readonly group?: number;
   readonly port: number;
   readonly endpoint: string;
   /** The server's command line when it was recorded: a reused pid is not mistaken for it. */
@@ -70,8 +77,16 @@ export function processCommand(pid: number): string | undefined {
 export interface KeptServer {
   readonly record: KeptRecord;
   readonly file: string;
-  /** The recorded process still runs with the recorded command line. */
+  /**
+   * The server still runs: the recorded process with the recorded command line, or a process of
+   * the recorded group that listens on the recorded port.
+   */
   readonly running: boolean;
+}
+
+/** Whether a process of `group` listens on 127.0.0.1:`port`. */
+export function groupListens(group: number | undefined, port: number): boolean {
+  return group !== undefined && (listeningPids(port) ?? []).some((p) => processGroup(p) === group);
 }
 
 /** Every record, oldest first, each with whether its server still runs. Unreadable records are skipped. */
@@ -88,7 +103,7 @@ export function keptServers(env: NodeJS.ProcessEnv = process.env): KeptServer[] 
       continue;
     }
     const now = processCommand(record.pid);
-    servers.push({ record, file, running: now !== undefined && now !== "" && now === record.command });
+    servers.push({ record, file, running: (now !== undefined && now !== "" && now === record.command) || groupListens(record.group, record.port) });
   }
   return servers.sort((a, b) => a.record.startedAt.localeCompare(b.record.startedAt));
 }

@@ -7,6 +7,7 @@ import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { clientConfig } from "../../../scripts/local-aws/clients";
 import { LocalAws, startLocalAws } from "../../../scripts/local-aws/server";
+import { MINUTE_VARIABLE } from "../../../scripts/local-aws/limits";
 import { tempDir } from "../../support/app";
 import { BUILDER_IMAGE, containerEnv, ensureBuilderImage, IMAGE_BUILD_TOOLS, podman, requireTools } from "../../support/containers";
 import { BuildSpec } from "../../../modules/shared/buildspec";
@@ -32,6 +33,8 @@ const ACCOUNT = "123456789012";
 let aws: LocalAws;
 let cb: CodeBuildClient;
 let roleArn: string;
+/** How long a minute of a build's timeout lasts on this file's local AWS (a timeout test in seconds, not minutes). */
+const SECONDS_PER_MINUTE = 2;
 
 /** The AWS CLI against the local AWS (test credentials unless others are given); its stdout. */
 function cli(args: string[], credentials: Record<string, string> = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" }, region = REGION): string {
@@ -56,7 +59,7 @@ async function project(
       artifacts: { type: "NO_ARTIFACTS" },
       environment: { type: "LINUX_CONTAINER", image: "aws/codebuild/standard:7.0", computeType: "BUILD_GENERAL1_SMALL", environmentVariables: opts.variables ?? [], privilegedMode: opts.privileged ?? false },
       serviceRole: roleArn,
-      timeoutInMinutes: opts.timeoutInMinutes ?? 10,
+      timeoutInMinutes: opts.timeoutInMinutes ?? 60,
       logsConfig: { cloudWatchLogs: { status: "ENABLED", groupName: `/aws/codebuild/${name}` } },
     }),
   );
@@ -84,7 +87,7 @@ beforeAll(async () => {
   // The machine's container tools for the builds' docker (podman): the tests' shared storage with
   // its layer cache, and the builder base for the Dockerfile's build stage (no image pulls here).
   ensureBuilderImage();
-  aws = await startLocalAws({ env: { ...process.env, ...containerEnv(), BUILDER_IMAGE, RUNTIME_IMAGE: "scratch" } });
+  aws = await startLocalAws({ env: { ...process.env, ...containerEnv(), BUILDER_IMAGE, RUNTIME_IMAGE: "scratch", [MINUTE_VARIABLE]: String(SECONDS_PER_MINUTE) } });
   const config = clientConfig({ region: REGION, endpoint: aws.endpoint });
   cb = new CodeBuildClient(config);
   const role = await new IAMClient(config).send(
@@ -238,6 +241,44 @@ describe("a build that fails says where and why", () => {
     for (let i = 0; i < 50 && (await running()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await running()).toBe(false);
   });
+
+  test("a build past its timeout is stopped: TIMED_OUT in BUILD with CodeBuild's reason, its processes gone, post_build not run", async () => {
+    // A minute lasts SECONDS_PER_MINUTE seconds on this file's local AWS: the override's 5 minutes are 10 s.
+    const marker = `sleep ${4000 + (process.pid % 997)}`;
+    await project("times-out", ["version: 0.2", "phases:", "  build:", "    commands:", `      - ${marker}`, "  post_build:", "    commands:", "      - echo post-build-ran", ""].join("\n"));
+    const started = (await cb.send(new StartBuildCommand({ projectName: "times-out", timeoutInMinutesOverride: 5 }))).build!;
+    expect(started.timeoutInMinutes).toBe(5);
+    const build = await ended(started.id!, 60);
+    expect(build.buildStatus).toBe("TIMED_OUT");
+    expect(build.phases!.find((p) => p.phaseType === "BUILD")).toMatchObject({
+      phaseStatus: "TIMED_OUT",
+      contexts: [{ statusCode: "BUILD_TIMED_OUT", message: "Build has timed out after 5 minutes" }],
+    });
+    expect(spawnSync("pgrep", ["-fx", marker]).status).toBe(1);
+    expect(await logLines(build)).not.toContain("post-build-ran");
+  });
+
+  test("a timeout override out of CodeBuild's range is refused by StartBuild, and no build starts", async () => {
+    await expect(cb.send(new StartBuildCommand({ projectName: "times-out", timeoutInMinutesOverride: 2 }))).rejects.toThrow(
+      "timeoutInMinutesOverride 2: must be a whole number of minutes from 5 to 2160",
+    );
+    expect((await cb.send(new ListBuildsForProjectCommand({ projectName: "times-out" }))).ids).toHaveLength(1);
+  });
+
+  test.each([
+    ["not YAML", ["version: 0.2", "phases:", "  build:", "    commands: [echo never", ""], /^Invalid buildspec: not valid YAML: /],
+    ["YAML, not a buildspec", ["version: 0.2", "phase:", "  build:", "    commands:", "      - echo never", ""], /^Invalid buildspec: .*phases/],
+  ])("a buildspec that is %s: FAILED in DOWNLOAD_SOURCE with YAML_FILE_ERROR and the reason, no command run", async (_, lines, reason) => {
+    const name = `bad-buildspec-${lines[1].startsWith("phases") ? "yaml" : "shape"}`;
+    await project(name, lines.join("\n"));
+    const build = await ended((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    expect(build.buildStatus).toBe("FAILED");
+    expect(phaseStatuses(build).slice(-3)).toEqual(["DOWNLOAD_SOURCE:FAILED", "FINALIZING:SUCCEEDED", "COMPLETED:-"]);
+    const [context] = build.phases!.find((p) => p.phaseType === "DOWNLOAD_SOURCE")!.contexts!;
+    expect(context.statusCode).toBe("YAML_FILE_ERROR");
+    expect(context.message).toMatch(reason);
+    expect(await logLines(build)).not.toContain("never");
+  });
 });
 
 describe("ECR's registry on the local AWS", () => {
@@ -378,6 +419,7 @@ describe("the sample buildspecs, as the constructs inline them, build the image 
       source: { type: "S3", location: "build-sources/sample.zip" },
       variables: SAMPLE_VARIABLES,
       privileged: true,
+      timeoutInMinutes: 300,
     });
     const build = await ended((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!, 600);
     const lines = await logLines(build);
@@ -409,6 +451,7 @@ describe("the sample buildspecs, as the constructs inline them, build the image 
       source: { type: "S3", location: "build-sources/broken.zip" },
       variables: SAMPLE_VARIABLES,
       privileged: true,
+      timeoutInMinutes: 300,
     });
     // WHEN built
     const build = await ended((await cb.send(new StartBuildCommand({ projectName: "sample-broken" }))).build!.id!, 600);

@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { keptServers, since, writeRecord } from "../../../scripts/local-aws/kept";
+import { keptServers, processCommand, since, writeRecord } from "../../../scripts/local-aws/kept";
+import { freePort, portInUse } from "../../../scripts/local-aws/server";
+import { listeningPids } from "../../../scripts/shared/listeners";
 import { parseStatusFlags, status } from "../../../scripts/local-aws/status";
 import { parseStopFlags, stop } from "../../../scripts/local-aws/stop";
 import { START_BUILD_NOTE } from "../../../scripts/local-aws/limits";
@@ -65,7 +67,7 @@ describe("npm run status and npm stop", () => {
 
     // THEN
     const [head, ...rest] = s.text().split("\n");
-    expect(head).toMatch(new RegExp(`^local AWS running at http://127.0.0.1:45678: moto_server pid ${server.pid}, started \\S+ \\(\\d+ s ago\\), NOT answering; record `));
+    expect(head).toMatch(new RegExp(`^local AWS running at http://127.0.0.1:45678: server pid ${server.pid}, started \\S+ \\(\\d+ s ago\\), NOT answering; record `));
     expect(rest).toEqual([
       "  deployed: local-eu-central-1",
       "  use it:   export AWS_ENDPOINT_URL=http://127.0.0.1:45678 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-central-1",
@@ -109,6 +111,39 @@ describe("npm run status and npm stop", () => {
     );
     expect(alive(other.pid!)).toBe(true);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test("a server whose watchdog was killed (kill -9 of its group's leader) still runs: status says so, and stop ends it", async () => {
+    // GIVEN a stand-in laid out like the local AWS: a watchdog shell leading the process group,
+    // the server (here Python's http.server) a child in it, listening on the recorded port
+    const env = { LOCAL_AWS_STATE_DIR: tempDir("kept-watchdog") };
+    const port = await freePort();
+    const watchdog = spawn("sh", ["-c", `python3 -m http.server ${port} --bind 127.0.0.1 >/dev/null 2>&1 & wait`], { detached: true, stdio: "ignore" });
+    started.push(watchdog);
+    let server: number | undefined;
+    for (let i = 0; i < 100 && server === undefined; i++) {
+      server = (listeningPids(port) ?? [])[0];
+      if (server === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(server).toBeDefined();
+    const endpoint = `http://127.0.0.1:${port}`;
+    writeRecord({ pid: server!, group: watchdog.pid!, port, endpoint, stacks: ["local-eu-central-1"], region: "eu-central-1" }, env);
+
+    // WHEN the watchdog is killed: the server runs on, its parent gone
+    process.kill(watchdog.pid!, "SIGKILL");
+    await exited(watchdog);
+
+    // THEN status tells the truth, and stop stops what answers there
+    const s = collect();
+    await status(env, s.log);
+    expect(s.text().split("\n")[0]).toMatch(new RegExp(`^local AWS running at ${endpoint}: server pid ${server} \\(process group ${watchdog.pid}\\), started \\S+ \\(\\d+ s ago\\), answering; record `));
+    const t = collect();
+    await stop(env, t.log);
+    expect(t.text()).toBe(`stopped the local AWS at ${endpoint} (pid ${server})\n`);
+    // Gone (a zombie at most: its parent, the watchdog, is dead, and whoever adopted it may not reap it)
+    expect(processCommand(server!) ?? "").toBe("");
+    expect(await portInUse(port)).toBe(false);
+    expect(keptServers(env)).toEqual([]);
   });
 
   test("status removes a stale record and says so", async () => {
