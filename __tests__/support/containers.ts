@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { ROOT } from "./app";
+import { containerStorage, storageEnv, type ContainerStorage } from "../../scripts/local-aws/container-storage";
 
 /** The image `npm run image` builds, and the builder base image it makes with debootstrap. */
 export const APP_IMAGE = "localhost/codebuild-sample-app:dev";
@@ -62,60 +62,24 @@ export function requireTool(cmd: string, install: string): void {
 /** The tools a test that builds an image with scripts/image/build-image.sh needs. */
 export const IMAGE_BUILD_TOOLS = ["buildah", "podman", "unshare", "flock", "debootstrap", "tar"] as const;
 
-/** The per-user cache of this repository's tools (outside the repository, kept between runs). */
-export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), ".cache"), "codebuild-docker-modules");
-}
+export { userCacheDir } from "../../scripts/local-aws/container-storage";
 
 /** The container storage the image tests share: its driver and the storage.conf that selects it. */
-export interface TestStorage {
-  readonly driver: "overlay" | "vfs";
-  readonly conf: string;
-}
-
-let storage: TestStorage | undefined;
-
-/** Whether the kernel mounts overlayfs on `dir`'s file system (tried in a throwaway mount namespace). */
-function overlayWorks(dir: string): boolean {
-  const probe = fs.mkdtempSync(path.join(dir, "overlay-probe-"));
-  try {
-    for (const d of ["lower", "upper", "work", "merged"]) fs.mkdirSync(path.join(probe, d));
-    const opts = `lowerdir=${probe}/lower,upperdir=${probe}/upper,workdir=${probe}/work`;
-    const r = spawnSync("unshare", ["--mount", "--propagation", "private", "mount", "-t", "overlay", "overlay", "-o", opts, path.join(probe, "merged")], {
-      stdio: "ignore",
-    });
-    return r.status === 0;
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
-  }
-}
+export type TestStorage = ContainerStorage;
 
 /**
  * The container storage of the image tests, in the per-user cache so that every test file, both
- * jest workers and later runs share the builder base and the layer cache: overlay where the
- * kernel allows it (a build then copies no layers; vfs copies the 550 MB builder for every
- * step), vfs otherwise. It is not the machine's default storage, which `npm run image` keeps.
+ * jest workers and later runs share the builder base and the layer cache (overlay where the
+ * kernel allows it, vfs otherwise). It is neither the machine's default storage, which `npm run
+ * image` keeps, nor the local AWS's builds' storage of `npm start`.
  */
 export function testStorage(): TestStorage {
-  if (storage) return storage;
-  const base = path.join(userCacheDir(), "test-containers");
-  fs.mkdirSync(base, { recursive: true });
-  const driver = overlayWorks(base) ? "overlay" : "vfs";
-  const dir = path.join(base, driver);
-  // The run root holds locks and mount state: on /run (a tmpfs) it does not outlive a reboot.
-  const runroot = fs.existsSync("/run") && process.getuid?.() === 0 ? `/run/codebuild-docker-modules/test-containers-${driver}` : path.join(dir, "run");
-  fs.mkdirSync(dir, { recursive: true });
-  const conf = path.join(dir, "storage.conf");
-  const text = `[storage]\ndriver = "${driver}"\ngraphroot = "${path.join(dir, "root")}"\nrunroot = "${runroot}"\n`;
-  if (!fs.existsSync(conf) || fs.readFileSync(conf, "utf8") !== text) fs.writeFileSync(conf, text);
-  storage = { driver, conf };
-  return storage;
+  return containerStorage("test-containers");
 }
 
 /** The environment that points buildah, podman and build-image.sh at {@link testStorage}. */
 export function containerEnv(): Record<string, string> {
-  const { driver, conf } = testStorage();
-  return { CONTAINERS_STORAGE_CONF: conf, STORAGE_DRIVER: driver, BUILDAH_ISOLATION: "chroot" };
+  return storageEnv(testStorage());
 }
 
 /** `buildah <args>` on the tests' storage. */

@@ -144,7 +144,7 @@ def _finish(build: dict, status: str, phase: str, message: str) -> None:
     build.update(phases=phases, buildStatus=status, currentPhase="COMPLETED", buildComplete=True, endTime=now)
 
 
-def _start_build(self: CodeBuildBackend, project_name: str, source_version, env_override, timeout_override=None) -> dict:
+def _start_build(self: CodeBuildBackend, project_name: str, source_version, env_override, timeout_override=None, source_override=None) -> dict:
     project = self.codebuild_projects[project_name].project_metadata
     build_uuid = str(uuid.uuid4())
     build_id = f"{project_name}:{build_uuid}"
@@ -167,7 +167,7 @@ def _start_build(self: CodeBuildBackend, project_name: str, source_version, env_
         "sourceVersion": source_version or project.get("sourceVersion") or "",
         "projectName": project_name,
         "phases": [_phase("SUBMITTED", "SUCCEEDED", now, now), _phase("QUEUED", None, now)],
-        "source": project.get("source"),
+        "source": {**(project.get("source") or {}), **(source_override or {})},
         "secondarySources": [],
         "secondarySourceVersions": [],
         "artifacts": {"location": ""},
@@ -263,7 +263,9 @@ def _start_build_response(self: CodeBuildResponse) -> str:
     timeout = self._get_param("timeoutInMinutesOverride")
     if timeout is not None and (not isinstance(timeout, int) or not 5 <= timeout <= 2160):
         raise InvalidInputException(f"timeoutInMinutesOverride {timeout!r}: must be a whole number of minutes from 5 to 2160")
-    build = self.codebuild_backend.start_build(name, self._get_param("sourceVersion"), self._get_param("environmentVariablesOverride"), timeout)
+    # The source overrides StartBuild takes (a GitHub project built once from an S3 zip, as on CodeBuild).
+    source = {k: v for k, v in (("type", self._get_param("sourceTypeOverride")), ("location", self._get_param("sourceLocationOverride")), ("buildspec", self._get_param("buildspecOverride"))) if v is not None}
+    build = self.codebuild_backend.start_build(name, self._get_param("sourceVersion"), self._get_param("environmentVariablesOverride"), timeout, source)
     return json.dumps({"build": build})
 
 

@@ -5,6 +5,7 @@ import { selectStacks } from "../stacks/list";
 import { localConfigLines } from "./config-rules";
 import type { StackResult } from "./read-back";
 import { LocalAws, localAwsCommand, startLocalAws } from "./server";
+import { buildsContainerEnv } from "./container-storage";
 import { describeBuilds, prepareBuilds, runFirstBuilds, type FirstBuild, type ProjectToBuild } from "./first-builds";
 import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
@@ -115,15 +116,16 @@ async function run(flags: Flags, started: Started, external: string | undefined)
     const unsupported = localConfigLines(envs, selection.configFile, root);
     if (unsupported.length > 0) throw new ConfigError(unsupported);
     const base = { root, outdir: selection.outdir, configFile: process.env.CONFIG_FILE };
+    // The builds' docker (podman) and the builder base use the builds' own container storage.
+    const buildEnv = { ...process.env, ...buildsContainerEnv(process.env) };
     if (flags.build) {
       if (!external) localAwsCommand(process.env); // moto missing: said before the builds' tools are made ready
-      await step("prepare the builds: their tools and the Go builder base (made once with debootstrap, then reused)", () => prepareBuilds(root, process.env, write));
+      await step("prepare the builds: their tools and the Go builder base (made once with debootstrap, then reused)", () => prepareBuilds(root, buildEnv, write));
     }
     const endpoint =
       external ??
       (await step("start the local AWS (moto_server)", async () => {
-        // The builds' docker (podman) uses the storage npm run image and the builder base use: vfs unless STORAGE_DRIVER says otherwise.
-        started.server = await startLocalAws({ env: { ...process.env, STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? "vfs" } });
+        started.server = await startLocalAws({ env: buildEnv });
         process.stdout.write(`  server pid ${started.server.pid} (process group ${started.server.group}) listening on ${started.server.endpoint}\n`);
         return started.server.endpoint;
       }));

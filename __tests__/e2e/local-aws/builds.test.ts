@@ -216,6 +216,15 @@ describe("a build that fails says where and why", () => {
     expect(await logLines(build)).not.toContain("never");
   });
 
+  test("StartBuild's source overrides: the same GitHub project, built once from an S3 zip, runs on that source", async () => {
+    await project("github-once", ["version: 0.2", "phases:", "  build:", "    commands:", "      - cat app.txt", ""].join("\n"), { source: { type: "GITHUB", location: "https://github.com/example/app.git" } });
+    const started = (await cb.send(new StartBuildCommand({ projectName: "github-once", sourceTypeOverride: "S3", sourceLocationOverride: "build-sources/app.zip" }))).build!;
+    expect(started.source).toMatchObject({ type: "S3", location: "build-sources/app.zip" });
+    const build = await ended(started.id!);
+    expect(build.buildStatus).toBe("SUCCEEDED");
+    expect(await logLines(build)).toContain("the app's source");
+  });
+
   test("docker is there in privileged mode only, as on CodeBuild (podman answers for it)", async () => {
     const spec = ["version: 0.2", "phases:", "  build:", "    commands:", '      - echo "docker=$(docker --version 2>&1 || true)"', ""].join("\n");
     await project("unprivileged", spec);
