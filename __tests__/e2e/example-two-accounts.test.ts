@@ -9,8 +9,8 @@ import { terraformOk } from "../../scripts/terraform/run";
 import { terraformTrimmed } from "../support/trimmed-terraform";
 import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import { tempDir } from "../support/app";
-import { requireTool } from "../support/containers";
-import { cleanEnv, InstalledExample, plainText, progress, stackDir, synthExample } from "../support/example-app";
+import { containerEnv, ensureBuilderImage, IMAGE_BUILD_TOOLS, podman, requireTool, requireTools } from "../support/containers";
+import { CDKTF_CLI, cleanEnv, InstalledExample, plainText, progress, runCommand, stackDir, synthExample } from "../support/example-app";
 import { settleLater } from "../support/library";
 import { copyInstalledExample } from "../support/library-cache";
 
@@ -112,7 +112,10 @@ beforeAll(async () => {
   workDir = tempDir("example-two-accounts");
   requireTool("aws", "apt-get install -y awscli (or `pip install awscli`)");
   progress(TAG, "starting the local AWS (moto_server)");
-  aws = await startLocalAws();
+  // The builds' docker (podman) on the tests' container storage, where the Go builder base is made once.
+  requireTools(["podman", "docker-registry", ...IMAGE_BUILD_TOOLS]);
+  ensureBuilderImage();
+  aws = await startLocalAws({ env: { ...process.env, ...containerEnv() } });
   env = exampleEnv(aws.endpoint);
   tfEnv = terraformEnv(path.join(workDir, "terraform"), env);
   requireTerraform(tfEnv);
@@ -170,6 +173,7 @@ afterAll(async () => {
   // Let running plans end before the local AWS and their folders go.
   await Promise.allSettled(Object.values(replans));
   await aws?.stop();
+  if (pushed.length) podman(["rmi", "--ignore", ...pushed]);
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -184,8 +188,6 @@ describe("the example deployed to the local AWS in two accounts", () => {
     expect(outputs.workload).toEqual({ task_role_arn: TASK_ROLE_ARN, image: `${TOOLS}.dkr.ecr.${REGION}.amazonaws.com/platform/app:main` });
   });
 
-  // moto has no CodeBuild UpdateProject (HTTP 500, which the provider retries forever), so an
-  // empty re-plan is also what keeps a second apply possible at all.
   test.each(STACKS)("a re-plan of %s finds no changes", async (stack) => {
     const plan = await replans[stack];
     if (!plan) throw new Error(`the re-plan of ${stack} did not start (see the beforeAll error)`);
@@ -241,5 +243,56 @@ describe("the example deployed to the local AWS in two accounts", () => {
       name: "RepositoryNotFoundException",
     });
     await expect(new IAMClient(inAccount(TOOLS)).send(new GetRoleCommand({ RoleName: "app-task" }))).rejects.toMatchObject({ name: "NoSuchEntityException" });
+  });
+});
+
+/** The images the build below tagged in the tests' shared container storage, untagged at the end. */
+const pushed: string[] = [];
+
+describe("as its team works with it: cdktf deploy of a changed project prop, then start-build of the deployed project", () => {
+  test("cdktf deploy applies a changed imageTag in place (the local AWS serves UpdateProject), and CodeBuild holds the new value", async () => {
+    // The re-plans above read the same folders: they end first.
+    await Promise.allSettled(Object.values(replans));
+    const source = path.join(example.appDir, "stacks", "tools-stack.ts");
+    fs.writeFileSync(source, fs.readFileSync(source, "utf8").replace('imageTag: "main",', 'imageTag: "v2",'));
+    progress(TAG, "cdktf deploy tools (imageTag main -> v2)");
+    const deploy = await runCommand(CDKTF_CLI, ["deploy", "tools", "--auto-approve", "--skip-provider-lock", "--output", "cdktf.out"], { cwd: example.appDir, env: { ...tfEnv, CI: "1" }, timeoutMs: 600_000 });
+    expect({ code: deploy.code, tail: deploy.code === 0 ? "" : plainText(deploy.stdout + deploy.stderr).split("\n").slice(-25).join("\n") }).toEqual({ code: 0, tail: "" });
+    expect(plainText(deploy.stdout)).toMatch(/1 changed, 0 destroyed/);
+    const [project] = awsCli(["codebuild", "batch-get-projects", "--names", "platform-app-build"], sessions[TOOLS]).projects;
+    expect(project.environment.environmentVariables).toContainEqual({ name: "IMAGE_TAG", value: "v2", type: "PLAINTEXT" });
+  });
+
+  test("start-build of the deployed project (its GitHub source overridden by an S3 zip, this machine's base images) builds services/api and pushes v2 to the tools account's ECR", async () => {
+    // GIVEN the team's layout as a zip in S3 of the tools account: services/api/ holds the Dockerfile and the app
+    const src = path.join(workDir, "source");
+    fs.cpSync(path.join(__dirname, "..", "..", "docker"), path.join(src, "services", "api"), { recursive: true });
+    const zip = path.join(workDir, "source.zip");
+    execFileSync("python3", ["-m", "zipfile", "-c", zip, "services"], { cwd: src });
+    awsCli(["s3api", "create-bucket", "--bucket", "platform-app-sources", "--create-bucket-configuration", `LocationConstraint=${REGION}`], sessions[TOOLS]);
+    awsCli(["s3api", "put-object", "--bucket", "platform-app-sources", "--key", "app.zip", "--body", zip], sessions[TOOLS]);
+
+    // WHEN built as the local AWS's start line says
+    const { build } = awsCli(
+      [
+        "codebuild", "start-build", "--project-name", "platform-app-build",
+        "--source-type-override", "S3", "--source-location-override", "platform-app-sources/app.zip",
+        "--environment-variables-override", "name=BUILDER_IMAGE,value=localhost/go-builder:bookworm,type=PLAINTEXT", "name=RUNTIME_IMAGE,value=scratch,type=PLAINTEXT",
+      ],
+      sessions[TOOLS],
+    );
+    let ended = build;
+    for (let i = 0; i < 600 && !ended.buildComplete; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      [ended] = awsCli(["codebuild", "batch-get-builds", "--ids", build.id], sessions[TOOLS]).builds;
+    }
+
+    // THEN
+    const failed = (ended.phases ?? []).filter((p: { phaseStatus?: string }) => p.phaseStatus !== undefined && p.phaseStatus !== "SUCCEEDED");
+    expect({ status: ended.buildStatus, failed }).toEqual({ status: "SUCCEEDED", failed: [] });
+    const images = awsCli(["ecr", "describe-images", "--repository-name", "platform/app"], sessions[TOOLS]).imageDetails;
+    const v2 = images.find((i: { imageTags?: string[] }) => i.imageTags?.includes("v2"));
+    expect(v2).toMatchObject({ registryId: TOOLS, repositoryName: "platform/app", imageDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    pushed.push(...(v2.imageTags as string[]).map((t) => `${TOOLS}.dkr.ecr.${REGION}.amazonaws.com/platform/app:${t}`));
   });
 });
