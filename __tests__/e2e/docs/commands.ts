@@ -56,6 +56,14 @@ export const COMMANDS: ReadonlyArray<readonly [string, CommandTest]> = [
     { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "start.js", also: { test: ".ci/run", marker: "npm test" } },
   ],
   ["npm start -- --keep-running", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "--keep-running" }],
+  ["npm start -- --no-build", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: 'start(["--no-build"' }],
+  // docs/local-aws.md and docs/modules.md: the local AWS for a library user's own app.
+  ["npm run local-aws", { kind: "by", test: "__tests__/e2e/local-aws/up.test.ts", marker: 'runScript("local-aws/up"' }],
+  ["npx cdktf deploy tools --auto-approve --skip-provider-lock", { kind: "by", test: "__tests__/e2e/example-two-accounts.test.ts", marker: '["deploy", "tools", "--auto-approve", "--skip-provider-lock"' }],
+  [
+    "aws codebuild start-build --project-name platform-app-build --source-type-override S3 --source-location-override platform-app-sources/app.zip --environment-variables-override name=BUILDER_IMAGE,value=localhost/go-builder:bookworm,type=PLAINTEXT name=RUNTIME_IMAGE,value=scratch,type=PLAINTEXT",
+    { kind: "by", test: "__tests__/e2e/example-two-accounts.test.ts", marker: '"--source-type-override", "S3", "--source-location-override", "platform-app-sources/app.zip"' },
+  ],
   ["AWS_ENDPOINT_URL=http://127.0.0.1:5000 npm start", { kind: "by", test: "__tests__/e2e/start.test.ts", marker: "AWS_ENDPOINT_URL" }],
   ["npm run image", { kind: "by", test: "__tests__/integration/image/image.test.ts", marker: "buildAppImage" }],
   [

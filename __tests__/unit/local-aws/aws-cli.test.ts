@@ -63,14 +63,15 @@ describe("npm run aws (the samples' API calls)", () => {
 
 describe("npm start flags", () => {
   test("--keep-running and --help are the flags", () => {
-    expect(parseFlags([])).toEqual({ keepRunning: false });
-    expect(parseFlags(["--keep-running"])).toEqual({ keepRunning: true });
+    expect(parseFlags([])).toEqual({ keepRunning: false, build: true, parallelism: undefined });
+    expect(parseFlags(["--keep-running"])).toEqual({ keepRunning: true, build: true, parallelism: undefined });
+    expect(parseFlags(["--no-build"])).toEqual({ keepRunning: false, build: false, parallelism: undefined });
     expect(parseFlags(["--help"])).toBe("help");
   });
 
   test("each unknown flag is one line", () => {
     expect(messageOf(() => parseFlags(["--keep", "-v"]))).toBe(
-      'unknown flag "--keep" (known: --keep-running, --parallelism, --help)\nunknown flag "-v" (known: --keep-running, --parallelism, --help)',
+      'unknown flag "--keep" (known: --keep-running, --no-build, --parallelism, --help)\nunknown flag "-v" (known: --keep-running, --no-build, --parallelism, --help)',
     );
   });
 });

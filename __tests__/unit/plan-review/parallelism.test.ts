@@ -191,8 +191,8 @@ describe("--parallelism and PARALLELISM", () => {
     expect(parsePlanFlags(["--parallelism", "1"], { PARALLELISM: "4" })).toMatchObject({ parallelism: { value: 1, source: "--parallelism" } });
     expect(parsePlanFlags([])).toMatchObject({ parallelism: undefined });
     expect(parseDestroyFlags(["--parallelism", "64"])).toMatchObject({ parallelism: { value: 64, source: "--parallelism" } });
-    expect(parseStartFlags(["--keep-running", "--parallelism", "2"])).toEqual({ keepRunning: true, parallelism: { value: 2, source: "--parallelism" } });
-    expect(parseStartFlags([], { PARALLELISM: "5" })).toEqual({ keepRunning: false, parallelism: { value: 5, source: "PARALLELISM" } });
+    expect(parseStartFlags(["--keep-running", "--parallelism", "2"])).toEqual({ keepRunning: true, build: true, parallelism: { value: 2, source: "--parallelism" } });
+    expect(parseStartFlags([], { PARALLELISM: "5" })).toEqual({ keepRunning: false, build: true, parallelism: { value: 5, source: "PARALLELISM" } });
   });
 
   test.each(["0", "65", "2.5", "two", "-1", "", " 2"])("%j is refused in one line naming the source, the value and the rule", (value) => {
