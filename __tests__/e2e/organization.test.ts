@@ -32,6 +32,7 @@ import { requireTerraform, terraformEnv } from "../../scripts/terraform/env";
 import type { EnvironmentConfig } from "../../config/environments";
 import { requireBuiltApp, ROOT, tempDir } from "../support/app";
 import { containerEnv, ensureBuilderImage, IMAGE_BUILD_TOOLS, podman, requireTools } from "../support/containers";
+import { pullInstructions } from "../../scripts/local-aws/first-builds";
 import { runScript, start, withoutNodeWarnings, type Run } from "../support/e2e-run";
 import { peak, terraformCalls, writeTerraformWrapper } from "../support/terraform-calls";
 import { shippedConfig, shippedLocalStacks } from "../support/environments";
@@ -812,6 +813,21 @@ describe("the first build of each project, run by npm start, seen with the AWS C
       const [detail] = cli(["ecr", "describe-images", "--repository-name", REPOSITORY, "--image-ids", `imageTag=${b.tag}`], PROD).imageDetails;
       expect(detail).toMatchObject({ registryId: PROD, imageDigest: b.digest });
     }
+  });
+
+  test("the pull lines npm start -- --keep-running prints pull the image with podman, by its ECR name, as the registry serves it", () => {
+    const b = printed().find((x) => x.project === "codebuild-sample-dckr-push-ecr")!;
+    const image = { registry: OWNER, region: REGION, repository: REPOSITORY, tag: b.tag, digest: b.digest, uri: b.image };
+    const dir = tempDir("pull");
+    const c = sessions[OWNER]!;
+    const r = spawnSync("sh", ["-ec", pullInstructions(aws!.endpoint, image).join("\n")], {
+      cwd: dir,
+      env: { ...process.env, ...containerEnv(), AWS_ENDPOINT_URL: aws!.endpoint, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_PROFILE: undefined, AWS_CONFIG_FILE: "/dev/null", REGISTRY_AUTH_FILE: path.join(dir, "auth.json") },
+      encoding: "utf8",
+    });
+    expect({ code: r.status, err: r.status === 0 ? "" : r.stderr }).toEqual({ code: 0, err: "" });
+    expect(r.stdout).toContain("Login Succeeded!");
+    expect(podman(["image", "inspect", "--format", "{{.Digest}}", b.image])).toBe(b.digest);
   });
 
   test("batch-get-builds says SUCCEEDED, every phase succeeded; the build's log events are readable", () => {

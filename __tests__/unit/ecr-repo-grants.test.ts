@@ -150,6 +150,43 @@ describe("EcrRepo grants", () => {
   });
 });
 
+describe("a grant either takes effect or fails synth: never a silent no-op", () => {
+  const REPO_ARN = `arn:aws:ecr:eu-central-1:${TOOLS}:repository/team/app`;
+
+  test("in a profile-based stack (no allowedAccountIds, no assumeRole), an imported repository's grantPull to an imported role of another account fails with the line naming allowedAccountIds and assumeRole", () => {
+    // GIVEN a stack whose provider says nothing of its account (credentials from a profile)
+    const stack = newStack();
+    const repo = EcrRepo.fromRepositoryArn(stack, "Repo", REPO_ARN);
+    // WHEN / THEN
+    expect(messageOf(() => repo.grantPull(ImportedRole.fromRoleArn(stack, "TaskRole", TASK_ROLE_ARN)))).toBe(
+      "EcrRepo import 'Repo': grantPull to test/TaskRole would change nothing: the repository is imported (its policy is not managed here), and " +
+        `ImportedRole 'TaskRole' (account ${WORKLOAD}) is left unchanged because its stack's account is unknown at synth: ` +
+        "set allowedAccountIds (or an assumeRole whose role ARN names the account) on the stack's AwsProvider, or import the role with { mutable: false } if its owner grants the access by hand",
+    );
+  });
+
+  test("the same grant with the stack's account pinned takes effect: the role (of the stack's account) gets the pull statements", () => {
+    const stack = accountStack(Testing.app(), "workload", WORKLOAD);
+    EcrRepo.fromRepositoryArn(stack, "Repo", REPO_ARN).grantPull(ImportedRole.fromRoleArn(stack, "TaskRole", TASK_ROLE_ARN));
+    expect(statement(synthJson(stack), "TaskRole/PolicyDocument", "EcrPull").resources).toEqual([REPO_ARN]);
+  });
+
+  test("mutable: false is the explicit opt-out (the owner grants by hand): no error, and synth says what each side must allow", () => {
+    const stack = newStack();
+    const repo = EcrRepo.fromRepositoryArn(stack, "Repo", REPO_ARN);
+    repo.grantPull(ImportedRole.fromRoleArn(stack, "TaskRole", TASK_ROLE_ARN, { mutable: false }));
+    expect(resources(synthJson(stack), "aws_iam_role_policy")).toEqual([]);
+    expect(infos(stack).join("\n")).toContain("ImportedRole 'TaskRole' is not changed here (mutable: false): its owner must allow ecr:GetAuthorizationToken");
+  });
+
+  test("a managed repository in a profile-based stack still takes effect on its side: its policy names the role", () => {
+    const stack = newStack();
+    const repo = new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
+    repo.grantPull(ImportedRole.fromRoleArn(stack, "TaskRole", TASK_ROLE_ARN));
+    expect(resources(synthJson(stack), "aws_ecr_repository_policy")).toHaveLength(1);
+  });
+});
+
 describe("EcrRepo imports", () => {
   test("fromRepositoryArn reads the name, registry, region and URL of a literal ARN of another account", () => {
     const stack = accountStack(Testing.app(), "workload", WORKLOAD);

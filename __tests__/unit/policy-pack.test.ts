@@ -1,6 +1,6 @@
 import * as path from "path";
 import { Construct } from "constructs";
-import { S3Backend, Testing, TerraformStack } from "cdktf";
+import { Aspects, S3Backend, Testing, TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { resolve } from "cdktf/lib/_tokens";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
@@ -215,5 +215,67 @@ describe("PolicyPack", () => {
       expect(ids).toEqual(["CKV_AWS_316"]);
       expect(stack.node.validate()[0]).toContain("at test/Raw:");
     });
+  });
+});
+
+describe("PolicyPack on the whole app, as cdk-nag users add it", () => {
+  /** An app of two stacks, one of them with a mutable repository (a violation), the other clean. */
+  function twoStacks(): { app: ReturnType<typeof Testing.app>; bad: TerraformStack } {
+    const app = Testing.app();
+    const bad = new TerraformStack(app, "bad");
+    new AwsProvider(bad, "aws", { region: "eu-central-1" });
+    new EcrRepo(bad, "Repo", { repositoryName: "team/app", tagMutability: TagMutability.MUTABLE });
+    const good = new TerraformStack(app, "good");
+    new AwsProvider(good, "aws", { region: "eu-central-1" });
+    new EcrRepo(good, "Repo", { repositoryName: "team/other" });
+    return { app, bad };
+  }
+
+  test.each([
+    ["PolicyPack.applyTo(app)", (app: ReturnType<typeof Testing.app>) => void PolicyPack.applyTo(app)],
+    ["Aspects.of(app).add(new PolicyPack())", (app: ReturnType<typeof Testing.app>) => Aspects.of(app).add(new PolicyPack())],
+  ])("%s checks every stack: the MUTABLE repository of one stack fails synth, with its path", (_, add) => {
+    const { app } = twoStacks();
+    add(app);
+    expect(messageOf(() => app.synth())).toMatch(/\[bad\] CKV_AWS_51 violated at bad\/Repo\/Resource: /);
+  });
+
+  test("a pack on the app, stacks created after it included; a clean app synthesizes", () => {
+    const app = Testing.app();
+    PolicyPack.applyTo(app);
+    const stack = new TerraformStack(app, "late");
+    new AwsProvider(stack, "aws", { region: "eu-central-1" });
+    new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
+    expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe("STATE-LOCKED accepts every way use_lockfile is written", () => {
+  /** A stack with an encrypted S3 backend without locking, locked by `lock`; the violations after synth. */
+  function lockedBy(lock: (stack: TerraformStack, backend: S3Backend) => void): string[] {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "s");
+    new AwsProvider(stack, "aws", { region: "eu-central-1" });
+    const backend = new S3Backend(stack, { bucket: "state", key: "k", region: "eu-central-1", encrypt: true });
+    lock(stack, backend);
+    const pack = PolicyPack.applyTo(stack);
+    try {
+      app.synth();
+    } catch {
+      // a violation fails synth: the pack lists it
+    }
+    return pack.violations.map((v) => v.rule.id);
+  }
+
+  test.each([
+    ["on the backend: backend.addOverride(\"use_lockfile\", true) (the documented way)", (_: TerraformStack, b: S3Backend) => b.addOverride("use_lockfile", true)],
+    ["on the stack: stack.addOverride(\"terraform.backend.s3.use_lockfile\", true)", (s: TerraformStack) => s.addOverride("terraform.backend.s3.use_lockfile", true)],
+    ["a DynamoDB lock table: dynamodbTable", (_: TerraformStack, b: S3Backend) => b.addOverride("dynamodb_table", "locks")],
+  ])("%s passes", (_, lock) => {
+    expect(lockedBy(lock)).toEqual([]);
+  });
+
+  test("without any of them it fails", () => {
+    expect(lockedBy(() => undefined)).toEqual(["STATE-LOCKED"]);
   });
 });

@@ -274,6 +274,9 @@ export class EcrPullThroughCache extends Construct {
     const resources = this.rules.filter((r) => wanted.includes(r.upstream)).map((r) => this.repositoryArnPattern(r.upstream));
     const a = grantee.addToPrincipalPolicy({ sid: "EcrPullThroughCache", actions: ECR_PULL_THROUGH_CACHE_ACTIONS, resources });
     const b = grantee.addToPrincipalPolicy({ sid: "EcrAuthToken", actions: ECR_AUTH_ACTIONS, resources: ["*"] });
+    if (!a && !b && grantee.unchangedWithoutAsking !== undefined) {
+      throw new Error(`${CONSTRUCT} '${this.node.id}': grantPullThrough to ${grantee.node.path} would change nothing: only the grantee's own policy grants it, and ${grantee.unchangedWithoutAsking}`);
+    }
     return a && b;
   }
 

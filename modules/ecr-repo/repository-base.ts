@@ -122,10 +122,19 @@ export abstract class EcrRepositoryBase extends Construct implements IEcrReposit
 
   private grant(grantee: IGrantee, sid: string, actions: readonly string[]): void {
     const sameStack = TerraformStack.of(grantee) === TerraformStack.of(this);
-    const arn = sameStack ? this.repositoryArn : this.arnForOtherStacks();
-    grantee.addToPrincipalPolicy({ sid: "EcrAuthToken", actions: ECR_AUTH_ACTIONS, resources: ["*"] });
-    grantee.addToPrincipalPolicy({ sid, actions, resources: [arn] });
-    if (!this.crossesAccounts(grantee, sameStack)) return;
+    // A literal ARN wherever it is known at synth (reviewers read it, and messages print it), else the attribute.
+    const arn = this.arnForOtherStacks();
+    const token = grantee.addToPrincipalPolicy({ sid: "EcrAuthToken", actions: ECR_AUTH_ACTIONS, resources: ["*"] });
+    const principalSide = grantee.addToPrincipalPolicy({ sid, actions, resources: [arn] }) || token;
+    const method = sid === "EcrPull" ? "grantPull" : "grantPush";
+    const nothing = (repositorySide: string) => {
+      if (principalSide || grantee.unchangedWithoutAsking === undefined) return;
+      throw new Error(`${this.kind} '${this.node.id}': ${method} to ${grantee.node.path} would change nothing: ${repositorySide}, and ${grantee.unchangedWithoutAsking}`);
+    };
+    if (!this.crossesAccounts(grantee, sameStack)) {
+      nothing("the grantee is in the repository's account, where only its own policy grants");
+      return;
+    }
 
     if (!sameStack && isToken(grantee.principalArn)) {
       throw new Error(
@@ -136,6 +145,7 @@ export abstract class EcrRepositoryBase extends Construct implements IEcrReposit
     }
     const added = this.addToResourcePolicy({ sid: `CrossAccount${sid}`, actions, principalArn: grantee.principalArn });
     if (!added) {
+      nothing("the repository is imported (its policy is not managed here)");
       Annotations.of(this).addInfo(
         `${this.kind} '${this.node.id}' is not managed here: its owner must allow ${readable(this, grantee.principalArn)} ${actions.join(", ")} in the repository policy of ${readable(this, this.repositoryArn)}`,
       );

@@ -3,7 +3,7 @@ import { Aspects, IAspect, S3Backend, TerraformElement, TerraformResource, Terra
 import { resolve } from "cdktf/lib/_tokens";
 import { WILDCARD_RESOURCE_ACTIONS } from "../shared/iam";
 import { looksLikeSecret } from "../shared/secret-names";
-import { sameCopy } from "../shared/one-copy";
+import { checkFromAboveStacks, runAncestorAspects, sameCopy } from "../shared/one-copy";
 
 /** One rule of the pack: what it checks and the scanner control it mirrors. */
 export interface PolicyRule {
@@ -117,17 +117,33 @@ const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
 
 /**
  * The policy pack: checks every resource of a stack at synth against the rules above and fails
- * synth with the construct path, the rule ID and how to fix it. Add it to a stack with
- * `PolicyPack.applyTo(stack)` (RegionalStack does).
+ * synth with the construct path, the rule ID and how to fix it. Add it to the whole app or to one
+ * stack with `PolicyPack.applyTo(app)` / `PolicyPack.applyTo(stack)` (RegionalStack does), or as
+ * cdk-nag users do, `Aspects.of(app).add(new PolicyPack())`: each way, every stack under it is
+ * checked and its violations fail its synth.
  */
 export class PolicyPack implements IAspect {
-  /** Adds the pack to `stack` (once) and makes its violations fail synth. */
-  public static applyTo(stack: TerraformStack): PolicyPack {
-    sameCopy(stack, "PolicyPack.applyTo", stack.node.id);
+  /**
+   * Adds the pack to `scope` (an app, a stack, or any construct above stacks) and makes the
+   * violations of every stack under it fail synth, stacks added later included.
+   */
+  public static applyTo(scope: IConstruct): PolicyPack {
+    sameCopy(scope, "PolicyPack.applyTo", scope.node.id || "app");
     const pack = new PolicyPack();
-    Aspects.of(stack).add(pack);
-    stack.node.addValidation({ validate: () => pack.violations.map(formatViolation) });
+    Aspects.of(scope).add(pack);
+    // Above the stacks cdktf does not run it: the stacks under the scope run it themselves.
+    for (const stack of scope.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c))) runAncestorAspects(stack);
     return pack;
+  }
+
+  constructor() {
+    // Added above the stacks (Aspects.of(app).add(new PolicyPack())), cdktf does not run it: each
+    // stack under it has it check the stack at validation (runAncestorAspects).
+    checkFromAboveStacks(this, (stack) => {
+      this.guarded.add(stack);
+      for (const c of stack.node.findAll()) this.visit(c);
+      return this.violationsOf(stack);
+    });
   }
 
   /**
@@ -154,6 +170,8 @@ export class PolicyPack implements IAspect {
 
   private readonly found = new Map<string, Violation>();
   private readonly recorded = new WeakSet<IConstruct>();
+  /** The stacks whose synth this pack fails on a violation (a validation added on the first visit). */
+  private readonly guarded = new WeakSet<IConstruct>();
 
   /** The violations found so far (each once, however often the aspect runs). */
   public get violations(): Violation[] {
@@ -161,7 +179,13 @@ export class PolicyPack implements IAspect {
   }
 
   public visit(node: IConstruct): void {
-    if (TerraformStack.isStack(node)) this.checkBackend(node);
+    if (TerraformStack.isStack(node)) {
+      if (!this.guarded.has(node)) {
+        this.guarded.add(node);
+        node.node.addValidation({ validate: () => this.violationsOf(node) });
+      }
+      this.checkBackend(node);
+    }
     if (!(node instanceof TerraformResource)) return;
     const config = resolve(TerraformStack.of(node), (node as TerraformElement).toTerraform()).resource?.[node.terraformResourceType];
     const body = config ? (Object.values(config)[0] as Record<string, any>) : undefined;
@@ -179,13 +203,23 @@ export class PolicyPack implements IAspect {
     checkResource(node, node.terraformResourceType, body, report);
   }
 
+  /** The violations in `stack`, as the lines that fail its synth. */
+  private violationsOf(stack: IConstruct): string[] {
+    const prefix = `${stack.node.path}/`;
+    return this.violations.filter((v) => v.path === stack.node.path || v.path.startsWith(prefix)).map(formatViolation);
+  }
+
   private checkBackend(stack: TerraformStack): void {
     const backend = stack.node.findAll().find((c) => c instanceof S3Backend) as S3Backend | undefined;
     if (!backend) return;
-    const s3 = resolve(stack, backend.toTerraform()).terraform?.backend?.s3 ?? {};
+    // The backend as the stack writes it: the backend's props and its overrides
+    // (backend.addOverride("use_lockfile", true)) and the stack's
+    // (stack.addOverride("terraform.backend.s3.use_lockfile", true)) all count.
+    const s3 = resolve(stack, stack.toTerraform()).terraform?.backend?.s3 ?? {};
     const path = backend.node.path;
-    if (s3.encrypt !== true) this.found.set(`${path}|enc`, { rule: RULES.stateEncrypted, path, detail: `encrypt is ${JSON.stringify(s3.encrypt)}` });
-    if (s3.use_lockfile !== true && !s3.dynamodb_table) {
+    const on = (v: unknown) => v === true || v === "true";
+    if (!on(s3.encrypt)) this.found.set(`${path}|enc`, { rule: RULES.stateEncrypted, path, detail: `encrypt is ${JSON.stringify(s3.encrypt)}` });
+    if (!on(s3.use_lockfile) && !s3.dynamodb_table) {
       this.found.set(`${path}|lock`, { rule: RULES.stateLocked, path, detail: "neither use_lockfile nor dynamodb_table is set" });
     }
   }

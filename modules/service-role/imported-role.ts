@@ -82,6 +82,7 @@ export class ImportedRole extends ServiceRoleBase {
   public readonly mutable: boolean;
   /** The role's account when its ARN is a literal. */
   public readonly principalAccount?: string;
+  public readonly unchangedWithoutAsking?: string;
   /** The inline policy attached by grants (mutable roles only, created by the first grant). */
   public policy?: IamRolePolicy;
 
@@ -111,6 +112,12 @@ export class ImportedRole extends ServiceRoleBase {
     const sameAccount = ref.account === undefined || (known !== undefined && ref.account === known);
     this.mutable = options.mutable ?? sameAccount;
     this.principalAccount = ref.account;
+    if (options.mutable === undefined && !sameAccount && known === undefined) {
+      this.unchangedWithoutAsking =
+        `ImportedRole '${id}' (account ${ref.account}) is left unchanged because its stack's account is unknown at synth: ` +
+        `set allowedAccountIds (or an assumeRole whose role ARN names the account) on the stack's AwsProvider, ` +
+        `or import the role with { mutable: false } if its owner grants the access by hand`;
+    }
     this.roleName = ref.roleName;
     this.roleArn = ref.roleArn ?? new DataAwsIamRole(this, "Lookup", { name: ref.roleName }).arn;
     this.statements = new PolicyStatements("ImportedRole", id);

@@ -174,4 +174,13 @@ export interface IGrantee extends IConstruct {
    * `mutable: false`, or a role of another account): the caller grants the permission itself
    */
   addToPrincipalPolicy(statement: PolicyStatement): boolean;
+
+  /**
+   * Why grants leave this principal unchanged when nobody asked for that (an imported role named
+   * by a literal ARN, in a stack whose account is unknown at synth), and what to set. A grant that
+   * then changes nothing on either side, principal or resource, fails synth with it: never a
+   * silent no-op.
+   * @default - undefined: the principal is changed, or left unchanged on purpose (`mutable: false`)
+   */
+  readonly unchangedWithoutAsking?: string;
 }

@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from "constructs";
-import { TerraformStack } from "cdktf";
+import { Aspects, IAspect, TerraformStack } from "cdktf";
 
 /** The name the library is installed under, for error messages. */
 const LIBRARY = "codebuild-docker-modules";
@@ -45,5 +45,41 @@ export function sameCopy<T extends IConstruct>(scope: T, construct: string, id: 
       `${construct} '${id}': the stack ${JSON.stringify(stack.node.path)} comes from another copy of "cdktf" than the one ${LIBRARY} loads (${where("cdktf")}): ${fix}`,
     );
   }
+  runAncestorAspects(stack);
   return scope;
+}
+
+/** The aspects that check the stacks under the construct they were added to (the policy pack), by aspect. */
+const aboveStacksChecks = new WeakMap<IAspect, (stack: TerraformStack) => string[]>();
+
+/**
+ * Registers how `aspect` checks a stack when it was added above the stacks (to the app): it visits
+ * the stack's constructs and returns the stack's errors. See {@link runAncestorAspects}.
+ */
+export function checkFromAboveStacks(aspect: IAspect, check: (stack: TerraformStack) => string[]): void {
+  aboveStacksChecks.set(aspect, check);
+}
+
+const hooked = new WeakSet<IConstruct>();
+
+/**
+ * cdktf invokes aspects from each stack down, so an aspect added to the app (`Aspects.of(app).add`,
+ * as cdk-nag users do) never runs, silently. For the aspects registered with
+ * {@link checkFromAboveStacks}, `stack` gets (once) a validation, run after the stack's own aspects
+ * and before its JSON is written, that has each such aspect of the stack's ancestors check the
+ * stack. Library constructs call it for their stack; `PolicyPack.applyTo(app)` for the stacks it finds.
+ */
+export function runAncestorAspects(stack: TerraformStack): void {
+  if (hooked.has(stack)) return;
+  hooked.add(stack);
+  stack.node.addValidation({
+    validate: () => {
+      const own = Aspects.of(stack).all;
+      return stack.node.scopes
+        .slice(0, -1)
+        .flatMap((c) => Aspects.of(c).all)
+        .filter((a) => !own.includes(a))
+        .flatMap((a) => aboveStacksChecks.get(a)?.(stack) ?? []);
+    },
+  });
 }

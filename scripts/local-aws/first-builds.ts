@@ -170,3 +170,17 @@ export function describeBuilds(builds: readonly FirstBuild[]): string[] {
   }
   return lines;
 }
+
+/**
+ * How to pull an image the local AWS holds, with podman: the local AWS as HTTP proxy and its
+ * registries.conf (each account's ECR host an HTTP registry), a login with a token of
+ * get-login-password. Printed by npm start -- --keep-running; the organization test runs them.
+ */
+export function pullInstructions(endpoint: string, image: NonNullable<FirstBuild["image"]>): string[] {
+  return [
+    `curl -s ${endpoint}/_local_aws/registries.conf > registries.conf`,
+    `export CONTAINERS_REGISTRIES_CONF=$PWD/registries.conf HTTP_PROXY=${endpoint}`,
+    `aws ecr get-login-password --region ${image.region} | podman login --username AWS --password-stdin ${image.uri.split("/")[0]}`,
+    `podman pull ${image.uri}`,
+  ];
+}

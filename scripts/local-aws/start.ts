@@ -6,7 +6,7 @@ import { localConfigLines } from "./config-rules";
 import type { StackResult } from "./read-back";
 import { LocalAws, localAwsCommand, startLocalAws } from "./server";
 import { buildsContainerEnv } from "./container-storage";
-import { describeBuilds, prepareBuilds, runFirstBuilds, type FirstBuild, type ProjectToBuild } from "./first-builds";
+import { describeBuilds, prepareBuilds, pullInstructions, runFirstBuilds, type FirstBuild, type ProjectToBuild } from "./first-builds";
 import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
 import { stateDirProblem, writeRecord } from "./kept";
@@ -194,11 +194,10 @@ async function run(flags: Flags, started: Started, external: string | undefined)
           `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${stacks[0].region}\n` +
           `  aws codebuild list-projects        # or: npm run -s aws -- list-projects\n` +
           (images.length
-            ? `Pull an image it built (podman, through the local AWS, which stands for each account's registry):\n` +
-              `  curl -s ${server.endpoint}/_local_aws/registries.conf > registries.conf\n` +
-              `  export CONTAINERS_REGISTRIES_CONF=$PWD/registries.conf HTTP_PROXY=${server.endpoint}\n` +
-              `  aws ecr get-login-password --region ${images[0].region} | podman login --username AWS --password-stdin ${images[0].uri.split("/")[0]}\n` +
-              `  podman pull ${images[0].uri}\n`
+            ? `Pull an image it built (podman, through the local AWS, which stands for each account's registry; after the export line above):\n` +
+              pullInstructions(server.endpoint, images[0])
+                .map((l) => `  ${l}\n`)
+                .join("")
             : "") +
           `Note: ${START_BUILD_NOTE}.\n` +
           `Is it up: npm run status\n` +
