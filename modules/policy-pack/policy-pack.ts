@@ -136,6 +136,7 @@ export class PolicyPack implements IAspect {
     return pack;
   }
 
+  /** A pack to add with {@link PolicyPack.applyTo}, or as an aspect of the app or of a stack. */
   constructor() {
     // Added above the stacks (Aspects.of(app).add(new PolicyPack())), cdktf does not run it: each
     // stack under it has it check the stack at validation (runAncestorAspects).

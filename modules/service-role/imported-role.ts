@@ -82,6 +82,7 @@ export class ImportedRole extends ServiceRoleBase {
   public readonly mutable: boolean;
   /** The role's account when its ARN is a literal. */
   public readonly principalAccount?: string;
+  /** Set when grants leave the role unchanged without `mutable: false` being given: why, and what to set (see IGrantee). */
   public readonly unchangedWithoutAsking?: string;
   /** The inline policy attached by grants (mutable roles only, created by the first grant). */
   public policy?: IamRolePolicy;
