@@ -1,7 +1,8 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { requireTerraform, terraformEnv } from "../../../scripts/terraform/env";
-import { tempDir } from "../../support/app";
+import { ROOT, tempDir } from "../../support/app";
 import {
   cleanEnv,
   cloneInstalledExample,
@@ -122,6 +123,12 @@ describe("the example, installed from the packed tarball", () => {
     expect(fs.existsSync(path.join(example.appDir, "dist", "main.js"))).toBe(true);
   });
 
+  test("its tsconfig is valid on TypeScript 7 too (npm's current typescript: no node10 resolution, no esModuleInterop false), which type-checks the app the same", () => {
+    const native = path.join(ROOT, "node_modules", "typescript-native", "bin", "tsc");
+    const r = spawnSync(process.execPath, [native, "-p", ".", "--noEmit", "--pretty", "false"], { cwd: example.appDir, encoding: "utf8" });
+    expect({ code: r.status, out: `${r.stdout}${r.stderr}`.trim() }).toEqual({ code: 0, out: "" });
+  });
+
   test("cdktf synth writes the tools and the workload stack", async () => {
     const r = await synth;
     expect({ code: r.code, output: r.code === 0 ? "" : tail(r) }).toEqual({ code: 0, output: "" });
@@ -193,7 +200,8 @@ describe("the synthesized tools stack", () => {
     expect(byPath(tools, "aws_iam_role_policy", "tools/BuilderRole/Policy").role).toBe("platform-builder");
     expect(statement(tools, "BuilderRole/PolicyDocument", "EcrPull").resources).toEqual([
       expect.stringMatching(new RegExp(`^arn:.+:ecr:eu-central-1:${TOOLS}:repository/platform/base-images$`)),
-      "${aws_ecr_repository.AppRepo_B478A890.arn}",
+      // the repository of the same stack by its literal ARN: its account, region and name are known at synth
+      `arn:aws:ecr:eu-central-1:${TOOLS}:repository/platform/app`,
     ]);
   });
 
