@@ -145,6 +145,15 @@ describe("no file of the house is over about 400 lines", () => {
   });
 });
 
+describe("the library uses cdktf's public API only", () => {
+  test("no file of modules/ imports a private path of cdktf (cdktf/lib/…)", () => {
+    const deep = sourceFiles()
+      .filter((f) => f.startsWith("modules/"))
+      .flatMap((f) => [...fs.readFileSync(path.join(ROOT, f), "utf8").matchAll(/from "(cdktf\/lib\/[^"]+)"/g)].map((m) => `${f}: ${m[1]}`));
+    expect(deep).toEqual([]);
+  });
+});
+
 /** The shell scripts of the repository outside tests, docs, benchmarks and examples. */
 function shellScripts(dir = ROOT): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -9,7 +9,7 @@ import { EcrRepositoryPolicy } from "@cdktf/provider-aws/lib/ecr-repository-poli
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { CodeBuildDindProject, CodeBuildPrivilegedProject, CodeBuildServiceRole, EcrRepo, TagMutability } from "../../modules";
-import { formatViolation, PolicyPack, RULES } from "../../modules/policy-pack";
+import { formatViolation, PolicyPack, RULES, SUPPRESSION_METADATA } from "../../modules/policy-pack";
 import { loadConfigFile } from "../../config/environments";
 import { RegionalStack } from "../../stacks";
 import { localEnvironment, prodEnvironment } from "../support/environments";
@@ -277,5 +277,16 @@ describe("STATE-LOCKED accepts every way use_lockfile is written", () => {
 
   test("without any of them it fails", () => {
     expect(lockedBy(() => undefined)).toEqual(["STATE-LOCKED"]);
+  });
+});
+
+describe("suppressions are construct metadata, as cdk-nag keeps them", () => {
+  test("PolicyPack.suppress adds a metadata entry to the construct, and suppressionsOf reads it from the construct and those above it", () => {
+    const stack = new TerraformStack(Testing.app(), "s");
+    const repo = new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
+    PolicyPack.suppress(stack, "CKV_AWS_136", "AES256 is enough for this sandbox stack");
+    expect(repo.node.metadata).toEqual([]);
+    expect(stack.node.metadata.filter((m) => m.type === SUPPRESSION_METADATA).map((m) => m.data)).toEqual([{ rule: "CKV_AWS_136", reason: "AES256 is enough for this sandbox stack" }]);
+    expect(PolicyPack.suppressionsOf(repo)).toEqual([{ rule: "CKV_AWS_136", reason: "AES256 is enough for this sandbox stack" }]);
   });
 });

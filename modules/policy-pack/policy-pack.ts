@@ -1,8 +1,8 @@
 import { IConstruct } from "constructs";
 import { Aspects, IAspect, S3Backend, TerraformElement, TerraformResource, TerraformStack } from "cdktf";
-import { resolve } from "cdktf/lib/_tokens";
 import { WILDCARD_RESOURCE_ACTIONS } from "../shared/iam";
 import { looksLikeSecret } from "../shared/secret-names";
+import { resolveIn } from "../shared/validation";
 import { checkFromAboveStacks, runAncestorAspects, sameCopy } from "../shared/one-copy";
 
 /** One rule of the pack: what it checks and the scanner control it mirrors. */
@@ -113,7 +113,8 @@ export const RULES = {
 /** Upstream registry URLs ECR pulls through only with a credential (Docker Hub, GHCR, GitLab, Azure). */
 const CREDENTIAL_REQUIRED_UPSTREAMS = [/^(registry-1\.|index\.)?docker\.io$/, /^ghcr\.io$/, /^registry\.gitlab\.com$/, /^[a-z0-9]+\.azurecr\.io$/i];
 
-const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
+/** The construct metadata type of a suppression (as cdk-nag keeps its suppressions on the construct). */
+export const SUPPRESSION_METADATA = "codebuild-docker-modules:policy-suppression";
 
 /**
  * The policy pack: checks every resource of a stack at synth against the rules above and fails
@@ -161,12 +162,12 @@ export class PolicyPack implements IAspect {
         `PolicyPack.suppress at ${construct.node.path}: suppressing ${ruleId} needs a written reason (at least 10 characters), got ${JSON.stringify(reason)}`,
       );
     }
-    SUPPRESSIONS.set(construct, [...(SUPPRESSIONS.get(construct) ?? []), { rule: ruleId, reason: reason.trim() }]);
+    construct.node.addMetadata(SUPPRESSION_METADATA, { rule: ruleId, reason: reason.trim() } satisfies Suppression);
   }
 
   /** The suppressions that apply to `construct`: its own and those of the constructs above it. */
   public static suppressionsOf(construct: IConstruct): Suppression[] {
-    return construct.node.scopes.flatMap((c) => SUPPRESSIONS.get(c) ?? []);
+    return construct.node.scopes.flatMap((c) => c.node.metadata.filter((m) => m.type === SUPPRESSION_METADATA).map((m) => m.data as Suppression));
   }
 
   private readonly found = new Map<string, Violation>();
@@ -188,7 +189,7 @@ export class PolicyPack implements IAspect {
       this.checkBackend(node);
     }
     if (!(node instanceof TerraformResource)) return;
-    const config = resolve(TerraformStack.of(node), (node as TerraformElement).toTerraform()).resource?.[node.terraformResourceType];
+    const config = resolveIn(TerraformStack.of(node), (node as TerraformElement).toTerraform()).resource?.[node.terraformResourceType];
     const body = config ? (Object.values(config)[0] as Record<string, any>) : undefined;
     if (!body) return;
     const suppressed = PolicyPack.suppressionsOf(node);
@@ -216,7 +217,7 @@ export class PolicyPack implements IAspect {
     // The backend as the stack writes it: the backend's props and its overrides
     // (backend.addOverride("use_lockfile", true)) and the stack's
     // (stack.addOverride("terraform.backend.s3.use_lockfile", true)) all count.
-    const s3 = resolve(stack, stack.toTerraform()).terraform?.backend?.s3 ?? {};
+    const s3 = resolveIn(stack, stack.toTerraform()).terraform?.backend?.s3 ?? {};
     const path = backend.node.path;
     const on = (v: unknown) => v === true || v === "true";
     if (!on(s3.encrypt)) this.found.set(`${path}|enc`, { rule: RULES.stateEncrypted, path, detail: `encrypt is ${JSON.stringify(s3.encrypt)}` });
@@ -255,7 +256,7 @@ function resourcesOf(stack: TerraformStack, type: string): { resource: Terraform
   return stack.node
     .findAll()
     .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type)
-    .map((resource) => ({ resource, body: Object.values(resolve(stack, (resource as TerraformElement).toTerraform()).resource[type])[0] as Record<string, any> }));
+    .map((resource) => ({ resource, body: Object.values(resolveIn(stack, (resource as TerraformElement).toTerraform()).resource[type])[0] as Record<string, any> }));
 }
 
 /**
@@ -292,7 +293,7 @@ function checkResource(node: IConstruct, type: string, body: Record<string, any>
         .findAll()
         .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === "aws_ecr_lifecycle_policy")
         .some((c) => {
-          const repo = resolve(stack, (c as TerraformElement).toTerraform()).resource.aws_ecr_lifecycle_policy;
+          const repo = resolveIn(stack, (c as TerraformElement).toTerraform()).resource.aws_ecr_lifecycle_policy;
           const value = (Object.values(repo)[0] as any).repository;
           return value === name || value === body.name;
         });

@@ -1,6 +1,15 @@
 import { IConstruct } from "constructs";
-import { TerraformStack, Token } from "cdktf";
-import { resolve } from "cdktf/lib/_tokens";
+import { DefaultTokenResolver, StringConcat, TerraformStack, Token, Tokenization } from "cdktf";
+
+const RESOLVER = new DefaultTokenResolver(new StringConcat());
+
+/**
+ * `obj` with its tokens resolved in `scope` (a reference becomes its Terraform expression), through
+ * cdktf's public Tokenization API.
+ */
+export function resolveIn<T>(scope: IConstruct, obj: T): T {
+  return Tokenization.resolve(obj, { scope, resolver: RESOLVER });
+}
 
 /**
  * A value an error message must not print (a secret, or where a secret lives): messages show
@@ -27,7 +36,7 @@ export function show(value: unknown): string {
  */
 export function readable(scope: IConstruct, value: string): string {
   if (!isToken(value)) return value;
-  const resolved = resolve(TerraformStack.of(scope), value);
+  const resolved = resolveIn(TerraformStack.of(scope), value);
   return typeof resolved === "string" ? resolved : JSON.stringify(resolved);
 }
 
