@@ -19,6 +19,8 @@ export type { ProjectTriggers, WebhookEvent, WebhookFilterGroup, WebhookPattern,
 export { CODEBUILD_BATCH_ACTIONS, ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, WILDCARD_RESOURCE_ACTIONS } from "./shared/iam";
 export type { IGrantee, PolicyCondition, PolicyStatement } from "./shared/iam";
 export { AwsContext } from "./shared/aws-context";
+export { RuleTargets } from "./shared/events";
+export type { EventRule, OnEventOptions, RuleTarget } from "./shared/events";
 export { LibraryCopyError } from "./shared/one-copy";
 export { PropProblems, PropValidationError } from "./shared/validation";
 export * from "./policy-pack";

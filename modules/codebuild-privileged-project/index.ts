@@ -7,3 +7,5 @@ export {
   TARGET_PLATFORM_VARIABLE,
 } from "./multi-arch";
 export type { MultiArchOptions, MultiArchPlatform } from "./multi-arch";
+export { RuleTargets } from "../shared/events";
+export type { EventRule, OnEventOptions, RuleTarget } from "../shared/events";

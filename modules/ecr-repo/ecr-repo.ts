@@ -334,6 +334,10 @@ export class EcrRepo extends EcrRepositoryBase {
     return AwsContext.knownAccountIdOf(this);
   }
 
+  protected override nameForPatterns(): string {
+    return this.literalName;
+  }
+
   protected arnForOtherStacks(): string {
     const account = AwsContext.knownAccountIdOf(this);
     const region = AwsContext.knownRegionOf(this);

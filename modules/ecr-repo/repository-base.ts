@@ -4,6 +4,7 @@ import { AwsContext } from "../shared/aws-context";
 import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, IGrantee } from "../shared/iam";
 import { isToken, readable, show } from "../shared/validation";
 import { IMAGE_TAG_PATTERN } from "../shared/patterns";
+import { eventRule, type EventRule, type OnEventOptions } from "../shared/events";
 
 /** Whether tags can be overwritten. */
 export enum TagMutability {
@@ -39,6 +40,14 @@ export interface IEcrRepository extends IConstruct {
   repositoryUriForTag(tag?: string): string;
   /** The image URI of a digest, `<url>@sha256:…` (the URL alone when no digest is given). */
   repositoryUriForDigest(digest?: string): string;
+  /** An image by tag, or by digest when the argument is a `sha256:` digest. */
+  repositoryUriForTagOrDigest(tagOrDigest?: string): string;
+  /** An EventBridge rule for every ECR event of the repository. */
+  onEvent(id: string, options: OnEventOptions): EventRule;
+  /** An EventBridge rule for each completed image scan ("ECR Image Scan", COMPLETE). */
+  onImageScanCompleted(id: string, options: OnEventOptions & { readonly imageTags?: readonly string[] }): EventRule;
+  /** An EventBridge rule for each image pushed, as CloudTrail records it (PutImage). */
+  onCloudTrailImagePushed(id: string, options: OnEventOptions & { readonly imageTag?: string }): EventRule;
 
   /**
    * Lets `grantee` pull images (and get a registry token). A grantee of another account is also
@@ -105,6 +114,48 @@ export abstract class EcrRepositoryBase extends Construct implements IEcrReposit
       throw new Error(`${this.kind} '${this.node.id}': repositoryUriForDigest digest ${show(digest)} must be sha256: and 64 lowercase hex digits`);
     }
     return `${this.repositoryUrl}@${digest}`;
+  }
+
+  /** The repository's name as event patterns and messages show it: the literal where it is known at synth. */
+  protected nameForPatterns(): string {
+    return this.repositoryName;
+  }
+
+  /** An image of this repository by tag, or by digest when `tagOrDigest` is a `sha256:` digest (as aws-cdk-lib's). */
+  public repositoryUriForTagOrDigest(tagOrDigest?: string): string {
+    return tagOrDigest?.startsWith("sha256:") ? this.repositoryUriForDigest(tagOrDigest) : this.repositoryUriForTag(tagOrDigest);
+  }
+
+  /** An EventBridge rule for every event ECR sends about this repository (source `aws.ecr`). */
+  public onEvent(id: string, options: OnEventOptions): EventRule {
+    return eventRule(this, id, this.kind, { source: ["aws.ecr"], detail: { "repository-name": [this.nameForPatterns()] } }, options, `ECR events of ${readable(this, this.nameForPatterns())}`);
+  }
+
+  /**
+   * An EventBridge rule for each completed image scan of this repository ("ECR Image Scan",
+   * scan-status COMPLETE), optionally only of images with one of `imageTags`.
+   */
+  public onImageScanCompleted(id: string, options: OnEventOptions & { readonly imageTags?: readonly string[] }): EventRule {
+    const detail: Record<string, unknown> = { "repository-name": [this.nameForPatterns()], "scan-status": ["COMPLETE"] };
+    if (options.imageTags?.length) detail["image-tags"] = [...options.imageTags];
+    return eventRule(this, id, this.kind, { source: ["aws.ecr"], "detail-type": ["ECR Image Scan"], detail }, options, `completed image scans of ${readable(this, this.nameForPatterns())}`);
+  }
+
+  /**
+   * An EventBridge rule for each image pushed to this repository, as CloudTrail records it
+   * (PutImage; the account needs a CloudTrail trail), optionally only of `imageTag`.
+   */
+  public onCloudTrailImagePushed(id: string, options: OnEventOptions & { readonly imageTag?: string }): EventRule {
+    const requestParameters: Record<string, unknown> = { repositoryName: [this.nameForPatterns()] };
+    if (options.imageTag !== undefined) requestParameters.imageTag = [options.imageTag];
+    return eventRule(
+      this,
+      id,
+      this.kind,
+      { source: ["aws.ecr"], "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: ["ecr.amazonaws.com"], eventName: ["PutImage"], requestParameters } },
+      options,
+      `images pushed to ${readable(this, this.nameForPatterns())} (CloudTrail)`,
+    );
   }
 
   public grantPull(grantee: IGrantee): void {

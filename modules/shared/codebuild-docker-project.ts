@@ -14,7 +14,8 @@ import { sameCopy } from "./one-copy";
 import { PolicyPack, RULES } from "../policy-pack/policy-pack";
 import { AwsContext } from "./aws-context";
 import { BuildSpec } from "./buildspec";
-import { isToken, literal, throwPropProblems } from "./validation";
+import { isToken, literal, readable, throwPropProblems } from "./validation";
+import { eventRule, type EventRule, type OnEventOptions } from "./events";
 import {
   PUSH_IMAGE_VARIABLE,
   pullRequestGroups,
@@ -40,12 +41,46 @@ export { parameterArn, secretArn } from "./project-rendering";
  * needs a Docker daemon, and the daemon needs privileged mode.
  */
 export abstract class CodeBuildDockerProject extends Construct {
+  /** An EventBridge rule for every event CodeBuild sends about this project's builds (source `aws.codebuild`). */
+  public onEvent(id: string, options: OnEventOptions): EventRule {
+    return this.buildRule(id, options, undefined, {}, "CodeBuild events");
+  }
+
+  /** An EventBridge rule for each change of a build's state ("CodeBuild Build State Change"). */
+  public onStateChange(id: string, options: OnEventOptions): EventRule {
+    return this.buildRule(id, options, "CodeBuild Build State Change", {}, "build state changes");
+  }
+
+  /** An EventBridge rule for each phase a build enters ("CodeBuild Build Phase Change"). */
+  public onPhaseChange(id: string, options: OnEventOptions): EventRule {
+    return this.buildRule(id, options, "CodeBuild Build Phase Change", {}, "build phase changes");
+  }
+
+  /** An EventBridge rule for each build that fails (build-status FAILED). */
+  public onBuildFailed(id: string, options: OnEventOptions): EventRule {
+    return this.buildRule(id, options, "CodeBuild Build State Change", { "build-status": ["FAILED"] }, "failed builds");
+  }
+
+  /** An EventBridge rule for each build that succeeds (build-status SUCCEEDED). */
+  public onBuildSucceeded(id: string, options: OnEventOptions): EventRule {
+    return this.buildRule(id, options, "CodeBuild Build State Change", { "build-status": ["SUCCEEDED"] }, "succeeded builds");
+  }
+
+  private buildRule(id: string, options: OnEventOptions, detailType: string | undefined, detail: Record<string, unknown>, what: string): EventRule {
+    // The literal name where it is known at synth: a reviewer reads it in the pattern.
+    const name = this.nameLiteral;
+    const pattern = { source: ["aws.codebuild"], ...(detailType ? { "detail-type": [detailType] } : {}), detail: { "project-name": [name], ...detail } };
+    return eventRule(this, id, this.constructor.name, pattern, options, `${what} of ${readable(this, name)}`);
+  }
+
   /** The underlying `aws_codebuild_project`. */
   public readonly resource: CodebuildProject;
   /** The project name. */
   public readonly projectName: string;
   /** The project ARN. */
   public readonly projectArn: string;
+  /** The project name as given (a literal, or a token). */
+  private readonly nameLiteral: string;
   /** The service role the project runs as. */
   public readonly role: IServiceRole;
   /** The log group builds write to (`/aws/codebuild/<projectName>`). */
@@ -114,6 +149,7 @@ export abstract class CodeBuildDockerProject extends Construct {
       [],
     );
     this.projectName = this.resource.name;
+    this.nameLiteral = props.projectName;
     this.projectArn = this.resource.arn;
     if (props.badge) this.badgeUrl = this.resource.badgeUrl;
 
