@@ -13,18 +13,21 @@ import { childEnv, describeRun, mustSucceed, npm, NPM_QUIET, PACKAGE_NAME, Peer,
 export const CONSUMER_STACK = "consumer";
 export const CONSUMER_REPOSITORIES = ["consumer/root-entry", "consumer/subpath-entry"];
 
-const MAIN_TS = `import { App, TerraformStack } from "cdktf";
+const MAIN_TS = `import { App, Aspects, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
-import { EcrRepo } from "${PACKAGE_NAME}";
-import { EcrRepo as EcrRepoFromSubpath } from "${PACKAGE_NAME}/ecr-repo";
+import { EcrRepo, PolicyPack } from "${PACKAGE_NAME}";
+import { EcrRepo as EcrRepoFromSubpath, RuleTargets } from "${PACKAGE_NAME}/ecr-repo";
 
 if (EcrRepoFromSubpath !== EcrRepo) throw new Error("the root and the subpath entry loaded two different EcrRepo classes");
 
 // The output folder comes from CDKTF_OUTDIR, as with the cdktf CLI.
 const app = new App();
+// The policy pack on the whole app, as cdk-nag users add theirs.
+Aspects.of(app).add(new PolicyPack());
 const stack = new TerraformStack(app, "${CONSUMER_STACK}");
 new AwsProvider(stack, "aws", { region: "eu-central-1" });
-new EcrRepo(stack, "root-entry", { repositoryName: "${CONSUMER_REPOSITORIES[0]}" });
+const repo = new EcrRepo(stack, "root-entry", { repositoryName: "${CONSUMER_REPOSITORIES[0]}" });
+repo.onImageScanCompleted("scanned", { targets: [RuleTargets.sqsQueue("arn:aws:sqs:eu-central-1:111111111111:scans")], imageTags: ["main"] });
 new EcrRepoFromSubpath(stack, "subpath-entry", { repositoryName: "${CONSUMER_REPOSITORIES[1]}" });
 app.synth();
 `;
@@ -119,6 +122,9 @@ export async function synthesizedRepositories(dir: string, main: string): Promis
   if (r.status !== 0) throw new Error(`the consumer app failed to synthesize:\n${describeRun(r)}`);
   const stack = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", CONSUMER_STACK, "cdk.tf.json"), "utf8"));
   const repos = Object.values<{ name: string }>(stack.resource?.aws_ecr_repository ?? {});
+  // the event rule the app makes, with its pattern, from the installed library
+  const rules = Object.values<{ event_pattern: string }>(stack.resource?.aws_cloudwatch_event_rule ?? {});
+  if (rules.length !== 1 || JSON.parse(rules[0].event_pattern)["detail-type"]?.[0] !== "ECR Image Scan") throw new Error(`the consumer app's stack lacks its image-scan rule: ${JSON.stringify(rules)}`);
   return repos.map((r) => r.name).sort();
 }
 
