@@ -20,6 +20,8 @@ export { CODEBUILD_BATCH_ACTIONS, ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_A
 export type { IGrantee, PolicyCondition, PolicyStatement } from "./shared/iam";
 export { AwsContext } from "./shared/aws-context";
 export { RuleTargets } from "./shared/events";
+export { CODEBUILD_START_BUILD_ACTIONS, CodeBuildProjectBase } from "./shared/project-base";
+export type { ICodeBuildProject } from "./shared/project-base";
 export type { EventRule, OnEventOptions, RuleTarget } from "./shared/events";
 export { LibraryCopyError } from "./shared/one-copy";
 export { PropProblems, PropValidationError } from "./shared/validation";

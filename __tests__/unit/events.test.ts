@@ -1,5 +1,7 @@
-import { CodeBuildDindProject, CodeBuildPrivilegedProject, EcrRepo, RuleTargets } from "../../modules";
-import { messageOf, newStack, only, resources, synthJson } from "../support/synth";
+import { TerraformStack, Testing } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { CODEBUILD_START_BUILD_ACTIONS, CodeBuildDindProject, CodeBuildPrivilegedProject, CodeBuildServiceRole, EcrRepo, ImportedRole, RuleTargets } from "../../modules";
+import { messageOf, newStack, only, resources, statement, synthJson } from "../support/synth";
 
 /**
  * The events of the constructs, as aws-cdk-lib's `onEvent` family: each becomes an EventBridge
@@ -98,5 +100,48 @@ describe("bad input is one line each", () => {
       "EcrRepo 'None': targets 0 must name 1 to 5 targets (EventBridge's limit per rule)",
       `EcrRepo 'None': ruleName "has space" must be 1-64 letters, digits, '.', '-' and '_' (EventBridge naming rules)`,
     ]);
+  });
+});
+
+describe("CodeBuild projects imported by name or ARN, and grantStartBuild", () => {
+  test("fromProjectName builds the literal ARN where the stack's account and region are known; its events name the project", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "tools");
+    new AwsProvider(stack, "aws", { region: "eu-central-1", allowedAccountIds: ["111111111111"] });
+    const project = CodeBuildPrivilegedProject.fromProjectName(stack, "Existing", "deploy-app");
+    expect(project.projectArn).toBe("arn:aws:codebuild:eu-central-1:111111111111:project/deploy-app");
+    project.onBuildFailed("Failed", { targets: [RuleTargets.snsTopic(TOPIC)] });
+    expect(JSON.parse(only(synthJson(stack), "aws_cloudwatch_event_rule").event_pattern).detail).toEqual({ "project-name": ["deploy-app"], "build-status": ["FAILED"] });
+  });
+
+  test("fromProjectArn reads the name of a project of another account; grantStartBuild gives a role of this stack start, stop and read on exactly that ARN", () => {
+    const stack = newStack();
+    const arn = "arn:aws:codebuild:eu-central-1:222222222222:project/deploy-app";
+    const project = CodeBuildDindProject.fromProjectArn(stack, "Deploy", arn);
+    expect(project.projectName).toBe("deploy-app");
+    const role = new CodeBuildServiceRole(stack, "Role");
+    project.grantStartBuild(role);
+    expect(statement(synthJson(stack), "Role/PolicyDocument", "CodeBuildStartBuild")).toMatchObject({ actions: [...CODEBUILD_START_BUILD_ACTIONS].sort(), resources: [arn] });
+  });
+
+  test("grantStartBuild on a project of this stack names its ARN", () => {
+    const stack = newStack();
+    const repo = new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
+    const project = new CodeBuildPrivilegedProject(stack, "Build", { projectName: "build-app", repository: repo });
+    const caller = new CodeBuildServiceRole(stack, "Caller");
+    project.grantStartBuild(caller);
+    expect(statement(synthJson(stack), "Caller/PolicyDocument", "CodeBuildStartBuild").resources).toEqual([expect.stringMatching(/^\$\{aws_codebuild_project\.Build_[0-9A-F]{8}\.arn\}$/)]);
+  });
+
+  test("a bad name or ARN is one line; a grantStartBuild that would change nothing fails synth naming allowedAccountIds", () => {
+    const stack = newStack();
+    expect(messageOf(() => CodeBuildPrivilegedProject.fromProjectName(stack, "Bad", "-x"))).toBe(
+      `CodeBuildProject.fromProjectName 'Bad': projectName "-x" must be 2-255 letters, digits, '-' and '_', starting with a letter or digit (CodeBuild naming rules)`,
+    );
+    expect(messageOf(() => CodeBuildPrivilegedProject.fromProjectArn(stack, "Bad", "arn:aws:ecr:eu-central-1:111111111111:repository/x"))).toBe(
+      `CodeBuildProject.fromProjectArn 'Bad': projectArn "arn:aws:ecr:eu-central-1:111111111111:repository/x" must be a CodeBuild project ARN (arn:<partition>:codebuild:<region>:<account>:project/<name>)`,
+    );
+    const project = CodeBuildPrivilegedProject.fromProjectArn(stack, "Deploy", "arn:aws:codebuild:eu-central-1:111111111111:project/deploy-app");
+    expect(messageOf(() => project.grantStartBuild(ImportedRole.fromRoleArn(stack, "Ops", "arn:aws:iam::222222222222:role/ops")))).toMatch(/^ImportedProject 'Deploy': grantStartBuild to test\/Ops would change nothing: .*set allowedAccountIds/);
   });
 });

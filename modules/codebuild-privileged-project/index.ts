@@ -9,3 +9,5 @@ export {
 export type { MultiArchOptions, MultiArchPlatform } from "./multi-arch";
 export { RuleTargets } from "../shared/events";
 export type { EventRule, OnEventOptions, RuleTarget } from "../shared/events";
+export { CODEBUILD_START_BUILD_ACTIONS } from "../shared/project-base";
+export type { ICodeBuildProject } from "../shared/project-base";

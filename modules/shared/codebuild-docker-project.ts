@@ -14,8 +14,8 @@ import { sameCopy } from "./one-copy";
 import { PolicyPack, RULES } from "../policy-pack/policy-pack";
 import { AwsContext } from "./aws-context";
 import { BuildSpec } from "./buildspec";
-import { isToken, literal, readable, throwPropProblems } from "./validation";
-import { eventRule, type EventRule, type OnEventOptions } from "./events";
+import { isToken, literal, throwPropProblems } from "./validation";
+import { CodeBuildProjectBase, projectFromArn, projectFromName, type ICodeBuildProject } from "./project-base";
 import {
   PUSH_IMAGE_VARIABLE,
   pullRequestGroups,
@@ -40,37 +40,15 @@ export { parameterArn, secretArn } from "./project-rendering";
  * build image and its pull credentials. Privileged mode is always on: building Docker images
  * needs a Docker daemon, and the daemon needs privileged mode.
  */
-export abstract class CodeBuildDockerProject extends Construct {
-  /** An EventBridge rule for every event CodeBuild sends about this project's builds (source `aws.codebuild`). */
-  public onEvent(id: string, options: OnEventOptions): EventRule {
-    return this.buildRule(id, options, undefined, {}, "CodeBuild events");
+export abstract class CodeBuildDockerProject extends CodeBuildProjectBase {
+  /** Imports an existing project of the stack's account and region by name: its events and grants, nothing created. */
+  public static fromProjectName(scope: Construct, id: string, projectName: string): ICodeBuildProject {
+    return projectFromName(scope, id, projectName);
   }
 
-  /** An EventBridge rule for each change of a build's state ("CodeBuild Build State Change"). */
-  public onStateChange(id: string, options: OnEventOptions): EventRule {
-    return this.buildRule(id, options, "CodeBuild Build State Change", {}, "build state changes");
-  }
-
-  /** An EventBridge rule for each phase a build enters ("CodeBuild Build Phase Change"). */
-  public onPhaseChange(id: string, options: OnEventOptions): EventRule {
-    return this.buildRule(id, options, "CodeBuild Build Phase Change", {}, "build phase changes");
-  }
-
-  /** An EventBridge rule for each build that fails (build-status FAILED). */
-  public onBuildFailed(id: string, options: OnEventOptions): EventRule {
-    return this.buildRule(id, options, "CodeBuild Build State Change", { "build-status": ["FAILED"] }, "failed builds");
-  }
-
-  /** An EventBridge rule for each build that succeeds (build-status SUCCEEDED). */
-  public onBuildSucceeded(id: string, options: OnEventOptions): EventRule {
-    return this.buildRule(id, options, "CodeBuild Build State Change", { "build-status": ["SUCCEEDED"] }, "succeeded builds");
-  }
-
-  private buildRule(id: string, options: OnEventOptions, detailType: string | undefined, detail: Record<string, unknown>, what: string): EventRule {
-    // The literal name where it is known at synth: a reviewer reads it in the pattern.
-    const name = this.nameLiteral;
-    const pattern = { source: ["aws.codebuild"], ...(detailType ? { "detail-type": [detailType] } : {}), detail: { "project-name": [name], ...detail } };
-    return eventRule(this, id, this.constructor.name, pattern, options, `${what} of ${readable(this, name)}`);
+  /** Imports an existing project by ARN, in this account or another: its events and grants, nothing created. */
+  public static fromProjectArn(scope: Construct, id: string, projectArn: string): ICodeBuildProject {
+    return projectFromArn(scope, id, projectArn);
   }
 
   /** The underlying `aws_codebuild_project`. */
@@ -81,6 +59,10 @@ export abstract class CodeBuildDockerProject extends Construct {
   public readonly projectArn: string;
   /** The project name as given (a literal, or a token). */
   private readonly nameLiteral: string;
+
+  protected nameForPatterns(): string {
+    return this.nameLiteral;
+  }
   /** The service role the project runs as. */
   public readonly role: IServiceRole;
   /** The log group builds write to (`/aws/codebuild/<projectName>`). */
