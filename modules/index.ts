@@ -22,6 +22,8 @@ export { AwsContext } from "./shared/aws-context";
 export { RuleTargets } from "./shared/events";
 export { CODEBUILD_START_BUILD_ACTIONS, CodeBuildProjectBase } from "./shared/project-base";
 export type { ICodeBuildProject } from "./shared/project-base";
+export { BuildNotificationEvent } from "./shared/project-observability";
+export type { AlarmOptions, MetricOptions, NotifyOptions, ProjectMetric } from "./shared/project-observability";
 export type { EventRule, OnEventOptions, RuleTarget } from "./shared/events";
 export { LibraryCopyError } from "./shared/one-copy";
 export { PropProblems, PropValidationError } from "./shared/validation";

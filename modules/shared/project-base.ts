@@ -1,5 +1,17 @@
 import { Construct } from "constructs";
 import { Fn } from "cdktf";
+import type { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import type { CodestarnotificationsNotificationRule } from "@cdktf/provider-aws/lib/codestarnotifications-notification-rule";
+import {
+  BuildNotificationEvent,
+  metricAlarm,
+  notificationRule,
+  projectMetric,
+  type AlarmOptions,
+  type MetricOptions,
+  type NotifyOptions,
+  type ProjectMetric,
+} from "./project-observability";
 import { AwsContext } from "./aws-context";
 import { eventRule, type EventRule, type OnEventOptions } from "./events";
 import type { IGrantee } from "./iam";
@@ -54,6 +66,51 @@ export abstract class CodeBuildProjectBase extends Construct implements ICodeBui
 
   public onBuildSucceeded(id: string, options: OnEventOptions): EventRule {
     return this.buildRule(id, options, "CodeBuild Build State Change", { "build-status": ["SUCCEEDED"] }, "succeeded builds");
+  }
+
+  /** A CloudWatch metric of this project's builds (namespace AWS/CodeBuild, dimension ProjectName). */
+  public metric(metricName: string, options: MetricOptions = {}): ProjectMetric {
+    return projectMetric(this.nameForPatterns(), metricName, /Duration$/.test(metricName) ? "Average" : "Sum", options);
+  }
+
+  /** The number of builds started (`Builds`, Sum). */
+  public metricBuilds(options?: MetricOptions): ProjectMetric {
+    return this.metric("Builds", options);
+  }
+
+  /** The number of failed builds (`FailedBuilds`, Sum). */
+  public metricFailedBuilds(options?: MetricOptions): ProjectMetric {
+    return this.metric("FailedBuilds", options);
+  }
+
+  /** The number of succeeded builds (`SucceededBuilds`, Sum). */
+  public metricSucceededBuilds(options?: MetricOptions): ProjectMetric {
+    return this.metric("SucceededBuilds", options);
+  }
+
+  /** How long builds take, in seconds (`Duration`, Average). */
+  public metricDuration(options?: MetricOptions): ProjectMetric {
+    return this.metric("Duration", options);
+  }
+
+  /** A CloudWatch alarm on one of this project's metrics, e.g. `addAlarm("Failing", project.metricFailedBuilds(), { threshold: 1, alarmActions: [topicArn] })`. */
+  public addAlarm(id: string, metric: ProjectMetric, options: AlarmOptions): CloudwatchMetricAlarm {
+    return metricAlarm(this, id, this.constructor.name, metric, options);
+  }
+
+  /** A CodeStar notification rule that sends `events` of this project's builds to an SNS topic. */
+  public notifyOn(id: string, topicArn: string, events: readonly BuildNotificationEvent[], options?: NotifyOptions): CodestarnotificationsNotificationRule {
+    return notificationRule(this, id, this.constructor.name, { name: this.nameForPatterns(), arn: this.projectArn }, topicArn, events, options);
+  }
+
+  /** A CodeStar notification rule for failed builds, to an SNS topic. */
+  public notifyOnBuildFailed(id: string, topicArn: string, options?: NotifyOptions): CodestarnotificationsNotificationRule {
+    return this.notifyOn(id, topicArn, [BuildNotificationEvent.FAILED], options);
+  }
+
+  /** A CodeStar notification rule for succeeded builds, to an SNS topic. */
+  public notifyOnBuildSucceeded(id: string, topicArn: string, options?: NotifyOptions): CodestarnotificationsNotificationRule {
+    return this.notifyOn(id, topicArn, [BuildNotificationEvent.SUCCEEDED], options);
   }
 
   public grantStartBuild(grantee: IGrantee): void {
