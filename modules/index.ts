@@ -16,7 +16,7 @@ export type {
 } from "./shared/codebuild-docker-project";
 export { PULL_REQUEST_EVENTS, PUSH_IMAGE_VARIABLE, WEBHOOK_EVENTS_BY_SOURCE } from "./shared/triggers";
 export type { ProjectTriggers, WebhookEvent, WebhookFilterGroup, WebhookPattern, WebhookSourceType } from "./shared/triggers";
-export { CODEBUILD_BATCH_ACTIONS, ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, WILDCARD_RESOURCE_ACTIONS } from "./shared/iam";
+export { CODEBUILD_BATCH_ACTIONS, ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, ECR_READ_ACTIONS, WILDCARD_RESOURCE_ACTIONS } from "./shared/iam";
 export type { IGrantee, PolicyCondition, PolicyStatement } from "./shared/iam";
 export { AwsContext } from "./shared/aws-context";
 export { RuleTargets } from "./shared/events";

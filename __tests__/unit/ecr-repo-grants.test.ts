@@ -187,6 +187,37 @@ describe("a grant either takes effect or fails synth: never a silent no-op", () 
   });
 });
 
+describe("grantRead and grant with exact actions", () => {
+  test("grantRead gives DescribeImages and DescribeRepositories on the repository, and no pull", () => {
+    const stack = newStack();
+    const repo = new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
+    repo.grantRead(new CodeBuildServiceRole(stack, "Role"));
+    const json = synthJson(stack);
+    expect(statement(json, "Role/PolicyDocument", "EcrRead").actions).toEqual(["ecr:DescribeImages", "ecr:DescribeRepositories"]);
+    expect(statementsOf(json, "Role/PolicyDocument").map((s) => s.sid)).not.toContain("EcrPull");
+  });
+
+  test("grant(grantee, ...actions) grants exactly those actions, on both sides across accounts", () => {
+    const app = Testing.app();
+    const tools = accountStack(app, "tools", TOOLS);
+    const repo = new EcrRepo(tools, "Repo", { repositoryName: "team/app" });
+    repo.grant(ImportedRole.fromRoleArn(tools, "Scanner", TASK_ROLE_ARN), "ecr:DescribeImageScanFindings", "ecr:DescribeImages");
+    const json = synthJson(tools);
+    const policy = JSON.parse(only(json, "aws_ecr_repository_policy").policy);
+    expect(policy.Statement).toEqual([{ Sid: "CrossAccountEcrActions", Effect: "Allow", Principal: { AWS: TASK_ROLE_ARN }, Action: ["ecr:DescribeImageScanFindings", "ecr:DescribeImages"] }]);
+  });
+
+  test("grant refuses wildcards, other services and no actions, in one line", () => {
+    const stack = newStack();
+    const repo = new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
+    const role = new CodeBuildServiceRole(stack, "Role");
+    expect(messageOf(() => repo.grant(role, "ecr:*", "s3:GetObject"))).toBe(
+      `EcrRepo 'Repo': grant actions ["ecr:*","s3:GetObject"] must be one or more exact ECR actions (ecr:<Action>, no wildcards); not: ecr:*, s3:GetObject`,
+    );
+    expect(messageOf(() => repo.grant(role))).toBe("EcrRepo 'Repo': grant actions [] must be one or more exact ECR actions (ecr:<Action>, no wildcards)");
+  });
+});
+
 describe("EcrRepo imports", () => {
   test("fromRepositoryArn reads the name, registry, region and URL of a literal ARN of another account", () => {
     const stack = accountStack(Testing.app(), "workload", WORKLOAD);

@@ -1,7 +1,7 @@
 import { Construct, IConstruct } from "constructs";
 import { Annotations, TerraformStack } from "cdktf";
 import { AwsContext } from "../shared/aws-context";
-import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, IGrantee } from "../shared/iam";
+import { ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, ECR_READ_ACTIONS, IGrantee } from "../shared/iam";
 import { isToken, readable, show } from "../shared/validation";
 import { IMAGE_TAG_PATTERN } from "../shared/patterns";
 import { eventRule, type EventRule, type OnEventOptions } from "../shared/events";
@@ -53,6 +53,10 @@ export interface IEcrRepository extends IConstruct {
    * Lets `grantee` pull images (and get a registry token). A grantee of another account is also
    * named in the repository policy (for a repository this app manages).
    */
+  /** Lets `grantee` read the repository's and its images' metadata. */
+  grantRead(grantee: IGrantee): void;
+  /** Lets `grantee` call exactly `actions` (ECR actions) on the repository, on both sides as grantPull does. */
+  grant(grantee: IGrantee, ...actions: string[]): void;
   grantPull(grantee: IGrantee): void;
   /** Lets `grantee` push images and read their scan findings (and get a registry token). */
   grantPush(grantee: IGrantee): void;
@@ -159,11 +163,11 @@ export abstract class EcrRepositoryBase extends Construct implements IEcrReposit
   }
 
   public grantPull(grantee: IGrantee): void {
-    this.grant(grantee, "EcrPull", ECR_PULL_ACTIONS);
+    this.grantActions(grantee, "EcrPull", ECR_PULL_ACTIONS);
   }
 
   public grantPush(grantee: IGrantee): void {
-    this.grant(grantee, "EcrPush", ECR_PUSH_ACTIONS);
+    this.grantActions(grantee, "EcrPush", ECR_PUSH_ACTIONS);
   }
 
   public grantPullPush(grantee: IGrantee): void {
@@ -171,13 +175,30 @@ export abstract class EcrRepositoryBase extends Construct implements IEcrReposit
     this.grantPush(grantee);
   }
 
-  private grant(grantee: IGrantee, sid: string, actions: readonly string[]): void {
+  /** Lets `grantee` read the repository's and its images' metadata (`ecr:DescribeImages`, `ecr:DescribeRepositories`), not pull them. */
+  public grantRead(grantee: IGrantee): void {
+    this.grantActions(grantee, "EcrRead", ECR_READ_ACTIONS);
+  }
+
+  /**
+   * Lets `grantee` call exactly `actions` (ECR actions, no wildcards) on this repository, on both
+   * sides as grantPull does: its identity policy, and the repository policy when it crosses accounts.
+   */
+  public grant(grantee: IGrantee, ...actions: string[]): void {
+    const bad = actions.filter((a) => !/^ecr:[A-Za-z]+$/.test(a));
+    if (actions.length === 0 || bad.length) {
+      throw new Error(`${this.kind} '${this.node.id}': grant actions ${show(actions)} must be one or more exact ECR actions (ecr:<Action>, no wildcards)${bad.length ? `; not: ${bad.join(", ")}` : ""}`);
+    }
+    this.grantActions(grantee, "EcrActions", [...new Set(actions)].sort());
+  }
+
+  private grantActions(grantee: IGrantee, sid: string, actions: readonly string[]): void {
     const sameStack = TerraformStack.of(grantee) === TerraformStack.of(this);
     // A literal ARN wherever it is known at synth (reviewers read it, and messages print it), else the attribute.
     const arn = this.arnForOtherStacks();
     const token = grantee.addToPrincipalPolicy({ sid: "EcrAuthToken", actions: ECR_AUTH_ACTIONS, resources: ["*"] });
     const principalSide = grantee.addToPrincipalPolicy({ sid, actions, resources: [arn] }) || token;
-    const method = sid === "EcrPull" ? "grantPull" : "grantPush";
+    const method = ({ EcrPull: "grantPull", EcrPush: "grantPush", EcrRead: "grantRead" } as Record<string, string>)[sid] ?? "grant";
     const nothing = (repositorySide: string) => {
       if (principalSide || grantee.unchangedWithoutAsking === undefined) return;
       throw new Error(`${this.kind} '${this.node.id}': ${method} to ${grantee.node.path} would change nothing: ${repositorySide}, and ${grantee.unchangedWithoutAsking}`);
@@ -189,7 +210,7 @@ export abstract class EcrRepositoryBase extends Construct implements IEcrReposit
 
     if (!sameStack && isToken(grantee.principalArn)) {
       throw new Error(
-        `${this.kind} '${this.node.id}': ${sid === "EcrPull" ? "grantPull" : "grantPush"} to ${grantee.node.path} crosses accounts ` +
+        `${this.kind} '${this.node.id}': ${method} to ${grantee.node.path} crosses accounts ` +
           `(or stacks whose accounts are unknown at synth), so the repository policy must name the principal, but its ARN is only known at apply: ` +
           `import the role by its literal ARN in the repository's stack (ImportedRole.fromRoleArn), or give both stacks' providers allowed_account_ids`,
       );

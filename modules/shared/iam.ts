@@ -27,6 +27,9 @@ export const ECR_PULL_ACTIONS = [
  * on push. Pushing also needs {@link ECR_AUTH_ACTIONS}; it does not include pulling.
  * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html
  */
+/** What `grantRead` allows on a repository: its and its images' metadata (not the layers). */
+export const ECR_READ_ACTIONS = ["ecr:DescribeImages", "ecr:DescribeRepositories"] as const;
+
 export const ECR_PUSH_ACTIONS = [
   "ecr:BatchCheckLayerAvailability",
   "ecr:CompleteLayerUpload",

@@ -38,6 +38,18 @@ export interface ICodeBuildProject {
   onBuildSucceeded(id: string, options: OnEventOptions): EventRule;
   /** Lets `grantee` start, stop and read this project's builds (its identity policy). */
   grantStartBuild(grantee: IGrantee): void;
+  /** A CloudWatch metric of this project's builds. */
+  metric(metricName: string, options?: MetricOptions): ProjectMetric;
+  metricBuilds(options?: MetricOptions): ProjectMetric;
+  metricFailedBuilds(options?: MetricOptions): ProjectMetric;
+  metricSucceededBuilds(options?: MetricOptions): ProjectMetric;
+  metricDuration(options?: MetricOptions): ProjectMetric;
+  /** A CloudWatch alarm on one of this project's metrics. */
+  addAlarm(id: string, metric: ProjectMetric, options: AlarmOptions): CloudwatchMetricAlarm;
+  /** A CodeStar notification rule for `events` of this project's builds, to an SNS topic. */
+  notifyOn(id: string, topicArn: string, events: readonly BuildNotificationEvent[], options?: NotifyOptions): CodestarnotificationsNotificationRule;
+  notifyOnBuildFailed(id: string, topicArn: string, options?: NotifyOptions): CodestarnotificationsNotificationRule;
+  notifyOnBuildSucceeded(id: string, topicArn: string, options?: NotifyOptions): CodestarnotificationsNotificationRule;
 }
 
 /** What every CodeBuild project of the library can do: its events, and grants on it. */
