@@ -145,3 +145,13 @@ describe("CodeBuild projects imported by name or ARN, and grantStartBuild", () =
     expect(messageOf(() => project.grantStartBuild(ImportedRole.fromRoleArn(stack, "Ops", "arn:aws:iam::222222222222:role/ops")))).toMatch(/^ImportedProject 'Deploy': grantStartBuild to test\/Ops would change nothing: .*set allowedAccountIds/);
   });
 });
+
+describe("addToRolePolicy", () => {
+  test("adds an exact statement to the project's service role", () => {
+    const stack = newStack();
+    const repo = new EcrRepo(stack, "Repo", { repositoryName: "team/app" });
+    const project = new CodeBuildPrivilegedProject(stack, "Build", { projectName: "build-app", repository: repo });
+    expect(project.addToRolePolicy({ sid: "ReadConfig", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::team-config/app.json"] })).toBe(true);
+    expect(statement(synthJson(stack), "Build/Role/PolicyDocument", "ReadConfig")).toMatchObject({ actions: ["s3:GetObject"], resources: ["arn:aws:s3:::team-config/app.json"] });
+  });
+});

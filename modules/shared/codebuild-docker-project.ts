@@ -15,6 +15,7 @@ import { PolicyPack, RULES } from "../policy-pack/policy-pack";
 import { AwsContext } from "./aws-context";
 import { BuildSpec } from "./buildspec";
 import { isToken, literal, throwPropProblems } from "./validation";
+import type { PolicyStatement } from "./iam";
 import { CodeBuildProjectBase, projectFromArn, projectFromName, type ICodeBuildProject } from "./project-base";
 import {
   PUSH_IMAGE_VARIABLE,
@@ -41,6 +42,19 @@ export { parameterArn, secretArn } from "./project-rendering";
  * needs a Docker daemon, and the daemon needs privileged mode.
  */
 export abstract class CodeBuildDockerProject extends CodeBuildProjectBase {
+  /**
+   * Adds a statement to the project's service role (as aws-cdk-lib's addToRolePolicy): exact
+   * actions and resources, merged by sid. Fails synth when the role cannot be changed here
+   * without that being asked for (see IGrantee.unchangedWithoutAsking).
+   */
+  public addToRolePolicy(statement: PolicyStatement): boolean {
+    const changed = this.role.addToPrincipalPolicy(statement);
+    if (!changed && this.role.unchangedWithoutAsking !== undefined) {
+      throw new Error(`${this.constructor.name} '${this.node.id}': addToRolePolicy ${statement.sid} would change nothing: ${this.role.unchangedWithoutAsking}`);
+    }
+    return changed;
+  }
+
   /** Imports an existing project of the stack's account and region by name: its events and grants, nothing created. */
   public static fromProjectName(scope: Construct, id: string, projectName: string): ICodeBuildProject {
     return projectFromName(scope, id, projectName);
