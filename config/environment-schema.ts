@@ -31,7 +31,7 @@ import { ACCOUNT_ID_PATTERN, ORGANIZATION_ID_PATTERN } from "../modules/shared/v
 import { WEBHOOK_EVENTS_BY_SOURCE, type WebhookEvent } from "../modules/shared/triggers";
 import { MULTI_ARCH_PLATFORMS } from "../modules/codebuild-privileged-project/multi-arch";
 import type { MultiArchPlatform } from "../modules/codebuild-privileged-project/multi-arch";
-import { COMPUTE_TYPES, EnvironmentVariableType, LOG_RETENTION_DAYS } from "../modules/shared/codebuild-docker-project";
+import { COMPUTE_TYPES, EnvironmentVariableType, LOG_RETENTION_DAYS } from "../modules/codebuild-project/codebuild-docker-project";
 import { TagMutability } from "../modules/ecr-repo/repository-base";
 import { MAX_SCANNING_FILTERS, MAX_SCANNING_RULES, RegistryScanType, ScanFrequency } from "../modules/ecr-registry-scanning/ecr-registry-scanning";
 import {

@@ -8,7 +8,7 @@ import type { BuildConfig, EnvironmentConfig, ProjectConfig, PullThroughCacheCon
 import type { EcrRepoProps } from "../modules/ecr-repo";
 import type { EcrRegistryScanningProps } from "../modules/ecr-registry-scanning";
 import type { EcrPullThroughCacheProps } from "../modules/ecr-pull-through-cache";
-import type { DockerProjectPropsToCheck } from "../modules/shared/codebuild-docker-project";
+import type { DockerProjectPropsToCheck } from "../modules/codebuild-project/codebuild-docker-project";
 import type { PrivilegedProjectPropsToCheck } from "../modules/codebuild-privileged-project/privileged-environment";
 import type { DindProjectPropsToCheck } from "../modules/codebuild-dind-project/dind-environment";
 import type { ProjectTriggers } from "../modules/shared/triggers";

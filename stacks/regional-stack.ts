@@ -9,7 +9,7 @@ import { CodeBuildPrivilegedProject } from "../modules/codebuild-privileged-proj
 import { CodeBuildDindProject } from "../modules/codebuild-dind-project";
 import { EcrPullThroughCache, PullThroughUpstream } from "../modules/ecr-pull-through-cache";
 import { EcrRegistryScanning } from "../modules/ecr-registry-scanning";
-import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../modules/shared/codebuild-docker-project";
+import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../modules/codebuild-project/codebuild-docker-project";
 import { PropValidationError, combinedPropValidationError } from "../modules/shared/validation";
 import { PolicyPack } from "../modules/policy-pack/policy-pack";
 import { DEFAULT_LOCAL_ENDPOINT, localBackendSettings, localProviderSettings, synthLocalAwsConfig } from "./custom-endpoint";

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { EnvironmentConfig } from "../../config/environments";
-import { EnvironmentVariableType } from "../../modules/shared/codebuild-docker-project";
+import { EnvironmentVariableType } from "../../modules/codebuild-project/codebuild-docker-project";
 
 /** The shipped config file's raw content. */
 export function shippedConfig(): any {

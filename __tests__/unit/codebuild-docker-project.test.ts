@@ -3,7 +3,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { EcrRepo } from "../../modules/ecr-repo";
 import { CodeBuildPrivilegedProject } from "../../modules/codebuild-privileged-project";
-import { EnvironmentVariableType } from "../../modules/shared/codebuild-docker-project";
+import { EnvironmentVariableType } from "../../modules/codebuild-project/codebuild-docker-project";
 import { AwsContext } from "../../modules/shared/aws-context";
 import { newStack, ref, statement, synthJson } from "../support/synth";
 

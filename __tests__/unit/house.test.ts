@@ -145,6 +145,15 @@ describe("no file of the house is over about 400 lines", () => {
   });
 });
 
+describe("the library's core imports nothing above it", () => {
+  test("no file of modules/shared imports another folder of modules/ (the constructs build on it, not the other way)", () => {
+    const up = sourceFiles()
+      .filter((f) => f.startsWith("modules/shared/"))
+      .flatMap((f) => [...fs.readFileSync(path.join(ROOT, f), "utf8").matchAll(/from "(\.\.\/[^"]+)"/g)].map((m) => `${f}: ${m[1]}`));
+    expect(up).toEqual([]);
+  });
+});
+
 describe("the library uses cdktf's public API only", () => {
   test("no file of modules/ imports a private path of cdktf (cdktf/lib/…)", () => {
     const deep = sourceFiles()

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../shared/codebuild-docker-project";
+import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../codebuild-project/codebuild-docker-project";
 import type { EcrPullThroughCache } from "../ecr-pull-through-cache/ecr-pull-through-cache";
 import { DEFAULT_DIND_IMAGE, dindBuildEnvironment } from "./dind-environment";
 

@@ -5,7 +5,7 @@
 import type { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { BuildSpec } from "../shared/buildspec";
-import { type DockerBuildEnvironment, type DockerProjectPropsToCheck, dockerProjectPropProblems } from "../shared/codebuild-docker-project";
+import { type DockerBuildEnvironment, type DockerProjectPropsToCheck, dockerProjectPropProblems } from "../codebuild-project/codebuild-docker-project";
 import { SECRET_ARN_PATTERN, SECRET_ARN_RULE } from "../shared/patterns";
 import type { PropProblemDetail } from "../shared/validation";
 import type { CodeBuildDindProjectProps } from "./codebuild-dind-project";

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { CodeBuildServiceRole } from "../service-role/service-role";
 import type { IServiceRole } from "../service-role/service-role-base";
 import { AwsContext } from "../shared/aws-context";
-import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../shared/codebuild-docker-project";
+import { CodeBuildDockerProject, CodeBuildDockerProjectProps } from "../codebuild-project/codebuild-docker-project";
 import { CODEBUILD_BATCH_ACTIONS, CODEBUILD_READ_BUILD_ACTIONS } from "../shared/iam";
 import { MultiArchOptions, sortedPlatforms } from "./multi-arch";
 import { privilegedBuildEnvironment } from "./privileged-environment";

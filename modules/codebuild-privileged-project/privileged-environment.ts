@@ -3,7 +3,7 @@
  * Internal: the package exports the project and its constants, not these functions.
  */
 import { BuildSpec } from "../shared/buildspec";
-import { type DockerBuildEnvironment, type DockerProjectPropsToCheck, dockerProjectPropProblems } from "../shared/codebuild-docker-project";
+import { type DockerBuildEnvironment, type DockerProjectPropsToCheck, dockerProjectPropProblems } from "../codebuild-project/codebuild-docker-project";
 import type { PropProblemDetail } from "../shared/validation";
 import type { CodeBuildPrivilegedProjectProps } from "./codebuild-privileged-project";
 import { MANIFEST_PLATFORMS_VARIABLE, MULTI_ARCH_BUILDSPEC, TARGET_PLATFORM_VARIABLE, validateMultiArch, withBatchSection } from "./multi-arch";

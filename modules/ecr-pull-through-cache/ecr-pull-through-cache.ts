@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { EcrPullThroughCacheRule } from "@cdktf/provider-aws/lib/ecr-pull-through-cache-rule";
 import { AwsContext } from "../shared/aws-context";
 import { ECR_AUTH_ACTIONS, IGrantee } from "../shared/iam";
-import type { BuildEnvironmentVariable } from "../shared/codebuild-docker-project";
+import type { BuildEnvironmentVariable } from "../codebuild-project/codebuild-docker-project";
 import { sameCopy } from "../shared/one-copy";
 import { PropProblems, throwPropProblems } from "../shared/validation";
 import { buildArgsProblems, coverageProblemOf, pullThroughCachePropProblems, resourceId, upstreamUrl } from "./pull-through-cache-props";

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { CodestarnotificationsNotificationRule } from "@cdktf/provider-aws/lib/codestarnotifications-notification-rule";
-import { isToken, PropProblems } from "./validation";
+import { isToken, PropProblems } from "../shared/validation";
 
 /** A CloudWatch metric of a project (namespace AWS/CodeBuild), in the shape `CloudwatchMetricAlarm` takes. */
 export interface ProjectMetric {

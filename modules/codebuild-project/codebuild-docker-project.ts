@@ -10,12 +10,12 @@ import { TagMutability } from "../ecr-repo/repository-base";
 import { CodeBuildServiceRole } from "../service-role/service-role";
 import type { IServiceRole } from "../service-role/service-role-base";
 import * as grants from "../service-role/grants";
-import { sameCopy } from "./one-copy";
+import { sameCopy } from "../shared/one-copy";
 import { PolicyPack, RULES } from "../policy-pack/policy-pack";
-import { AwsContext } from "./aws-context";
-import { BuildSpec } from "./buildspec";
-import { isToken, literal, throwPropProblems } from "./validation";
-import type { PolicyStatement } from "./iam";
+import { AwsContext } from "../shared/aws-context";
+import { BuildSpec } from "../shared/buildspec";
+import { isToken, literal, throwPropProblems } from "../shared/validation";
+import type { PolicyStatement } from "../shared/iam";
 import { CodeBuildProjectBase, projectFromArn, projectFromName, type ICodeBuildProject } from "./project-base";
 import {
   PUSH_IMAGE_VARIABLE,
@@ -25,7 +25,7 @@ import {
   triggerBranch,
   WebhookFilterGroup,
   WebhookSourceType,
-} from "./triggers";
+} from "../shared/triggers";
 import { EnvironmentVariableType, DEFAULT_DOCKERFILE, DEFAULT_BUILD_CONTEXT, type BuildEnvironmentVariable, type ProjectSource, type ProjectCache, type CodeBuildDockerProjectProps, type DockerBuildEnvironment } from "./codebuild-docker-project-props";
 import { CODECOMMIT_URL, dockerProjectPropProblems } from "./codebuild-docker-project-checks";
 import { renderCache, renderSource, s3CachePrefix, parameterArn, secretArn } from "./project-rendering";

@@ -1,11 +1,11 @@
-import { BuildSpec } from "./buildspec";
-import { looksLikeSecret } from "./secret-names";
-import { HiddenValue, PropProblems, type PropProblemDetail, checkIntRange, isToken, recordedProblems } from "./validation";
-import { sourcePathProblem } from "./source-path";
+import { BuildSpec } from "../shared/buildspec";
+import { looksLikeSecret } from "../shared/secret-names";
+import { HiddenValue, PropProblems, type PropProblemDetail, checkIntRange, isToken, recordedProblems } from "../shared/validation";
+import { sourcePathProblem } from "../shared/source-path";
 import {
   PUSH_IMAGE_VARIABLE,
   validateTriggers,
-} from "./triggers";
+} from "../shared/triggers";
 import {
   BUCKET_NAME_PATTERN,
   BUCKET_NAME_RULE,
@@ -17,7 +17,7 @@ import {
   PROJECT_NAME_PATTERN,
   PROJECT_NAME_RULE,
   VARIABLE_NAME_PATTERN,
-} from "./patterns";
+} from "../shared/patterns";
 import { EnvironmentVariableType, COMPUTE_TYPES, LOG_RETENTION_DAYS, SAMPLE_ENVIRONMENT_VARIABLES, DOCKER_BUILD_ENVIRONMENT_VARIABLES, type CodeBuildDockerProjectProps, type DockerBuildEnvironment } from "./codebuild-docker-project-props";
 
 // The pure check of a Docker project's props: the constructor throws what it returns, and the

@@ -1,11 +1,11 @@
 import type { IEcrRepository } from "../ecr-repo/repository-base";
 import { CodeBuildServiceRole } from "../service-role/service-role";
 import type { IServiceRole } from "../service-role/service-role-base";
-import { BuildSpec } from "./buildspec";
-import { PropProblems } from "./validation";
+import { BuildSpec } from "../shared/buildspec";
+import { PropProblems } from "../shared/validation";
 import {
   ProjectTriggers,
-} from "./triggers";
+} from "../shared/triggers";
 
 /** How CodeBuild resolves an environment variable's value. */
 export enum EnvironmentVariableType {

@@ -4,9 +4,9 @@ import {
   CodebuildProjectCache,
   CodebuildProjectSource,
 } from "@cdktf/provider-aws/lib/codebuild-project";
-import { AwsContext } from "./aws-context";
-import { BuildSpec } from "./buildspec";
-import { isToken, literal } from "./validation";
+import { AwsContext } from "../shared/aws-context";
+import { BuildSpec } from "../shared/buildspec";
+import { isToken, literal } from "../shared/validation";
 import { type ProjectSource, type ProjectCache } from "./codebuild-docker-project-props";
 
 // How a project's props become provider blocks and ARNs: the source, the cache, SSM and Secrets

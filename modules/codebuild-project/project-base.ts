@@ -12,12 +12,12 @@ import {
   type NotifyOptions,
   type ProjectMetric,
 } from "./project-observability";
-import { AwsContext } from "./aws-context";
-import { eventRule, type EventRule, type OnEventOptions } from "./events";
-import type { IGrantee } from "./iam";
-import { sameCopy } from "./one-copy";
-import { partitionOf } from "./patterns";
-import { isToken, PropProblems, readable } from "./validation";
+import { AwsContext } from "../shared/aws-context";
+import { eventRule, type EventRule, type OnEventOptions } from "../shared/events";
+import type { IGrantee } from "../shared/iam";
+import { sameCopy } from "../shared/one-copy";
+import { partitionOf } from "../shared/patterns";
+import { isToken, PropProblems, readable } from "../shared/validation";
 
 /** The actions {@link ICodeBuildProject.grantStartBuild} grants on the project: start, stop and read its builds. */
 export const CODEBUILD_START_BUILD_ACTIONS = ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"] as const;
