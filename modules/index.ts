@@ -18,7 +18,6 @@ export { PULL_REQUEST_EVENTS, PUSH_IMAGE_VARIABLE, WEBHOOK_EVENTS_BY_SOURCE } fr
 export type { ProjectTriggers, WebhookEvent, WebhookFilterGroup, WebhookPattern, WebhookSourceType } from "./shared/triggers";
 export { CODEBUILD_BATCH_ACTIONS, ECR_AUTH_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, ECR_READ_ACTIONS, WILDCARD_RESOURCE_ACTIONS } from "./shared/iam";
 export type { IGrantee, PolicyCondition, PolicyStatement } from "./shared/iam";
-export { AwsContext } from "./shared/aws-context";
 export { RuleTargets } from "./shared/events";
 export { CODEBUILD_START_BUILD_ACTIONS, CodeBuildProjectBase } from "./codebuild-project/project-base";
 export type { ICodeBuildProject } from "./codebuild-project/project-base";
@@ -26,6 +25,7 @@ export { BuildNotificationEvent } from "./codebuild-project/project-observabilit
 export type { AlarmOptions, MetricOptions, NotifyOptions, ProjectMetric } from "./codebuild-project/project-observability";
 export type { EventRule, OnEventOptions, RuleTarget } from "./shared/events";
 export { LibraryCopyError } from "./shared/one-copy";
-export { PropProblems, PropValidationError } from "./shared/validation";
+export { PropValidationError } from "./shared/validation";
+export type { IPropProblems } from "./shared/validation";
 export * from "./policy-pack";
 export * from "./github-oidc";

@@ -1,5 +1,5 @@
 import type { IServiceRole } from "../service-role/service-role-base";
-import { PropProblems, checkIntRange, isToken } from "../shared/validation";
+import { checkIntRange, isToken, type IPropProblems } from "../shared/validation";
 
 /** A platform a multi-arch build builds: one CodeBuild Linux container architecture each. */
 export type MultiArchPlatform = "linux/amd64" | "linux/arm64";
@@ -136,7 +136,7 @@ export function withBatchSection(buildspec: string, options: MultiArchOptions): 
 }
 
 /** The checks of `multiArch`, one line per problem. */
-export function validateMultiArch(p: PropProblems, options: MultiArchOptions, buildSpecInline: string | undefined): void {
+export function validateMultiArch(p: IPropProblems, options: MultiArchOptions, buildSpecInline: string | undefined): void {
   const platforms = options.platforms;
   if (!Array.isArray(platforms)) {
     p.add("multiArch.platforms", platforms, `must be a list of at least two of ${MULTI_ARCH_PLATFORMS.join(", ")}`);

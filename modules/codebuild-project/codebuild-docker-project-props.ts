@@ -2,7 +2,7 @@ import type { IEcrRepository } from "../ecr-repo/repository-base";
 import { CodeBuildServiceRole } from "../service-role/service-role";
 import type { IServiceRole } from "../service-role/service-role-base";
 import { BuildSpec } from "../shared/buildspec";
-import { PropProblems } from "../shared/validation";
+import type { IPropProblems } from "../shared/validation";
 import {
   ProjectTriggers,
 } from "../shared/triggers";
@@ -255,7 +255,7 @@ export interface DockerBuildEnvironment {
   /** The buildspec used when the props give none. */
   readonly defaultBuildSpec: () => BuildSpec;
   /** Checks of the concrete project's own props, reported with the common ones. */
-  readonly validate?: (problems: PropProblems) => void;
+  readonly validate?: (problems: IPropProblems) => void;
 }
 
 /** The four variables of the AWS Docker sample, set by the construct. */

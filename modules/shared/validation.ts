@@ -51,7 +51,15 @@ export function isToken(value: unknown): boolean {
  * Each line reads `<Construct> '<id>': <prop> <value> <rule>`, e.g.
  * `EcrRepo 'app': repositoryName "My_Repo" must be lowercase (ECR naming rules)`.
  */
-export class PropProblems {
+/** Where a construct's prop checks record their problems (one line each, thrown together). */
+export interface IPropProblems {
+  /** Records that `prop` with `value` breaks `rule`. */
+  add(prop: string, value: unknown, rule: string): void;
+  /** Records the problem unless `ok`. */
+  check(ok: boolean, prop: string, value: unknown, rule: string): void;
+}
+
+export class PropProblems implements IPropProblems {
   private readonly lines: string[] = [];
 
   constructor(
@@ -147,7 +155,7 @@ export function combinedPropValidationError(errors: readonly PropValidationError
 
 /** Checks an integer prop against an inclusive range; tokens and undefined pass. */
 export function checkIntRange(
-  problems: PropProblems,
+  problems: IPropProblems,
   prop: string,
   value: number | undefined,
   min: number,
