@@ -176,6 +176,13 @@ describe("the packed tarball", () => {
       expect(peers.filter((p) => !required.includes(p))).toEqual([]);
     });
 
+    test("its package.json carries no scripts (they name files the tarball does not ship), and packing leaves the source's package.json as it was", () => {
+      expect((pkg as { scripts?: unknown }).scripts).toBeUndefined();
+      const source = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+      expect(Object.keys(source.scripts)).toEqual(expect.arrayContaining(["prepare", "prepack", "postpack", "test"]));
+      expect({ ...pkg, scripts: source.scripts }).toEqual(source);
+    });
+
     test("package.json declares no dependencies beyond what lib/ requires (peers are never dependencies)", () => {
       const required = requiredPackages().filter((r) => !isBuiltin(r) && !(r in pkg.peerDependencies));
       const declared = [
