@@ -16,7 +16,6 @@ import { AwsContext } from "../shared/aws-context";
 import { eventRule, type EventRule, type OnEventOptions } from "../shared/events";
 import type { IGrantee } from "../shared/iam";
 import { sameCopy } from "../shared/one-copy";
-import { partitionOf } from "../shared/patterns";
 import { isToken, PropProblems, readable } from "../shared/validation";
 
 /** The actions {@link ICodeBuildProject.grantStartBuild} grants on the project: start, stop and read its builds. */
@@ -164,13 +163,7 @@ export function projectFromName(scope: Construct, id: string, projectName: strin
   if (!isToken(projectName)) p.check(PROJECT_NAME.test(projectName), "projectName", projectName, "must be 2-255 letters, digits, '-' and '_', starting with a letter or digit (CodeBuild naming rules)");
   p.throwIfAny();
   sameCopy(scope, "CodeBuildProject.fromProjectName", id);
-  const context = AwsContext.of(scope);
-  const [account, region] = [context.knownAccountId, context.knownRegion];
-  // A literal ARN where the account and region are known at synth (its partition follows from the region).
-  const arn =
-    account !== undefined && region !== undefined && !isToken(projectName)
-      ? `arn:${partitionOf(region)}:codebuild:${region}:${account}:project/${projectName}`
-      : context.arn("codebuild", `project/${projectName}`, { account: account ?? context.accountId, region: region ?? context.region });
+  const arn = AwsContext.literalArnOf(scope, "codebuild", `project/${projectName}`) ?? AwsContext.of(scope).arn("codebuild", `project/${projectName}`);
   return new ImportedProject(scope, id, projectName, arn);
 }
 

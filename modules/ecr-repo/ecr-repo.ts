@@ -10,7 +10,7 @@ import { DocumentStatement, renderPolicyDocument } from "../shared/policy-docume
 import { ACCOUNT_ID_PATTERN, PropProblems, isToken, throwPropProblems } from "../shared/validation";
 import { checkRepositoryName, ecrRepoPropProblems } from "./ecr-repo-props";
 import { EcrRepositoryBase, IEcrRepository, RepositoryPolicyGrant, TagMutability } from "./repository-base";
-import { REPOSITORY_NAME_PARTS_PATTERN, partitionOf } from "../shared/patterns";
+import { REPOSITORY_NAME_PARTS_PATTERN } from "../shared/patterns";
 
 export { TagMutability } from "./repository-base";
 
@@ -339,10 +339,7 @@ export class EcrRepo extends EcrRepositoryBase {
   }
 
   protected arnForOtherStacks(): string {
-    const account = AwsContext.knownAccountIdOf(this);
-    const region = AwsContext.knownRegionOf(this);
-    if (account === undefined || region === undefined || isToken(this.literalName)) return this.repositoryArn;
-    return `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${this.literalName}`;
+    return AwsContext.literalArnOf(this, "ecr", `repository/${this.literalName}`) ?? this.repositoryArn;
   }
 
   protected addToResourcePolicy(grant: RepositoryPolicyGrant): boolean {

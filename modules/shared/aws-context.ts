@@ -4,7 +4,7 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
 import { isToken } from "./validation";
-import { ROLE_ARN_PATTERN } from "./patterns";
+import { partitionOf, ROLE_ARN_PATTERN } from "./patterns";
 
 const CONTEXT_ID = "AwsContext";
 
@@ -75,6 +75,17 @@ export class AwsContext extends Construct {
   /** {@link AwsContext.knownRegionOf} for this stack. */
   public get knownRegion(): string | undefined {
     return AwsContext.knownRegionOf(this);
+  }
+
+  /**
+   * The ARN of `resource` in the stack that holds `scope`, as a literal when its account and region
+   * are known at synth (the partition follows from the region) and `resource` is a literal, else
+   * `undefined`: no data source is created for it.
+   */
+  public static literalArnOf(scope: IConstruct, service: string, resource: string): string | undefined {
+    const [account, region] = [AwsContext.knownAccountIdOf(scope), AwsContext.knownRegionOf(scope)];
+    if (account === undefined || region === undefined || isToken(resource)) return undefined;
+    return `arn:${partitionOf(region)}:${service}:${region}:${account}:${resource}`;
   }
 
   /** Builds `arn:<partition>:<service>:<region>:<account>:<resource>` for this stack. */

@@ -6,10 +6,10 @@
 // inputs (each source's path, size and modification time, this file, package-lock.json: a stamp in
 // dist/.build-stamp), as make would; BUILD_FORCE=1 builds anyway.
 import { build } from "esbuild";
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { inputStamp } from "../shared/input-stamp.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SOURCE_DIRS = ["modules", "stacks", "config", "scripts"];
@@ -25,10 +25,7 @@ function tsFiles(dir) {
 const entryPoints = [join(root, "main.ts"), ...SOURCE_DIRS.flatMap((d) => tsFiles(join(root, d)))];
 
 const stampFile = join(root, "dist", ".build-stamp");
-const inputs = [...entryPoints, fileURLToPath(import.meta.url), join(root, "package-lock.json")].filter((f) => existsSync(f));
-const stamp = createHash("sha256")
-  .update(inputs.map((f) => `${f}\0${statSync(f).size}\0${statSync(f).mtimeMs}`).join("\n"))
-  .digest("hex");
+const stamp = inputStamp([...entryPoints, fileURLToPath(import.meta.url), join(root, "package-lock.json")]);
 const upToDate = () => process.env.BUILD_FORCE !== "1" && existsSync(join(root, "dist", "main.bundle.js")) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp;
 if (upToDate()) process.exit(0);
 // A build that fails or is interrupted leaves no stamp: the next command builds again.

@@ -8,10 +8,10 @@
 // node_modules that lacks some of them, it installs the devDependencies with
 // `npm ci --ignore-scripts`, the way npm prepares a git dependency.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { inputStamp } from "../shared/input-stamp.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
@@ -66,8 +66,7 @@ if (!existsSync(tsc) || peers.some((p) => !existsSync(join(root, "node_modules",
 // settings, this file, the lock file) is kept: `npm pack` runs this script twice (prepack, and
 // prepare on a git or path install) and builds once.
 const sources = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
-const inputs = [...sources(join(root, "modules")), join(root, "tsconfig.lib.json"), fileURLToPath(import.meta.url), join(root, "package-lock.json")].filter((f) => existsSync(f));
-const stamp = createHash("sha256").update(inputs.map((f) => `${f}\0${statSync(f).size}\0${statSync(f).mtimeMs}`).join("\n")).digest("hex");
+const stamp = inputStamp([...sources(join(root, "modules")), join(root, "tsconfig.lib.json"), fileURLToPath(import.meta.url), join(root, "package-lock.json")]);
 const stampFile = join(root, ".lib-build-stamp"); // outside lib/, which the package ships whole
 if (process.env.BUILD_FORCE !== "1" && existsSync(join(root, "lib", "index.js")) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp) {
   process.stdout.write("lib/ is up to date\n");

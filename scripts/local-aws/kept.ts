@@ -4,10 +4,16 @@
  * `npm stop`.
  */
 import * as fs from "fs";
+import { LOCAL_CREDENTIALS } from "./clients";
 import { groupListens, processCommand, recordFile, stateDir, stateDirProblem, type KeptRecord, type KeptServer } from "../shared/endpoint-records";
 
 export { deployedLocalEndpoint, keptServers, processCommand, stateDir, stateDirProblem, STATE_DIR_VARIABLE, type KeptRecord, type KeptServer } from "../shared/endpoint-records";
 export { since } from "../shared/durations";
+
+/** The line that points the AWS CLI, SDKs and Terraform at a local AWS (its test credentials). */
+export function exportLine(endpoint: string, region: string): string {
+  return `export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey} AWS_DEFAULT_REGION=${region}`;
+}
 
 /** Records a server left running. */
 export function writeRecord(record: Omit<KeptRecord, "command" | "startedAt">, env: NodeJS.ProcessEnv = process.env): string {

@@ -9,7 +9,7 @@ import { buildsContainerEnv } from "./container-storage";
 import { describeBuilds, prepareBuilds, pullInstructions, runFirstBuilds, type FirstBuild, type ProjectToBuild } from "./first-builds";
 import { runCli } from "../shared/cli";
 import { LOCK_TIMEOUT_VARIABLE, lockTimeoutProblem } from "../terraform/run";
-import { stateDirProblem, writeRecord } from "./kept";
+import { exportLine, stateDirProblem, writeRecord } from "./kept";
 import { START_BUILD_NOTE } from "./limits";
 import { PARALLELISM_VARIABLE, readParallelism, type GivenParallelism } from "../shared/pool";
 import { runPlan, type Deployed } from "../plan-review/pipeline";
@@ -191,7 +191,7 @@ async function run(flags: Flags, started: Started, external: string | undefined)
       started.server = undefined;
       process.stdout.write(
         `\nThe local AWS keeps running (server pid ${server.pid}, recorded in ${path.relative(root, record) || record}). Point the AWS CLI at it with:\n` +
-          `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${stacks[0].region}\n` +
+          `  ${exportLine(server.endpoint, stacks[0].region)}\n` +
           `  aws codebuild list-projects        # or: npm run -s aws -- list-projects\n` +
           (images.length
             ? `Pull an image it built (podman, through the local AWS, which stands for each account's registry; after the export line above):\n` +

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
 import { runCli } from "../shared/cli";
-import { answers, keptServers, parseRecordCommandFlags, since, STATE_DIR_VARIABLE } from "./kept";
+import { answers, exportLine, keptServers, parseRecordCommandFlags, since, STATE_DIR_VARIABLE } from "./kept";
 import { START_BUILD_NOTE } from "./limits";
 
 export const USAGE = `Usage: npm run status
@@ -37,7 +37,7 @@ export async function status(env: NodeJS.ProcessEnv = process.env, log: (s: stri
       `local AWS running at ${r.endpoint}: server pid ${r.pid}${r.group === undefined ? "" : ` (process group ${r.group})`}, started ${r.startedAt} (${since(r.startedAt)} ago), ` +
         `${up ? "answering" : "NOT answering"}; record ${path.relative(projectRoot(), s.file) || s.file}\n` +
         `  deployed: ${r.stacks.length ? r.stacks.join(", ") : "nothing"}\n` +
-        `  use it:   export AWS_ENDPOINT_URL=${r.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${r.region}\n` +
+        `  use it:   ${exportLine(r.endpoint, r.region)}\n` +
         `  note:     ${START_BUILD_NOTE}\n` +
         `  stop it:  npm stop\n`,
     );

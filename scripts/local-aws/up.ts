@@ -1,11 +1,11 @@
 import * as path from "path";
 import { projectRoot } from "../../config/environments";
 import { runCli, walkFlags } from "../shared/cli";
-import { stateDirProblem, STATE_DIR_VARIABLE, writeRecord } from "./kept";
+import { exportLine, stateDirProblem, STATE_DIR_VARIABLE, writeRecord } from "./kept";
 import { LOCAL_BASE_IMAGES, prepareBuilds } from "./first-builds";
 import { MINUTE_VARIABLE } from "./limits";
 import { buildsContainerEnv } from "./container-storage";
-import { localAwsCommand, startLocalAws } from "./server";
+import { localAwsCommand, portInUse, startLocalAws } from "./server";
 
 export const USAGE = `Usage: npm run local-aws [-- --port N] [--region R] [--no-build]
 
@@ -63,6 +63,8 @@ export function parseUpFlags(argv: string[], env: NodeJS.ProcessEnv = {}): Flags
 
 /** Starts the local AWS, records it as kept running, and prints how to use it. */
 export async function up(flags: Flags, env: NodeJS.ProcessEnv = process.env, log: (s: string) => void = (s) => void process.stdout.write(s)): Promise<number> {
+  const taken = () => new Error(`port ${flags.port} is taken: choose another with --port, or leave it out for a free one`);
+  if (flags.port !== undefined && (await portInUse(flags.port))) throw taken();
   const buildEnv = { ...env, ...buildsContainerEnv(env) };
   if (flags.build) {
     localAwsCommand(env); // moto missing: said before the builds' tools are made ready
@@ -72,15 +74,15 @@ export async function up(flags: Flags, env: NodeJS.ProcessEnv = process.env, log
   log("▸ start the local AWS …\n");
   const server = await startLocalAws({ port: flags.port, env: buildEnv });
   if (flags.port !== undefined && server.port !== flags.port) {
-    await server.stop();
-    throw new Error(`port ${flags.port} is taken: choose another with --port, or leave it out for a free one`);
+    await server.stop(); // taken meanwhile
+    throw taken();
   }
   const record = writeRecord({ pid: server.pid, group: server.group, port: server.port, endpoint: server.endpoint, stacks: [], region: flags.region, log: server.logFile }, env);
   server.detach();
   const overrides = Object.entries(LOCAL_BASE_IMAGES).map(([name, value]) => `name=${name},value=${value},type=PLAINTEXT`).join(" ");
   log(
     `The local AWS runs at ${server.endpoint} (server pid ${server.pid}, recorded in ${path.relative(projectRoot(), record) || record}). Point your tools at it:\n` +
-      `  export AWS_ENDPOINT_URL=${server.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${flags.region}\n` +
+      `  ${exportLine(server.endpoint, flags.region)}\n` +
       `Accounts: these credentials act in account 123456789012; a provider's assume_role (arn:aws:iam::<account>:role/<name>) acts in <account>.\n` +
       `Providers: give the AWS provider endpoints for the services your stacks use (codebuild, ecr, iam, logs, s3, ssm, sts, …) = ${server.endpoint}\n` +
       `  and skip_metadata_api_check = true, skip_region_validation = true (docs/modules.md, "Your app on the local AWS").\n` +

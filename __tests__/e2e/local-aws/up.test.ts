@@ -1,4 +1,6 @@
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
 import { tempDir } from "../../support/app";
 import { containerEnv } from "../../support/containers";
 import { runScript, stopKept, withoutNodeWarnings, type Run } from "../../support/e2e-run";
@@ -66,4 +68,22 @@ test("a bad flag is one line each, exit 2, nothing started", async () => {
     stdout: "",
     stderr: 'error: --port "80" is not a port from 1024 to 65535\nerror: --region "Frankfurt" is not an AWS region name (e.g. eu-central-1)\nerror: unknown flag "--keep" (known: --port, --region, --no-build, --help)\n',
   });
+});
+
+test("a --port that is taken is one line, exit 1, nothing started or recorded", async () => {
+  const blocker = net.createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => blocker.once("listening", r));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const dir = tempDir("up-taken");
+    const r = await runScript("local-aws/up", ["--no-build", "--port", String(port)], { LOCAL_AWS_STATE_DIR: dir });
+    expect({ code: r.code, stdout: r.stdout, stderr: withoutNodeWarnings(r.stderr) }).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: port ${port} is taken: choose another with --port, or leave it out for a free one\n`,
+    });
+    expect(fs.existsSync(dir) ? fs.readdirSync(dir) : []).toEqual([]);
+  } finally {
+    blocker.close();
+  }
 });

@@ -23,11 +23,11 @@ function fakePath(commands: string[]): string {
   return dir;
 }
 
-/** Runs the script with only `commands` on PATH (and a non-root `id`); returns its exit status and stderr. */
-function runWith(commands: string[], env: Record<string, string> = {}): { status: number | null; stderr: string } {
+/** Runs `script` with only `commands` on PATH (and a non-root `id`); returns its exit status and stderr. */
+function runWith(commands: string[], env: Record<string, string> = {}, script = SCRIPT): { status: number | null; stderr: string } {
   const dir = fakePath(commands);
   try {
-    const r = spawnSync(path.join(dir, "bash"), [SCRIPT], { env: { PATH: dir, ...env }, encoding: "utf8" });
+    const r = spawnSync(path.join(dir, "bash"), [script], { env: { PATH: dir, ...env }, encoding: "utf8" });
     return { status: r.status, stderr: r.stderr };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -58,5 +58,21 @@ describe("scripts/setup/test-prerequisites.sh (npm test's pretest)", () => {
 
   test("with every tool present it passes silently", () => {
     expect(runWith([...base, "podman"])).toEqual({ status: 0, stderr: "" });
+  });
+});
+
+describe("scripts/setup/build-prerequisites.sh (npm start's and npm run local-aws's builds)", () => {
+  const SCRIPT_BUILDS = path.join(ROOT, "scripts", "setup", "build-prerequisites.sh");
+  const tools = ["bash", "podman", "docker-registry", "buildah", "debootstrap", "unshare", "flock", "aws"];
+
+  test("without root, missing build tools stop it at once with the exact install line and the way to skip the builds", () => {
+    expect(runWith(tools.filter((t) => t !== "podman" && t !== "debootstrap"), {}, SCRIPT_BUILDS)).toEqual({
+      status: 1,
+      stderr: "error: the first builds need podman debootstrap: install them with: sudo apt-get install -y podman debootstrap (or skip the builds: npm start -- --no-build)\n",
+    });
+  });
+
+  test("with every tool present it passes silently", () => {
+    expect(runWith(tools, {}, SCRIPT_BUILDS)).toEqual({ status: 0, stderr: "" });
   });
 });
